@@ -1,0 +1,25 @@
+/** Default ports. Every one is also a flag, so that many sidecars can share one host. */
+export const DEFAULT_PORTS = Object.freeze({
+  controlPlaneGrpc: 15012,
+  controlPlaneHttp: 15014,
+  sidecarOutbound: 15001,
+  sidecarInbound: 15006,
+  sidecarAdmin: 15000,
+});
+
+export const API_VERSION = 'weft.dev/v1alpha1';
+export const DEFAULT_TRUST_DOMAIN = 'weft.local';
+export const DEFAULT_NAMESPACE = 'default';
+
+/** The namespace and service name the control plane's own certificate is issued for. */
+export const CONTROL_PLANE_NAMESPACE = 'weft-system';
+export const CONTROL_PLANE_SERVICE = 'weft-control-plane';
+/** The operator certificate's identity: `spiffe://<td>/ns/weft-system/sa/weft-operator`. */
+export const OPERATOR_SERVICE = 'weft-operator';
+
+/** Headers the mesh owns. Anything arriving from outside the mesh with these is stripped. */
+export const HEADERS = Object.freeze({
+  peerIdentity: 'x-weft-peer-identity',
+  attempts: 'x-weft-attempts',
+  error: 'x-weft-error',
+});

@@ -1,0 +1,14 @@
+export { DEFAULT_PORTS, API_VERSION, DEFAULT_TRUST_DOMAIN, DEFAULT_NAMESPACE, CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE, OPERATOR_SERVICE, HEADERS } from './constants';
+export { parseDuration, formatDuration } from './duration';
+export { spiffeId, parseSpiffeId, NAME_RE, type WorkloadIdentity } from './spiffe';
+export { WeftError, ValidationError, formatIssue, type ValidationIssue } from './errors';
+export { validateDocument, validateDocuments, formatPath, type DocumentSource, type SourcedDocument } from './validate';
+export { parseDocuments } from './documents';
+export { protoRoot, loadWeftServices, type WeftServices } from './proto';
+export { KINDS, isPolicyKind, resolveKind, resourceKey } from './resources/kinds';
+export type { KindInfo, PolicyKind, PolicyResource, MeshConfig, Route, ServicePolicy, AuthorizationPolicy, ResourceMetadata } from './resources/kinds';
+export { meshConfigSpec, effectiveMeshConfig, type MeshConfigSpec, type EffectiveMeshConfig } from './resources/mesh-config';
+export { routeSpec, RETRY_ON, type RouteSpec, type RouteRule, type RouteMatch, type StringMatch, type HeaderMatch, type RetryOn } from './resources/route';
+export { servicePolicySpec, LOAD_BALANCERS, type ServicePolicySpec } from './resources/service-policy';
+export { authorizationPolicySpec, type AuthorizationPolicySpec } from './resources/authorization-policy';
+export type * from './wire';

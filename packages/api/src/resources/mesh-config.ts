@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { percent, duration } from './common';
+
+export const meshConfigSpec = z.strictObject({
+  trustDomain: z
+    .string()
+    .regex(/^[a-z0-9.\-_]+$/, 'must be a trust domain such as "weft.local"')
+    .optional(),
+  mtls: z.enum(['STRICT', 'PERMISSIVE']).optional(),
+  certificateTTL: duration.optional(),
+  tracing: z
+    .strictObject({
+      /** host:port of an OTLP/gRPC receiver; empty disables tracing. */
+      otlpEndpoint: z.string().optional(),
+      samplingPercent: percent.optional(),
+    })
+    .optional(),
+  /** JSON access log lines on the sidecar's stdout. */
+  accessLog: z.boolean().optional(),
+});
+
+export type MeshConfigSpec = z.infer<typeof meshConfigSpec>;
+
+/** MeshConfig with every default filled in: what a sidecar actually runs with. */
+export interface EffectiveMeshConfig {
+  readonly trustDomain: string;
+  readonly mtls: 'STRICT' | 'PERMISSIVE';
+  readonly certificateTTL: string;
+  readonly tracing: { readonly otlpEndpoint: string; readonly samplingPercent: number };
+  readonly accessLog: boolean;
+}
+
+export function effectiveMeshConfig(spec: MeshConfigSpec | undefined, trustDomain: string): EffectiveMeshConfig {
+  return {
+    trustDomain: spec?.trustDomain ?? trustDomain,
+    mtls: spec?.mtls ?? 'STRICT',
+    certificateTTL: spec?.certificateTTL ?? '24h',
+    tracing: {
+      otlpEndpoint: spec?.tracing?.otlpEndpoint ?? '',
+      samplingPercent: spec?.tracing?.samplingPercent ?? 100,
+    },
+    accessLog: spec?.accessLog ?? false,
+  };
+}

@@ -1,0 +1,48 @@
+import forge from 'node-forge';
+import { PkiError } from './errors';
+import { altNamesExtension, forgePrivateKey } from './forge-helpers';
+
+/** Builds a PEM CSR asking for one SPIFFE identity, signed with the caller's private key. */
+export function createCsr(spiffeId: string, privateKeyPem: string): string {
+  const key = forgePrivateKey(privateKeyPem);
+  const csr = forge.pki.createCertificationRequest();
+  csr.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  csr.setSubject([]);
+  csr.setAttributes([{ name: 'extensionRequest', extensions: [altNamesExtension({ uris: [spiffeId] })] }]);
+  csr.sign(key, forge.md.sha256.create());
+  return forge.pki.certificationRequestToPem(csr);
+}
+
+export interface CsrInfo {
+  readonly uris: readonly string[];
+  readonly dnsNames: readonly string[];
+  readonly publicKeyPem: string;
+}
+
+interface AltName {
+  type: number;
+  value?: string;
+}
+
+/**
+ * Parses a CSR and checks its self-signature, so that a CSR is only accepted from whoever holds
+ * its private key. Throws PkiError with a message naming what is wrong.
+ */
+export function parseCsr(pem: string): CsrInfo {
+  let csr: forge.pki.CertificateSigningRequest;
+  try {
+    csr = forge.pki.certificationRequestFromPem(pem);
+  } catch (err) {
+    throw new PkiError('WEFT_ERR_BAD_CSR', `the CSR is not a valid PEM PKCS#10 RSA request: ${(err as Error).message}`);
+  }
+  if (!csr.verify()) throw new PkiError('WEFT_ERR_BAD_CSR', 'the CSR signature does not verify with its own public key');
+  if (!csr.publicKey) throw new PkiError('WEFT_ERR_BAD_CSR', 'the CSR carries no public key');
+  const ext = csr.getAttribute({ name: 'extensionRequest' }) as { extensions?: { name: string; altNames?: AltName[] }[] } | null;
+  const san = ext?.extensions?.find((e) => e.name === 'subjectAltName');
+  const altNames = san?.altNames ?? [];
+  return {
+    uris: altNames.filter((a) => a.type === 6 && a.value).map((a) => a.value as string),
+    dnsNames: altNames.filter((a) => a.type === 2 && a.value).map((a) => a.value as string),
+    publicKeyPem: forge.pki.publicKeyToPem(csr.publicKey),
+  };
+}

@@ -1,0 +1,5 @@
+export { generateKeyPair, type KeyPairPem } from './keys';
+export { createCsr, parseCsr, type CsrInfo } from './csr';
+export { CertificateAuthority, type IssueOptions, type IssuedCertificate, type CaMaterial } from './certificate-authority';
+export { certificateInfo, certificateFingerprint, splitPemChain, verifyChain, type CertificateInfo } from './certificate-info';
+export { PkiError } from './errors';
