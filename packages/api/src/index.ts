@@ -12,3 +12,4 @@ export { routeSpec, RETRY_ON, type RouteSpec, type RouteRule, type RouteMatch, t
 export { servicePolicySpec, LOAD_BALANCERS, type ServicePolicySpec } from './resources/service-policy';
 export { authorizationPolicySpec, type AuthorizationPolicySpec } from './resources/authorization-policy';
 export type * from './wire';
+export { createLogger, type Logger, type LogLevel } from './log';
