@@ -35,7 +35,13 @@ export function parseCsr(pem: string): CsrInfo {
   } catch (err) {
     throw new PkiError('WEFT_ERR_BAD_CSR', `the CSR is not a valid PEM PKCS#10 RSA request: ${(err as Error).message}`);
   }
-  if (!csr.verify()) throw new PkiError('WEFT_ERR_BAD_CSR', 'the CSR signature does not verify with its own public key');
+  let signed = false;
+  try {
+    signed = csr.verify();
+  } catch {
+    // forge throws on a signature it cannot even decode; to the caller that is the same refusal.
+  }
+  if (!signed) throw new PkiError('WEFT_ERR_BAD_CSR', 'the CSR signature does not verify with its own public key');
   if (!csr.publicKey) throw new PkiError('WEFT_ERR_BAD_CSR', 'the CSR carries no public key');
   const ext = csr.getAttribute({ name: 'extensionRequest' }) as { extensions?: { name: string; altNames?: AltName[] }[] } | null;
   const san = ext?.extensions?.find((e) => e.name === 'subjectAltName');
