@@ -1,1 +1,11 @@
-export {};
+export { startControlPlane } from './server';
+export { DEFAULTS, type ControlPlaneOptions, type RunningControlPlane } from './options';
+export { ControlPlaneError, type ControlPlaneErrorCode } from './errors';
+export { type Store, type StoreChange, type StoreListener, type ApplyAction, type AppliedResult, type ApplyOutcome, type DeleteOutcome } from './store/store';
+export { FileStore } from './store/store-file';
+export { TokenStore, type TokenRecord, type CreatedToken, type CreateTokenOptions } from './tokens/token-store';
+export { parseJoinToken, formatJoinToken, type JoinTokenParts } from './tokens/join-token';
+export { Registry, type RegistryNode, type RegistryEndpoint, type RegistryOptions, type EndpointState, type ServiceEntry } from './registry/registry';
+export { controlPlaneSpiffeId } from './bootstrap/serving-cert';
+export { operatorSpiffeId, type OperatorConfig } from './bootstrap/operator-credential';
+export { parseFlags, USAGE, type ParsedFlags } from './flags';

@@ -1,0 +1,133 @@
+import type * as grpc from '@grpc/grpc-js';
+import {
+  CONTROL_PLANE_NAMESPACE,
+  DEFAULT_NAMESPACE,
+  NAME_RE,
+  type ApplyRequest,
+  type ApplyResponse,
+  type CreateTokenRequest,
+  type CreateTokenResponse,
+  type DeleteRequest,
+  type DeleteResponse,
+  type GetRequest,
+  type GetResponse,
+  type ListProxiesResponse,
+  type ListServicesResponse,
+  type Logger,
+} from '@weft/api';
+import { peerIdentity, type CallWithAuthContext } from '../auth/peer-identity';
+import { operatorSpiffeId } from '../bootstrap/operator-credential';
+import type { ProxyTable } from '../discovery/proxy-table';
+import { ControlPlaneError } from '../errors';
+import { unary } from '../grpc/status';
+import type { Registry } from '../registry/registry';
+import type { Store } from '../store/store';
+import type { TokenStore } from '../tokens/token-store';
+import { resourcesFromDocuments } from './apply-documents';
+import { getResources, kindFor, namespaceFor } from './get-resources';
+import { servicesToWire } from '../registry/registry-wire';
+
+export interface AdminContext {
+  readonly trustDomain: string;
+  readonly store: Store;
+  readonly registry: Registry;
+  readonly proxies: ProxyTable;
+  readonly tokens: TokenStore;
+  readonly log: Logger;
+}
+
+const DEFAULT_TOKEN_TTL_S = 86_400;
+const MAX_TOKEN_TTL_S = 365 * 86_400;
+
+/** The operator API. Every call requires the operator certificate, and nothing else will do. */
+export class AdminService {
+  readonly #ctx: AdminContext;
+  readonly #operatorId: string;
+
+  constructor(ctx: AdminContext) {
+    this.#ctx = ctx;
+    this.#operatorId = operatorSpiffeId(ctx.trustDomain);
+  }
+
+  get implementation(): grpc.UntypedServiceImplementation {
+    const log = this.#ctx.log;
+    const guarded = <Req, Res>(name: string, impl: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+      unary<Req, Res>(`Admin.${name}`, log, async (call) => {
+        this.#requireOperator(call);
+        return impl(call.request);
+      });
+    return {
+      Apply: guarded('Apply', (req: ApplyRequest) => this.#apply(req)),
+      Get: guarded('Get', (req: GetRequest) => this.#get(req)),
+      Delete: guarded('Delete', (req: DeleteRequest) => this.#delete(req)),
+      ListProxies: guarded('ListProxies', async (): Promise<ListProxiesResponse> => ({
+        proxies: this.#ctx.proxies.list(),
+        currentRevision: String(this.#ctx.store.revision),
+      })),
+      ListServices: guarded('ListServices', async (): Promise<ListServicesResponse> => ({
+        services: servicesToWire(this.#ctx.registry, this.#ctx.trustDomain),
+      })),
+      CreateToken: guarded('CreateToken', (req: CreateTokenRequest) => this.#createToken(req)),
+    };
+  }
+
+  #requireOperator(call: CallWithAuthContext): void {
+    const peer = peerIdentity(call);
+    if (!peer) {
+      throw new ControlPlaneError('WEFT_ERR_UNAUTHENTICATED', 'the admin API requires the operator certificate: use weftctl with the weftctl.json the control plane wrote to its data directory');
+    }
+    if (peer.spiffeId !== this.#operatorId) {
+      throw new ControlPlaneError(
+        'WEFT_ERR_PERMISSION_DENIED',
+        `the admin API accepts only the operator certificate (${this.#operatorId}); this call presented ${peer.spiffeId}`,
+      );
+    }
+  }
+
+  async #apply(req: ApplyRequest): Promise<ApplyResponse> {
+    const resources = resourcesFromDocuments(req.documents ?? [], this.#ctx.trustDomain);
+    const outcome = await this.#ctx.store.apply(resources, { dryRun: req.dryRun === true });
+    if (!outcome.dryRun) {
+      const changed = outcome.results.filter((r) => r.action !== 'unchanged').length;
+      this.#ctx.log.info('applied resources', { revision: outcome.revision, resources: outcome.results.length, changed });
+    }
+    return { results: outcome.results.map((r) => ({ ...r })), revision: outcome.revision, dryRun: outcome.dryRun };
+  }
+
+  async #get(req: GetRequest): Promise<GetResponse> {
+    const items = getResources(this.#ctx.store, this.#ctx.trustDomain, req);
+    return { itemsJson: items.map((r) => JSON.stringify(r)), revision: this.#ctx.store.revision };
+  }
+
+  async #delete(req: DeleteRequest): Promise<DeleteResponse> {
+    const kind = kindFor(req.kind);
+    if (!req.name) throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', `name is required to delete a ${kind}`);
+    const namespace = namespaceFor(kind, req.namespace);
+    const outcome = await this.#ctx.store.delete(kind, namespace, req.name);
+    if (!outcome.deleted) {
+      throw new ControlPlaneError('WEFT_ERR_NOT_FOUND', `${kind} ${namespace ? `${namespace}/` : ''}${req.name} not found`);
+    }
+    this.#ctx.log.info('deleted resource', { kind, namespace, name: req.name, revision: outcome.revision });
+    return { revision: outcome.revision };
+  }
+
+  async #createToken(req: CreateTokenRequest): Promise<CreateTokenResponse> {
+    const service = req.service ?? '';
+    const namespace = req.namespace || DEFAULT_NAMESPACE;
+    if (!NAME_RE.test(service)) throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', `service ${JSON.stringify(service)} must be a DNS label: lower-case letters, digits and "-", at most 63 characters`);
+    if (!NAME_RE.test(namespace)) throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', `namespace ${JSON.stringify(namespace)} must be a DNS label: lower-case letters, digits and "-", at most 63 characters`);
+    if (namespace === CONTROL_PLANE_NAMESPACE) {
+      throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', `namespace ${CONTROL_PLANE_NAMESPACE} is reserved for the control plane and the operator: no join token can be bound to it`);
+    }
+    const ttlSeconds = Number(req.ttlSeconds ?? 0);
+    const maxUses = Number(req.maxUses ?? 0);
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > MAX_TOKEN_TTL_S) {
+      throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', `ttlSeconds must be between 0 (the default, 24h) and ${MAX_TOKEN_TTL_S} (one year)`);
+    }
+    if (!Number.isInteger(maxUses) || maxUses < 0) throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', 'maxUses must be 0 (no limit within the TTL) or a positive number');
+    const created = await this.#ctx.tokens.create({ service, namespace, ttlMs: (ttlSeconds || DEFAULT_TOKEN_TTL_S) * 1000, maxUses });
+    // The id names the token in logs; the token itself (it holds the secret) is never logged.
+    this.#ctx.log.info('join token created', { tokenId: created.id, spiffeId: created.spiffeId, expiresAtMs: created.expiresAtMs, maxUses });
+    return { token: created.token, expiresAtMs: created.expiresAtMs, spiffeId: created.spiffeId };
+  }
+}

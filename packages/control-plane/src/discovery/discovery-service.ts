@@ -1,0 +1,65 @@
+import * as grpc from '@grpc/grpc-js';
+import { CONTROL_PLANE_NAMESPACE, type DiscoveryRequest, type DiscoveryResponse } from '@weft/api';
+import { peerIdentity } from '../auth/peer-identity';
+import { ProxyStream, type DiscoveryCall, type StreamContext } from './proxy-stream';
+
+/**
+ * Discovery.Stream: one long-lived stream per sidecar, authenticated by its workload certificate.
+ * Pushes go to every open stream; each stream sends only when its proxy's version moved.
+ */
+export class DiscoveryService {
+  readonly #ctx: StreamContext;
+  readonly #streams = new Set<ProxyStream>();
+  #closed = false;
+
+  constructor(ctx: StreamContext) {
+    this.#ctx = ctx;
+  }
+
+  get implementation(): grpc.UntypedServiceImplementation {
+    return { Stream: (call: DiscoveryCall) => this.#open(call) };
+  }
+
+  /** Sends each connected proxy its current snapshot if it changed. */
+  pushAll(): void {
+    for (const stream of this.#streams) {
+      try {
+        stream.push();
+      } catch (err) {
+        // One proxy's failure (a snapshot that cannot be built or written) must not starve the rest.
+        this.#ctx.log.error('push failed', { error: err instanceof Error ? err : String(err) });
+      }
+    }
+  }
+
+  /** Ends every stream with UNAVAILABLE so that sidecars reconnect (to this process or its successor). */
+  close(): void {
+    this.#closed = true;
+    for (const stream of [...this.#streams]) stream.cancel(grpc.status.UNAVAILABLE, 'the control plane is shutting down: reconnect with backoff');
+    this.#streams.clear();
+  }
+
+  #open(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
+    if (this.#closed) {
+      call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'the control plane is shutting down' });
+      return;
+    }
+    const peer = peerIdentity(call);
+    if (!peer) {
+      call.emit('error', {
+        code: grpc.status.UNAUTHENTICATED,
+        details: 'Discovery.Stream requires a workload certificate from this mesh: get one with Identity.Sign and a join token first',
+      });
+      return;
+    }
+    if (peer.namespace === CONTROL_PLANE_NAMESPACE) {
+      call.emit('error', {
+        code: grpc.status.PERMISSION_DENIED,
+        details: `${peer.spiffeId} is not a workload identity: Discovery.Stream is for sidecars`,
+      });
+      return;
+    }
+    const stream = new ProxyStream(call, peer, this.#ctx, (s) => this.#streams.delete(s));
+    this.#streams.add(stream);
+  }
+}

@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { DiscoveryRequest, DiscoveryResponse, Logger, WireNode } from '@weft/api';
+import type { PeerIdentity } from '../auth/peer-identity';
+import { ControlPlaneError } from '../errors';
+import { toStatus } from '../grpc/status';
+import type { Metrics } from '../metrics/metrics';
+import { parseHostPort } from '../net/host-port';
+import type { Registry } from '../registry/registry';
+import type { ProxyRecord, ProxyTable } from './proxy-table';
+import type { SnapshotBuilder } from './snapshot';
+
+export interface StreamContext {
+  readonly registry: Registry;
+  readonly proxies: ProxyTable;
+  readonly snapshots: SnapshotBuilder;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+}
+
+export type DiscoveryCall = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+
+/** Nonces remembered per stream, so that an ACK for a push just superseded is still understood. */
+const NONCES_KEPT = 8;
+
+/**
+ * One sidecar's discovery stream: the first request announces the node, then the sidecar ACKs
+ * or NACKs each snapshot. A snapshot is written only when its version differs from the last one
+ * sent, and never while the previous write is still buffered (the newest is sent on drain).
+ */
+export class ProxyStream {
+  readonly #call: DiscoveryCall;
+  readonly #peer: PeerIdentity;
+  readonly #ctx: StreamContext;
+  readonly #onDone: (stream: ProxyStream) => void;
+  readonly #log: Logger;
+  #record: ProxyRecord | undefined;
+  readonly #nonces = new Map<string, string>();
+  #blocked = false;
+  #pushWanted = false;
+  #done = false;
+
+  constructor(call: DiscoveryCall, peer: PeerIdentity, ctx: StreamContext, onDone: (stream: ProxyStream) => void) {
+    this.#call = call;
+    this.#peer = peer;
+    this.#ctx = ctx;
+    this.#onDone = onDone;
+    this.#log = ctx.log.child({ spiffeId: peer.spiffeId });
+    call.on('data', (req: DiscoveryRequest) => this.#receive(req));
+    call.on('end', () => {
+      // The sidecar half-closed: finish our side with OK, once.
+      if (this.#done) return;
+      this.#finish(undefined);
+      this.#call.end();
+    });
+    call.on('error', () => this.#finish(undefined));
+    call.on('cancelled', () => this.#finish(undefined));
+    call.on('drain', () => {
+      this.#blocked = false;
+      if (this.#pushWanted) this.push();
+    });
+  }
+
+  /** Sends the current snapshot if this proxy has not been sent that version yet. */
+  push(): void {
+    const record = this.#record;
+    if (this.#done || !record) return;
+    if (this.#blocked) {
+      this.#pushWanted = true;
+      return;
+    }
+    this.#pushWanted = false;
+    const { version, snapshot } = this.#ctx.snapshots.forProxy(record.node.service, record.node.namespace);
+    if (version === record.sentVersion) return;
+    const nonce = randomBytes(12).toString('base64url');
+    this.#nonces.set(nonce, version);
+    if (this.#nonces.size > NONCES_KEPT) this.#nonces.delete(this.#nonces.keys().next().value as string);
+    record.sentVersion = version;
+    this.#ctx.metrics.pushed();
+    this.#blocked = !this.#call.write({ version, nonce, snapshot } satisfies DiscoveryResponse);
+  }
+
+  /** Ends the stream with a status (UNAVAILABLE on shutdown, so sidecars reconnect with backoff). */
+  cancel(code: grpc.status, details: string): void {
+    if (this.#done) return;
+    this.#finish(undefined);
+    this.#call.emit('error', { code, details });
+  }
+
+  #receive(req: DiscoveryRequest): void {
+    if (this.#done) return;
+    try {
+      if (req.node) this.#announce(req.node);
+      else if (!this.#record) throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', 'the first discovery request must carry `node`');
+      if (req.responseNonce) this.#reply(req);
+    } catch (err) {
+      const status = toStatus(err, this.#log, 'Discovery.Stream');
+      this.#finish(status.details);
+      this.#call.emit('error', status);
+    }
+  }
+
+  #announce(raw: WireNode): void {
+    const node = this.#checkNode(raw);
+    const ctx = this.#ctx;
+    if (node.address) ctx.registry.announce(node, this);
+    if (!this.#record) {
+      this.#record = ctx.proxies.connect(node, this.#peer.spiffeId, this);
+      this.#log.info('proxy connected', { proxyId: node.proxyId, address: node.address, ready: node.ready });
+      this.push();
+      return;
+    }
+    this.#record.node = node;
+  }
+
+  #reply(req: DiscoveryRequest): void {
+    const record = this.#record as ProxyRecord;
+    const version = this.#nonces.get(req.responseNonce);
+    // A nonce we never sent (or long superseded) tells us nothing about what the sidecar runs.
+    if (version === undefined) return;
+    const now = Date.now();
+    if (!req.error) {
+      record.ackedVersion = req.version || version;
+      record.ackedAtMs = now;
+      this.#ctx.metrics.acked();
+      return;
+    }
+    record.lastNackVersion = version;
+    record.lastNackMessage = req.error;
+    record.lastNackAtMs = now;
+    this.#ctx.metrics.nacked();
+    this.#log.warn('proxy rejected a snapshot', { proxyId: record.node.proxyId, version, error: req.error });
+  }
+
+  #checkNode(raw: WireNode): WireNode {
+    const peer = this.#peer;
+    if (raw.service !== peer.service || raw.namespace !== peer.namespace) {
+      throw new ControlPlaneError(
+        'WEFT_ERR_PERMISSION_DENIED',
+        `node ${raw.namespace}/${raw.service} does not match the certificate's identity ${peer.spiffeId}: a sidecar can only announce endpoints of its own service`,
+      );
+    }
+    if (!raw.proxyId || raw.proxyId.length > 253) throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', 'node.proxyId must be set (at most 253 characters)');
+    if (this.#record && raw.proxyId !== this.#record.node.proxyId) {
+      throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', `node.proxyId cannot change on a stream (was ${this.#record.node.proxyId}, now ${raw.proxyId}): open a new stream`);
+    }
+    if (raw.address && !parseHostPort(raw.address)) {
+      throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', `node.address ${JSON.stringify(raw.address)} is not HOST:PORT`);
+    }
+    return {
+      proxyId: raw.proxyId,
+      service: raw.service,
+      namespace: raw.namespace,
+      address: raw.address,
+      labels: { ...(raw.labels ?? {}) },
+      ready: raw.ready === true,
+      proxyVersion: raw.proxyVersion ?? '',
+      // The sidecar reports its newest certificate; the one on this connection may be older.
+      certificateExpiresAtMs: Number(raw.certificateExpiresAtMs) || peer.certificateExpiresAtMs,
+    };
+  }
+
+  #finish(reason: string | undefined): void {
+    if (this.#done) return;
+    this.#done = true;
+    const record = this.#record;
+    if (record) {
+      this.#ctx.registry.withdraw(record.node.proxyId, this);
+      this.#ctx.proxies.disconnect(record.node.proxyId, this);
+      this.#log.info('proxy disconnected', reason ? { proxyId: record.node.proxyId, reason } : { proxyId: record.node.proxyId });
+    }
+    this.#onDone(this);
+  }
+}

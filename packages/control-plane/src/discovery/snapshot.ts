@@ -1,0 +1,90 @@
+import { type PolicyResource, type Snapshot, type WireResource, type WireServiceEndpoints } from '@weft/api';
+import type { Registry } from '../registry/registry';
+import { servicesToWire } from '../registry/registry-wire';
+import { canonicalJson, deepFreeze, sha256Hex } from '../store/canonical-json';
+import type { Store } from '../store/store';
+
+export interface SnapshotSources {
+  readonly store: Store;
+  readonly registry: Registry;
+  readonly trustDomain: string;
+  readonly trustBundlePem: () => readonly string[];
+}
+
+export interface VersionedSnapshot {
+  /** `<storeRevision>-<first 8 hex of sha256(content)>`: equal content at one revision, equal version. */
+  readonly version: string;
+  readonly snapshot: Snapshot;
+}
+
+/** The part of a snapshot every proxy shares; built once per change, not once per proxy. */
+interface SharedPart {
+  readonly revision: number;
+  readonly meshConfigJson: string;
+  readonly resources: readonly WireResource[];
+  readonly authorizationPolicies: readonly PolicyResource[];
+  readonly services: readonly WireServiceEndpoints[];
+  readonly trustBundlePem: readonly string[];
+}
+
+/**
+ * Builds per-proxy snapshots: every Route and ServicePolicy, the AuthorizationPolicies of the
+ * proxy's own service, every service's endpoints, the mesh config and the trust bundle.
+ * Results are cached per service identity until `invalidate()`, so a push to a thousand
+ * replicas of one service hashes one snapshot.
+ */
+export class SnapshotBuilder {
+  readonly #sources: SnapshotSources;
+  #shared: SharedPart | undefined;
+  readonly #byIdentity = new Map<string, VersionedSnapshot>();
+
+  constructor(sources: SnapshotSources) {
+    this.#sources = sources;
+  }
+
+  invalidate(): void {
+    this.#shared = undefined;
+    this.#byIdentity.clear();
+  }
+
+  forProxy(service: string, namespace: string): VersionedSnapshot {
+    const key = `${namespace}/${service}`;
+    const cached = this.#byIdentity.get(key);
+    if (cached) return cached;
+    const shared = (this.#shared ??= this.#buildShared());
+    const ownPolicies = shared.authorizationPolicies
+      .filter((p) => p.kind === 'AuthorizationPolicy' && p.spec.service === service && p.metadata.namespace === namespace)
+      .map(toWireResource);
+    const content = {
+      meshConfigJson: shared.meshConfigJson,
+      resources: [...shared.resources, ...ownPolicies],
+      services: shared.services,
+      trustBundlePem: shared.trustBundlePem,
+    };
+    const hash = sha256Hex(canonicalJson(content)).slice(0, 8);
+    const built: VersionedSnapshot = deepFreeze({
+      version: `${shared.revision}-${hash}`,
+      snapshot: { ...content, resources: content.resources, storeRevision: shared.revision } as Snapshot,
+    });
+    this.#byIdentity.set(key, built);
+    return built;
+  }
+
+  #buildShared(): SharedPart {
+    const { store, registry, trustDomain } = this.#sources;
+    const meshConfig = store.list('MeshConfig')[0];
+    const policies = store.list().filter((r) => r.kind === 'Route' || r.kind === 'ServicePolicy');
+    return {
+      revision: store.revision,
+      meshConfigJson: meshConfig ? canonicalJson(meshConfig.spec) : '{}',
+      resources: policies.map(toWireResource),
+      authorizationPolicies: store.list('AuthorizationPolicy'),
+      services: servicesToWire(registry, trustDomain),
+      trustBundlePem: [...this.#sources.trustBundlePem()],
+    };
+  }
+}
+
+function toWireResource(r: PolicyResource): WireResource {
+  return { kind: r.kind, namespace: r.metadata.namespace, name: r.metadata.name, json: canonicalJson(r) };
+}

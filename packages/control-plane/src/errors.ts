@@ -1,0 +1,28 @@
+import { WeftError } from '@weft/api';
+
+/**
+ * Stable codes for everything the control plane refuses. Callers (and tests) branch on these;
+ * `grpc/status.ts` maps each one to a gRPC status in one table.
+ */
+export type ControlPlaneErrorCode =
+  | 'WEFT_ERR_UNAUTHENTICATED'
+  | 'WEFT_ERR_PERMISSION_DENIED'
+  | 'WEFT_ERR_INVALID_ARGUMENT'
+  | 'WEFT_ERR_NOT_FOUND'
+  | 'WEFT_ERR_TOKEN_INVALID'
+  | 'WEFT_ERR_TOKEN_EXPIRED'
+  | 'WEFT_ERR_TOKEN_EXHAUSTED'
+  | 'WEFT_ERR_IDENTITY_MISMATCH'
+  | 'WEFT_ERR_TRUST_DOMAIN_FIXED'
+  | 'WEFT_ERR_DATA_DIR'
+  | 'WEFT_ERR_DATA_DIR_LOCKED'
+  | 'WEFT_ERR_BAD_FLAG'
+  | 'WEFT_ERR_CLOSED';
+
+export class ControlPlaneError extends WeftError {
+  declare readonly code: ControlPlaneErrorCode;
+
+  constructor(code: ControlPlaneErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}

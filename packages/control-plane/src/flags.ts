@@ -1,0 +1,101 @@
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '@weft/api';
+import { ControlPlaneError } from './errors';
+import { parseHostPort } from './net/host-port';
+import { DEFAULTS, type ControlPlaneOptions } from './options';
+
+export const USAGE = `Usage: weft-control-plane --data-dir DIR [flags]
+
+The Weft control plane: mesh CA, policy store, service registry, discovery and admin API.
+
+Flags:
+  --data-dir DIR             where the CA, store, tokens and registry live (required; created 0700)
+  --listen HOST:PORT         gRPC over TLS: Identity, Discovery, Admin (default ${DEFAULTS.listen};
+                             :PORT = every interface, port 0 = any free port)
+  --http HOST:PORT           HTTP /live, /ready, /metrics (default ${DEFAULTS.http})
+  --trust-domain NAME        trust domain, used at first start only (default ${DEFAULTS.trustDomain})
+  --endpoint-grace DURATION  how long an endpoint outlives its sidecar's stream, and how long a
+                             restarted control plane waits for sidecars to re-announce (default ${DEFAULTS.endpointGrace})
+  --push-debounce DURATION   how long changes are gathered before a push (default ${DEFAULTS.pushDebounce})
+  --san NAME                 extra DNS name or IP address for the serving certificate (repeatable)
+  --advertise HOST:PORT      endpoint written into <data-dir>/weftctl.json
+                             (default 127.0.0.1:<bound gRPC port>)
+  -h, --help                 show this help
+
+Durations look like 250ms, 2s, 1m. On start the control plane logs a JSON line with
+msg "ready" and the bound grpcPort and httpPort on stderr. SIGTERM or SIGINT stop it gracefully.
+`;
+
+export type ParsedFlags = { readonly help: true } | { readonly help: false; readonly options: ControlPlaneOptions };
+
+const TRUST_DOMAIN_RE = /^[a-z0-9.\-_]+$/;
+const DNS_NAME_RE = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+/** Parses and checks every flag; throws ControlPlaneError (WEFT_ERR_BAD_FLAG) naming the flag. */
+export function parseFlags(argv: readonly string[]): ParsedFlags {
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'data-dir': { type: 'string' },
+        listen: { type: 'string', default: DEFAULTS.listen },
+        http: { type: 'string', default: DEFAULTS.http },
+        'trust-domain': { type: 'string', default: DEFAULTS.trustDomain },
+        'endpoint-grace': { type: 'string', default: DEFAULTS.endpointGrace },
+        'push-debounce': { type: 'string', default: DEFAULTS.pushDebounce },
+        san: { type: 'string', multiple: true, default: [] },
+        advertise: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
+  if (values['help'] === true) return { help: true };
+  const str = (name: string): string => values[name] as string;
+
+  const dataDir = values['data-dir'];
+  if (typeof dataDir !== 'string' || dataDir.trim() === '') throw bad('--data-dir is required');
+  for (const flag of ['listen', 'http']) {
+    if (!parseHostPort(str(flag), { allowAnyHost: true, allowPortZero: true })) {
+      throw bad(`--${flag} ${JSON.stringify(str(flag))} is not HOST:PORT (for example 0.0.0.0:15012, :15012 or 127.0.0.1:0)`);
+    }
+  }
+  const trustDomain = str('trust-domain');
+  if (!TRUST_DOMAIN_RE.test(trustDomain)) throw bad(`--trust-domain ${JSON.stringify(trustDomain)} must be lower-case letters, digits, ".", "-" or "_" (for example weft.local)`);
+  const advertise = values['advertise'];
+  if (typeof advertise === 'string' && !parseHostPort(advertise)) {
+    throw bad(`--advertise ${JSON.stringify(advertise)} is not HOST:PORT with a host and a non-zero port (for example cp.example.com:15012)`);
+  }
+  const sans = values['san'] as string[];
+  for (const san of sans) {
+    if (!isIP(san.replace(/^\[(.*)\]$/, '$1')) && !DNS_NAME_RE.test(san)) throw bad(`--san ${JSON.stringify(san)} is neither a DNS name nor an IP address`);
+  }
+  return {
+    help: false,
+    options: {
+      dataDir,
+      listen: str('listen'),
+      http: str('http'),
+      trustDomain,
+      endpointGraceMs: duration('endpoint-grace', str('endpoint-grace')),
+      pushDebounceMs: duration('push-debounce', str('push-debounce')),
+      sans,
+      ...(typeof advertise === 'string' ? { advertise } : {}),
+    },
+  };
+}
+
+function duration(flag: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw bad(`--${flag} ${JSON.stringify(text)} is not a duration such as 250ms, 2s or 1m`);
+  return ms;
+}
+
+function bad(message: string): ControlPlaneError {
+  return new ControlPlaneError('WEFT_ERR_BAD_FLAG', message);
+}

@@ -1,0 +1,110 @@
+import type * as grpc from '@grpc/grpc-js';
+import {
+  CONTROL_PLANE_NAMESPACE,
+  DEFAULT_NAMESPACE,
+  effectiveMeshConfig,
+  parseDuration,
+  parseSpiffeId,
+  type Logger,
+  type MeshConfigSpec,
+  type SignRequest,
+  type SignResponse,
+} from '@weft/api';
+import { parseCsr } from '@weft/pki';
+import { peerIdentity } from '../auth/peer-identity';
+import type { MeshAuthority } from '../bootstrap/ca-store';
+import { ControlPlaneError } from '../errors';
+import { unary } from '../grpc/status';
+import type { Metrics } from '../metrics/metrics';
+import type { Store } from '../store/store';
+import type { TokenStore } from '../tokens/token-store';
+
+export interface IdentityContext {
+  readonly mesh: MeshAuthority;
+  readonly store: Store;
+  readonly tokens: TokenStore;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+}
+
+/**
+ * Identity.Sign. First contact is authenticated by a join token bound to one identity; renewal
+ * by the caller's current certificate, for the same identity only. Either way the CSR must ask
+ * for exactly one SPIFFE URI SAN in this mesh's trust domain and nothing else.
+ */
+export class IdentityService {
+  readonly #ctx: IdentityContext;
+
+  constructor(ctx: IdentityContext) {
+    this.#ctx = ctx;
+  }
+
+  get implementation(): grpc.UntypedServiceImplementation {
+    return { Sign: unary('Identity.Sign', this.#ctx.log, (call: grpc.ServerUnaryCall<SignRequest, SignResponse>) => this.#sign(call)) };
+  }
+
+  async #sign(call: grpc.ServerUnaryCall<SignRequest, SignResponse>): Promise<SignResponse> {
+    const { mesh, tokens, metrics, log } = this.#ctx;
+    const requested = this.#requestedIdentity(call.request.csrPem ?? '');
+    const peer = peerIdentity(call);
+    const token = (call.request.token ?? '').trim();
+    let via: Record<string, unknown>;
+    if (peer && !token) {
+      if (peer.namespace === CONTROL_PLANE_NAMESPACE) {
+        throw new ControlPlaneError('WEFT_ERR_PERMISSION_DENIED', `${peer.spiffeId} cannot renew workload certificates: renewal is for the workload's own certificate`);
+      }
+      if (peer.spiffeId !== requested.spiffeId) {
+        throw new ControlPlaneError(
+          'WEFT_ERR_IDENTITY_MISMATCH',
+          `the presented certificate is for ${peer.spiffeId}, but the CSR asks for ${requested.spiffeId}: a renewal keeps the same identity (use a join token for another one)`,
+        );
+      }
+      via = { via: 'renewal' };
+    } else if (token) {
+      const record = await tokens.redeem(token, requested.spiffeId);
+      via = { via: 'join-token', tokenId: record.id };
+    } else {
+      const ns = requested.namespace === DEFAULT_NAMESPACE ? '' : ` --namespace ${requested.namespace}`;
+      throw new ControlPlaneError(
+        'WEFT_ERR_UNAUTHENTICATED',
+        `Identity.Sign needs a join token on first contact (create one with \`weftctl token create --service ${requested.service}${ns}\`), or the current certificate to renew`,
+      );
+    }
+    const issued = mesh.ca.issue({ publicKeyPem: requested.publicKeyPem, ttlMs: this.#ttlMs(), usage: 'workload', uris: [requested.spiffeId] });
+    metrics.certificateIssued();
+    log.info('certificate issued', { spiffeId: requested.spiffeId, ...via, serialNumber: issued.serialNumber, notAfter: issued.notAfter.toISOString() });
+    return {
+      certificateChainPem: [...issued.chainPem],
+      trustBundlePem: [...mesh.trustBundlePem],
+      expiresAtMs: issued.notAfter.getTime(),
+      spiffeId: requested.spiffeId,
+    };
+  }
+
+  #requestedIdentity(csrPem: string): { spiffeId: string; namespace: string; service: string; publicKeyPem: string } {
+    if (!csrPem.trim()) throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', 'csrPem is required: a PEM PKCS#10 request for one SPIFFE ID');
+    const csr = parseCsr(csrPem);
+    if (csr.uris.length !== 1 || csr.dnsNames.length > 0) {
+      throw new ControlPlaneError(
+        'WEFT_ERR_INVALID_ARGUMENT',
+        `the CSR must ask for exactly one URI SAN (the SPIFFE ID) and no DNS names; it asks for ${csr.uris.length} URI and ${csr.dnsNames.length} DNS`,
+      );
+    }
+    const uri = csr.uris[0] as string;
+    const id = parseSpiffeId(uri);
+    const td = this.#ctx.mesh.trustDomain;
+    if (!id) throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', `the CSR's URI SAN ${uri} is not a SPIFFE ID of the form spiffe://${td}/ns/<namespace>/sa/<service>`);
+    if (id.trustDomain !== td) {
+      throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', `the CSR asks for ${uri}, outside this mesh's trust domain ${td}`);
+    }
+    if (id.namespace === CONTROL_PLANE_NAMESPACE) {
+      throw new ControlPlaneError('WEFT_ERR_PERMISSION_DENIED', `namespace ${CONTROL_PLANE_NAMESPACE} is reserved for the control plane and the operator: ${uri} is never signed`);
+    }
+    return { spiffeId: uri, namespace: id.namespace, service: id.service, publicKeyPem: csr.publicKeyPem };
+  }
+
+  #ttlMs(): number {
+    const spec = this.#ctx.store.list('MeshConfig')[0]?.spec as MeshConfigSpec | undefined;
+    return parseDuration(effectiveMeshConfig(spec, this.#ctx.mesh.trustDomain).certificateTTL) ?? 86_400_000;
+  }
+}

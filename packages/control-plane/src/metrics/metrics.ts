@@ -1,0 +1,63 @@
+/** Live values read when /metrics is scraped. */
+export interface MetricGauges {
+  readonly connectedProxies: () => number;
+  readonly storeRevision: () => number;
+  readonly endpoints: () => number;
+}
+
+interface Counter {
+  readonly name: string;
+  readonly help: string;
+  value: number;
+}
+
+/**
+ * The control plane's Prometheus metrics, all `weft_cp_`-prefixed. Counters are plain fields:
+ * the control plane is one process and its hot paths are a handful of increments per push.
+ */
+export class Metrics {
+  readonly #pushes = counter('weft_cp_pushes_total', 'Snapshots sent to sidecars.');
+  readonly #acks = counter('weft_cp_acks_total', 'Snapshots sidecars accepted.');
+  readonly #nacks = counter('weft_cp_nacks_total', 'Snapshots sidecars rejected (they keep their last good config).');
+  readonly #certificates = counter('weft_cp_certificates_issued_total', 'Workload certificates signed (first issue and renewals).');
+  readonly #gauges: MetricGauges;
+
+  constructor(gauges: MetricGauges) {
+    this.#gauges = gauges;
+  }
+
+  pushed(): void {
+    this.#pushes.value++;
+  }
+
+  acked(): void {
+    this.#acks.value++;
+  }
+
+  nacked(): void {
+    this.#nacks.value++;
+  }
+
+  certificateIssued(): void {
+    this.#certificates.value++;
+  }
+
+  /** Prometheus text exposition format 0.0.4. */
+  render(): string {
+    const lines: string[] = [];
+    const gauge = (name: string, help: string, value: number): void => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`);
+    };
+    gauge('weft_cp_connected_proxies', 'Sidecars with an open discovery stream.', this.#gauges.connectedProxies());
+    gauge('weft_cp_store_revision', 'Revision of the policy store.', this.#gauges.storeRevision());
+    gauge('weft_cp_registry_endpoints', 'Endpoints in the service registry (including those in their grace period).', this.#gauges.endpoints());
+    for (const c of [this.#pushes, this.#acks, this.#nacks, this.#certificates]) {
+      lines.push(`# HELP ${c.name} ${c.help}`, `# TYPE ${c.name} counter`, `${c.name} ${c.value}`);
+    }
+    return `${lines.join('\n')}\n`;
+  }
+}
+
+function counter(name: string, help: string): Counter {
+  return { name, help, value: 0 };
+}

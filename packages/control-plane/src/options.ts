@@ -1,0 +1,51 @@
+import { DEFAULT_PORTS, DEFAULT_TRUST_DOMAIN, type Logger } from '@weft/api';
+
+/** How to run a control plane; `main.ts` builds this from flags, tests build it directly. */
+export interface ControlPlaneOptions {
+  readonly dataDir: string;
+  /** gRPC `HOST:PORT` (`:PORT` = every interface, port 0 = ephemeral). */
+  readonly listen?: string;
+  /** HTTP `HOST:PORT` for /live, /ready, /metrics. */
+  readonly http?: string;
+  /** Used at first start only; later starts keep the stored one. */
+  readonly trustDomain?: string;
+  /** How long an endpoint outlives its stream, and how long a restart waits for re-announcements. */
+  readonly endpointGraceMs?: number;
+  /** How long changes are gathered before a push. */
+  readonly pushDebounceMs?: number;
+  /** Extra DNS names or IP addresses for the serving certificate. */
+  readonly sans?: readonly string[];
+  /** The endpoint written into weftctl.json; defaults to `127.0.0.1:<bound gRPC port>`. */
+  readonly advertise?: string;
+  readonly logger?: Logger;
+}
+
+/** The defaults, in one block. */
+export const DEFAULTS = Object.freeze({
+  listen: `0.0.0.0:${DEFAULT_PORTS.controlPlaneGrpc}`,
+  http: `0.0.0.0:${DEFAULT_PORTS.controlPlaneHttp}`,
+  trustDomain: DEFAULT_TRUST_DOMAIN,
+  endpointGrace: '30s',
+  pushDebounce: '100ms',
+  endpointGraceMs: 30_000,
+  pushDebounceMs: 100,
+  /** How often a running control plane checks whether its serving certificate needs renewal. */
+  servingCertCheckMs: 12 * 3_600_000,
+  shutdownGraceMs: 5_000,
+});
+
+/** A running control plane, as `startControlPlane` returns it. */
+export interface RunningControlPlane {
+  /** The bound ports (the real ones when port 0 was asked for). */
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  /** Absolute path. */
+  readonly dataDir: string;
+  readonly trustDomain: string;
+  /** SHA-256 of the root certificate, hex: what join tokens embed. */
+  readonly rootFingerprint: string;
+  /** `<dataDir>/weftctl.json`. */
+  readonly operatorConfigPath: string;
+  /** Cancels streams, stops listening, flushes files. Safe to call more than once. */
+  close(): Promise<void>;
+}

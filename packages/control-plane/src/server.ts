@@ -1,0 +1,128 @@
+import * as path from 'node:path';
+import { createLogger } from '@weft/api';
+import { AdminService } from './admin/admin-service';
+import { loadOrCreateCa } from './bootstrap/ca-store';
+import { DATA_FILES, ensureDataDir } from './bootstrap/data-dir';
+import { DataDirLock } from './bootstrap/data-dir-lock';
+import { writeOperatorConfig } from './bootstrap/operator-credential';
+import { ensureServingCertificate } from './bootstrap/serving-cert';
+import { DiscoveryService } from './discovery/discovery-service';
+import { ProxyTable } from './discovery/proxy-table';
+import { PushQueue } from './discovery/push-queue';
+import { SnapshotBuilder } from './discovery/snapshot';
+import { ControlPlaneError } from './errors';
+import { startGrpcServer, stopGrpcServer } from './grpc/grpc-server';
+import { HealthServer } from './http/health-server';
+import { IdentityService } from './identity/identity-service';
+import { Metrics } from './metrics/metrics';
+import { bindHost, formatHostPort, parseHostPort, type HostPort } from './net/host-port';
+import { DEFAULTS, type ControlPlaneOptions, type RunningControlPlane } from './options';
+import { Registry } from './registry/registry';
+import { FileStore } from './store/store-file';
+import { MemoryCertificateProvider } from './tls/certificate-provider';
+import { TokenStore } from './tokens/token-store';
+
+/**
+ * Starts a control plane: CA, store, tokens and registry from the data directory, then the gRPC
+ * server (Identity, Discovery, Admin) and the HTTP health server. Resolves once both listen; the
+ * `ready` log line carries the bound ports.
+ */
+export async function startControlPlane(options: ControlPlaneOptions): Promise<RunningControlPlane> {
+  const log = options.logger ?? createLogger('control-plane');
+  const listen = address(options.listen ?? DEFAULTS.listen, 'listen');
+  const httpAt = address(options.http ?? DEFAULTS.http, 'http');
+  const dataDir = await ensureDataDir(options.dataDir);
+  const cleanup: (() => Promise<void> | void)[] = [];
+  const unwind = async (): Promise<void> => {
+    for (const step of cleanup.reverse()) await Promise.resolve(step()).catch(() => undefined);
+  };
+  try {
+    const lock = await DataDirLock.acquire(dataDir);
+    cleanup.push(() => lock.release());
+    const mesh = await loadOrCreateCa(dataDir, options.trustDomain ?? DEFAULTS.trustDomain, log);
+    const store = await FileStore.open(path.join(dataDir, DATA_FILES.store));
+    cleanup.push(() => store.close());
+    const tokens = await TokenStore.open(path.join(dataDir, DATA_FILES.tokens), { trustDomain: mesh.trustDomain, rootFingerprint: mesh.rootFingerprint });
+    cleanup.push(() => tokens.close());
+    const registry = await Registry.open({ file: path.join(dataDir, DATA_FILES.registry), graceMs: options.endpointGraceMs ?? DEFAULTS.endpointGraceMs });
+    cleanup.push(() => registry.close());
+    const sans = options.sans ?? [];
+    const serving = await ensureServingCertificate(dataDir, mesh, sans, log);
+    const provider = new MemoryCertificateProvider({ caPem: mesh.trustBundlePem.join(''), ...serving.credential });
+
+    const proxies = new ProxyTable();
+    const metrics = new Metrics({ connectedProxies: () => proxies.connectedCount, storeRevision: () => store.revision, endpoints: () => registry.endpoints().length });
+    const snapshots = new SnapshotBuilder({ store, registry, trustDomain: mesh.trustDomain, trustBundlePem: () => mesh.trustBundlePem });
+    const discovery = new DiscoveryService({ registry, proxies, snapshots, metrics, log: log.child({ service: 'discovery' }) });
+    const pushes = new PushQueue(options.pushDebounceMs ?? DEFAULTS.pushDebounceMs, () => discovery.pushAll());
+    const changed = (): void => {
+      // Invalidate now, so that a stream opening before the push already sees the change.
+      snapshots.invalidate();
+      pushes.schedule();
+    };
+    const unsubscribe = [store.subscribe(changed), registry.subscribe(changed)];
+    cleanup.push(() => pushes.close());
+
+    const identity = new IdentityService({ mesh, store, tokens, metrics, log: log.child({ service: 'identity' }) });
+    const admin = new AdminService({ trustDomain: mesh.trustDomain, store, registry, proxies, tokens, log: log.child({ service: 'admin' }) });
+    const grpcServer = await startGrpcServer(bindHost(listen.host), listen.port, provider, {
+      identity: identity.implementation,
+      discovery: discovery.implementation,
+      admin: admin.implementation,
+    });
+    cleanup.push(() => grpcServer.server.forceShutdown());
+    const endpoint = options.advertise ?? formatHostPort('127.0.0.1', grpcServer.port);
+    await writeOperatorConfig(dataDir, mesh, endpoint, log);
+
+    let ready = false;
+    const health = await HealthServer.listen(bindHost(httpAt.host), httpAt.port, { ready: () => ready, metrics: () => metrics.render() });
+    cleanup.push(() => health.close());
+
+    const renewal = setInterval(() => {
+      ensureServingCertificate(dataDir, mesh, sans, log).then(
+        ({ credential, reissued }) => reissued && provider.update({ caPem: mesh.trustBundlePem.join(''), ...credential }),
+        (err: unknown) => log.error('serving certificate renewal failed', { error: err instanceof Error ? err : String(err) }),
+      );
+    }, DEFAULTS.servingCertCheckMs);
+    renewal.unref();
+
+    ready = true;
+    log.info('ready', { grpcPort: grpcServer.port, httpPort: health.port, dataDir, trustDomain: mesh.trustDomain, rootFingerprint: mesh.rootFingerprint });
+
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> =>
+      (closing ??= (async () => {
+        ready = false;
+        clearInterval(renewal);
+        for (const off of unsubscribe) off();
+        pushes.close();
+        // The registry is written before streams end, so their ends are not recorded as departures.
+        await registry.close();
+        discovery.close();
+        await stopGrpcServer(grpcServer.server, DEFAULTS.shutdownGraceMs);
+        await health.close();
+        await Promise.all([store.close(), tokens.close()]);
+        await lock.release();
+        log.info('stopped', { dataDir });
+      })());
+
+    return Object.freeze({
+      grpcPort: grpcServer.port,
+      httpPort: health.port,
+      dataDir,
+      trustDomain: mesh.trustDomain,
+      rootFingerprint: mesh.rootFingerprint,
+      operatorConfigPath: path.join(dataDir, DATA_FILES.operatorConfig),
+      close,
+    });
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
+
+function address(text: string, flag: string): HostPort {
+  const parsed = parseHostPort(text, { allowAnyHost: true, allowPortZero: true });
+  if (!parsed) throw new ControlPlaneError('WEFT_ERR_BAD_FLAG', `--${flag} ${JSON.stringify(text)} is not HOST:PORT (for example 0.0.0.0:15012, :15012 or 127.0.0.1:0)`);
+  return parsed;
+}

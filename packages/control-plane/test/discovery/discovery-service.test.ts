@@ -1,0 +1,157 @@
+import * as grpc from '@grpc/grpc-js';
+import { expect } from 'chai';
+import type { ApplyResponse, DiscoveryResponse, ListProxiesResponse, ListServicesResponse } from '@weft/api';
+import { API_VERSION } from '@weft/api';
+import { startControlPlane, type OperatorConfig, type RunningControlPlane } from '../../src/index';
+import { TestDiscoveryStream } from '../helpers/discovery-client';
+import { eventually, makeTempDir, removeDir, route, silentLogger } from '../helpers/fixtures';
+import { joinAs, makeClient, operatorCredential, readOperatorConfig, unaryCall, type ClientCredential } from '../helpers/grpc-clients';
+
+describe('Discovery.Stream over mTLS', () => {
+  let dir: string | undefined;
+  let cp: RunningControlPlane | undefined;
+  let config: OperatorConfig;
+  let admin: grpc.Client;
+  let reviews: ClientCredential;
+  let ratings: ClientCredential;
+  const clients: grpc.Client[] = [];
+  const streams: TestDiscoveryStream[] = [];
+
+  function open(credential?: ClientCredential): TestDiscoveryStream {
+    const client = makeClient(cp as RunningControlPlane, config, 'Discovery', credential);
+    clients.push(client);
+    const stream = new TestDiscoveryStream(client);
+    streams.push(stream);
+    return stream;
+  }
+
+  async function apply(...docs: Record<string, unknown>[]): Promise<ApplyResponse> {
+    return unaryCall<ApplyResponse>(admin, 'Apply', { documents: docs.map((d, i) => ({ source: 'test.yaml', index: i + 1, json: JSON.stringify(d) })), dryRun: false });
+  }
+
+  async function proxy(proxyId: string): Promise<ListProxiesResponse['proxies'][number] | undefined> {
+    const res = await unaryCall<ListProxiesResponse>(admin, 'ListProxies', {});
+    return res.proxies.find((p) => p.proxyId === proxyId);
+  }
+
+  before(async () => {
+    dir = await makeTempDir();
+    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', pushDebounceMs: 50, endpointGraceMs: 60_000, logger: silentLogger });
+    config = await readOperatorConfig(cp);
+    admin = makeClient(cp, config, 'Admin', operatorCredential(config));
+    clients.push(admin);
+    reviews = (await joinAs(cp, config, admin, 'reviews')).credential;
+    ratings = (await joinAs(cp, config, admin, 'ratings')).credential;
+  });
+
+  afterEach(() => {
+    for (const s of streams.splice(0)) s.close();
+  });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    await cp?.close();
+    await removeDir(dir);
+  });
+
+  it('sends a snapshot on connect; an ACK shows in ListProxies; an apply arrives within 1s; a NACK is recorded', async () => {
+    await apply(route('reviews-route', 'reviews'));
+    const s = open(reviews);
+    s.announce({ proxyId: 'reviews-1', service: 'reviews', address: '10.1.0.1:15006', labels: { version: 'v1' } });
+    const first = await s.next();
+    expect(first.version).to.match(/^\d+-[0-9a-f]{8}$/);
+    expect(first.nonce).to.be.a('string').and.not.empty;
+    const snap = first.snapshot as NonNullable<DiscoveryResponse['snapshot']>;
+    expect(snap.meshConfigJson).to.equal('{}');
+    expect(snap.resources.map((r) => `${r.kind}/${r.name}`)).to.include('Route/reviews-route');
+    expect(snap.trustBundlePem).to.deep.equal([config.caPem]);
+    const own = snap.services.find((x) => x.service === 'reviews');
+    expect(own?.spiffeId).to.equal('spiffe://weft.local/ns/default/sa/reviews');
+    expect(own?.endpoints).to.deep.equal([{ address: '10.1.0.1:15006', labels: { version: 'v1' }, ready: true, proxyId: 'reviews-1' }]);
+
+    s.ack(first);
+    const acked = await eventually(async () => {
+      const p = await proxy('reviews-1');
+      return p?.ackedVersion === first.version ? p : undefined;
+    }, 2000, 'the ACK to show');
+    expect(acked).to.include({ connected: true, spiffeId: 'spiffe://weft.local/ns/default/sa/reviews', sentVersion: first.version, address: '10.1.0.1:15006' });
+    expect(acked.ackedAtMs).to.be.greaterThan(0);
+
+    const started = Date.now();
+    const applied = await apply(route('ratings-route', 'ratings'));
+    const pushed = await s.next(1000);
+    expect(Date.now() - started).to.be.lessThan(1000);
+    expect(pushed.snapshot?.storeRevision).to.equal(applied.revision);
+    expect(pushed.version.startsWith(`${applied.revision}-`)).to.equal(true);
+    expect(pushed.snapshot?.resources.map((r) => r.name)).to.include('ratings-route');
+
+    s.nack(pushed, first.version, 'Route ratings-route: cannot compile');
+    const nacked = await eventually(async () => {
+      const p = await proxy('reviews-1');
+      return p?.lastNackMessage ? p : undefined;
+    }, 2000, 'the NACK to show');
+    expect(nacked.lastNackVersion).to.equal(pushed.version);
+    expect(nacked.lastNackMessage).to.equal('Route ratings-route: cannot compile');
+    expect(nacked.ackedVersion).to.equal(first.version);
+  });
+
+  it('gives a proxy the AuthorizationPolicies of its own service only', async () => {
+    await apply({ apiVersion: API_VERSION, kind: 'AuthorizationPolicy', metadata: { name: 'reviews-authz' }, spec: { service: 'reviews', action: 'ALLOW' } });
+    const r = open(reviews);
+    r.announce({ proxyId: 'reviews-2', service: 'reviews' });
+    const g = open(ratings);
+    g.announce({ proxyId: 'ratings-1', service: 'ratings' });
+    const forReviews = await r.next();
+    const forRatings = await g.next();
+    expect(forReviews.snapshot?.resources.map((x) => x.name)).to.include('reviews-authz');
+    expect(forRatings.snapshot?.resources.map((x) => x.name)).to.not.include('reviews-authz');
+  });
+
+  it('pushes endpoint readiness changes to other proxies and keeps a departed endpoint for the grace period', async () => {
+    const watcher = open(ratings);
+    watcher.announce({ proxyId: 'ratings-w', service: 'ratings' });
+    await watcher.next();
+    const r = open(reviews);
+    r.announce({ proxyId: 'reviews-3', service: 'reviews', address: '10.1.0.3:15006' });
+    await r.next();
+    const joined = await watcher.next(1000);
+    const ep = (res: DiscoveryResponse) => res.snapshot?.services.find((x) => x.service === 'reviews')?.endpoints.find((e) => e.proxyId === 'reviews-3');
+    expect(ep(joined)?.ready).to.equal(true);
+    r.announce({ proxyId: 'reviews-3', service: 'reviews', address: '10.1.0.3:15006', ready: false });
+    const draining = await watcher.next(1000);
+    expect(ep(draining)?.ready).to.equal(false);
+
+    r.close();
+    const gone = await eventually(async () => {
+      const p = await proxy('reviews-3');
+      return p && !p.connected ? p : undefined;
+    }, 2000, 'the proxy to show as disconnected');
+    expect(gone.disconnectedAtMs).to.be.greaterThan(0);
+    const services = await unaryCall<ListServicesResponse>(admin, 'ListServices', {});
+    const listed = services.services.find((x) => x.service === 'reviews')?.endpoints.find((e) => e.proxyId === 'reviews-3');
+    expect(listed, 'kept during the grace period').to.not.equal(undefined);
+  });
+
+  it('refuses a node for another service than the certificate', async () => {
+    const s = open(reviews);
+    s.announce({ proxyId: 'spoof', service: 'payments' });
+    const err = await s.failure();
+    expect(err.code).to.equal(grpc.status.PERMISSION_DENIED);
+    expect(err.details).to.contain('payments').and.contain('sa/reviews');
+  });
+
+  it('refuses a stream without a workload certificate', async () => {
+    const anonymous = open();
+    anonymous.announce({ proxyId: 'anon', service: 'reviews' });
+    expect((await anonymous.failure()).code).to.equal(grpc.status.UNAUTHENTICATED);
+    const operator = open(operatorCredential(config));
+    operator.announce({ proxyId: 'op', service: 'reviews' });
+    expect((await operator.failure()).code).to.equal(grpc.status.PERMISSION_DENIED);
+  });
+
+  it('requires the first request to carry the node', async () => {
+    const s = open(reviews);
+    s.send({ responseNonce: 'x', version: '1' });
+    expect((await s.failure()).code).to.equal(grpc.status.INVALID_ARGUMENT);
+  });
+});

@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import { parseFlags, USAGE } from '../src/index';
+
+describe('parseFlags', () => {
+  it('fills in the defaults', () => {
+    const parsed = parseFlags(['--data-dir', '/tmp/x']);
+    expect(parsed).to.deep.equal({
+      help: false,
+      options: {
+        dataDir: '/tmp/x',
+        listen: '0.0.0.0:15012',
+        http: '0.0.0.0:15014',
+        trustDomain: 'weft.local',
+        endpointGraceMs: 30_000,
+        pushDebounceMs: 100,
+        sans: [],
+      },
+    });
+  });
+
+  it('takes every flag', () => {
+    const parsed = parseFlags([
+      '--data-dir=/d', '--listen', ':0', '--http', '127.0.0.1:9', '--trust-domain', 'corp.example',
+      '--endpoint-grace', '5s', '--push-debounce', '250ms', '--san', 'cp.example.com', '--san', '10.0.0.7', '--advertise', 'cp.example.com:15012',
+    ]);
+    expect(parsed.help).to.equal(false);
+    if (parsed.help) return;
+    expect(parsed.options).to.deep.include({ listen: ':0', endpointGraceMs: 5000, pushDebounceMs: 250, advertise: 'cp.example.com:15012', trustDomain: 'corp.example' });
+    expect(parsed.options.sans).to.deep.equal(['cp.example.com', '10.0.0.7']);
+  });
+
+  it('lists every flag in --help', () => {
+    expect(parseFlags(['--help'])).to.deep.equal({ help: true });
+    for (const flag of ['--data-dir', '--listen', '--http', '--trust-domain', '--endpoint-grace', '--push-debounce', '--san', '--advertise', '--help']) {
+      expect(USAGE).to.contain(flag);
+    }
+  });
+
+  const bad: [string[], RegExp][] = [
+    [[], /--data-dir is required/],
+    [['--data-dir', 'd', '--nope'], /nope/],
+    [['--data-dir', 'd', '--listen', '15012'], /--listen "15012" is not HOST:PORT/],
+    [['--data-dir', 'd', '--http', 'x:99999'], /--http/],
+    [['--data-dir', 'd', '--endpoint-grace', '30'], /--endpoint-grace "30" is not a duration/],
+    [['--data-dir', 'd', '--push-debounce', 'soon'], /--push-debounce/],
+    [['--data-dir', 'd', '--trust-domain', 'Bad Domain'], /--trust-domain/],
+    [['--data-dir', 'd', '--san', 'has space'], /--san/],
+    [['--data-dir', 'd', '--advertise', ':15012'], /--advertise/],
+    [['--data-dir', 'd', 'positional'], /positional/],
+  ];
+  for (const [argv, message] of bad) {
+    it(`rejects ${JSON.stringify(argv)}`, () => {
+      let err: { code?: string; message?: string } = {};
+      try {
+        parseFlags(argv);
+      } catch (e) {
+        err = e as { code: string; message: string };
+      }
+      expect(err.code).to.equal('WEFT_ERR_BAD_FLAG');
+      expect(err.message).to.match(message);
+    });
+  }
+});

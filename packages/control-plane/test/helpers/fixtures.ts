@@ -1,0 +1,50 @@
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Logger } from '@weft/api';
+import { API_VERSION } from '@weft/api';
+
+/** A logger that drops everything, so test output stays readable. */
+export const silentLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => silentLogger,
+};
+
+export async function makeTempDir(prefix = 'weft-cp-test-'): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+export async function removeDir(dir: string | undefined): Promise<void> {
+  if (dir) await fs.rm(dir, { recursive: true, force: true });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 3000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+export function route(name: string, service: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Route',
+    metadata: { name, ...extra },
+    spec: { service, rules: [{ timeout: '2s' }] },
+  };
+}
+
+export function meshConfig(spec: Record<string, unknown>): Record<string, unknown> {
+  return { apiVersion: API_VERSION, kind: 'MeshConfig', metadata: { name: 'default' }, spec };
+}

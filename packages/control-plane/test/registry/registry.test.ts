@@ -1,0 +1,89 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { expect } from 'chai';
+import { Registry, type RegistryNode } from '../../src/index';
+import { eventually, makeTempDir, removeDir, sleep } from '../helpers/fixtures';
+
+function node(proxyId: string, extra: Partial<RegistryNode> = {}): RegistryNode {
+  return { proxyId, service: 'orders', namespace: 'default', address: `10.0.0.${proxyId.length}:15006`, labels: { version: 'v1' }, ready: true, ...extra };
+}
+
+describe('Registry', () => {
+  let dir: string;
+  let file: string;
+  const open: Registry[] = [];
+
+  beforeEach(async () => {
+    dir = await makeTempDir();
+    file = path.join(dir, 'registry.json');
+  });
+
+  afterEach(async () => {
+    for (const r of open.splice(0)) await r.close();
+    await removeDir(dir);
+  });
+
+  async function openRegistry(graceMs: number): Promise<Registry> {
+    const r = await Registry.open({ file, graceMs, persistDebounceMs: 10 });
+    open.push(r);
+    return r;
+  }
+
+  it('groups endpoints by service and notifies only visible changes', async () => {
+    const r = await openRegistry(1000);
+    let changes = 0;
+    r.subscribe(() => changes++);
+    const owner = {};
+    r.announce(node('a'), owner);
+    r.announce(node('bb', { service: 'payments' }), {});
+    r.announce(node('a'), owner);
+    expect(changes).to.equal(2);
+    r.announce(node('a', { ready: false }), owner);
+    expect(changes).to.equal(3);
+    expect(r.services().map((s) => `${s.namespace}/${s.service}:${s.endpoints.length}`)).to.deep.equal(['default/orders:1', 'default/payments:1']);
+  });
+
+  it('keeps an endpoint for the grace period after its stream ends, then drops it', async () => {
+    const r = await openRegistry(150);
+    const owner = {};
+    r.announce(node('a'), owner);
+    r.withdraw('a', owner);
+    expect(r.endpoints()[0]).to.include({ state: 'disconnected', ready: true });
+    await sleep(50);
+    expect(r.endpoints()).to.have.length(1);
+    await eventually(() => (r.endpoints().length === 0 ? true : undefined), 1000, 'the endpoint to expire');
+  });
+
+  it('ignores the end of a stream that a newer stream has replaced', async () => {
+    const r = await openRegistry(50);
+    const oldStream = {};
+    const newStream = {};
+    r.announce(node('a'), oldStream);
+    r.announce(node('a'), newStream);
+    r.withdraw('a', oldStream);
+    await sleep(120);
+    expect(r.endpoints()[0]?.state).to.equal('connected');
+  });
+
+  it('loads the last endpoints as unconfirmed and drops only those not re-announced within the grace period', async () => {
+    const first = await openRegistry(10_000);
+    first.announce(node('a'), {});
+    first.announce(node('bb'), {});
+    await first.close();
+    const saved = JSON.parse(await fs.readFile(file, 'utf8')) as { endpoints: unknown[] };
+    expect(saved.endpoints).to.have.length(2);
+
+    const second = await openRegistry(200);
+    expect(second.endpoints().map((e) => `${e.proxyId}:${e.state}`)).to.deep.equal(['a:unconfirmed', 'bb:unconfirmed']);
+    let changes = 0;
+    second.subscribe(() => changes++);
+    second.announce(node('a'), {});
+    await sleep(100);
+    // Still within the grace period: nothing is dropped yet.
+    expect(second.endpoints()).to.have.length(2);
+    expect(changes).to.equal(0);
+    await eventually(() => (second.endpoints().length === 1 ? true : undefined), 1000, 'the unconfirmed endpoint to drop');
+    expect(second.endpoints()[0]).to.include({ proxyId: 'a', state: 'connected' });
+    expect(changes).to.equal(1);
+  });
+});
