@@ -1,1 +1,19 @@
-export {};
+export { ProcessGroup, ManagedProcess, describeExit, type SpawnOptions, type LogLine, type ExitInfo } from './process-group';
+export { runNode, type RunResult, type RunOptions } from './run-node';
+export { liveChildCount } from './child-registry';
+export { findFreePort, findFreePorts } from './free-port';
+export { repoRoot, programPath, PROGRAMS } from './paths';
+export {
+  Mesh,
+  weftctl,
+  type ControlPlane,
+  type Sidecar,
+  type SidecarOptions,
+  type App,
+  type AppOptions,
+} from './mesh';
+export { startOtlpReceiver, type OtlpReceiver } from './otlp-receiver';
+export { collectSpans, SPAN_KIND, STATUS_CODE, type CollectedSpan, type SpanKind, type AttributeValue } from './otlp-spans';
+export { renderTraceTree, type TreeSpan, type TraceTreeOptions } from './trace-tree';
+export { parsePrometheusText, sumSamples, type Sample } from './prometheus';
+export { httpRequest, httpGetText, type HttpResult, type HttpRequestOptions } from './http-client';

@@ -1,0 +1,110 @@
+import * as grpc from '@grpc/grpc-js';
+import {
+  loadWeftServices,
+  type ApplyRequest,
+  type ApplyResponse,
+  type CreateTokenRequest,
+  type CreateTokenResponse,
+  type DeleteRequest,
+  type DeleteResponse,
+  type GetRequest,
+  type GetResponse,
+  type ListProxiesResponse,
+  type ListServicesResponse,
+} from '@weft/api';
+import type { LoadedConfig } from './client-config';
+import { CliError } from './errors';
+
+/** The admin API as commands see it: promises, and errors already turned into CliErrors. */
+export interface AdminApi {
+  apply(req: ApplyRequest): Promise<ApplyResponse>;
+  get(req: GetRequest): Promise<GetResponse>;
+  delete(req: DeleteRequest): Promise<DeleteResponse>;
+  listProxies(): Promise<ListProxiesResponse>;
+  listServices(): Promise<ListServicesResponse>;
+  createToken(req: CreateTokenRequest): Promise<CreateTokenResponse>;
+  close(): void;
+}
+
+/** One answer within this long, or the call fails: a CLI must not hang on a half-open connection. */
+const CALL_TIMEOUT_MS = 15_000;
+
+/**
+ * The control plane's certificate is issued to a SPIFFE ID, not to a host name, and it may be
+ * reached at any address. So the usual hostname check is replaced by a check of the URI SAN.
+ */
+export function checkControlPlaneIdentity(expected: string): (host: string, cert: { subjectaltname?: string }) => Error | undefined {
+  return (_host, cert) => {
+    const sans = (cert.subjectaltname ?? '').split(/,\s*/);
+    if (sans.includes(`URI:${expected}`)) return undefined;
+    const uris = sans.filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
+    return new Error(`the server's certificate is for ${uris.join(', ') || 'no SPIFFE ID'}, not ${expected}`);
+  };
+}
+
+/** Turns a gRPC failure into a message that says what to do next. */
+export function describeGrpcError(err: grpc.ServiceError, loaded: LoadedConfig): CliError {
+  const details = err.details || err.message;
+  const where = `(config: ${loaded.path})`;
+  switch (err.code) {
+    case grpc.status.UNAVAILABLE:
+      return new CliError(
+        'WEFT_ERR_UNAVAILABLE',
+        `cannot reach the control plane at ${loaded.config.endpoint}: ${details}; is weft-control-plane running? ${where}`,
+        { cause: err },
+      );
+    case grpc.status.DEADLINE_EXCEEDED:
+      return new CliError('WEFT_ERR_TIMEOUT', `the control plane at ${loaded.config.endpoint} did not answer within ${CALL_TIMEOUT_MS / 1000}s ${where}`);
+    case grpc.status.INVALID_ARGUMENT:
+      // The server's validation report: one issue per line, already in the operator's terms.
+      return new CliError('WEFT_ERR_INVALID_RESOURCE', details, { plain: true });
+    case grpc.status.NOT_FOUND:
+      return new CliError('WEFT_ERR_NOT_FOUND', details);
+    case grpc.status.PERMISSION_DENIED:
+    case grpc.status.UNAUTHENTICATED:
+      return new CliError('WEFT_ERR_PERMISSION_DENIED', `the control plane refused the operator credential: ${details} ${where}`);
+    default:
+      return new CliError('WEFT_ERR_SERVER', `the control plane failed the request (${grpc.status[err.code] ?? err.code}): ${details}`);
+  }
+}
+
+export function connectAdmin(loaded: LoadedConfig): AdminApi {
+  const { config } = loaded;
+  const Admin = loadWeftServices().Admin;
+  const creds = grpc.credentials.createSsl(
+    Buffer.from(config.caPem),
+    Buffer.from(config.privateKeyPem),
+    Buffer.from(config.certificatePem),
+    { checkServerIdentity: checkControlPlaneIdentity(config.controlPlaneSpiffeId) },
+  );
+  const client = new Admin(config.endpoint, creds, {
+    // A non-IP server name for SNI: Node warns when SNI is an IP address. The name itself is not
+    // checked (checkServerIdentity above checks the SPIFFE ID).
+    'grpc.ssl_target_name_override': 'weft-control-plane',
+    'grpc.default_authority': 'weft-control-plane',
+  });
+  const unary = <Req, Res>(method: string, req: Req): Promise<Res> => {
+    const def = Admin.service[method];
+    if (!def) throw new Error(`Admin.${method} is not in admin.proto`);
+    return new Promise<Res>((resolve, reject) => {
+      client.makeUnaryRequest<Req, Res>(
+        def.path,
+        def.requestSerialize as (value: Req) => Buffer,
+        def.responseDeserialize as (value: Buffer) => Res,
+        req,
+        new grpc.Metadata(),
+        { deadline: Date.now() + CALL_TIMEOUT_MS },
+        (err, res) => (err ? reject(describeGrpcError(err, loaded)) : resolve(res as Res)),
+      );
+    });
+  };
+  return {
+    apply: (req) => unary('Apply', req),
+    get: (req) => unary('Get', req),
+    delete: (req) => unary('Delete', req),
+    listProxies: () => unary('ListProxies', {}),
+    listServices: () => unary('ListServices', {}),
+    createToken: (req) => unary('CreateToken', req),
+    close: () => client.close(),
+  };
+}

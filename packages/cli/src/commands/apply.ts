@@ -1,0 +1,78 @@
+import { parseDocuments, validateDocuments, ValidationError, type SourcedDocument, type ValidationIssue } from '@weft/api';
+import type { ParsedArgs } from '../args';
+import { CliError, EXIT, UsageError } from '../errors';
+import { resourceRef } from '../views/resource-table';
+import type { Command, CommandContext } from './command';
+import { expectPositionals } from './shared-flags';
+
+/** Reads one -f argument; `-` is stdin. A file that cannot be read fails the whole apply. */
+async function readSource(ctx: CommandContext, file: string): Promise<string> {
+  if (file === '-') return ctx.io.readStdin();
+  try {
+    return await ctx.io.readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError('WEFT_ERR_READ', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : (code ?? (err as Error).message)}`);
+  }
+}
+
+/**
+ * Parses and validates every file before anything is sent, and reports every problem in every
+ * file at once (sorted by file, then document), so one run shows the operator all there is to fix.
+ */
+export async function loadDocuments(ctx: CommandContext, files: readonly string[]): Promise<SourcedDocument[]> {
+  const issues: ValidationIssue[] = [];
+  const docs: SourcedDocument[] = [];
+  for (const file of files) {
+    const text = await readSource(ctx, file);
+    try {
+      docs.push(...parseDocuments(text, file));
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      issues.push(...err.issues);
+    }
+  }
+  try {
+    validateDocuments(docs);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    issues.push(...err.issues);
+  }
+  if (issues.length > 0) {
+    const order = (i: ValidationIssue): number => files.indexOf(i.source);
+    throw new ValidationError([...issues].sort((a, b) => order(a) - order(b) || a.document - b.document));
+  }
+  if (docs.length === 0) throw new CliError('WEFT_ERR_NOTHING_TO_APPLY', `no resources found in ${files.join(', ')}`);
+  return docs;
+}
+
+export const applyCommand: Command = {
+  name: 'apply',
+  summary: 'create or update resources from YAML or JSON files',
+  usage: 'apply -f FILE [-f FILE...] [--dry-run]',
+  flags: [
+    { name: 'file', short: 'f', value: 'FILE', multiple: true, description: 'file with one or more resources; "-" reads stdin (repeatable)' },
+    { name: 'dry-run', description: 'validate on the control plane and show what would change, without storing anything' },
+  ],
+  details:
+    'Every document is validated before anything is sent; one invalid document means nothing is applied.\n' +
+    'The control plane stores all resources of one apply, or none.\n\n' +
+    'Example:\n  weftctl apply -f deploy/examples/policy.yaml\n  cat routes.yaml | weftctl apply -f - --dry-run',
+  async run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
+    expectPositionals(args, 0, 0, this.usage, this.name);
+    const files = args.strings('file');
+    if (files.length === 0) throw new UsageError('apply needs at least one -f FILE (-f - reads stdin)', this.name);
+    if (files.filter((f) => f === '-').length > 1) throw new UsageError('-f - (stdin) can be given only once', this.name);
+    const dryRun = args.has('dry-run');
+
+    const docs = await loadDocuments(ctx, files);
+    const { api } = await ctx.connect();
+    const response = await api.apply({
+      documents: docs.map((d) => ({ source: d.source, index: d.document, json: JSON.stringify(d.value) })),
+      dryRun,
+    });
+    const suffix = dryRun ? ' (dry run)' : '';
+    for (const r of response.results) ctx.io.stdout(`${resourceRef(r.kind, r.name)} ${r.action}${suffix}\n`);
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,118 @@
+import { ValidationError } from '@weft/api';
+import { connectAdmin, type AdminApi } from './admin-client';
+import { parseArgs } from './args';
+import { loadClientConfig, type LoadedConfig } from './client-config';
+import type { Command, CommandContext, Connection } from './commands/command';
+import { COMMANDS } from './commands/index';
+import { CliError, EXIT, UsageError } from './errors';
+import { commandHelp, GLOBAL_FLAGS, toolHelp } from './help';
+import { processIo, type Io } from './io';
+
+export interface RunOptions {
+  /** Replaces the gRPC client (tests). */
+  readonly connect?: (config: LoadedConfig) => AdminApi;
+}
+
+interface Selection {
+  readonly command: Command | undefined;
+  /** Every argument except the words naming the command. */
+  readonly rest: readonly string[];
+  /** The words the operator typed, for error messages when they name no command. */
+  readonly words: readonly string[];
+}
+
+/**
+ * Finds the command words (`get`, `token create`) among the arguments, skipping global flags and
+ * their values, so `weftctl --config f get routes` and `weftctl get routes --config f` both work.
+ */
+function selectCommand(argv: readonly string[]): Selection {
+  const rest = [...argv];
+  const words: string[] = [];
+  for (let i = 0; i < rest.length && words.length < 2; ) {
+    const token = rest[i] as string;
+    if (token === '--config') i += 2;
+    else if (token.startsWith('-')) i += 1;
+    else {
+      words.push(token);
+      rest.splice(i, 1);
+      // Only `token` takes a second word; every other command's next word is its own argument.
+      if (token !== 'token') break;
+    }
+  }
+  const name = words.join(' ');
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command && words.length === 2) {
+    // `token create` is the only two-word command; give the second word back if it did not match.
+    rest.unshift(words[1] as string);
+  }
+  return { command, rest, words };
+}
+
+function report(err: unknown, io: Io): number {
+  if (err instanceof UsageError) {
+    const help = err.command ? `weftctl ${err.command} --help` : 'weftctl --help';
+    io.stderr(`error: ${err.message}\nRun '${help}' for usage.\n`);
+    return EXIT.usage;
+  }
+  if (err instanceof ValidationError || (err instanceof CliError && err.plain)) {
+    io.stderr(`${err.message}\n`);
+    return EXIT.failed;
+  }
+  io.stderr(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  return EXIT.failed;
+}
+
+/** Runs one weftctl invocation and resolves to its exit code. Never throws. */
+export async function run(argv: readonly string[], io: Io = processIo(), options: RunOptions = {}): Promise<number> {
+  let connection: Connection | undefined;
+  try {
+    const { command, rest, words } = selectCommand(argv);
+    const wantsHelp = rest.includes('--help') || rest.includes('-h');
+    if (!command) {
+      if (words.length === 0) {
+        // Validate global flags even here, so `weftctl --bogus` is a usage error.
+        parseArgs(rest, GLOBAL_FLAGS, '');
+        io.stdout(toolHelp(COMMANDS));
+        return EXIT.ok;
+      }
+      const tokenCreate = COMMANDS.find((c) => c.name === 'token create');
+      if (words[0] === 'token' && wantsHelp && tokenCreate) {
+        io.stdout(commandHelp(tokenCreate));
+        return EXIT.ok;
+      }
+      if (words[0] === 'token') throw new UsageError(`unknown command "${words.join(' ')}": the token command is "token create"`);
+      throw new UsageError(`unknown command "${words[0]}": use one of ${COMMANDS.map((c) => c.name).join(', ')}`);
+    }
+    if (wantsHelp) {
+      io.stdout(commandHelp(command));
+      return EXIT.ok;
+    }
+    const args = parseArgs(rest, [...command.flags, ...GLOBAL_FLAGS], command.name);
+    const ctx: CommandContext = {
+      io,
+      connect: async () => {
+        if (!connection) {
+          const config = await loadClientConfig(args.string('config'), io);
+          connection = { api: (options.connect ?? connectAdmin)(config), config };
+        }
+        return connection;
+      },
+    };
+    return await command.run(ctx, args);
+  } catch (err) {
+    return report(err, io);
+  } finally {
+    connection?.api.close();
+  }
+}
+
+/** Entry point of the `weftctl` binary. Sets the exit code rather than exiting, so output is flushed. */
+export function main(argv: readonly string[]): void {
+  // `weftctl get routes | head -1` closes the pipe early; that is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+  void run(argv).then((code) => {
+    process.exitCode = code;
+  });
+}
