@@ -1,24 +1,96 @@
-import type { EffectiveMeshConfig } from '@weft/api';
+import type { Writable } from 'node:stream';
+import { createLogger, type EffectiveMeshConfig, type Logger } from '@weft/api';
 import type { SelfInfo } from '../self';
+import { writeAccessLog } from './access-log';
+import { TelemetryEvents } from './events';
+import { Gauge, Registry, type Counter, type Histogram } from './metrics';
+import type { RequestRecord } from './record';
+import { Tracing, type ExporterFactory } from './trace';
+
+/** What tests and embedders may replace; the sidecar itself uses the defaults. */
+export interface TelemetryOptions {
+  /** Where access log lines go. Default: process.stdout. */
+  readonly accessLog?: Writable;
+  readonly log?: Logger;
+  /** Builds the span exporter for an OTLP endpoint. Default: OTLP/gRPC. */
+  readonly exporterFor?: ExporterFactory;
+}
 
 /**
  * CONTRACT: the sidecar's telemetry. Owns the Prometheus registry rendered on the admin port and
- * the OpenTelemetry tracer whose exporter follows MeshConfig.tracing.
+ * the OpenTelemetry tracer whose exporter follows MeshConfig.tracing. The data path reports to it
+ * through `events` and starts spans through `tracing`; it never touches metrics directly.
  */
 export class Telemetry {
-  constructor(readonly self: SelfInfo) {}
+  /** Named events the data path emits and this object subscribes to. */
+  readonly events: TelemetryEvents;
+  /** Spans for the trace layers; reconfigured by `configure`. */
+  readonly tracing: Tracing;
+  readonly #registry = new Registry();
+  readonly #requests: Counter;
+  readonly #duration: Histogram;
+  readonly #retries: Counter;
+  readonly #accessLogOut: Writable;
+  #accessLog = false;
+
+  constructor(
+    readonly self: SelfInfo,
+    options: TelemetryOptions = {},
+  ) {
+    const log = options.log ?? createLogger('telemetry', { proxyId: self.proxyId });
+    this.events = new TelemetryEvents(log);
+    this.tracing = new Tracing(
+      { 'service.name': self.service, 'service.namespace': self.namespace, 'service.instance.id': self.proxyId },
+      log,
+      options.exporterFor,
+    );
+    this.#accessLogOut = options.accessLog ?? process.stdout;
+    this.#requests = this.#registry.counter('weft_requests_total', 'Requests handled by the sidecar, by direction, source, destination, route and status code.');
+    this.#duration = this.#registry.histogram(
+      'weft_request_duration_seconds',
+      'Time from the first byte of a request to the last byte of its response, by direction and destination.',
+    );
+    this.#retries = this.#registry.counter('weft_retries_total', 'Retry attempts made by the outbound side, by destination.');
+    this.events.on('weft:request-end', ({ record, durationMs }) => this.#onRequestEnd(record, durationMs));
+    this.events.on('weft:retry', ({ destination }) => this.#retries.inc({ destination }));
+  }
 
   /** Called with every new config: switches the OTLP endpoint and sampling when they change. */
-  configure(_mesh: EffectiveMeshConfig): void {}
+  configure(mesh: EffectiveMeshConfig): void {
+    this.#accessLog = mesh.accessLog;
+    this.tracing.configure(mesh.tracing);
+  }
 
   /** Sets a gauge by name (created on first use); for lifecycle facts such as certificate expiry. */
-  setGauge(_name: string, _help: string, _value: number, _labels: Record<string, string> = {}): void {}
+  setGauge(name: string, help: string, value: number, labels: Record<string, string> = {}): void {
+    this.#registry.gauge(name, help).set(labels, value);
+  }
+
+  /** Removes one series of a gauge set with setGauge (e.g. the previous version's `_info` series). */
+  removeGauge(name: string, labels: Record<string, string> = {}): void {
+    const gauge = this.#registry.find(name);
+    if (gauge instanceof Gauge) gauge.remove(labels);
+  }
 
   /** Prometheus text exposition of every metric. */
   renderMetrics(): string {
-    return '';
+    return this.#registry.render();
   }
 
   /** Flushes spans still buffered; never throws. */
-  async shutdown(): Promise<void> {}
+  async shutdown(): Promise<void> {
+    await this.tracing.shutdown();
+  }
+
+  #onRequestEnd(record: RequestRecord, durationMs: number): void {
+    this.#requests.inc({
+      direction: record.direction,
+      source: record.source,
+      destination: record.destination,
+      route: record.route,
+      code: String(record.status),
+    });
+    this.#duration.observe({ direction: record.direction, destination: record.destination }, durationMs / 1000);
+    if (this.#accessLog) writeAccessLog(this.#accessLogOut, record, durationMs);
+  }
 }

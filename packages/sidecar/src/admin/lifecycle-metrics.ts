@@ -1,0 +1,53 @@
+import type { CompiledConfig } from '../config/compiled-config';
+import type { ControlState } from '../control/control-client';
+import type { IdentityState } from '../control/identity-client';
+import type { IdentityMaterial } from '../control/identity-material';
+import type { Telemetry } from '../telemetry/telemetry';
+
+export interface LifecycleFacts {
+  readonly ready: boolean;
+  readonly draining: boolean;
+  readonly identity?: IdentityMaterial;
+  readonly identityState?: IdentityState;
+  readonly control?: ControlState;
+  readonly config?: CompiledConfig;
+}
+
+/**
+ * Lifecycle gauges (certificate, control plane, config version, readiness). Refreshed from the
+ * current state right before each scrape, so they can never lag behind what /config shows.
+ */
+export class LifecycleMetrics {
+  readonly #telemetry: Telemetry;
+  #version: string | undefined;
+
+  constructor(telemetry: Telemetry) {
+    this.#telemetry = telemetry;
+  }
+
+  update(facts: LifecycleFacts): void {
+    const t = this.#telemetry;
+    t.setGauge('weft_ready', 'Whether the sidecar reports ready (1) or not (0).', facts.ready ? 1 : 0);
+    t.setGauge('weft_draining', 'Whether the sidecar is draining after SIGTERM.', facts.draining ? 1 : 0);
+    if (facts.identity) {
+      t.setGauge('weft_certificate_expiry_timestamp_seconds', 'When the current workload certificate expires (Unix seconds).', facts.identity.expiresAtMs / 1000);
+      t.setGauge('weft_trust_bundle_roots', 'Roots in the trust bundle in use.', facts.identity.trustBundlePem.length);
+    }
+    if (facts.identityState) {
+      t.setGauge('weft_certificate_renewal_failures', 'Consecutive failed certificate renewals (0 when the last one succeeded).', facts.identityState.consecutiveFailures);
+    }
+    if (facts.control) {
+      t.setGauge('weft_control_plane_connected', 'Whether the discovery stream to the control plane is up.', facts.control.connected ? 1 : 0);
+      if (facts.control.lastNack) {
+        t.setGauge('weft_config_last_nack_timestamp_seconds', 'When the last pushed config was rejected (Unix seconds).', facts.control.lastNack.atMs / 1000);
+      }
+    }
+    const version = facts.config?.version;
+    if (version !== undefined && version !== this.#version) {
+      // An _info gauge carries its value in a label: exactly one series, the version in force.
+      if (this.#version !== undefined) t.removeGauge('weft_config_version_info', { version: this.#version });
+      this.#version = version;
+    }
+    if (this.#version !== undefined) t.setGauge('weft_config_version_info', 'The config version in force (label version).', 1, { version: this.#version });
+  }
+}

@@ -1,0 +1,77 @@
+import { formatDuration } from '@weft/api';
+import type { CompiledConfig, CompiledMatch, CompiledRule, CompiledService, HeaderMatcher, StringMatcher } from './types';
+
+/**
+ * The JSON view of a compiled config for the admin `/config` page: what is in force, per
+ * destination, in the words an operator wrote it (durations as text, regexes as source).
+ * Never includes key material.
+ */
+export function describeConfig(config: CompiledConfig, orphanRoutes: readonly string[]): unknown {
+  return {
+    version: config.version,
+    storeRevision: config.storeRevision,
+    mesh: config.mesh,
+    trustBundleCertificates: config.trustBundlePem.length,
+    services: [...config.services.values()].sort((a, b) => a.key.localeCompare(b.key)).map(describeService),
+    ...(orphanRoutes.length > 0 ? { routesForUnknownServices: orphanRoutes } : {}),
+  };
+}
+
+function describeService(s: CompiledService): unknown {
+  return {
+    service: s.service,
+    namespace: s.namespace,
+    spiffeId: s.spiffeId,
+    endpoints: s.allEndpoints.map((e) => ({ address: e.address, ready: e.ready, labels: e.labels })),
+    subsets: Object.fromEntries([...s.subsets].map(([name, eps]) => [name, eps.map((e) => e.address)])),
+    routes: s.routes,
+    rules: s.rules.map(describeRule),
+    ...(s.notes.length > 0 ? { notes: s.notes } : {}),
+  };
+}
+
+function describeRule(r: CompiledRule): unknown {
+  const out: Record<string, unknown> = {
+    name: r.name,
+    match: r.matches.length === 0 ? 'every request' : r.matches.map(describeMatch),
+    backends: r.split.backends.map((b, i) => ({
+      subset: b.subset ?? '(all endpoints)',
+      weight: (r.split.cumulative[i] ?? 0) - (r.split.cumulative[i - 1] ?? 0),
+      balancer: b.balancer,
+      readyEndpoints: b.endpoints.length,
+    })),
+  };
+  if (r.timeoutMs !== undefined) out['timeout'] = formatDuration(r.timeoutMs);
+  if (r.retry) {
+    out['retries'] = {
+      attempts: r.retry.maxTries - 1,
+      retryOn: [...r.retry.retryOn],
+      ...(r.retry.perTryTimeoutMs !== undefined ? { perTryTimeout: formatDuration(r.retry.perTryTimeoutMs) } : {}),
+      backoff: { baseInterval: formatDuration(r.retry.backoffBaseMs), maxInterval: formatDuration(r.retry.backoffMaxMs) },
+    };
+  }
+  if (r.fault) {
+    const { delay, abort } = r.fault;
+    out['fault'] = {
+      ...(delay ? { delay: { percent: delay.percent, fixedDelay: formatDuration(delay.ms) } } : {}),
+      ...(abort ? { abort: { percent: abort.percent, httpStatus: abort.status } } : {}),
+    };
+  }
+  return out;
+}
+
+function describeMatch(m: CompiledMatch): unknown {
+  const out: Record<string, unknown> = {};
+  if (m.path) out['path'] = describeString(m.path);
+  if (m.method) out['method'] = m.method;
+  if (m.headers.length > 0) out['headers'] = m.headers.map(describeHeader);
+  return out;
+}
+
+function describeHeader(h: HeaderMatcher): unknown {
+  return h.kind === 'present' ? { name: h.name, present: h.present } : { name: h.name, ...(describeString(h) as object) };
+}
+
+function describeString(m: StringMatcher): unknown {
+  return m.kind === 'regex' ? { regex: m.source } : { [m.kind]: m.value };
+}

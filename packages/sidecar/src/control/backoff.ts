@@ -1,0 +1,81 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from '@weft/api';
+import { ControlError, errorInfo } from './errors';
+
+export interface BackoffOptions {
+  /** The ceiling of the first wait. */
+  readonly baseMs: number;
+  /** No wait is ever longer than this. */
+  readonly capMs: number;
+}
+
+/** Reconnecting to the control plane: quick first retries, never more than 5 s apart. */
+export const RECONNECT_BACKOFF: BackoffOptions = Object.freeze({ baseMs: 250, capMs: 5_000 });
+
+/**
+ * Capped exponential backoff with full jitter (a uniform wait in [0, min(cap, base * 2^n))), so
+ * that a fleet of sidecars cut off together does not come back in lock-step.
+ */
+export class Backoff {
+  readonly #options: BackoffOptions;
+  readonly #random: () => number;
+  #attempt = 0;
+
+  constructor(options: BackoffOptions, random: () => number = Math.random) {
+    this.#options = options;
+    this.#random = random;
+  }
+
+  /** The wait before the next attempt; each call doubles the ceiling until it reaches the cap. */
+  next(): number {
+    const ceiling = Math.min(this.#options.capMs, this.#options.baseMs * 2 ** Math.min(this.#attempt, 30));
+    this.#attempt += 1;
+    return Math.floor(this.#random() * ceiling);
+  }
+
+  reset(): void {
+    this.#attempt = 0;
+  }
+
+  get attempts(): number {
+    return this.#attempt;
+  }
+}
+
+export interface RetryOptions {
+  readonly what: string;
+  readonly logger: Logger;
+  readonly backoff: BackoffOptions;
+  /** Which failures are worth retrying; anything else is thrown at once. */
+  readonly retryable: (err: unknown) => boolean;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Runs `fn` until it succeeds or fails with a non-retryable error, logging each failure. Used at
+ * boot, where an unreachable control plane is something to wait out rather than a reason to exit.
+ */
+export async function retry<T>(fn: () => Promise<T>, options: RetryOptions): Promise<T> {
+  const backoff = new Backoff(options.backoff);
+  for (;;) {
+    throwIfAborted(options.signal);
+    try {
+      return await fn();
+    } catch (err) {
+      throwIfAborted(options.signal);
+      if (!options.retryable(err)) throw err;
+      const waitMs = backoff.next();
+      const info = errorInfo(err);
+      options.logger.warn(`${options.what} failed; retrying`, { error: info.message, code: info.code, attempt: backoff.attempts, retryInMs: waitMs });
+      try {
+        await delay(waitMs, undefined, options.signal ? { signal: options.signal } : {});
+      } catch {
+        throwIfAborted(options.signal);
+      }
+    }
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new ControlError('WEFT_ERR_ABORTED', 'start-up was cancelled');
+}

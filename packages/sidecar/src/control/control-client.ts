@@ -1,0 +1,233 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { DiscoveryRequest, DiscoveryResponse, Logger, Snapshot, WireNode } from '@weft/api';
+import { compileSnapshot, type CompiledConfig } from '../config/compiled-config';
+import type { SelfInfo } from '../self';
+import type { Watch } from '../watch';
+import { formatHostPort, type HostPort } from './address';
+import { Backoff, RECONNECT_BACKOFF, type BackoffOptions } from './backoff';
+import { errorInfo, type ErrorInfo } from './errors';
+import { fromGrpcError, openDiscoveryStream, type DiscoveryCall } from './grpc-calls';
+import type { IdentityMaterial } from './identity-material';
+import { checkTrustBundle, sameBundle } from './trust-bundle';
+import { CONTROL_CHANNEL_OPTIONS, controlPlaneCredentials } from './tls-credentials';
+
+export type CompileFn = (snapshot: Snapshot, version: string, self: SelfInfo) => CompiledConfig;
+
+export interface ControlClientOptions {
+  readonly address: HostPort;
+  readonly trustDomain: string;
+  readonly self: SelfInfo;
+  readonly identity: Watch<IdentityMaterial>;
+  readonly config: Watch<CompiledConfig>;
+  /** Advertised inbound address, host:port. */
+  readonly advertiseAddress: string;
+  readonly proxyVersion: string;
+  readonly logger: Logger;
+  /** Defaults to compileSnapshot; injectable so tests can make compilation fail on purpose. */
+  readonly compile?: CompileFn;
+  readonly backoff?: BackoffOptions;
+  /** A stream that delivered config and lived this long resets the backoff. */
+  readonly healthyAfterMs?: number;
+  readonly channelOptions?: grpc.ChannelOptions;
+}
+
+export interface ControlState {
+  readonly connected: boolean;
+  readonly connectedSinceMs?: number;
+  readonly lastError?: ErrorInfo;
+  readonly ackedVersion?: string;
+  readonly ackedAtMs?: number;
+  readonly lastNack?: { readonly version: string; readonly message: string; readonly atMs: number };
+  /** Streams opened so far, the first included. */
+  readonly streams: number;
+}
+
+interface OpenStream {
+  readonly client: grpc.Client;
+  readonly call: DiscoveryCall;
+  connectedAtMs?: number;
+  responded: boolean;
+  done: boolean;
+}
+
+/**
+ * The discovery stream: announces the node, compiles each pushed snapshot into the config watch,
+ * ACKs or NACKs it, and reconnects forever with capped, jittered backoff. While disconnected the
+ * sidecar keeps serving the last good config.
+ */
+export class ControlClient {
+  readonly #o: ControlClientOptions;
+  readonly #compile: CompileFn;
+  readonly #backoff: Backoff;
+  readonly #target: string;
+  readonly #unsubscribe: () => void;
+  #stream: OpenStream | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #started = false;
+  #closed = false;
+  #ready = false;
+  #certExpiresAtMs: number;
+  #state: Omit<ControlState, 'connected' | 'connectedSinceMs'> = { streams: 0 };
+
+  constructor(options: ControlClientOptions) {
+    this.#o = options;
+    this.#compile = options.compile ?? compileSnapshot;
+    this.#backoff = new Backoff(options.backoff ?? RECONNECT_BACKOFF);
+    this.#target = formatHostPort(options.address);
+    this.#certExpiresAtMs = options.identity.current?.expiresAtMs ?? 0;
+    // A renewed certificate changes the node's certificate expiry; tell the control plane, but
+    // keep the stream: its TLS session stays valid and nothing needs to reconnect.
+    this.#unsubscribe = options.identity.subscribe((material) => {
+      if (material.expiresAtMs === this.#certExpiresAtMs) return;
+      this.#certExpiresAtMs = material.expiresAtMs;
+      this.#sendNode();
+    });
+  }
+
+  get address(): string {
+    return this.#target;
+  }
+
+  get state(): ControlState {
+    const s = this.#stream;
+    const connectedSinceMs = s && !s.done ? s.connectedAtMs : undefined;
+    return { ...this.#state, connected: connectedSinceMs !== undefined, ...(connectedSinceMs !== undefined ? { connectedSinceMs } : {}) };
+  }
+
+  /** Opens the stream. Needs a certificate in the identity watch. */
+  start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    this.#connect();
+  }
+
+  /** Re-announces the node with the new readiness (false while draining withdraws the endpoint). */
+  setReady(ready: boolean): Promise<void> {
+    this.#ready = ready;
+    return this.#sendNode();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#unsubscribe();
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const s = this.#stream;
+    this.#stream = undefined;
+    if (s) {
+      s.done = true;
+      s.call.cancel();
+      s.client.close();
+    }
+  }
+
+  #node(): WireNode {
+    const { self } = this.#o;
+    return {
+      proxyId: self.proxyId,
+      service: self.service,
+      namespace: self.namespace,
+      address: this.#o.advertiseAddress,
+      labels: { ...self.labels },
+      ready: this.#ready,
+      proxyVersion: this.#o.proxyVersion,
+      certificateExpiresAtMs: this.#certExpiresAtMs,
+    };
+  }
+
+  #connect(): void {
+    this.#timer = undefined;
+    const material = this.#o.identity.current;
+    if (this.#closed || !material) return;
+    const credentials = controlPlaneCredentials(this.#o.trustDomain, material.trustBundlePem, material);
+    const { client, call } = openDiscoveryStream(this.#target, credentials, { ...CONTROL_CHANNEL_OPTIONS, ...this.#o.channelOptions });
+    const stream: OpenStream = { client, call, responded: false, done: false };
+    this.#stream = stream;
+    this.#state = { ...this.#state, streams: this.#state.streams + 1 };
+    call.on('metadata', () => this.#markConnected(stream));
+    call.on('data', (response: DiscoveryResponse) => this.#onResponse(stream, response));
+    call.on('error', (err: Error) => this.#onDone(stream, err));
+    call.on('end', () => this.#onDone(stream, new Error('the control plane ended the discovery stream')));
+    // The version in force tells a restarted control plane what we already run.
+    this.#write(stream, { node: this.#node(), responseNonce: '', version: this.#state.ackedVersion ?? '', error: '' });
+  }
+
+  #markConnected(stream: OpenStream): void {
+    if (stream.connectedAtMs !== undefined || stream.done) return;
+    stream.connectedAtMs = Date.now();
+    this.#o.logger.info('connected to the control plane', { address: this.#target, stream: this.#state.streams });
+  }
+
+  #onResponse(stream: OpenStream, response: DiscoveryResponse): void {
+    if (stream.done) return;
+    this.#markConnected(stream);
+    stream.responded = true;
+    const { version, nonce } = response;
+    let compiled: CompiledConfig;
+    let bundle: string[];
+    try {
+      if (!response.snapshot) throw new Error('the response carries no snapshot');
+      bundle = checkTrustBundle(response.snapshot.trustBundlePem);
+      compiled = this.#compile(response.snapshot, version, this.#o.self);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const kept = this.#state.ackedVersion ?? '';
+      this.#state = { ...this.#state, lastNack: { version, message, atMs: Date.now() } };
+      this.#o.logger.warn('config rejected (NACK); the previous config stays in force', { version, keptVersion: kept, error: message });
+      this.#write(stream, { responseNonce: nonce, version: kept, error: message });
+      return;
+    }
+    // The snapshot is accepted as a whole: config and trust bundle together, or neither.
+    this.#publish(compiled, bundle);
+    this.#state = { ...this.#state, ackedVersion: version, ackedAtMs: Date.now() };
+    this.#o.logger.debug('config applied (ACK)', { version, storeRevision: compiled.storeRevision });
+    this.#write(stream, { responseNonce: nonce, version, error: '' });
+  }
+
+  #publish(compiled: CompiledConfig, bundle: readonly string[]): void {
+    try {
+      this.#o.config.set(compiled);
+      const current = this.#o.identity.current;
+      if (current && bundle.length > 0 && !sameBundle(bundle, current.trustBundlePem)) {
+        this.#o.identity.set({ ...current, trustBundlePem: bundle });
+        this.#o.logger.info('trust bundle updated', { roots: bundle.length });
+      }
+    } catch (err) {
+      // A subscriber failed after the config was swapped in: it is in force, so it is still ACKed.
+      this.#o.logger.error('a config subscriber failed', { version: compiled.version, error: err instanceof Error ? err : String(err) });
+    }
+  }
+
+  #onDone(stream: OpenStream, err: Error): void {
+    if (stream.done) return;
+    stream.done = true;
+    stream.client.close();
+    if (this.#stream === stream) this.#stream = undefined;
+    if (this.#closed) return;
+    const info = errorInfo(fromGrpcError(err, 'Discovery.Stream', this.#target, 'WEFT_ERR_CONTROL_PLANE_UNAVAILABLE'));
+    this.#state = { ...this.#state, lastError: info };
+    const healthy = stream.responded && stream.connectedAtMs !== undefined && Date.now() - stream.connectedAtMs >= (this.#o.healthyAfterMs ?? 10_000);
+    if (healthy) this.#backoff.reset();
+    const retryInMs = this.#backoff.next();
+    this.#o.logger.warn('control plane stream lost; serving the last config and reconnecting', { error: info.message, code: info.code, retryInMs });
+    this.#timer = setTimeout(() => this.#connect(), retryInMs).unref();
+  }
+
+  #sendNode(): Promise<void> {
+    const s = this.#stream;
+    if (!s || s.done) return Promise.resolve();
+    return this.#write(s, { node: this.#node(), responseNonce: '', version: this.#state.ackedVersion ?? '', error: '' });
+  }
+
+  /** Resolves once the message is handed to the transport; a broken stream reports via 'error'. */
+  #write(stream: OpenStream, request: DiscoveryRequest): Promise<void> {
+    if (stream.done) return Promise.resolve();
+    return new Promise((resolve) => {
+      try {
+        stream.call.write(request, () => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+}

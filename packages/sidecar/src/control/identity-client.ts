@@ -1,0 +1,143 @@
+import type { Logger } from '@weft/api';
+import { Watch } from '../watch';
+import type { HostPort } from './address';
+import { Backoff, type BackoffOptions } from './backoff';
+import { errorInfo, type ErrorInfo } from './errors';
+import type { IdentityMaterial } from './identity-material';
+import type { JoinToken } from './join-token';
+import { signIdentity } from './sign';
+
+/** Retrying a failed renewal: first retry within a second, then at most every 30 s. */
+const RENEW_BACKOFF: BackoffOptions = Object.freeze({ baseMs: 1_000, capMs: 30_000 });
+/** Never schedule renewals closer than this, whatever the certificate's lifetime. */
+const MIN_RENEW_DELAY_MS = 100;
+
+export interface IdentityClientOptions {
+  readonly address: HostPort;
+  readonly trustDomain: string;
+  readonly spiffeId: string;
+  readonly token: JoinToken;
+  /** The root pinned by the token; used until the first trust bundle arrives. */
+  readonly bootstrapRootPem: string;
+  readonly logger: Logger;
+  /** Where the material is published; shared with the control client (trust bundle updates). */
+  readonly identity?: Watch<IdentityMaterial>;
+  readonly renewBackoff?: BackoffOptions;
+  readonly signTimeoutMs?: number;
+}
+
+export interface IdentityState {
+  readonly renewals: number;
+  readonly consecutiveFailures: number;
+  readonly lastError?: ErrorInfo;
+  readonly nextRenewalAtMs?: number;
+}
+
+/**
+ * Obtains the sidecar's certificate with the join token, then renews it at half its lifetime over
+ * mTLS with the current certificate, with a new key each time. A renewal only publishes a new
+ * IdentityMaterial: TLS contexts pick it up for new handshakes, nothing restarts, no connection
+ * is dropped.
+ */
+export class IdentityClient {
+  readonly identity: Watch<IdentityMaterial>;
+  readonly #options: IdentityClientOptions;
+  readonly #backoff: Backoff;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #renewals = 0;
+  #failures = 0;
+  #lastError: ErrorInfo | undefined;
+  #nextRenewalAtMs: number | undefined;
+
+  constructor(options: IdentityClientOptions) {
+    this.#options = options;
+    this.identity = options.identity ?? new Watch<IdentityMaterial>();
+    this.#backoff = new Backoff(options.renewBackoff ?? RENEW_BACKOFF);
+  }
+
+  get state(): IdentityState {
+    return {
+      renewals: this.#renewals,
+      consecutiveFailures: this.#failures,
+      ...(this.#lastError ? { lastError: this.#lastError } : {}),
+      ...(this.#nextRenewalAtMs !== undefined ? { nextRenewalAtMs: this.#nextRenewalAtMs } : {}),
+    };
+  }
+
+  /**
+   * First certificate, authenticated by the join token. Does not retry: the caller decides
+   * whether a failure is fatal (bad token) or worth waiting out (unreachable).
+   */
+  async bootstrap(): Promise<IdentityMaterial> {
+    const material = await signIdentity({ ...this.#common(), rootsPem: [this.#options.bootstrapRootPem], token: this.#options.token });
+    if (this.#closed) return material;
+    this.identity.set(material);
+    this.#options.logger.info('certificate issued', { spiffeId: material.spiffeId, expiresAt: new Date(material.expiresAtMs).toISOString() });
+    this.#schedule(renewDelay(material, Date.now()));
+    return material;
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#nextRenewalAtMs = undefined;
+  }
+
+  #common(): { address: HostPort; trustDomain: string; spiffeId: string; timeoutMs?: number } {
+    const o = this.#options;
+    return { address: o.address, trustDomain: o.trustDomain, spiffeId: o.spiffeId, ...(o.signTimeoutMs ? { timeoutMs: o.signTimeoutMs } : {}) };
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#closed) return;
+    clearTimeout(this.#timer);
+    const delay = Math.max(MIN_RENEW_DELAY_MS, delayMs);
+    this.#nextRenewalAtMs = Date.now() + delay;
+    // unref: a pending renewal alone must not keep a finished process alive.
+    this.#timer = setTimeout(() => void this.#renew(), delay).unref();
+  }
+
+  async #renew(): Promise<void> {
+    const current = this.identity.current;
+    if (!current || this.#closed) return;
+    const expired = Date.now() >= current.expiresAtMs;
+    const rootsPem = current.trustBundlePem.length > 0 ? current.trustBundlePem : [this.#options.bootstrapRootPem];
+    try {
+      // While the certificate is valid it authenticates the renewal. Once it has expired, mTLS
+      // cannot work any more; the join token is the only credential left (it works if the
+      // operator made it reusable and it has not expired), so we try that rather than give up.
+      const material = await signIdentity(expired
+        ? { ...this.#common(), rootsPem, token: this.#options.token }
+        : { ...this.#common(), rootsPem, current });
+      if (this.#closed) return;
+      this.#renewals += 1;
+      this.#failures = 0;
+      this.#lastError = undefined;
+      this.#backoff.reset();
+      this.identity.set(material);
+      this.#options.logger.info('certificate renewed', { spiffeId: material.spiffeId, expiresAt: new Date(material.expiresAtMs).toISOString() });
+      this.#schedule(renewDelay(material, Date.now()));
+    } catch (err) {
+      if (this.#closed) return;
+      this.#failures += 1;
+      this.#lastError = errorInfo(err);
+      const now = Date.now();
+      let retryInMs = this.#backoff.next();
+      const leftMs = current.expiresAtMs - now;
+      // Keep at least one more attempt inside the remaining lifetime.
+      if (leftMs > 0) retryInMs = Math.min(retryInMs, Math.max(MIN_RENEW_DELAY_MS, leftMs / 2));
+      const fields = { error: this.#lastError.message, code: this.#lastError.code, failures: this.#failures, expiresAt: new Date(current.expiresAtMs).toISOString(), retryInMs };
+      if (leftMs > 0) this.#options.logger.warn('certificate renewal failed; the current certificate stays in use', fields);
+      else this.#options.logger.error('certificate renewal failed and the certificate has expired; mTLS will fail until renewal succeeds', fields);
+      this.#schedule(retryInMs);
+    }
+  }
+}
+
+/** Half the lifetime, measured from when we received the certificate. */
+export function renewDelay(material: Pick<IdentityMaterial, 'issuedAtMs' | 'expiresAtMs'>, now: number): number {
+  const renewAt = material.issuedAtMs + (material.expiresAtMs - material.issuedAtMs) / 2;
+  return Math.max(0, renewAt - now);
+}

@@ -1,0 +1,73 @@
+import type { Readable } from 'node:stream';
+import { HEADERS } from '@weft/api';
+
+/** Header names in lower case, as Node and undici give them. */
+export type HeaderMap = Record<string, string | string[]>;
+
+/** A response once its status and headers are known; the body streams on. */
+export interface ProxyResponse {
+  readonly status: number;
+  readonly headers: HeaderMap;
+  /** Null when there is nothing to send (HEAD, 204, 304, or a synthesized empty answer). */
+  readonly body: Readable | null;
+}
+
+/**
+ * The one contract of every layer: a request in, a response out once its headers are known.
+ * A layer is a function from its target's parameters and the next service to a service.
+ */
+export type Service<Req, Res = ProxyResponse> = (req: Req) => Promise<Res>;
+
+/**
+ * Hop-by-hop headers (RFC 9110 7.6.1) plus `proxy-*` ones: they describe one connection and must
+ * not be forwarded. `expect` goes too: Node already answered `100-continue` to the client.
+ */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'http2-settings',
+]);
+
+const MESH_HEADERS = new Set<string>(Object.values(HEADERS));
+
+/**
+ * Copies headers without the hop-by-hop ones (including any that `Connection` names). With
+ * `dropMeshHeaders`, the `x-weft-*` headers go too: whatever an app sends must never be able to
+ * claim a peer identity, while a peer sidecar's `x-weft-error` on a response is kept.
+ */
+export function forwardableHeaders(incoming: Readonly<Record<string, string | string[] | undefined>>, dropMeshHeaders: boolean): HeaderMap {
+  const named = connectionTokens(incoming['connection']);
+  const out: HeaderMap = {};
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    if (dropMeshHeaders && MESH_HEADERS.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const text = typeof value === 'string' ? value : value.join(',');
+  const tokens = text.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== '' && t !== 'close' && t !== 'keep-alive');
+  return tokens.length > 0 ? new Set(tokens) : undefined;
+}
+
+/** A request carries a body when it says so (RFC 9112 6.3): a length above zero, or chunked framing. */
+export function declaredBodyLength(headers: Readonly<Record<string, string | string[] | undefined>>): { hasBody: boolean; length: number | undefined } {
+  const te = headers['transfer-encoding'];
+  if (te !== undefined) return { hasBody: true, length: undefined };
+  const cl = headers['content-length'];
+  if (typeof cl !== 'string') return { hasBody: false, length: 0 };
+  const length = Number(cl);
+  return { hasBody: length > 0, length };
+}

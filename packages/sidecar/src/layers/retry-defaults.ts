@@ -1,0 +1,15 @@
+import type { RetryOn } from '@weft/api';
+
+/**
+ * Every retry default in one block (as undici keeps its RetryHandler defaults): the compiler fills
+ * a Route's gaps from here and the retry layer reads nothing else.
+ */
+export const RETRY_DEFAULTS = Object.freeze({
+  /** What a `retries` block without `retryOn` retries: failures where the request surely did no harm. */
+  retryOn: Object.freeze(['connect-failure', 'reset', 'gateway-error'] as const satisfies readonly RetryOn[]),
+  /** First backoff ceiling; each later retry doubles it, up to `backoffMaxMs`. */
+  backoffBaseMs: 25,
+  backoffMaxMs: 250,
+  /** Request bodies up to this size are kept for replay; a larger body is streamed and never retried. */
+  replayBufferBytes: 64 * 1024,
+});

@@ -1,0 +1,71 @@
+import type { Phase } from '../telemetry/record';
+import { UpstreamTimeoutError } from './errors';
+import type { ProxyResponse, Service } from './http';
+
+/** What the timeout layer reads from its target (a compiled rule). */
+export interface TimeoutParams {
+  readonly timeoutMs: number | undefined;
+  readonly name: string;
+  readonly destination: { readonly key: string };
+}
+
+/** What it reads from a request. */
+export interface TimeoutRequest {
+  readonly signal: AbortSignal;
+  readonly record: { phase: Phase };
+}
+
+/**
+ * The route's overall timeout: one deadline per request, started once, covering everything up to
+ * the response headers (fault delay, every attempt, every backoff). After the headers the body
+ * streams without it: a long download is not cut off. When it fires, the layers below are
+ * aborted through the signal and the error names the phase the time ran out in.
+ */
+export function timeout<R extends TimeoutRequest>(params: TimeoutParams, next: Service<R>): Service<R> {
+  const ms = params.timeoutMs;
+  if (ms === undefined) return next;
+  return (req) =>
+    withDeadline(ms, req.signal, (signal) => next({ ...req, signal }), () => new UpstreamTimeoutError(params.destination.key, params.name, ms, req.record.phase));
+}
+
+/**
+ * Runs `work` with a signal that aborts when `parent` does or when `ms` pass before it resolves.
+ * The signal keeps following `parent` afterwards, so that a client that goes away still stops
+ * the response body. A response that arrives after the deadline is discarded.
+ */
+export function withDeadline(
+  ms: number,
+  parent: AbortSignal,
+  work: (signal: AbortSignal) => Promise<ProxyResponse>,
+  expired: () => Error,
+): Promise<ProxyResponse> {
+  if (parent.aborted) return Promise.reject(parent.reason as Error);
+  const controller = new AbortController();
+  parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
+  return new Promise<ProxyResponse>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      const err = expired();
+      controller.abort(err);
+      reject(err);
+    }, ms);
+    work(controller.signal).then(
+      (res) => {
+        clearTimeout(timer);
+        if (settled) res.body?.destroy();
+        else {
+          settled = true;
+          resolve(res);
+        }
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        if (settled) return;
+        settled = true;
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}

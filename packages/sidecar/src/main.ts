@@ -1,0 +1,193 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createLogger, DEFAULT_NAMESPACE, DEFAULT_PORTS, NAME_RE, parseDuration, WeftError } from '@weft/api';
+import { parseHostPort } from './control/address';
+import { startSidecar, type RunningSidecar, type SidecarOptions } from './sidecar';
+
+const USAGE = `Usage: weft-sidecar --service S --app-port P --control-plane HOST:PORT (--token T | --token-file F) [flags]
+
+The Weft sidecar: carries the local app's mesh traffic over mTLS and enforces the mesh's policy.
+
+Required:
+  --service S                 the service this instance belongs to
+  --app-port P                the local app's port (inbound requests are forwarded there)
+  --control-plane HOST:PORT   the control plane's gRPC address
+  --token T                   join token from \`weftctl token create\` (or --token-file F, or $WEFT_TOKEN)
+
+Flags:
+  --namespace N               namespace (default ${DEFAULT_NAMESPACE})
+  --app-host H                the local app's host (default 127.0.0.1)
+  --token-file F              read the join token from a file
+  --labels k=v,...            labels of this instance (subsets select on them)
+  --outbound-port P           the app's calls to other services (default ${DEFAULT_PORTS.sidecarOutbound}; 0 picks one)
+  --inbound-port P            other sidecars reach this instance here (default ${DEFAULT_PORTS.sidecarInbound})
+  --admin-port P              /ready /live /metrics /config (default ${DEFAULT_PORTS.sidecarAdmin})
+  --advertise-address H:P     inbound address announced to the mesh (default 127.0.0.1:<inbound port>)
+  --bind-inbound H            address the inbound listener binds (default 0.0.0.0)
+  --bind-admin H              address the admin listener binds (default 0.0.0.0)
+  --drain-timeout D           on SIGTERM, how long in-flight requests may finish (default 10s)
+  -h, --help                  show this help
+
+Logs are JSON lines on stderr; the line with "msg":"ready" says the sidecar is serving.
+Exit codes: 0 stopped by SIGTERM/SIGINT, 1 could not start, 2 bad flags.
+`;
+
+/** A flag the sidecar cannot run with; exit code 2. */
+export class UsageError extends WeftError {
+  constructor(message: string) {
+    super('WEFT_ERR_BAD_FLAG', message);
+  }
+}
+
+export type ParsedFlags = { readonly help: true } | { readonly help: false; readonly options: SidecarOptions };
+
+const FLAGS = {
+  service: { type: 'string' }, namespace: { type: 'string' }, 'app-port': { type: 'string' }, 'app-host': { type: 'string' },
+  'control-plane': { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, labels: { type: 'string' },
+  'inbound-port': { type: 'string' }, 'outbound-port': { type: 'string' }, 'admin-port': { type: 'string' },
+  'advertise-address': { type: 'string' }, 'bind-inbound': { type: 'string' }, 'bind-admin': { type: 'string' },
+  'drain-timeout': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Flags (and $WEFT_TOKEN) to sidecar options, or a UsageError naming the flag. */
+export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedFlags {
+  let values: Partial<Record<keyof typeof FLAGS, string | boolean>>;
+  try {
+    values = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  if (values.help) return { help: true };
+  const str = (name: keyof typeof FLAGS): string | undefined => {
+    const v = values[name];
+    if (typeof v === 'string' && v.trim() === '') throw new UsageError(`--${name} must not be empty`);
+    return typeof v === 'string' ? v.trim() : undefined;
+  };
+  const required = (name: keyof typeof FLAGS): string => {
+    const v = str(name);
+    if (v === undefined) throw new UsageError(`--${name} is required`);
+    return v;
+  };
+  const port = (name: keyof typeof FLAGS, fallback: number, min = 0): number => {
+    const v = str(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > 65535) throw new UsageError(`--${name} must be a port number from ${min} to 65535, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const service = required('service');
+  const namespace = str('namespace') ?? DEFAULT_NAMESPACE;
+  for (const [flag, name] of [['service', service], ['namespace', namespace]] as const) {
+    if (!NAME_RE.test(name)) throw new UsageError(`--${flag} ${JSON.stringify(name)} must be a DNS label: lower-case letters, digits and '-'`);
+  }
+  const appPort = port('app-port', NaN, 1);
+  if (Number.isNaN(appPort)) throw new UsageError('--app-port is required');
+  const controlPlane = required('control-plane');
+  const advertise = str('advertise-address');
+  for (const [flag, value] of [['control-plane', controlPlane], ['advertise-address', advertise]] as const) {
+    if (value === undefined) continue;
+    try {
+      parseHostPort(value, `--${flag}`);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  const drain = str('drain-timeout');
+  const drainTimeoutMs = drain === undefined ? 10_000 : parseDuration(drain);
+  if (drainTimeoutMs === undefined) throw new UsageError(`--drain-timeout must be a duration such as 10s or 500ms, got ${JSON.stringify(drain)}`);
+  const labels = parseLabels(str('labels'));
+  const options: SidecarOptions = {
+    service,
+    namespace,
+    appPort,
+    appHost: str('app-host') ?? '127.0.0.1',
+    controlPlane,
+    token: readToken(str('token'), str('token-file'), env['WEFT_TOKEN']),
+    labels,
+    inboundPort: port('inbound-port', DEFAULT_PORTS.sidecarInbound),
+    outboundPort: port('outbound-port', DEFAULT_PORTS.sidecarOutbound),
+    adminPort: port('admin-port', DEFAULT_PORTS.sidecarAdmin),
+    bindInbound: str('bind-inbound') ?? '0.0.0.0',
+    bindAdmin: str('bind-admin') ?? '0.0.0.0',
+    drainTimeoutMs,
+    ...(advertise ? { advertiseAddress: advertise } : {}),
+  };
+  return { help: false, options };
+}
+
+function readToken(flag: string | undefined, file: string | undefined, fromEnv: string | undefined): string {
+  if (flag !== undefined && file !== undefined) throw new UsageError('give the join token once: --token or --token-file, not both');
+  if (file !== undefined) {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new UsageError(`--token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  const token = flag ?? fromEnv?.trim();
+  if (!token) throw new UsageError('a join token is required: --token, --token-file or $WEFT_TOKEN (create one with `weftctl token create --service S`)');
+  return token;
+}
+
+function parseLabels(text: string | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of (text ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const eq = pair.indexOf('=');
+    const key = eq > 0 ? pair.slice(0, eq).trim() : '';
+    if (!/^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$/.test(key)) throw new UsageError(`--labels: ${JSON.stringify(pair)} is not key=value with a valid key`);
+    labels[key] = pair.slice(eq + 1).trim();
+  }
+  return labels;
+}
+
+/** The weft-sidecar command. Exits the process: 0 after a signal, 1 if it cannot start, 2 on bad flags. */
+export async function main(argv: readonly string[]): Promise<void> {
+  let parsed: ParsedFlags;
+  try {
+    parsed = parseFlags(argv, process.env);
+  } catch (err) {
+    process.stderr.write(`weft-sidecar: ${(err as Error).message}\nRun weft-sidecar --help for the flags.\n`);
+    process.exit(2);
+  }
+  if (parsed.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const logger = createLogger('sidecar');
+  const abort = new AbortController();
+  let running: RunningSidecar | undefined;
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn('second signal; exiting without finishing the drain', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info('signal received; draining', { signal });
+    abort.abort();
+    if (running) void running.drain().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  try {
+    running = await startSidecar({ ...parsed.options, logger, signal: abort.signal });
+  } catch (err) {
+    if (stopping) process.exit(0);
+    const code = err instanceof WeftError ? err.code : undefined;
+    logger.error(`cannot start: ${err instanceof Error ? err.message : String(err)}`, { code });
+    process.exit(1);
+  }
+  // A signal that arrived while the last pieces were starting found nothing to drain yet.
+  if (stopping) return void running.drain().then(() => process.exit(0), () => process.exit(1));
+  const started = running;
+  await started.whenReady();
+  if (stopping) return;
+  logger.info('ready', {
+    outboundPort: started.ports.outbound,
+    inboundPort: started.ports.inbound,
+    adminPort: started.ports.admin,
+    spiffeId: started.self.spiffeId,
+    proxyId: started.self.proxyId,
+  });
+}

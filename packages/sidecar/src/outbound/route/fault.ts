@@ -1,0 +1,40 @@
+import { Readable } from 'node:stream';
+import { HEADERS } from '@weft/api';
+import type { CompiledFault } from '../../config/types';
+import type { ProxyResponse, Service } from '../../layers/http';
+import { sleep } from '../../layers/sleep';
+import type { Phase } from '../../telemetry/record';
+
+export interface FaultParams {
+  readonly fault: CompiledFault | undefined;
+  readonly name: string;
+}
+
+export interface FaultRequest {
+  readonly signal: AbortSignal;
+  readonly record: { phase: Phase };
+}
+
+/**
+ * Fault injection for chaos drills: delays a share of requests (inside the route timeout, so a
+ * delay can provoke a 504) and answers a share of them itself without calling the destination.
+ */
+export function fault<R extends FaultRequest>(params: FaultParams, next: Service<R>, random: () => number = Math.random): Service<R> {
+  const f = params.fault;
+  if (!f) return next;
+  return async (req) => {
+    if (f.delay && random() * 100 < f.delay.percent) {
+      req.record.phase = 'fault delay';
+      await sleep(f.delay.ms, req.signal);
+    }
+    if (f.abort && random() * 100 < f.abort.percent) return abortResponse(f.abort.status, params.name);
+    return next(req);
+  };
+}
+
+function abortResponse(status: number, route: string): ProxyResponse {
+  const text = `fault injected by route ${route}: answered ${status} without calling the service\n`;
+  const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) };
+  if (status >= 400) headers[HEADERS.error] = 'WEFT_ERR_FAULT_INJECTED';
+  return { status, headers, body: Readable.from([Buffer.from(text)], { objectMode: false }) };
+}

@@ -1,0 +1,28 @@
+import type { Readable } from 'node:stream';
+import type { CompiledConfig } from '../config/types';
+import type { HeaderMap } from '../layers/http';
+import type { RequestRecord } from '../telemetry/record';
+
+/**
+ * A request as the outbound layers see it after `accept`. Immutable except `record`; a layer
+ * that changes something passes a copy (`{ ...req, signal }`) to the next one.
+ */
+export interface OutboundRequest {
+  readonly method: string;
+  /** Path and query, as sent upstream (origin form). */
+  readonly target: string;
+  /** Path without the query: what route rules match. */
+  readonly path: string;
+  /** Lower-case host the app named, without port: the key into the authority table. */
+  readonly authority: string;
+  /** Forwardable headers: hop-by-hop and `x-weft-*` ones removed. */
+  readonly headers: HeaderMap;
+  readonly body: Readable | Buffer | null;
+  /** Content-Length when the app declared one; undefined for a chunked body. */
+  readonly bodyLength: number | undefined;
+  /** The config this request runs on from start to end, read once by accept. */
+  readonly config: CompiledConfig;
+  /** Aborts when the app goes away (and, below a timeout layer, when the deadline passes). */
+  readonly signal: AbortSignal;
+  readonly record: RequestRecord;
+}

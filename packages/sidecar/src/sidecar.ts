@@ -1,0 +1,271 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger, DEFAULT_NAMESPACE, DEFAULT_PORTS, NAME_RE, WeftError, type Logger } from '@weft/api';
+import { buildConfigView } from './admin/config-view';
+import { LifecycleMetrics } from './admin/lifecycle-metrics';
+import { factsOf, readinessOf, type StatusParts } from './admin/status';
+import { AdminServer, type Readiness } from './admin/server';
+import type { CompiledConfig } from './config/compiled-config';
+import { formatHostPort, parseHostPort } from './control/address';
+import type { BackoffOptions } from './control/backoff';
+import { bootstrapIdentity, type Bootstrapped } from './control/bootstrap';
+import { ControlClient, type CompileFn } from './control/control-client';
+import type { IdentityMaterial } from './control/identity-material';
+import { JoinToken } from './control/join-token';
+import { proxyVersion } from './control/proxy-version';
+import { startInbound, type InboundOptions } from './inbound/server';
+import type { ProxyListener } from './listener';
+import { startOutbound, type OutboundOptions } from './outbound/server';
+import type { SelfInfo } from './self';
+import { Telemetry } from './telemetry/telemetry';
+import { Watch } from './watch';
+
+export interface SidecarOptions {
+  readonly service: string;
+  readonly namespace?: string;
+  readonly appPort: number;
+  readonly appHost?: string;
+  /** The control plane's gRPC address, HOST:PORT. */
+  readonly controlPlane: string;
+  /** The join token text (`weft1....`). */
+  readonly token: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  /** 0 picks a free port; `ports` on the result says which. */
+  readonly inboundPort?: number;
+  readonly outboundPort?: number;
+  readonly adminPort?: number;
+  readonly bindInbound?: string;
+  readonly bindAdmin?: string;
+  /** Inbound address other sidecars use, HOST:PORT. Defaults to 127.0.0.1:<inbound port>. */
+  readonly advertiseAddress?: string;
+  readonly drainTimeoutMs?: number;
+  readonly logger?: Logger;
+  /** Aborting cancels start-up (SIGTERM while still waiting for the control plane). */
+  readonly signal?: AbortSignal;
+  readonly overrides?: SidecarOverrides;
+}
+
+/**
+ * Seams for tests and embedding; deliberately not reachable from the command line. Lets a test run
+ * the control side with stand-in listeners or a stand-in compiler, and with short timings.
+ */
+export interface SidecarOverrides {
+  readonly compile?: CompileFn;
+  readonly startOutbound?: (options: OutboundOptions) => Promise<ProxyListener>;
+  readonly startInbound?: (options: InboundOptions) => Promise<ProxyListener>;
+  readonly bootBackoff?: BackoffOptions;
+  readonly reconnectBackoff?: BackoffOptions;
+  readonly renewBackoff?: BackoffOptions;
+  /** How long a draining sidecar waits for callers to learn it is gone (default 1 s). */
+  readonly announceMs?: number;
+}
+
+export interface SidecarPorts {
+  readonly outbound: number;
+  readonly inbound: number;
+  readonly admin: number;
+}
+
+export interface RunningSidecar {
+  readonly self: SelfInfo;
+  readonly ports: SidecarPorts;
+  readonly identity: Watch<IdentityMaterial>;
+  readonly config: Watch<CompiledConfig>;
+  readiness(): Readiness;
+  /** Resolves once the sidecar is ready (certificate, first config, listeners up). */
+  whenReady(): Promise<void>;
+  /** SIGTERM behaviour: withdraw, let in-flight requests finish up to the drain timeout, stop. */
+  drain(): Promise<void>;
+  /** Stops at once (in-flight requests are cut). */
+  close(): Promise<void>;
+}
+
+const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+
+/** Options that cannot work (a service name that is not a DNS label, ...). */
+export class SidecarError extends WeftError {
+  declare readonly code: 'WEFT_ERR_BAD_OPTION';
+
+  constructor(message: string) {
+    super('WEFT_ERR_BAD_OPTION', message);
+  }
+}
+
+/**
+ * Wires a sidecar: admin port first (so probes get answers while we wait for the control plane),
+ * then trust and identity, the two listeners, and the discovery stream. Ready once the first
+ * config is in force and the listeners are up.
+ */
+export async function startSidecar(options: SidecarOptions): Promise<RunningSidecar> {
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  for (const [what, name] of [['service', options.service], ['namespace', namespace]] as const) {
+    if (!NAME_RE.test(name)) throw new SidecarError(`${what} ${JSON.stringify(name)} must be a DNS label (lower-case letters, digits, '-')`);
+  }
+  if (options.advertiseAddress !== undefined) parseHostPort(options.advertiseAddress, 'the advertise address');
+  const token = JoinToken.parse(options.token);
+  const address = parseHostPort(options.controlPlane, 'the control plane address');
+  const proxyId = randomUUID();
+  const logger = (options.logger ?? createLogger('sidecar')).child({ proxyId });
+  const o = options.overrides ?? {};
+  const sidecar = new Sidecar(proxyId, options.service, namespace, formatHostPort(address), options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS, o.announceMs ?? 1_000, logger);
+  await sidecar.startAdmin(options.bindAdmin ?? '0.0.0.0', options.adminPort ?? DEFAULT_PORTS.sidecarAdmin);
+  try {
+    const boot = await bootstrapIdentity({
+      address, token, service: options.service, namespace, logger, identity: sidecar.identity,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(o.bootBackoff ? { backoff: o.bootBackoff } : {}),
+      ...(o.renewBackoff ? { renewBackoff: o.renewBackoff } : {}),
+    });
+    const self: SelfInfo = Object.freeze({
+      proxyId, service: options.service, namespace, trustDomain: boot.trust.trustDomain, spiffeId: boot.spiffeId,
+      labels: Object.freeze({ ...options.labels }),
+    });
+    const telemetry = sidecar.attach(self, boot);
+    const common = { self, identity: sidecar.identity, config: sidecar.config, telemetry };
+    await sidecar.addListener((o.startOutbound ?? startOutbound)({ ...common, host: '127.0.0.1', port: options.outboundPort ?? DEFAULT_PORTS.sidecarOutbound }), 'outbound');
+    const inbound = await sidecar.addListener((o.startInbound ?? startInbound)({
+      ...common, host: options.bindInbound ?? '0.0.0.0', port: options.inboundPort ?? DEFAULT_PORTS.sidecarInbound,
+      appPort: options.appPort, ...(options.appHost ? { appHost: options.appHost } : {}),
+    }), 'inbound');
+    const advertiseAddress = options.advertiseAddress ?? `127.0.0.1:${inbound.port}`;
+    sidecar.connect(new ControlClient({
+      address, trustDomain: self.trustDomain, self, identity: sidecar.identity, config: sidecar.config, advertiseAddress,
+      proxyVersion: proxyVersion(), logger: logger.child({ component: 'control-client' }),
+      ...(o.compile ? { compile: o.compile } : {}),
+      ...(o.reconnectBackoff ? { backoff: o.reconnectBackoff } : {}),
+    }));
+    return sidecar.handle(self);
+  } catch (err) {
+    await sidecar.close();
+    throw err;
+  }
+}
+
+/** The parts of one sidecar and its lifecycle; startSidecar fills it in step by step. */
+class Sidecar {
+  readonly identity = new Watch<IdentityMaterial>();
+  readonly config = new Watch<CompiledConfig>();
+  readonly #listeners: { name: string; listener: ProxyListener }[] = [];
+  readonly #ready: Promise<void>;
+  #markReady!: () => void;
+  #admin: AdminServer | undefined;
+  #boot: Bootstrapped | undefined;
+  #telemetry: Telemetry | undefined;
+  #metrics: LifecycleMetrics | undefined;
+  #control: ControlClient | undefined;
+  #listenersUp = false;
+  #draining = false;
+  #stopping: Promise<void> | undefined;
+  #offConfig: (() => void) | undefined;
+
+  constructor(
+    readonly proxyId: string,
+    readonly service: string,
+    readonly namespace: string,
+    readonly controlPlaneAddress: string,
+    readonly drainTimeoutMs: number,
+    readonly announceMs: number,
+    readonly logger: Logger,
+  ) {
+    this.#ready = new Promise((resolve) => (this.#markReady = resolve));
+  }
+
+  async startAdmin(host: string, port: number): Promise<void> {
+    this.#admin = await AdminServer.start({
+      host, port, logger: this.logger,
+      handlers: { readiness: () => this.readiness(), configView: () => this.#configView(), metrics: () => this.#renderMetrics() },
+    });
+  }
+
+  attach(self: SelfInfo, boot: Bootstrapped): Telemetry {
+    this.#boot = boot;
+    this.#telemetry = new Telemetry(self, { log: this.logger.child({ component: 'telemetry' }) });
+    this.#metrics = new LifecycleMetrics(this.#telemetry);
+    const telemetry = this.#telemetry;
+    this.#offConfig = this.config.subscribe((cfg) => telemetry.configure(cfg.mesh));
+    return telemetry;
+  }
+
+  async addListener(starting: Promise<ProxyListener>, name: string): Promise<ProxyListener> {
+    const listener = await starting;
+    this.#listeners.push({ name, listener });
+    return listener;
+  }
+
+  connect(control: ControlClient): void {
+    this.#control = control;
+    this.#listenersUp = true;
+    control.start();
+    void this.config.next().then(() => {
+      if (this.#draining) return;
+      void control.setReady(true);
+      this.#markReady();
+    });
+  }
+
+  readiness(): Readiness {
+    return readinessOf(this.#parts());
+  }
+
+  handle(self: SelfInfo): RunningSidecar {
+    const [outbound, inbound] = this.#listeners.map((l) => l.listener.port);
+    return {
+      self,
+      ports: Object.freeze({ outbound: outbound ?? 0, inbound: inbound ?? 0, admin: this.#admin?.port ?? 0 }),
+      identity: this.identity,
+      config: this.config,
+      readiness: () => this.readiness(),
+      whenReady: () => this.#ready,
+      drain: () => this.#stop(this.drainTimeoutMs),
+      close: () => this.close(),
+    };
+  }
+
+  close(): Promise<void> {
+    return this.#stop(0);
+  }
+
+  /** Withdraw, wait for callers to notice, drain the listeners, then stop everything else. */
+  #stop(budgetMs: number): Promise<void> {
+    this.#stopping ??= (async () => {
+      const startedAt = Date.now();
+      this.#draining = true;
+      if (budgetMs > 0 && this.#control) {
+        this.logger.info('draining', { drainTimeoutMs: budgetMs });
+        void this.#control.setReady(false);
+        await sleep(Math.min(this.announceMs, budgetMs));
+      }
+      const remainingMs = Math.max(0, budgetMs - (Date.now() - startedAt));
+      await Promise.all(this.#listeners.map(({ name, listener }) =>
+        listener.close(remainingMs).catch((err: unknown) => this.logger.warn('listener did not close cleanly', { listener: name, error: err instanceof Error ? err : String(err) }))));
+      await this.#telemetry?.shutdown();
+      this.#control?.close();
+      this.#boot?.identityClient.close();
+      this.#offConfig?.();
+      await this.#admin?.close();
+      this.logger.info('stopped', { afterMs: Date.now() - startedAt });
+    })();
+    return this.#stopping;
+  }
+
+  #renderMetrics(): string {
+    if (!this.#telemetry || !this.#metrics) return '';
+    this.#metrics.update(factsOf(this.#parts()));
+    return this.#telemetry.renderMetrics();
+  }
+
+  #configView(): unknown {
+    return buildConfigView({ proxyId: this.proxyId, service: this.service, namespace: this.namespace, controlPlaneAddress: this.controlPlaneAddress, ...factsOf(this.#parts()) });
+  }
+
+  #parts(): StatusParts {
+    return {
+      draining: this.#draining,
+      listenersUp: this.#listenersUp,
+      identity: this.identity.current,
+      config: this.config.current,
+      identityState: this.#boot?.identityClient.state,
+      control: this.#control?.state,
+    };
+  }
+}

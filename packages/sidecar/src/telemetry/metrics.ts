@@ -1,0 +1,174 @@
+/**
+ * A small Prometheus registry: counters, gauges and histograms with labels, rendered in the text
+ * exposition format (version 0.0.4). Series are keyed by their rendered label set, computed once
+ * per new series; the hot path (`inc`, `observe`) is a map lookup and an addition.
+ */
+
+export type Labels = Readonly<Record<string, string>>;
+
+type MetricType = 'counter' | 'gauge' | 'histogram';
+
+abstract class Metric<S> {
+  readonly #series = new Map<string, S>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: MetricType,
+  ) {}
+
+  protected series(labels: Labels, create: () => S): S {
+    const key = renderLabels(labels);
+    let s = this.#series.get(key);
+    if (s === undefined) {
+      for (const name in labels) if (!LABEL_RE.test(name)) throw new Error(`invalid label name "${name}" on ${this.name}`);
+      s = create();
+      this.#series.set(key, s);
+    }
+    return s;
+  }
+
+  /** Drops one series (a label set that no longer applies, such as an old version's _info). */
+  remove(labels: Labels): void {
+    this.#series.delete(renderLabels(labels));
+  }
+
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`);
+    for (const [labels, s] of this.#series) this.renderSeries(out, labels, s);
+  }
+
+  protected abstract renderSeries(out: string[], labels: string, s: S): void;
+}
+
+export class Counter extends Metric<{ value: number }> {
+  constructor(name: string, help: string) {
+    super(name, help, 'counter');
+  }
+
+  inc(labels: Labels = {}, by = 1): void {
+    this.series(labels, () => ({ value: 0 })).value += by;
+  }
+
+  protected renderSeries(out: string[], labels: string, s: { value: number }): void {
+    out.push(`${this.name}${labels} ${formatValue(s.value)}`);
+  }
+}
+
+export class Gauge extends Metric<{ value: number }> {
+  constructor(name: string, help: string) {
+    super(name, help, 'gauge');
+  }
+
+  set(labels: Labels, value: number): void {
+    this.series(labels, () => ({ value: 0 })).value = value;
+  }
+
+  protected renderSeries(out: string[], labels: string, s: { value: number }): void {
+    out.push(`${this.name}${labels} ${formatValue(s.value)}`);
+  }
+}
+
+interface HistogramSeries {
+  readonly counts: number[];
+  sum: number;
+  count: number;
+}
+
+/** Latency buckets in seconds: from a fast loopback hop to a slow upstream. */
+export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+
+export class Histogram extends Metric<HistogramSeries> {
+  readonly #buckets: readonly number[];
+
+  constructor(name: string, help: string, buckets: readonly number[] = DEFAULT_BUCKETS) {
+    super(name, help, 'histogram');
+    this.#buckets = [...buckets].sort((a, b) => a - b);
+  }
+
+  observe(labels: Labels, value: number): void {
+    const s = this.series(labels, () => ({ counts: new Array<number>(this.#buckets.length).fill(0), sum: 0, count: 0 }));
+    // Counts are per bucket here and made cumulative when rendered, so an observation is one increment.
+    const i = this.#buckets.findIndex((b) => value <= b);
+    if (i >= 0) s.counts[i] = (s.counts[i] ?? 0) + 1;
+    s.sum += value;
+    s.count += 1;
+  }
+
+  protected renderSeries(out: string[], labels: string, s: HistogramSeries): void {
+    const inner = labels === '' ? '' : `${labels.slice(1, -1)},`;
+    let cumulative = 0;
+    this.#buckets.forEach((b, i) => {
+      cumulative += s.counts[i] ?? 0;
+      out.push(`${this.name}_bucket{${inner}le="${formatValue(b)}"} ${cumulative}`);
+    });
+    out.push(`${this.name}_bucket{${inner}le="+Inf"} ${s.count}`);
+    out.push(`${this.name}_sum${labels} ${formatValue(s.sum)}`, `${this.name}_count${labels} ${s.count}`);
+  }
+}
+
+type AnyMetric = Counter | Gauge | Histogram;
+
+export class Registry {
+  readonly #metrics = new Map<string, AnyMetric>();
+
+  counter(name: string, help: string): Counter {
+    return this.#register(name, Counter, () => new Counter(name, help));
+  }
+
+  gauge(name: string, help: string): Gauge {
+    return this.#register(name, Gauge, () => new Gauge(name, help));
+  }
+
+  histogram(name: string, help: string, buckets?: readonly number[]): Histogram {
+    return this.#register(name, Histogram, () => new Histogram(name, help, buckets));
+  }
+
+  /** The metric registered under `name`, if any. */
+  find(name: string): Counter | Gauge | Histogram | undefined {
+    return this.#metrics.get(name);
+  }
+
+  /** The text exposition of every metric, in registration order. */
+  render(): string {
+    const out: string[] = [];
+    for (const m of this.#metrics.values()) m.render(out);
+    return out.length === 0 ? '' : `${out.join('\n')}\n`;
+  }
+
+  #register<M extends AnyMetric>(name: string, kind: abstract new (...args: never[]) => M, create: () => M): M {
+    const existing = this.#metrics.get(name);
+    if (existing instanceof kind) return existing;
+    if (existing) throw new Error(`metric "${name}" is already registered as a ${existing.type}`);
+    if (!NAME_RE.test(name)) throw new Error(`invalid metric name "${name}"`);
+    const m = create();
+    this.#metrics.set(name, m);
+    return m;
+  }
+}
+
+const NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** `{a="x",b="y"}` in the order given, or '' without labels. */
+export function renderLabels(labels: Labels): string {
+  const parts: string[] = [];
+  for (const name in labels) parts.push(`${name}="${escapeLabelValue(labels[name] ?? '')}"`);
+  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+}
+
+/** Label values escape backslash, double quote and line feed (exposition format spec). */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+}
+
+function escapeHelp(help: string): string {
+  return help.replace(/[\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\\\'));
+}
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}

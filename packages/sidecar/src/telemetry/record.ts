@@ -1,0 +1,40 @@
+import { performance } from 'node:perf_hooks';
+
+export type Direction = 'inbound' | 'outbound';
+
+/** Where a request's time goes; a timeout error names the phase it ran out in. */
+export type Phase = 'routing' | 'fault delay' | 'retry backoff' | 'connect' | 'response headers' | 'local app';
+
+/**
+ * The facts about one request that telemetry reports when it ends. The edge layer creates it;
+ * inner layers fill in what they learn (destination, route, attempts, endpoint, phase). It is
+ * the one mutable object on the request path, and only layers of that request write to it.
+ */
+export class RequestRecord {
+  readonly startedAt = performance.now();
+  readonly startTime = Date.now();
+  source = 'unknown';
+  destination = 'unknown';
+  route = '';
+  status = 0;
+  /** `x-weft-error` code when the sidecar answered with an error itself. */
+  errorCode = '';
+  attempts = 0;
+  traceId = '';
+  endpoint = '';
+  /** The caller's SPIFFE ID (inbound) or the destination's (outbound). */
+  peerIdentity = '';
+  phase: Phase = 'routing';
+  /** Path without query, and lower-case host without port; filled in once the request line is read. */
+  path = '';
+  authority = '';
+
+  constructor(
+    readonly direction: Direction,
+    readonly method: string,
+  ) {}
+
+  elapsedMs(): number {
+    return performance.now() - this.startedAt;
+  }
+}

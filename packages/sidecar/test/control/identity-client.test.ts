@@ -1,0 +1,103 @@
+import { expect } from 'chai';
+import { X509Certificate } from 'node:crypto';
+import { certificateFingerprint, certificateInfo } from '@weft/pki';
+import { ControlError } from '../../src/control/errors';
+import { IdentityClient, renewDelay } from '../../src/control/identity-client';
+import type { IdentityMaterial } from '../../src/control/identity-material';
+import { JoinToken } from '../../src/control/join-token';
+import { FakeControlPlane } from './fake-control-plane';
+import { memoryLogger, waitFor } from './helpers';
+
+const ORDERS = 'spiffe://weft.local/ns/default/sa/orders';
+
+describe('IdentityClient', function () {
+  this.timeout(30_000);
+  let cp: FakeControlPlane;
+  const clients: IdentityClient[] = [];
+
+  function client(token: string, spiffeId = ORDERS): IdentityClient {
+    const c = new IdentityClient({
+      address: { host: '127.0.0.1', port: cp.port },
+      trustDomain: 'weft.local',
+      spiffeId,
+      token: JoinToken.parse(token),
+      bootstrapRootPem: cp.ca.rootPem,
+      logger: memoryLogger(),
+      renewBackoff: { baseMs: 50, capMs: 200 },
+    });
+    clients.push(c);
+    return c;
+  }
+
+  beforeEach(async () => {
+    cp = await FakeControlPlane.start();
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await cp?.stop();
+  });
+
+  it('signs a CSR with the join token and publishes the material', async () => {
+    const c = client(cp.tokenFor('orders'));
+    const material = await c.bootstrap();
+    expect(c.identity.current).to.equal(material);
+    expect(material.spiffeId).to.equal(ORDERS);
+    expect(certificateInfo(material.certificateChainPem[0]!).uris).to.deep.equal([ORDERS]);
+    expect(material.trustBundlePem.map(certificateFingerprint)).to.deep.equal([certificateFingerprint(cp.ca.rootPem)]);
+    expect(material.expiresAtMs).to.be.greaterThan(Date.now());
+    expect(cp.signs).to.deep.equal([{ spiffeId: ORDERS, viaToken: true }]);
+  });
+
+  it('reports a token the control plane refuses, with the gRPC status and the server code', async () => {
+    const valid = cp.tokenFor('orders');
+    const forged = valid.replace(/\.[^.]+$/, '.wrongsecret');
+    const err = await client(forged).bootstrap().then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(ControlError);
+    expect((err as ControlError).code).to.equal('WEFT_ERR_SIGN_REFUSED');
+    expect((err as ControlError).grpcStatus).to.equal('UNAUTHENTICATED');
+    expect((err as ControlError).serverCode).to.equal('WEFT_ERR_TOKEN_INVALID');
+    expect((err as Error).message).not.to.include('wrongsecret');
+  });
+
+  it('refuses to ask for an identity the token is not for', async () => {
+    const err = await client(cp.tokenFor('payments')).bootstrap().then(() => undefined, (e: unknown) => e);
+    expect((err as ControlError).code).to.equal('WEFT_ERR_SIGN_REFUSED');
+    expect((err as ControlError).grpcStatus).to.equal('PERMISSION_DENIED');
+  });
+
+  it('renews at half the lifetime over mTLS, with a new key, without a token', async () => {
+    cp.ttlMs = 2_000;
+    const c = client(cp.tokenFor('orders'));
+    const first = await c.bootstrap();
+    const seen: IdentityMaterial[] = [];
+    c.identity.subscribe((m) => seen.push(m));
+    // X.509 times have whole seconds, so a "2 s" certificate lives between 1 and 2 s.
+    expect(renewDelay(first, first.issuedAtMs)).to.be.within(400, 1_000);
+    await waitFor('two renewals', () => seen.length >= 2, 8_000);
+    const [second, third] = seen as [IdentityMaterial, IdentityMaterial];
+    expect(second.issuedAtMs - first.issuedAtMs).to.be.within(400, 1_100);
+    expect(cp.signs.map((s) => s.viaToken)).to.deep.equal([true, false, false]);
+    for (const m of [second, third]) {
+      expect(m.privateKeyPem).not.to.equal(first.privateKeyPem);
+      expect(new X509Certificate(m.certificateChainPem[0]!).serialNumber).not.to.equal(new X509Certificate(first.certificateChainPem[0]!).serialNumber);
+      expect(m.expiresAtMs).to.be.greaterThan(first.expiresAtMs);
+    }
+    expect(c.state.renewals).to.be.at.least(2);
+  });
+
+  it('retries a failed renewal with backoff while the certificate is valid, and exposes the failure', async () => {
+    cp.ttlMs = 4_000;
+    const c = client(cp.tokenFor('orders'));
+    const first = await c.bootstrap();
+    cp.failRenewals = true;
+    await waitFor('two failed renewals', () => c.state.consecutiveFailures >= 2, 8_000);
+    expect(c.state.lastError?.code).to.equal('WEFT_ERR_CLOSED');
+    expect(c.state.lastError?.message).to.match(/UNAVAILABLE/);
+    expect(c.identity.current).to.equal(first);
+    cp.failRenewals = false;
+    await waitFor('a successful renewal', () => c.identity.current !== first, 8_000);
+    expect(Date.now()).to.be.lessThan(first.expiresAtMs);
+    expect(c.state.consecutiveFailures).to.equal(0);
+    expect(c.state.lastError).to.equal(undefined);
+  });
+});

@@ -1,0 +1,34 @@
+import { expect } from 'chai';
+import { NoPeerIdentityError } from '../../src/layers/errors';
+import { tlsTerminate } from '../../src/inbound/tls-terminate';
+import { record, response } from '../layers/fakes';
+
+describe('inbound/tls-terminate', () => {
+  const socket = (san: string | undefined) => {
+    let reads = 0;
+    return { reads: () => reads, getPeerX509Certificate: () => (reads++, { subjectAltName: san }) };
+  };
+
+  it('names the peer from the URI SAN once per connection', async () => {
+    const s = socket('URI:spiffe://weft.local/ns/shop/sa/frontend');
+    const peers: string[] = [];
+    const svc = tlsTerminate(async (req) => {
+      peers.push(`${req.peer.spiffeId} ${req.peer.source}`);
+      return response(200);
+    });
+    const rec = record();
+    await svc({ socket: s, record: rec });
+    await svc({ socket: s, record: record() });
+    expect(peers).to.deep.equal(Array(2).fill('spiffe://weft.local/ns/shop/sa/frontend frontend.shop'));
+    expect(rec.source).to.equal('frontend.shop');
+    expect(s.reads()).to.equal(1);
+  });
+
+  it('refuses a certificate without exactly one SPIFFE ID', async () => {
+    for (const san of [undefined, 'DNS:x', 'URI:spiffe://a/ns/b/sa/c, URI:spiffe://a/ns/b/sa/d']) {
+      const err = await tlsTerminate(async () => response(200))({ socket: socket(san), record: record() }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(NoPeerIdentityError);
+      expect((err as NoPeerIdentityError).httpStatus).to.equal(403);
+    }
+  });
+});

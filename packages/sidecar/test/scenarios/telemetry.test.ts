@@ -1,0 +1,78 @@
+import { PassThrough } from 'node:stream';
+import { expect } from 'chai';
+import { startOtlpReceiver, type OtlpReceiver } from '@weft/harness';
+import { resource, TestMesh, type Caller } from './mesh-fixture';
+
+describe('scenario: telemetry', function () {
+  this.timeout(30_000);
+  let mesh: TestMesh;
+  let frontend: Caller;
+  let receiver: OtlpReceiver;
+  const accessLog = new PassThrough();
+  const lines: string[] = [];
+  accessLog.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter((l) => l !== '')));
+
+  before(async () => {
+    receiver = await startOtlpReceiver();
+    mesh = new TestMesh();
+    mesh.setMeshConfig({ tracing: { otlpEndpoint: receiver.endpoint, samplingPercent: 100 }, accessLog: true });
+    mesh.setResources([
+      resource('Route', 'orders', { service: 'orders', rules: [{ retries: { attempts: 2, retryOn: ['5xx'], backoff: { baseInterval: '1ms' } } }] }),
+    ]);
+    let n = 0;
+    await mesh.addInstance('orders', (req, res) => {
+      n += 1;
+      res.statusCode = req.url === '/flaky' && n % 2 === 1 ? 500 : 200;
+      res.end(req.headers['traceparent']);
+    });
+    frontend = await mesh.addCaller('frontend', { telemetry: { accessLog } });
+    mesh.push(); // delivers the mesh config to telemetry.configure as the control client would
+  });
+  after(async () => {
+    await mesh.close();
+    await receiver.close();
+  });
+
+  it('counts requests and latency in the Prometheus text', async () => {
+    const res = await frontend.send('/metrics-probe', { host: 'orders' });
+    expect(res.status).to.equal(200);
+    const text = frontend.telemetry.renderMetrics();
+    expect(text).to.contain('# TYPE weft_requests_total counter');
+    expect(text).to.match(/weft_requests_total\{direction="outbound",source="frontend\.default",destination="orders\.default",route="orders\/0",code="200"\} [1-9]/);
+    expect(text).to.contain('# TYPE weft_request_duration_seconds histogram');
+    expect(text).to.contain('weft_request_duration_seconds_bucket{direction="outbound",destination="orders.default",le="+Inf"}');
+  });
+
+  it('writes a JSON access log line carrying the trace id', async () => {
+    const res = await frontend.send('/logged?secret=1', { host: 'orders' });
+    const traceId = res.text().split('-')[1];
+    await new Promise((r) => setImmediate(r));
+    const line = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['traceId'] === traceId);
+    expect(line).to.include({ direction: 'outbound', method: 'GET', path: '/logged', destination: 'orders.default', status: 200 });
+  });
+
+  it('exports a CLIENT span per request and a child span per attempt, continuing the app trace', async () => {
+    const appTrace = 'a'.repeat(32);
+    const res = await frontend.send('/flaky', { host: 'orders', headers: { traceparent: `00-${appTrace}-${'b'.repeat(16)}-01` } });
+    expect(res.status).to.equal(200);
+    const spans = await receiver.waitForSpans((all) => all.filter((s) => s.traceId === appTrace).length >= 3);
+    const mine = spans.filter((s) => s.traceId === appTrace);
+    const client = mine.find((s) => s.name === 'outbound orders');
+    expect(client?.parentSpanId).to.equal('b'.repeat(16));
+    expect(client?.serviceName).to.equal('frontend');
+    expect(client?.attributes['weft.route']).to.equal('orders/0');
+    const attempts = mine.filter((s) => s.name === 'outbound orders attempt');
+    expect(attempts.length).to.be.at.least(2);
+    for (const a of attempts) expect(a.parentSpanId).to.equal(client?.spanId);
+    // The inbound side continues each attempt with a SERVER span; the app sees that span's context.
+    const all = await receiver.waitForSpans((list) => list.filter((s) => s.traceId === appTrace && s.name === 'inbound orders').length >= attempts.length);
+    const servers = all.filter((s) => s.traceId === appTrace && s.name === 'inbound orders');
+    expect(servers.map((s) => s.parentSpanId).sort()).to.deep.equal(attempts.map((a) => a.spanId).sort());
+    expect(servers.every((s) => s.serviceName === 'orders' && s.attributes['weft.peer.identity'] === frontend.self.spiffeId)).to.equal(true);
+    const [, traceId, spanId] = res.text().split('-');
+    expect(traceId).to.equal(appTrace);
+    expect(spanId).to.be.oneOf(servers.map((s) => s.spanId));
+    // A failed attempt is an error span.
+    expect(attempts.some((a) => a.status.code === 2)).to.equal(true);
+  });
+});

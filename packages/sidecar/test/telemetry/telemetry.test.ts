@@ -1,0 +1,114 @@
+import { PassThrough } from 'node:stream';
+import { tracing } from '@opentelemetry/sdk-node';
+import { createLogger, effectiveMeshConfig } from '@weft/api';
+import { expect } from 'chai';
+import type { SelfInfo } from '../../src/self';
+import { RequestRecord } from '../../src/telemetry/record';
+import { Telemetry } from '../../src/telemetry/telemetry';
+import { Tracing } from '../../src/telemetry/trace';
+
+const SELF: SelfInfo = { proxyId: 'p1', service: 'frontend', namespace: 'default', trustDomain: 'weft.local', spiffeId: 'spiffe://weft.local/ns/default/sa/frontend', labels: {} };
+const log = createLogger('test');
+
+/** Keeps what it is given, even after shutdown (the SDK's in-memory exporter forgets on shutdown). */
+class CollectingExporter implements tracing.SpanExporter {
+  readonly spans: tracing.ReadableSpan[] = [];
+  export(spans: tracing.ReadableSpan[], done: (r: { code: number }) => void): void {
+    this.spans.push(...spans);
+    done({ code: 0 });
+  }
+  getFinishedSpans(): tracing.ReadableSpan[] {
+    return this.spans;
+  }
+  async shutdown(): Promise<void> {}
+}
+
+describe('telemetry/trace', () => {
+  const T = 'a'.repeat(32);
+  let exporter: CollectingExporter;
+  let t: Tracing;
+  beforeEach(() => {
+    exporter = new CollectingExporter();
+    t = new Tracing({ 'service.name': 'frontend' }, log, () => exporter);
+  });
+  afterEach(() => t.shutdown());
+
+  it('continues a remote parent and hands out a traceparent for the next hop', async () => {
+    t.configure({ otlpEndpoint: 'collector:4317', samplingPercent: 100 });
+    const span = t.startSpan('outbound orders', 'client', { traceId: T, spanId: 'b'.repeat(16), flags: 1 }, { 'weft.route': 'orders/0' });
+    const child = span.child('outbound orders attempt', { 'weft.attempt': 1 });
+    child.end(503);
+    span.end(200);
+    span.end(500); // ignored: a span ends once
+    expect(span.traceId).to.equal(T);
+    expect(span.traceparent).to.match(new RegExp(`^00-${T}-[0-9a-f]{16}-01$`));
+    await t.shutdown();
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((s) => s.name).sort()).to.deep.equal(['outbound orders', 'outbound orders attempt']);
+    const parent = spans.find((s) => s.name === 'outbound orders');
+    const attempt = spans.find((s) => s.name === 'outbound orders attempt');
+    expect(parent?.parentSpanContext?.spanId).to.equal('b'.repeat(16));
+    expect(attempt?.parentSpanContext?.spanId).to.equal(parent?.spanContext().spanId);
+    expect(attempt?.status.code).to.equal(2); // error on 5xx
+    expect(parent?.attributes['http.response.status_code']).to.equal(200);
+  });
+
+  it('starts a trace without a parent, and respects an unsampled parent', async () => {
+    t.configure({ otlpEndpoint: 'collector:4317', samplingPercent: 100 });
+    const root = t.startSpan('inbound orders', 'server', undefined, {});
+    expect(root.traceparent).to.match(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    const unsampled = t.startSpan('inbound orders', 'server', { traceId: T, spanId: 'c'.repeat(16), flags: 0 }, {});
+    expect(unsampled.traceparent).to.match(new RegExp(`^00-${T}-[0-9a-f]{16}-00$`));
+    expect(unsampled.traceparent).to.not.contain('c'.repeat(16));
+    root.end(200);
+    unsampled.end(200);
+    await t.shutdown();
+    expect(exporter.getFinishedSpans()).to.have.length(1);
+  });
+
+  it('samples new traces by ratio and exports nothing without an endpoint', async () => {
+    t.configure({ otlpEndpoint: 'collector:4317', samplingPercent: 0 });
+    expect(t.startSpan('x', 'client', undefined, {}).traceparent).to.match(/-00$/);
+    t.configure({ otlpEndpoint: '', samplingPercent: 100 });
+    const s = t.startSpan('x', 'client', undefined, {});
+    expect(s.traceparent).to.match(/-01$/); // ids still propagate
+    s.end(200);
+    await t.shutdown();
+    expect(exporter.getFinishedSpans()).to.have.length(0);
+  });
+});
+
+describe('Telemetry', () => {
+  it('turns request-end and retry events into metrics and access log lines', () => {
+    const out = new PassThrough();
+    const lines: string[] = [];
+    out.on('data', (c: Buffer) => lines.push(c.toString()));
+    const telemetry = new Telemetry(SELF, { accessLog: out, log, exporterFor: () => new tracing.InMemorySpanExporter() });
+    telemetry.configure({ ...effectiveMeshConfig(undefined, 'weft.local'), accessLog: true });
+    const record = new RequestRecord('outbound', 'GET');
+    Object.assign(record, { path: '/x', source: 'frontend.default', destination: 'orders.default', route: 'orders/0', status: 200, traceId: 'abc' });
+    telemetry.events.emit('weft:request-end', { record, durationMs: 12 });
+    telemetry.events.emit('weft:retry', { destination: 'orders.default', route: 'orders/0', attempt: 2, reason: 'status 503' });
+    telemetry.setGauge('weft_certificate_expiry_seconds', 'Seconds until the certificate expires.', 3600, { identity: SELF.spiffeId });
+    const text = telemetry.renderMetrics();
+    expect(text).to.contain('weft_requests_total{direction="outbound",source="frontend.default",destination="orders.default",route="orders/0",code="200"} 1');
+    expect(text).to.contain('weft_request_duration_seconds_bucket{direction="outbound",destination="orders.default",le="0.025"} 1');
+    expect(text).to.contain('weft_retries_total{destination="orders.default"} 1');
+    expect(text).to.contain('weft_certificate_expiry_seconds{identity="spiffe://weft.local/ns/default/sa/frontend"} 3600');
+    telemetry.removeGauge('weft_certificate_expiry_seconds', { identity: SELF.spiffeId });
+    expect(telemetry.renderMetrics()).to.not.contain('weft_certificate_expiry_seconds{');
+    expect(JSON.parse(lines[0] ?? '{}')).to.include({ direction: 'outbound', path: '/x', status: 200, traceId: 'abc', durationMs: 12 });
+  });
+
+  it('writes no access log unless the mesh config asks for it, and a failing listener cannot break emit', () => {
+    const out = new PassThrough();
+    let written = 0;
+    out.on('data', () => (written += 1));
+    const telemetry = new Telemetry(SELF, { accessLog: out, log });
+    telemetry.events.on('weft:request-end', () => {
+      throw new Error('listener bug');
+    });
+    expect(() => telemetry.events.emit('weft:request-end', { record: new RequestRecord('inbound', 'GET'), durationMs: 1 })).to.not.throw();
+    expect(written).to.equal(0);
+  });
+});

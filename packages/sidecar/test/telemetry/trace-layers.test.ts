@@ -1,0 +1,92 @@
+import { expect } from 'chai';
+import { NoEndpointsError } from '../../src/layers/errors';
+import type { HeaderMap } from '../../src/layers/http';
+import type { SpanAttributes, TraceSpan } from '../../src/telemetry/trace';
+import { traceAttempt, traceClient, traceServer } from '../../src/telemetry/trace-layers';
+import type { TraceParent } from '../../src/telemetry/traceparent';
+import { record, response } from '../layers/fakes';
+
+/** A tracer that hands out numbered spans and remembers what happened to them. */
+class FakeTracing {
+  readonly started: { name: string; kind: string; parent: TraceParent | undefined; attrs: SpanAttributes }[] = [];
+  readonly ended: { name: string; status: number | undefined; error: string | undefined }[] = [];
+  #n = 0;
+
+  startSpan(name: string, kind: 'client' | 'server', parent: TraceParent | undefined, attrs: SpanAttributes): TraceSpan {
+    this.started.push({ name, kind, parent, attrs });
+    return this.#span(name, parent?.traceId ?? 'f'.repeat(32));
+  }
+
+  #span(name: string, traceId: string): TraceSpan {
+    const id = (++this.#n).toString(16).padStart(16, '0');
+    return {
+      traceId,
+      traceparent: `00-${traceId}-${id}-01`,
+      setAttributes: () => undefined,
+      child: (childName) => this.#span(childName, traceId),
+      end: (status, error) => void this.ended.push({ name, status, error }),
+    };
+  }
+}
+
+describe('telemetry/trace-layers (fake next)', () => {
+  const T = 'a'.repeat(32);
+  const req = (headers: HeaderMap = {}) => ({ method: 'GET', path: '/x', headers, record: record() });
+  const rule = { name: 'orders/0', destination: { key: 'orders.default', service: 'orders', spiffeId: 'spiffe://weft.local/ns/default/sa/orders' } };
+
+  it('traceClient continues the app trace and sends its own context upstream, ending with the body', async () => {
+    const tracing = new FakeTracing();
+    let upstream: string | string[] | undefined;
+    const r = req({ traceparent: `00-${T}-${'b'.repeat(16)}-01` });
+    const res = await traceClient(rule, tracing, async (q) => {
+      upstream = q.headers['traceparent'];
+      return response(200, 'body');
+    })(r);
+    expect(tracing.started[0]).to.deep.include({ name: 'outbound orders', kind: 'client', parent: { traceId: T, spanId: 'b'.repeat(16), flags: 1 } });
+    expect(tracing.started[0]?.attrs).to.include({ 'weft.route': 'orders/0', 'http.request.method': 'GET' });
+    expect(upstream).to.equal(`00-${T}-0000000000000001-01`);
+    expect(r.record.traceId).to.equal(T);
+    expect(tracing.ended).to.have.length(0); // still streaming
+    res.body?.resume();
+    await new Promise((resolve) => res.body?.on('close', resolve));
+    expect(tracing.ended).to.deep.equal([{ name: 'outbound orders', status: 200, error: undefined }]);
+  });
+
+  it('traceClient ends the span with the error status and code', async () => {
+    const tracing = new FakeTracing();
+    const err = await traceClient(rule, tracing, () => Promise.reject(NoEndpointsError.noneReady('orders.default', undefined)))(req()).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(NoEndpointsError);
+    expect(tracing.ended).to.deep.equal([{ name: 'outbound orders', status: 503, error: 'WEFT_ERR_NO_ENDPOINTS' }]);
+  });
+
+  it('traceAttempt makes one child span per attempt and sends that context upstream', async () => {
+    const tracing = new FakeTracing();
+    const parent = tracing.startSpan('outbound orders', 'client', undefined, {});
+    const sent: (string | string[] | undefined)[] = [];
+    const svc = traceAttempt('outbound orders', async (q: { headers: HeaderMap; span: TraceSpan; attempt: { number: number; avoid: undefined; endpoint: string | undefined } }) => {
+      sent.push(q.headers['traceparent']);
+      return { status: 503, headers: {}, body: null };
+    });
+    for (const number of [1, 2]) await svc({ headers: {}, span: parent, attempt: { number, avoid: undefined, endpoint: undefined } });
+    expect(sent).to.deep.equal([`00-${'f'.repeat(32)}-0000000000000002-01`, `00-${'f'.repeat(32)}-0000000000000003-01`]);
+    expect(tracing.ended.map((e) => [e.name, e.status])).to.deep.equal([
+      ['outbound orders attempt', 503],
+      ['outbound orders attempt', 503],
+    ]);
+  });
+
+  it('traceServer starts a SERVER span for the caller context and passes its own to the app', async () => {
+    const tracing = new FakeTracing();
+    let toApp: string | string[] | undefined;
+    const r = { ...req({ traceparent: `00-${T}-${'c'.repeat(16)}-01` }) };
+    r.record.peerIdentity = 'spiffe://weft.local/ns/default/sa/frontend';
+    await traceServer('orders', tracing, async (q) => {
+      toApp = q.headers['traceparent'];
+      return { status: 204, headers: {}, body: null };
+    })(r);
+    expect(tracing.started[0]).to.deep.include({ name: 'inbound orders', kind: 'server' });
+    expect(tracing.started[0]?.attrs['weft.peer.identity']).to.equal('spiffe://weft.local/ns/default/sa/frontend');
+    expect(toApp).to.equal(`00-${T}-0000000000000001-01`);
+    expect(tracing.ended).to.deep.equal([{ name: 'inbound orders', status: 204, error: undefined }]);
+  });
+});

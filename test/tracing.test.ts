@@ -1,0 +1,109 @@
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { Mesh, SPAN_KIND, STATUS_CODE, startOtlpReceiver, type CollectedSpan, type OtlpReceiver, type Sidecar } from '@weft/harness';
+import { API, apply, callVia, sidecarConfig, startEchoApp, waitFor, type EchoApp } from './fixtures';
+
+const traceparentOf = (traceId: string, spanId: string): string => `00-${traceId}-${spanId}-01`;
+
+function byId(spans: readonly CollectedSpan[]): Map<string, CollectedSpan> {
+  return new Map(spans.map((s) => [s.spanId, s]));
+}
+
+describe('tracing: spans from every hop reach an OTLP/gRPC receiver', function () {
+  this.timeout(60_000);
+  const mesh = new Mesh();
+  let receiver: OtlpReceiver;
+  let inventoryApp: EchoApp;
+  let clientApp: EchoApp;
+  let client: Sidecar;
+
+  before(async () => {
+    receiver = await startOtlpReceiver();
+    const cp = await mesh.startControlPlane();
+    await apply(
+      mesh,
+      `${API}\nkind: MeshConfig\nmetadata: {name: default}\nspec: {tracing: {otlpEndpoint: "${receiver.endpoint}", samplingPercent: 100}}\n---\n` +
+        `${API}\nkind: Route\nmetadata: {name: inventory}\nspec:\n  service: inventory\n  rules:\n  - retries: {attempts: 2, retryOn: [5xx], backoff: {baseInterval: 5ms, maxInterval: 20ms}}\n`,
+    );
+    inventoryApp = await startEchoApp('inventory');
+    clientApp = await startEchoApp('client');
+    [client] = await Promise.all([
+      mesh.startSidecar({ service: 'client', appPort: clientApp.port, token: await mesh.createToken('client'), controlPlane: cp.endpoint }),
+      mesh.startSidecar({ service: 'inventory', appPort: inventoryApp.port, token: await mesh.createToken('inventory'), controlPlane: cp.endpoint }),
+    ]);
+    await waitFor('client to reach inventory', async () => ((await callVia(client, 'inventory')).status === 200 ? true : undefined), 15_000);
+  });
+
+  after(async () => {
+    await mesh.close();
+    await Promise.all([receiver?.close(), inventoryApp?.close(), clientApp?.close()]);
+  });
+
+  it("continues the app's trace: one trace ID, CLIENT -> attempt -> SERVER -> app, correctly parented", async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const appSpanId = randomBytes(8).toString('hex');
+    const res = await callVia(client, 'inventory', { path: '/stock', headers: { traceparent: traceparentOf(traceId, appSpanId) } });
+    expect(res.status).to.equal(200);
+
+    // Three processes export on their own schedules: wait for the client span, its attempt and the server span.
+    const spans = await receiver.waitForSpans((all) => all.filter((s) => s.traceId === traceId).length >= 3 && all.some((s) => s.traceId === traceId && s.kind === SPAN_KIND.CLIENT && s.parentSpanId === appSpanId), 15_000);
+    const trace = spans.filter((s) => s.traceId === traceId);
+    const clientSpan = trace.find((s) => s.kind === SPAN_KIND.CLIENT && s.serviceName === 'client' && s.parentSpanId === appSpanId);
+    expect(clientSpan, `no CLIENT span from the client sidecar under the app's span: ${JSON.stringify(trace.map((s) => [s.name, s.serviceName, s.kind]))}`).to.not.equal(undefined);
+    const serverSpan = trace.find((s) => s.kind === SPAN_KIND.SERVER && s.serviceName === 'inventory');
+    expect(serverSpan, 'no SERVER span from the inventory sidecar').to.not.equal(undefined);
+
+    // The SERVER span hangs under the attempt that carried it, which hangs under the CLIENT span.
+    const parents = byId(trace);
+    const attempt = parents.get(serverSpan!.parentSpanId);
+    expect(attempt?.serviceName).to.equal('client');
+    expect(attempt?.parentSpanId).to.equal(clientSpan!.spanId);
+
+    // The app behind the inbound sidecar is handed the SERVER span's context, so its own spans nest.
+    const seen = inventoryApp.received.find((r) => r.url === '/stock');
+    expect(seen?.headers['traceparent']).to.match(new RegExp(`^00-${traceId}-${serverSpan!.spanId}-01$`));
+
+    // Timing is consistent: the server span lies within the client span.
+    expect(serverSpan!.startTimeUnixNano >= clientSpan!.startTimeUnixNano).to.equal(true);
+    expect(serverSpan!.endTimeUnixNano <= clientSpan!.endTimeUnixNano).to.equal(true);
+  });
+
+  it('shows every retry: one attempt span per try, the failed one marked, each with its own SERVER span', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    inventoryApp.failNext(1);
+    const res = await callVia(client, 'inventory', { headers: { traceparent: traceparentOf(traceId, randomBytes(8).toString('hex')) } });
+    expect(res.status).to.equal(200);
+    expect(res.headers['x-weft-attempts']).to.equal('2');
+
+    // Two SERVER spans, two attempts and the CLIENT span: five, from two processes exporting on their own schedules.
+    const spans = await receiver.waitForSpans((all) => all.filter((s) => s.traceId === traceId).length >= 5, 15_000);
+    const trace = spans.filter((s) => s.traceId === traceId);
+    const clientSpan = trace.find((s) => s.kind === SPAN_KIND.CLIENT && s.serviceName === 'client' && trace.every((p) => p.spanId !== s.parentSpanId));
+    const attempts = trace.filter((s) => s.parentSpanId === clientSpan?.spanId);
+    expect(attempts).to.have.length(2);
+    const servers = trace.filter((s) => s.kind === SPAN_KIND.SERVER);
+    expect(servers.map((s) => s.parentSpanId).sort()).to.deep.equal(attempts.map((a) => a.spanId).sort());
+    const statuses = servers.map((s) => s.attributes['http.response.status_code']).sort();
+    expect(statuses).to.deep.equal([200, 503]);
+    expect(attempts.map((a) => a.status.code).sort()).to.deep.equal([STATUS_CODE.UNSET, STATUS_CODE.ERROR].sort());
+    expect(attempts.find((a) => a.status.code === STATUS_CODE.ERROR)?.status.message).to.equal('HTTP 503');
+  });
+
+  it('starts a trace when the app sends none, and hands its context to the app', async () => {
+    const before = inventoryApp.received.length;
+    expect((await callVia(client, 'inventory', { path: '/fresh' })).status).to.equal(200);
+    const tp = inventoryApp.received.slice(before).find((r) => r.url === '/fresh')?.headers['traceparent'];
+    const match = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(String(tp));
+    expect(match, `the app got traceparent ${String(tp)}`).to.not.equal(null);
+    await receiver.waitForSpans((all) => all.some((s) => s.traceId === match![1] && s.spanId === match![2] && s.kind === SPAN_KIND.SERVER), 15_000);
+  });
+
+  it('never fails or holds up a request when the trace receiver is gone', async () => {
+    // Point tracing at a port nobody listens on; requests must be unaffected.
+    const before = (await sidecarConfig(client)).config.version;
+    await apply(mesh, `${API}\nkind: MeshConfig\nmetadata: {name: default}\nspec: {tracing: {otlpEndpoint: "127.0.0.1:9", samplingPercent: 100}}\n`);
+    await waitFor('the new MeshConfig to be in force', async () => ((await sidecarConfig(client)).config.version !== before ? true : undefined));
+    const results = await Promise.all(Array.from({ length: 50 }, () => callVia(client, 'inventory', { timeoutMs: 5000 })));
+    expect(results.filter((r) => r.status !== 200)).to.deep.equal([]);
+  });
+});
