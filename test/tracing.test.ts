@@ -63,9 +63,12 @@ describe('tracing: spans from every hop reach an OTLP/gRPC receiver', function (
     const seen = inventoryApp.received.find((r) => r.url === '/stock');
     expect(seen?.headers['traceparent']).to.match(new RegExp(`^00-${traceId}-${serverSpan!.spanId}-01$`));
 
-    // Timing is consistent: the server span lies within the client span.
-    expect(serverSpan!.startTimeUnixNano >= clientSpan!.startTimeUnixNano).to.equal(true);
-    expect(serverSpan!.endTimeUnixNano <= clientSpan!.endTimeUnixNano).to.equal(true);
+    // Both sidecars stamp spans from the same wall clock. The server span cannot start before the
+    // client span that caused it. Its end is recorded just after its last byte is written, so the
+    // client may finish a hair earlier; more than a few milliseconds would mean the clocks disagree.
+    expect(serverSpan!.startTimeUnixNano >= clientSpan!.startTimeUnixNano, 'server span starts before its client span').to.equal(true);
+    const overrunNs = serverSpan!.endTimeUnixNano - clientSpan!.endTimeUnixNano;
+    expect(Number(overrunNs) / 1e6, 'ms the server span outlasts its client span').to.be.below(5);
   });
 
   it('shows every retry: one attempt span per try, the failed one marked, each with its own SERVER span', async () => {

@@ -1,4 +1,4 @@
-import { finished, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { ProxyError } from '../layers/errors';
 import type { HeaderMap, ProxyResponse, Service } from '../layers/http';
 import type { AttemptState } from '../layers/retry';
@@ -91,5 +91,15 @@ function endWithBody(body: Readable | null, done: (err: Error | undefined) => vo
     done(undefined);
     return;
   }
-  finished(body, (err) => done(err ?? undefined));
+  // Not stream.finished(): on an IncomingMessage it also waits for 'close', which on a keep-alive
+  // connection comes well after the last byte, and the span would outlast what it measures.
+  let settled = false;
+  const settle = (err: Error | undefined): void => {
+    if (settled) return;
+    settled = true;
+    done(err);
+  };
+  body.once('end', () => settle(undefined));
+  body.once('error', (err: Error) => settle(err));
+  body.once('close', () => settle(body.readableEnded ? undefined : new Error('response body closed before its end')));
 }

@@ -75,7 +75,10 @@ describe('IdentityClient', function () {
     expect(renewDelay(first, first.issuedAtMs)).to.be.within(400, 1_000);
     await waitFor('two renewals', () => seen.length >= 2, 8_000);
     const [second, third] = seen as [IdentityMaterial, IdentityMaterial];
-    expect(second.issuedAtMs - first.issuedAtMs).to.be.within(400, 1_100);
+    // Started at half-life (not at once), and done before the first certificate expired; the
+    // margin allows for key generation on a busy machine.
+    expect(second.issuedAtMs - first.issuedAtMs).to.be.at.least(400);
+    expect(second.issuedAtMs).to.be.lessThan(first.expiresAtMs);
     expect(cp.signs.map((s) => s.viaToken)).to.deep.equal([true, false, false]);
     for (const m of [second, third]) {
       expect(m.privateKeyPem).not.to.equal(first.privateKeyPem);

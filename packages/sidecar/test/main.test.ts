@@ -1,0 +1,51 @@
+import { expect } from 'chai';
+import { parseFlags, UsageError } from '../src';
+
+const BASE = ['--service', 'orders', '--app-port', '8080', '--control-plane', '127.0.0.1:15012', '--token', 'weft1.x.y.z'];
+
+function options(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  const parsed = parseFlags(argv, env);
+  if (parsed.help) throw new Error('unexpected --help');
+  return parsed.options;
+}
+
+describe('weft-sidecar flags', () => {
+  it('fills in the documented defaults', () => {
+    const o = options(BASE);
+    expect(o).to.deep.include({
+      service: 'orders',
+      namespace: 'default',
+      appPort: 8080,
+      appHost: '127.0.0.1',
+      inboundPort: 15006,
+      outboundPort: 15001,
+      adminPort: 15000,
+      drainTimeoutMs: 10_000,
+    });
+    expect(o.labels).to.deep.equal({});
+  });
+
+  it('reads labels, ports, a drain timeout and the token from the environment', () => {
+    const argv = ['--service', 'inventory', '--namespace', 'shop', '--app-port', '9000', '--control-plane', 'cp:15012', '--labels', 'version=v2, zone=a', '--inbound-port', '0', '--drain-timeout', '2s'];
+    const o = options(argv, { WEFT_TOKEN: ' weft1.a.b.c \n' });
+    expect(o).to.deep.include({ namespace: 'shop', inboundPort: 0, drainTimeoutMs: 2000, token: 'weft1.a.b.c' });
+    expect(o.labels).to.deep.equal({ version: 'v2', zone: 'a' });
+  });
+
+  const bad: [string, string[], RegExp][] = [
+    ['a missing service', BASE.slice(2), /--service is required/],
+    ['a service that is not a DNS label', ['--service', 'Orders_1', ...BASE.slice(2)], /--service "Orders_1" must be a DNS label/],
+    ['an app port out of range', [...BASE.slice(0, 2), '--app-port', '70000', ...BASE.slice(4)], /--app-port must be a port number/],
+    ['a control plane address without a port', [...BASE.slice(0, 4), '--control-plane', 'localhost', ...BASE.slice(6)], /control-plane/],
+    ['no token at all', BASE.slice(0, 6), /a join token is required/],
+    ['two tokens', [...BASE, '--token-file', '/nonexistent'], /--token or --token-file, not both/],
+    ['a bad label', [...BASE, '--labels', 'version'], /--labels: "version" is not key=value/],
+    ['a bad duration', [...BASE, '--drain-timeout', 'soon'], /--drain-timeout must be a duration/],
+    ['an unknown flag', [...BASE, '--colour', 'blue'], /colour/],
+  ];
+  for (const [what, argv, message] of bad) {
+    it(`refuses ${what} with a message naming the flag`, () => {
+      expect(() => parseFlags(argv, {})).to.throw(UsageError, message);
+    });
+  }
+});
