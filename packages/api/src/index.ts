@@ -13,3 +13,4 @@ export { servicePolicySpec, LOAD_BALANCERS, type ServicePolicySpec } from './res
 export { authorizationPolicySpec, type AuthorizationPolicySpec } from './resources/authorization-policy';
 export type * from './wire';
 export { createLogger, type Logger, type LogLevel } from './log';
+export type { OperatorConfig } from './operator-config';

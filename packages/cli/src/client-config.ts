@@ -1,20 +1,10 @@
+import type { OperatorConfig } from '@weft/api';
 import * as path from 'node:path';
 import { CliError } from './errors';
 import type { Io } from './io';
 
 /** What the control plane writes to `<data-dir>/weftctl.json`. */
-export interface ClientConfig {
-  /** host:port of the control plane's gRPC server. */
-  readonly endpoint: string;
-  readonly trustDomain: string;
-  /** The mesh root(s) the control plane's certificate chains to. */
-  readonly caPem: string;
-  /** The operator certificate and its key, presented to the admin API. */
-  readonly certificatePem: string;
-  readonly privateKeyPem: string;
-  /** The URI SAN the control plane's certificate must carry; checked instead of a hostname. */
-  readonly controlPlaneSpiffeId: string;
-}
+export type ClientConfig = OperatorConfig;
 
 export interface LoadedConfig {
   readonly config: ClientConfig;

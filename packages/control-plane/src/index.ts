@@ -7,5 +7,6 @@ export { TokenStore, type TokenRecord, type CreatedToken, type CreateTokenOption
 export { parseJoinToken, formatJoinToken, type JoinTokenParts } from './tokens/join-token';
 export { Registry, type RegistryNode, type RegistryEndpoint, type RegistryOptions, type EndpointState, type ServiceEntry } from './registry/registry';
 export { controlPlaneSpiffeId } from './bootstrap/serving-cert';
-export { operatorSpiffeId, type OperatorConfig } from './bootstrap/operator-credential';
+export { operatorSpiffeId } from './bootstrap/operator-credential';
+export type { OperatorConfig } from '@weft/api';
 export { parseFlags, USAGE, type ParsedFlags } from './flags';

@@ -1,6 +1,6 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import * as path from 'node:path';
-import { CONTROL_PLANE_NAMESPACE, OPERATOR_SERVICE, spiffeId, type Logger } from '@weft/api';
+import { CONTROL_PLANE_NAMESPACE, OPERATOR_SERVICE, spiffeId, type Logger, type OperatorConfig } from '@weft/api';
 import { generateKeyPair, splitPemChain, verifyChain } from '@weft/pki';
 import type { MeshAuthority } from './ca-store';
 import { DATA_FILES, isRecord, readJsonFile, writeJsonAtomic } from './data-dir';
@@ -8,16 +8,6 @@ import { parseSubjectAltName } from './san';
 import { controlPlaneSpiffeId, RENEW_BEFORE_MS } from './serving-cert';
 
 const VALIDITY_MS = 365 * 86_400_000;
-
-/** `<data-dir>/weftctl.json`: everything `weftctl` needs to reach and authenticate to the admin API. */
-export interface OperatorConfig {
-  readonly endpoint: string;
-  readonly trustDomain: string;
-  readonly caPem: string;
-  readonly certificatePem: string;
-  readonly privateKeyPem: string;
-  readonly controlPlaneSpiffeId: string;
-}
 
 export function operatorSpiffeId(trustDomain: string): string {
   return spiffeId({ trustDomain, namespace: CONTROL_PLANE_NAMESPACE, service: OPERATOR_SERVICE });
