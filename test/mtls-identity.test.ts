@@ -58,6 +58,14 @@ describe('mTLS and workload identity, through real sidecars', function () {
     expect(reply.headers['x-weft-peer-identity']).to.equal('spiffe://weft.local/ns/default/sa/frontend');
   });
 
+  it('works as the app\'s http_proxy: an absolute-form request names the destination', async () => {
+    // What `http_proxy=http://127.0.0.1:15001 curl http://inventory/items` sends.
+    const res = await httpRequest({ port: frontend.outboundPort, path: 'http://inventory/items?via=proxy', headers: { host: 'inventory' } });
+    const reply = echoOf(res);
+    expect(reply.url).to.equal('/items?via=proxy');
+    expect(reply.headers['x-weft-peer-identity']).to.equal('spiffe://weft.local/ns/default/sa/frontend');
+  });
+
   it('replaces an identity header the calling app made up', async () => {
     const reply = echoOf(await callVia(frontend, 'inventory', { headers: { 'x-weft-peer-identity': 'spiffe://weft.local/ns/default/sa/admin' } }));
     expect(reply.headers['x-weft-peer-identity']).to.equal('spiffe://weft.local/ns/default/sa/frontend');
