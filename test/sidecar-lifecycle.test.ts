@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import * as tls from 'node:tls';
 import { httpRequest, Mesh, type ControlPlane, type Sidecar } from '@weft/harness';
 import { API, apply, callVia, echoOf, Load, sidecarConfig, sleep, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { startMeshProbe, type MeshProbe } from './mesh-probe';
 
 /** The serial number of the certificate an inbound port presents to a new handshake. */
 function servedSerial(port: number): Promise<string> {
@@ -22,6 +23,8 @@ describe('sidecar lifecycle: draining on SIGTERM, certificate renewal in place',
   const apps: EchoApp[] = [];
   let cp: ControlPlane;
   let client: Sidecar;
+  // Sees the client certificate of each connection a sidecar opens to it (joined before the short TTL).
+  let probe: MeshProbe | undefined;
 
   async function meshed(service: string, labels: Record<string, string> = {}): Promise<{ app: EchoApp; sidecar: Sidecar }> {
     const app = await startEchoApp(`${service}-${labels['instance'] ?? 'x'}`);
@@ -33,9 +36,11 @@ describe('sidecar lifecycle: draining on SIGTERM, certificate renewal in place',
   before(async () => {
     cp = await mesh.startControlPlane();
     client = (await meshed('client')).sidecar;
+    probe = await startMeshProbe(cp.configPath, 'probe', await mesh.createToken('probe'));
   });
 
   after(async () => {
+    await probe?.close();
     await mesh.close();
     await Promise.all(apps.map((a) => a.close()));
   });
@@ -79,15 +84,18 @@ describe('sidecar lifecycle: draining on SIGTERM, certificate renewal in place',
     expect(b.app.received.length).to.be.greaterThan(0);
   });
 
-  it('renews its certificate at half its lifetime, in place, without dropping requests', async () => {
+  it('renews its certificate at half its lifetime, in place, without dropping requests, in both directions', async () => {
     await apply(mesh, `${API}\nkind: MeshConfig\nmetadata: {name: default}\nspec: {certificateTTL: 4s}\n`);
     // Sidecars started from here get 4-second certificates and renew about every 2 seconds.
     const { sidecar: target } = await meshed('ledger');
     const caller = (await meshed('teller')).sidecar;
     await waitFor('teller to reach ledger', async () => ((await callVia(caller, 'ledger')).status === 200 ? true : undefined), 15_000);
 
+    await waitFor('teller to reach the probe', async () => ((await callVia(caller, 'probe')).status === 200 ? true : undefined), 15_000);
+    const dialedBefore = (probe as MeshProbe).clientSerials.length;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
     const load = new Load(() => callVia(caller, 'ledger', { agent }), 3);
+    const outbound = new Load(() => callVia(caller, 'probe', { agent }), 1);
     const serials = new Set<string>();
     const expiries = new Set<string>();
     try {
@@ -98,10 +106,15 @@ describe('sidecar lifecycle: draining on SIGTERM, certificate renewal in place',
         await sleep(250);
       }
     } finally {
-      await load.stop();
+      await Promise.all([load.stop(), outbound.stop()]);
       agent.destroy();
     }
     expect(load.failures(), 'requests that failed across renewals').to.deep.equal([]);
+    expect(outbound.failures(), 'requests to the probe that failed across renewals').to.deep.equal([]);
+    // Outbound: the caller's pooled connections were replaced after each renewal, and every new
+    // connection presented the certificate in force (the probe saw several, in turn).
+    const dialed = (probe as MeshProbe).clientSerials.slice(dialedBefore);
+    expect(new Set(dialed).size, 'client certificates presented to new connections').to.be.at.least(3);
     expect(load.results.length).to.be.greaterThan(50);
     // 7 seconds at one renewal per ~2 seconds: at least three certificates, each used by new handshakes.
     expect(serials.size, 'certificates served to new handshakes').to.be.at.least(3);

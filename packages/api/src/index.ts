@@ -8,9 +8,28 @@ export { protoRoot, loadWeftServices, type WeftServices } from './proto';
 export { KINDS, isPolicyKind, resolveKind, resourceKey } from './resources/kinds';
 export type { KindInfo, PolicyKind, PolicyResource, MeshConfig, Route, ServicePolicy, AuthorizationPolicy, ResourceMetadata } from './resources/kinds';
 export { meshConfigSpec, effectiveMeshConfig, type MeshConfigSpec, type EffectiveMeshConfig } from './resources/mesh-config';
-export { routeSpec, RETRY_ON, type RouteSpec, type RouteRule, type RouteMatch, type StringMatch, type HeaderMatch, type RetryOn } from './resources/route';
+export { routeSpec, RETRY_ON, type RouteSpec, type RouteRule, type RouteMatch, type StringMatch, type HeaderMatch, type HeaderOps, type RetryOn } from './resources/route';
 export { servicePolicySpec, LOAD_BALANCERS, type ServicePolicySpec } from './resources/service-policy';
-export { authorizationPolicySpec, type AuthorizationPolicySpec } from './resources/authorization-policy';
+export { authorizationPolicySpec, type AuthorizationPolicySpec, type AuthorizationRule, type AuthorizationSource, type AuthorizationOperation } from './resources/authorization-policy';
+export {
+  compileAuthorization,
+  decide,
+  normalizePath,
+  describeAuthorization,
+  AuthzCompileError,
+  type CompileAuthorizationOptions,
+  type NormalizedPath,
+  type AuthzTableView,
+  type AuthzPolicyView,
+  type AuthzAction,
+  type AuthzCause,
+  type AuthzDecision,
+  type AuthzRequest,
+  type AuthzTable,
+  type CompiledAuthzPolicy,
+  type CompiledAuthzRule,
+  type CompiledOperation,
+} from './authz/index';
 export type * from './wire';
 export { createLogger, type Logger, type LogLevel } from './log';
 export type { OperatorConfig } from './operator-config';

@@ -6,6 +6,8 @@
 export interface SignRequest {
   csrPem: string;
   token: string;
+  /** Absent from older sidecars; proto-loader fills in ''. */
+  proxyId?: string;
 }
 
 export interface SignResponse {
@@ -24,6 +26,9 @@ export interface WireNode {
   ready: boolean;
   proxyVersion: string;
   certificateExpiresAtMs: number;
+  /** SHA-256 (hex) of the root the current certificate chains to. */
+  certificateRootFingerprint?: string;
+  certificateSerial?: string;
 }
 
 export interface DiscoveryRequest {
@@ -60,6 +65,8 @@ export interface Snapshot {
   services: WireServiceEndpoints[];
   trustBundlePem: string[];
   storeRevision: number;
+  /** SHA-256 (hex) of the root new certificates are issued under; '' from older control planes. */
+  signingRootFingerprint?: string;
 }
 
 export interface DiscoveryResponse {
@@ -134,6 +141,8 @@ export interface ProxyStatus {
   certificateExpiresAtMs: number;
   ready: boolean;
   proxyVersion: string;
+  certificateRootFingerprint?: string;
+  certificateSerial?: string;
 }
 
 export interface ListProxiesResponse {
@@ -158,4 +167,87 @@ export interface CreateTokenResponse {
   token: string;
   expiresAtMs: number;
   spiffeId: string;
+}
+
+export type ListTokensRequest = Record<string, never>;
+
+export type TokenState = 'valid' | 'expired' | 'exhausted' | 'revoked';
+
+/** A join token as stored, without its secret. */
+export interface TokenInfo {
+  id: string;
+  spiffeId: string;
+  service: string;
+  namespace: string;
+  createdAtMs: number;
+  expiresAtMs: number;
+  uses: number;
+  maxUses: number;
+  revokedAtMs: number;
+  rootFingerprint: string;
+  state: TokenState | string;
+}
+
+export interface ListTokensResponse {
+  tokens: TokenInfo[];
+}
+
+export interface RevokeTokenRequest {
+  id: string;
+}
+
+export interface RevokeTokenResponse {
+  token?: TokenInfo | null;
+}
+
+export interface RemoveProxyRequest {
+  proxyId: string;
+}
+
+export interface RemoveProxyResponse {
+  proxyId: string;
+  spiffeId: string;
+  revokedSerials: string[];
+  lastCertificateExpiresAtMs: number;
+  tokenIds: string[];
+}
+
+export interface RotateRootRequest {
+  rootValiditySeconds: number;
+}
+
+export type GetCaStatusRequest = Record<string, never>;
+
+export type CaPhase = 'idle' | 'overlap' | 'reissue' | 'retire';
+
+export interface CaCertificate {
+  fingerprint: string;
+  subject: string;
+  notBeforeMs: number;
+  notAfterMs: number;
+  /** Roots: active | old | new. The signer: intermediate. */
+  role: string;
+}
+
+export interface CaProxyProgress {
+  proxyId: string;
+  service: string;
+  namespace: string;
+  connected: boolean;
+  certificateRootFingerprint: string;
+  ackedNewBundle: boolean;
+  /** Empty when this proxy holds nothing up. */
+  waitingFor: string;
+}
+
+export interface CaStatus {
+  phase: CaPhase | string;
+  phaseSinceMs: number;
+  startedAtMs: number;
+  roots: CaCertificate[];
+  signingRootFingerprint: string;
+  signer?: CaCertificate | null;
+  proxies: CaProxyProgress[];
+  waitingFor: string;
+  lastCompletedAtMs: number;
 }

@@ -84,7 +84,7 @@ spec:
     {
       what: 'an unknown retryOn value',
       yaml: `${HEAD}\nkind: Route\nmetadata: {name: reviews}\nspec: {service: reviews, rules: [{retries: {attempts: 1, retryOn: [5xx, sometimes]}}]}\n`,
-      expected: 'routes.yaml: document 1: Route reviews: spec.rules[0].retries.retryOn[1]: must be one of "5xx", "gateway-error", "connect-failure", "reset"',
+      expected: 'routes.yaml: document 1: Route reviews: spec.rules[0].retries.retryOn[1]: must be one of "5xx", "gateway-error", "connect-failure", "reset", "unavailable", "resource-exhausted", "cancelled", "deadline-exceeded", "internal"',
     },
     {
       what: 'a missing required field',
@@ -129,7 +129,7 @@ spec:
     {
       what: 'an authorization source that is neither a service nor a principal',
       yaml: `${HEAD}\nkind: AuthorizationPolicy\nmetadata: {name: a}\nspec: {service: a, action: ALLOW, rules: [{from: [{team: x}]}]}\n`,
-      expected: 'routes.yaml: document 1: AuthorizationPolicy a: spec.rules[0].from[0]: does not match any allowed form',
+      expected: 'routes.yaml: document 1: AuthorizationPolicy a: spec.rules[0].from[0]: set either service (with an optional namespace) or principal',
     },
     {
       what: 'a document that is not a mapping',

@@ -9,8 +9,13 @@ import {
   type DeleteResponse,
   type GetRequest,
   type GetResponse,
+  type CaStatus,
   type ListProxiesResponse,
   type ListServicesResponse,
+  type ListTokensResponse,
+  type RemoveProxyResponse,
+  type RevokeTokenResponse,
+  type RotateRootRequest,
 } from '@weft/api';
 import type { LoadedConfig } from './client-config';
 import { CliError } from './errors';
@@ -23,6 +28,11 @@ export interface AdminApi {
   listProxies(): Promise<ListProxiesResponse>;
   listServices(): Promise<ListServicesResponse>;
   createToken(req: CreateTokenRequest): Promise<CreateTokenResponse>;
+  listTokens(): Promise<ListTokensResponse>;
+  revokeToken(id: string): Promise<RevokeTokenResponse>;
+  removeProxy(proxyId: string): Promise<RemoveProxyResponse>;
+  rotateRoot(req: RotateRootRequest): Promise<CaStatus>;
+  caStatus(): Promise<CaStatus>;
   close(): void;
 }
 
@@ -60,6 +70,9 @@ export function describeGrpcError(err: grpc.ServiceError, loaded: LoadedConfig):
       return new CliError('WEFT_ERR_INVALID_RESOURCE', details, { plain: true });
     case grpc.status.NOT_FOUND:
       return new CliError('WEFT_ERR_NOT_FOUND', details);
+    case grpc.status.FAILED_PRECONDITION:
+      // The server's message says what state it is in and what to do (a rotation in progress).
+      return new CliError('WEFT_ERR_PRECONDITION', details);
     case grpc.status.PERMISSION_DENIED:
     case grpc.status.UNAUTHENTICATED:
       return new CliError('WEFT_ERR_PERMISSION_DENIED', `the control plane refused the operator credential: ${details} ${where}`);
@@ -105,6 +118,11 @@ export function connectAdmin(loaded: LoadedConfig): AdminApi {
     listProxies: () => unary('ListProxies', {}),
     listServices: () => unary('ListServices', {}),
     createToken: (req) => unary('CreateToken', req),
+    listTokens: () => unary('ListTokens', {}),
+    revokeToken: (id) => unary('RevokeToken', { id }),
+    removeProxy: (proxyId) => unary('RemoveProxy', { proxyId }),
+    rotateRoot: (req) => unary('RotateRoot', req),
+    caStatus: () => unary('GetCaStatus', {}),
     close: () => client.close(),
   };
 }

@@ -13,6 +13,9 @@ export interface RunOptions {
   readonly connect?: (config: LoadedConfig) => AdminApi;
 }
 
+/** Commands named by two words (`token create`, `ca status`, `proxy remove`): the first word of each. */
+const GROUPS = new Set(['token', 'ca', 'proxy', 'auth']);
+
 interface Selection {
   readonly command: Command | undefined;
   /** Every argument except the words naming the command. */
@@ -35,14 +38,14 @@ function selectCommand(argv: readonly string[]): Selection {
     else {
       words.push(token);
       rest.splice(i, 1);
-      // Only `token` takes a second word; every other command's next word is its own argument.
-      if (token !== 'token') break;
+      // Only a group takes a second word; every other command's next word is its own argument.
+      if (!GROUPS.has(token)) break;
     }
   }
   const name = words.join(' ');
   const command = COMMANDS.find((c) => c.name === name);
   if (!command && words.length === 2) {
-    // `token create` is the only two-word command; give the second word back if it did not match.
+    // The second word named no command of the group: give it back, so the error can name it.
     rest.unshift(words[1] as string);
   }
   return { command, rest, words };
@@ -75,12 +78,13 @@ export async function run(argv: readonly string[], io: Io = processIo(), options
         io.stdout(toolHelp(COMMANDS));
         return EXIT.ok;
       }
-      const tokenCreate = COMMANDS.find((c) => c.name === 'token create');
-      if (words[0] === 'token' && wantsHelp && tokenCreate) {
-        io.stdout(commandHelp(tokenCreate));
+      const group = COMMANDS.filter((c) => c.name.startsWith(`${words[0]} `));
+      if (group.length > 0 && wantsHelp) {
+        // `weftctl token --help`: the group's commands, each with its own --help.
+        io.stdout(group.length === 1 ? commandHelp(group[0] as Command) : toolHelp(group));
         return EXIT.ok;
       }
-      if (words[0] === 'token') throw new UsageError(`unknown command "${words.join(' ')}": the token command is "token create"`);
+      if (group.length > 0) throw new UsageError(`unknown command "${words.join(' ')}": use one of ${group.map((c) => `"${c.name}"`).join(', ')}`);
       throw new UsageError(`unknown command "${words[0]}": use one of ${COMMANDS.map((c) => c.name).join(', ')}`);
     }
     if (wantsHelp) {

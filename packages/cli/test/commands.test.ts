@@ -201,6 +201,6 @@ describe('weftctl configuration and help', () => {
   it('rejects an unknown command with exit 2', async () => {
     const io = memoryIo();
     expect(await run(['rollout'], io)).to.equal(2);
-    expect(io.err).to.equal("error: unknown command \"rollout\": use one of apply, get, delete, token create, proxy-status\nRun 'weftctl --help' for usage.\n");
+    expect(io.err).to.equal(`error: unknown command "rollout": use one of ${COMMANDS.map((c) => c.name).join(', ')}\nRun 'weftctl --help' for usage.\n`);
   });
 });

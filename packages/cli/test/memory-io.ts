@@ -59,6 +59,11 @@ export function fakeAdmin(overrides: Partial<AdminApi> = {}): AdminApi & { calls
     listProxies: wrap('listProxies'),
     listServices: wrap('listServices'),
     createToken: wrap('createToken'),
+    listTokens: wrap('listTokens'),
+    revokeToken: wrap('revokeToken'),
+    removeProxy: wrap('removeProxy'),
+    rotateRoot: wrap('rotateRoot'),
+    caStatus: wrap('caStatus'),
     close: () => undefined,
   };
 }

@@ -17,7 +17,15 @@ export type ControlPlaneErrorCode =
   | 'WEFT_ERR_DATA_DIR'
   | 'WEFT_ERR_DATA_DIR_LOCKED'
   | 'WEFT_ERR_BAD_FLAG'
-  | 'WEFT_ERR_CLOSED';
+  | 'WEFT_ERR_CLOSED'
+  /** A join token the operator revoked (`weftctl token revoke`). */
+  | 'WEFT_ERR_TOKEN_REVOKED'
+  /** A proxy the operator removed (`weftctl proxy remove`), or a certificate it held. */
+  | 'WEFT_ERR_PROXY_REMOVED'
+  /** `weftctl ca rotate-root` while a rotation is still in progress. */
+  | 'WEFT_ERR_ROTATION_IN_PROGRESS'
+  /** CA files brought with --ca-cert/--ca-key/--ca-chain/--root-cert that cannot be used. */
+  | 'WEFT_ERR_BAD_CA';
 
 export class ControlPlaneError extends WeftError {
   declare readonly code: ControlPlaneErrorCode;

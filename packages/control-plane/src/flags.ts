@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from '@weft/api';
 import { ControlPlaneError } from './errors';
 import { parseHostPort } from './net/host-port';
+import type { OperatorCaFiles } from './ca/byo-ca';
 import { DEFAULTS, type ControlPlaneOptions } from './options';
 
 export const USAGE = `Usage: weft-control-plane --data-dir DIR [flags]
@@ -21,6 +22,13 @@ Flags:
   --san NAME                 extra DNS name or IP address for the serving certificate (repeatable)
   --advertise HOST:PORT      endpoint written into <data-dir>/weftctl.json
                              (default 127.0.0.1:<bound gRPC port>)
+  --ca-cert FILE             bring your own CA (first start only): the PEM certificate that signs
+                             workload certificates, a root or an intermediate
+  --ca-key FILE              its PEM private key (RSA, unencrypted); required with --ca-cert
+  --ca-chain FILE            PEM certificates from above --ca-cert up to the root, in order; served
+                             in every certificate chain
+  --root-cert FILE           the root workloads trust (default: the end of --ca-chain, or --ca-cert
+                             when it is self-signed)
   -h, --help                 show this help
 
 Durations look like 250ms, 2s, 1m. On start the control plane logs a JSON line with
@@ -49,6 +57,10 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
         'push-debounce': { type: 'string', default: DEFAULTS.pushDebounce },
         san: { type: 'string', multiple: true, default: [] },
         advertise: { type: 'string' },
+        'ca-cert': { type: 'string' },
+        'ca-key': { type: 'string' },
+        'ca-chain': { type: 'string' },
+        'root-cert': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -75,6 +87,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
   for (const san of sans) {
     if (!isIP(san.replace(/^\[(.*)\]$/, '$1')) && !DNS_NAME_RE.test(san)) throw bad(`--san ${JSON.stringify(san)} is neither a DNS name nor an IP address`);
   }
+  const ca = caFiles(values);
   return {
     help: false,
     options: {
@@ -86,8 +99,27 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
       pushDebounceMs: duration('push-debounce', str('push-debounce')),
       sans,
       ...(typeof advertise === 'string' ? { advertise } : {}),
+      ...(ca ? { ca } : {}),
     },
   };
+}
+
+/** `--ca-cert` and `--ca-key` come together; `--ca-chain` and `--root-cert` only with them. */
+function caFiles(values: Record<string, string | boolean | string[] | undefined>): OperatorCaFiles | undefined {
+  const file = (name: string): string | undefined => {
+    const v = values[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v.trim() === '') throw bad(`--${name} needs a file name`);
+    return v;
+  };
+  const [certFile, keyFile, chainFile, rootFile] = ['ca-cert', 'ca-key', 'ca-chain', 'root-cert'].map(file);
+  if (!certFile) {
+    const stray = keyFile ? '--ca-key' : chainFile ? '--ca-chain' : rootFile ? '--root-cert' : undefined;
+    if (stray) throw bad(`${stray} needs --ca-cert FILE (the CA certificate that signs workload certificates)`);
+    return undefined;
+  }
+  if (!keyFile) throw bad('--ca-cert needs --ca-key FILE (the private key of that CA certificate)');
+  return { certFile, keyFile, ...(chainFile ? { chainFile } : {}), ...(rootFile ? { rootFile } : {}) };
 }
 
 function duration(flag: string, text: string): number {

@@ -10,3 +10,4 @@ export { controlPlaneSpiffeId } from './bootstrap/serving-cert';
 export { operatorSpiffeId } from './bootstrap/operator-credential';
 export type { OperatorConfig } from '@weft/api';
 export { parseFlags, USAGE, type ParsedFlags } from './flags';
+export type { OperatorCaFiles } from './ca/byo-ca';

@@ -1,4 +1,5 @@
 import { DEFAULT_PORTS, DEFAULT_TRUST_DOMAIN, type Logger } from '@weft/api';
+import type { OperatorCaFiles } from './ca/byo-ca';
 
 /** How to run a control plane; `main.ts` builds this from flags, tests build it directly. */
 export interface ControlPlaneOptions {
@@ -17,6 +18,8 @@ export interface ControlPlaneOptions {
   readonly sans?: readonly string[];
   /** The endpoint written into weftctl.json; defaults to `127.0.0.1:<bound gRPC port>`. */
   readonly advertise?: string;
+  /** The operator's CA (root or intermediate) instead of a generated root; used at first start only. */
+  readonly ca?: OperatorCaFiles;
   readonly logger?: Logger;
 }
 
@@ -42,7 +45,7 @@ export interface RunningControlPlane {
   /** Absolute path. */
   readonly dataDir: string;
   readonly trustDomain: string;
-  /** SHA-256 of the root certificate, hex: what join tokens embed. */
+  /** SHA-256 of the signing root, hex: what new join tokens embed (it changes when a rotation reaches reissue). */
   readonly rootFingerprint: string;
   /** `<dataDir>/weftctl.json`. */
   readonly operatorConfigPath: string;

@@ -6,6 +6,9 @@ import { DATA_FILES, ensureDataDir } from './bootstrap/data-dir';
 import { DataDirLock } from './bootstrap/data-dir-lock';
 import { writeOperatorConfig } from './bootstrap/operator-credential';
 import { ensureServingCertificate } from './bootstrap/serving-cert';
+import { CaRotation } from './ca/ca-rotation';
+import { followAuthority } from './ca/follow-authority';
+import { rotationProgress } from './ca/rotation-progress';
 import { DiscoveryService } from './discovery/discovery-service';
 import { ProxyTable } from './discovery/proxy-table';
 import { PushQueue } from './discovery/push-queue';
@@ -18,6 +21,8 @@ import { Metrics } from './metrics/metrics';
 import { bindHost, formatHostPort, parseHostPort, type HostPort } from './net/host-port';
 import { DEFAULTS, type ControlPlaneOptions, type RunningControlPlane } from './options';
 import { Registry } from './registry/registry';
+import { CertificateLedger } from './revocation/certificate-ledger';
+import { Revocations } from './revocation/revocations';
 import { FileStore } from './store/store-file';
 import { MemoryCertificateProvider } from './tls/certificate-provider';
 import { TokenStore } from './tokens/token-store';
@@ -39,21 +44,25 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   try {
     const lock = await DataDirLock.acquire(dataDir);
     cleanup.push(() => lock.release());
-    const mesh = await loadOrCreateCa(dataDir, options.trustDomain ?? DEFAULTS.trustDomain, log);
+    const { mesh, rotation: rotationRecord } = await loadOrCreateCa(dataDir, options.trustDomain ?? DEFAULTS.trustDomain, log, options.ca);
     const store = await FileStore.open(path.join(dataDir, DATA_FILES.store));
     cleanup.push(() => store.close());
-    const tokens = await TokenStore.open(path.join(dataDir, DATA_FILES.tokens), { trustDomain: mesh.trustDomain, rootFingerprint: mesh.rootFingerprint });
+    const tokens = await TokenStore.open(path.join(dataDir, DATA_FILES.tokens), { trustDomain: mesh.trustDomain, rootFingerprint: () => mesh.rootFingerprint });
     cleanup.push(() => tokens.close());
-    const registry = await Registry.open({ file: path.join(dataDir, DATA_FILES.registry), graceMs: options.endpointGraceMs ?? DEFAULTS.endpointGraceMs });
+    const graceMs = options.endpointGraceMs ?? DEFAULTS.endpointGraceMs;
+    const registry = await Registry.open({ file: path.join(dataDir, DATA_FILES.registry), graceMs });
     cleanup.push(() => registry.close());
+    const ledger = await CertificateLedger.open(path.join(dataDir, DATA_FILES.certificates));
+    const revocations = await Revocations.open(path.join(dataDir, DATA_FILES.revocations));
+    cleanup.push(() => Promise.all([ledger.close(), revocations.close()]).then(() => undefined));
     const sans = options.sans ?? [];
     const serving = await ensureServingCertificate(dataDir, mesh, sans, log);
     const provider = new MemoryCertificateProvider({ caPem: mesh.trustBundlePem.join(''), ...serving.credential });
 
     const proxies = new ProxyTable();
     const metrics = new Metrics({ connectedProxies: () => proxies.connectedCount, storeRevision: () => store.revision, endpoints: () => registry.endpoints().length });
-    const snapshots = new SnapshotBuilder({ store, registry, trustDomain: mesh.trustDomain, trustBundlePem: () => mesh.trustBundlePem });
-    const discovery = new DiscoveryService({ registry, proxies, snapshots, metrics, log: log.child({ service: 'discovery' }) });
+    const snapshots = new SnapshotBuilder({ store, registry, trustDomain: mesh.trustDomain, trust: mesh });
+    const discovery = new DiscoveryService({ registry, proxies, snapshots, metrics, revocations, ledger, log: log.child({ service: 'discovery' }) });
     const pushes = new PushQueue(options.pushDebounceMs ?? DEFAULTS.pushDebounceMs, () => discovery.pushAll());
     const changed = (): void => {
       // Invalidate now, so that a stream opening before the push already sees the change.
@@ -63,16 +72,31 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     const unsubscribe = [store.subscribe(changed), registry.subscribe(changed)];
     cleanup.push(() => pushes.close());
 
-    const identity = new IdentityService({ mesh, store, tokens, metrics, log: log.child({ service: 'identity' }) });
-    const admin = new AdminService({ trustDomain: mesh.trustDomain, store, registry, proxies, tokens, log: log.child({ service: 'admin' }) });
+    let endpoint = '';
+    const rotation = new CaRotation({
+      dataDir,
+      mesh,
+      record: rotationRecord,
+      log: log.child({ component: 'ca-rotation' }),
+      progress: (target) => rotationProgress(target, proxies.records(), { now: Date.now(), graceMs, isRemoved: (id) => revocations.isProxyRemoved(id) }),
+      publish: () => followAuthority({ dataDir, mesh, sans, provider, endpoint, log, snapshotsChanged: changed }),
+      // After a restart, proxies that were connected must have had the chance to come back.
+      holdUntilMs: Date.now() + graceMs,
+    });
+    cleanup.push(() => rotation.close());
+    const identity = new IdentityService({ mesh, store, tokens, metrics, revocations, ledger, log: log.child({ service: 'identity' }) });
+    const admin = new AdminService({
+      trustDomain: mesh.trustDomain, store, registry, proxies, tokens, mesh, rotation, ledger, revocations, discovery, log: log.child({ service: 'admin' }),
+    });
     const grpcServer = await startGrpcServer(bindHost(listen.host), listen.port, provider, {
       identity: identity.implementation,
       discovery: discovery.implementation,
       admin: admin.implementation,
     });
     cleanup.push(() => grpcServer.server.forceShutdown());
-    const endpoint = options.advertise ?? formatHostPort('127.0.0.1', grpcServer.port);
+    endpoint = options.advertise ?? formatHostPort('127.0.0.1', grpcServer.port);
     await writeOperatorConfig(dataDir, mesh, endpoint, log);
+    rotation.resume();
 
     let ready = false;
     const health = await HealthServer.listen(bindHost(httpAt.host), httpAt.port, { ready: () => ready, metrics: () => metrics.render() });
@@ -94,6 +118,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       (closing ??= (async () => {
         ready = false;
         clearInterval(renewal);
+        await rotation.close();
         for (const off of unsubscribe) off();
         pushes.close();
         // The registry is written before streams end, so their ends are not recorded as departures.
@@ -101,7 +126,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         discovery.close();
         await stopGrpcServer(grpcServer.server, DEFAULTS.shutdownGraceMs);
         await health.close();
-        await Promise.all([store.close(), tokens.close()]);
+        await Promise.all([store.close(), tokens.close(), ledger.close(), revocations.close()]);
         await lock.release();
         log.info('stopped', { dataDir });
       })());
@@ -111,7 +136,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       httpPort: health.port,
       dataDir,
       trustDomain: mesh.trustDomain,
-      rootFingerprint: mesh.rootFingerprint,
+      get rootFingerprint() {
+        return mesh.rootFingerprint;
+      },
       operatorConfigPath: path.join(dataDir, DATA_FILES.operatorConfig),
       close,
     });

@@ -24,6 +24,14 @@ export interface IssuedCertificate {
   readonly serialNumber: string;
 }
 
+/** A CA below this one (an intermediate), as `issueSubordinate` returns it. */
+export interface SubordinateOptions {
+  readonly commonName: string;
+  readonly ttlMs: number;
+  /** How many more CAs may sit below it; 0: it signs leaves only. */
+  readonly pathLength?: number;
+}
+
 export interface CaMaterial {
   /** The signing certificate: the root itself, or an intermediate the operator brought. */
   readonly certificatePem: string;
@@ -45,6 +53,10 @@ export class CertificateAuthority {
   readonly #signerPem: string;
   readonly #intermediates: readonly string[];
   readonly #rootPem: string;
+  /** No leaf outlives any certificate above it, or it would stop verifying before its own expiry. */
+  readonly #chainNotAfterMs: number;
+  /** What leaves name as their authority key: the signer's own SKI when it has one. */
+  readonly #keyIdentifier: string;
 
   private constructor(material: CaMaterial) {
     try {
@@ -64,10 +76,20 @@ export class CertificateAuthority {
     this.#signerPem = material.certificatePem;
     this.#intermediates = material.intermediatesPem ?? [];
     this.#rootPem = material.rootPem ?? material.certificatePem;
+    this.#chainNotAfterMs = Math.min(
+      ...[material.certificatePem, ...this.#intermediates, this.#rootPem].flatMap(splitPemChain).map((pem) => certificateInfo(pem).notAfter.getTime()),
+    );
+    // An operator's CA may compute its SKI some other way than forge does (RFC 5280 allows
+    // several); a leaf's AKI must repeat the signer's actual SKI, or OpenSSL finds no issuer.
+    const ski = this.#cert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | undefined;
+    this.#keyIdentifier = ski?.subjectKeyIdentifier ? forge.util.hexToBytes(ski.subjectKeyIdentifier) : this.#cert.generateSubjectKeyIdentifier().getBytes();
   }
 
-  /** A new self-signed root for a trust domain. */
-  static createRoot(trustDomain: string, validityDays = DEFAULT_ROOT_VALIDITY_DAYS): CertificateAuthority {
+  /**
+   * A new self-signed root for a trust domain. `commonName` tells roots apart where people read
+   * them (a rotation's new root is named after the moment it was made).
+   */
+  static createRoot(trustDomain: string, validityDays = DEFAULT_ROOT_VALIDITY_DAYS, commonName = `Weft root CA for ${trustDomain}`): CertificateAuthority {
     const keys = generateKeyPair(2048);
     const key = forgePrivateKey(keys.privateKeyPem);
     const cert = forge.pki.createCertificate();
@@ -78,7 +100,7 @@ export class CertificateAuthority {
     cert.validity.notAfter = new Date(now + validityDays * 86_400_000);
     const subject = [
       { name: 'organizationName', value: 'Weft' },
-      { name: 'commonName', value: `Weft root CA for ${trustDomain}` },
+      { name: 'commonName', value: commonName },
     ];
     cert.setSubject(subject);
     cert.setIssuer(subject);
@@ -101,6 +123,16 @@ export class CertificateAuthority {
     return this.#rootPem;
   }
 
+  /** The certificate that signs leaves: the root, or an intermediate. */
+  get signerPem(): string {
+    return this.#signerPem;
+  }
+
+  /** Certificates between the signer and the root (empty when the root signs). */
+  get intermediatesPem(): readonly string[] {
+    return this.#intermediates;
+  }
+
   /** For persisting the CA in the control plane's store (written 0600). */
   exportMaterial(): CaMaterial {
     return { certificatePem: this.#signerPem, privateKeyPem: this.#keyPem, intermediatesPem: this.#intermediates, rootPem: this.#rootPem };
@@ -116,10 +148,9 @@ export class CertificateAuthority {
     }
     cert.serialNumber = randomSerial();
     const now = Date.now();
-    const caNotAfter = this.#cert.validity.notAfter.getTime();
     cert.validity.notBefore = new Date(now - CLOCK_SKEW_MS);
-    // A leaf never outlives the certificate that signed it.
-    cert.validity.notAfter = new Date(Math.min(now + options.ttlMs, caNotAfter));
+    // A leaf never outlives the certificates it chains through.
+    cert.validity.notAfter = new Date(Math.min(now + options.ttlMs, this.#chainNotAfterMs));
     cert.setSubject(options.commonName ? [{ name: 'commonName', value: options.commonName }] : []);
     cert.setIssuer(this.#cert.subject.attributes);
     cert.setExtensions([
@@ -131,18 +162,52 @@ export class CertificateAuthority {
         clientAuth: options.usage !== 'server',
       },
       { name: 'subjectKeyIdentifier' },
-      { name: 'authorityKeyIdentifier', keyIdentifier: this.#cert.generateSubjectKeyIdentifier().getBytes() },
+      { name: 'authorityKeyIdentifier', keyIdentifier: this.#keyIdentifier },
       // An empty subject requires the SAN extension to be critical (RFC 5280, 4.2.1.6).
       { ...altNamesExtension(options), critical: !options.commonName },
     ]);
     cert.sign(this.#key, forge.md.sha256.create());
     const certificatePem = forge.pki.certificateToPem(cert);
-    const chain = this.#rootPem === this.#signerPem ? [] : [this.#signerPem, ...this.#intermediates];
     return {
       certificatePem,
-      chainPem: [certificatePem, ...chain.flatMap(splitPemChain)],
+      chainPem: [certificatePem, ...this.#chainAboveLeaf()],
       notAfter: cert.validity.notAfter,
       serialNumber: cert.serialNumber,
     };
+  }
+
+  /**
+   * A CA certificate and key below this one, for a CA hierarchy (root -> intermediate -> leaves).
+   * Operators normally bring their own; this one serves tests and tools.
+   */
+  issueSubordinate(options: SubordinateOptions): CaMaterial {
+    const keys = generateKeyPair(2048);
+    const cert = forge.pki.createCertificate();
+    cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
+    cert.serialNumber = randomSerial();
+    const now = Date.now();
+    cert.validity.notBefore = new Date(now - CLOCK_SKEW_MS);
+    cert.validity.notAfter = new Date(Math.min(now + options.ttlMs, this.#chainNotAfterMs));
+    cert.setSubject([{ name: 'organizationName', value: 'Weft' }, { name: 'commonName', value: options.commonName }]);
+    cert.setIssuer(this.#cert.subject.attributes);
+    cert.setExtensions([
+      { name: 'basicConstraints', cA: true, critical: true, ...(options.pathLength === undefined ? {} : { pathLenConstraint: options.pathLength }) },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+      { name: 'subjectKeyIdentifier' },
+      { name: 'authorityKeyIdentifier', keyIdentifier: this.#keyIdentifier },
+    ]);
+    cert.sign(this.#key, forge.md.sha256.create());
+    return {
+      certificatePem: forge.pki.certificateToPem(cert),
+      privateKeyPem: keys.privateKeyPem,
+      intermediatesPem: this.#chainAboveLeaf(),
+      rootPem: this.#rootPem,
+    };
+  }
+
+  /** The signer and its intermediates, or nothing when the root signs (the root is never sent in a chain). */
+  #chainAboveLeaf(): string[] {
+    if (this.#rootPem === this.#signerPem) return [];
+    return [this.#signerPem, ...this.#intermediates].flatMap(splitPemChain);
   }
 }

@@ -76,3 +76,19 @@ export function verifyChain(chainPem: readonly string[], rootsPem: readonly stri
   if (!anchor) return { ok: false, reason: 'the chain does not lead to a root in the trust bundle' };
   return { ok: true };
 }
+
+/**
+ * The root among `rootsPem` that `chainPem` verifies to, or undefined. What a rotation asks of
+ * every certificate: which root does it hang from (so that the old one can be retired)?
+ */
+export function chainRoot(chainPem: readonly string[], rootsPem: readonly string[], now = new Date()): string | undefined {
+  return rootsPem.find((root) => verifyChain(chainPem, [root], now).ok);
+}
+
+/**
+ * One spelling for serial numbers: forge writes lower-case hex with leading zeros, node:tls
+ * upper-case without them. Compared as lower-case hex without leading zeros.
+ */
+export function normalizeSerial(serial: string): string {
+  return serial.toLowerCase().replace(/^0+(?=.)/, '');
+}

@@ -15,8 +15,12 @@ export { AdminServer, type AdminHandlers, type AdminServerOptions, type Readines
 export { buildConfigView, type ConfigView, type ConfigViewSource } from './admin/config-view';
 export { compileSnapshot, ConfigCompileError, type CompiledConfig } from './config/compiled-config';
 export type { CompiledService, CompiledRule, CompiledBackend, CompiledEndpoint, Destination } from './config/types';
-export { startOutbound, type OutboundOptions } from './outbound/server';
+export { startOutbound, DEFAULT_HTTP1_UPSTREAM, type OutboundOptions } from './outbound/server';
 export { startInbound, type InboundOptions } from './inbound/server';
+export { startTcpForward, parseTcpForward, type TcpForward, type TcpForwardOptions } from './outbound/tcp-forward';
+export type { AppProtocol } from './inbound/local-app';
+export type { Http1Upstream } from './outbound/endpoint/upstream';
+export { LISTENER_LIMITS, type ListenerLimits } from './layers/mux-listener';
 export { Telemetry, type TelemetryOptions } from './telemetry/telemetry';
 export { TelemetryEvents, type WeftEvents, type WeftEventName } from './telemetry/events';
 export { parseTraceParent, formatTraceParent, type TraceParent } from './telemetry/traceparent';
@@ -24,4 +28,7 @@ export {
   ProxyError, BadRequestError, NotReadyError, NoEndpointsError, NoRouteError, UpstreamTimeoutError, AttemptTimeoutError, ConnectError,
   PeerIdentityError, UpstreamResetError, AppUnavailableError, NoPeerIdentityError, ClientClosedError, InternalError,
 } from './layers/errors';
+export { DeadlineExceededError } from './layers/errors';
 export { RETRY_DEFAULTS } from './layers/retry-defaults';
+export { OverflowError } from './outbound/backend/pool-limits';
+export { RateLimitedError } from './inbound/rate-limit';

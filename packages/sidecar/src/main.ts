@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLogger, DEFAULT_NAMESPACE, DEFAULT_PORTS, NAME_RE, parseDuration, WeftError } from '@weft/api';
 import { parseHostPort } from './control/address';
+import type { AppProtocol } from './inbound/local-app';
+import type { Http1Upstream } from './outbound/endpoint/upstream';
+import { parseTcpForward, type TcpForward } from './outbound/tcp-forward';
 import { startSidecar, type RunningSidecar, type SidecarOptions } from './sidecar';
 
 const USAGE = `Usage: weft-sidecar --service S --app-port P --control-plane HOST:PORT (--token T | --token-file F) [flags]
@@ -17,6 +20,12 @@ Required:
 Flags:
   --namespace N               namespace (default ${DEFAULT_NAMESPACE})
   --app-host H                the local app's host (default 127.0.0.1)
+  --app-protocol P            what the app speaks: http1 (default), h2c (HTTP/2 without TLS:
+                              gRPC servers) or tcp (raw bytes; callers use --tcp-forward)
+  --tcp-forward PORT=SVC      forward connections to 127.0.0.1:PORT to service SVC[.namespace]
+                              over mTLS (repeatable); SVC's sidecar runs --app-protocol tcp
+  --http1-upstream P          how the app's HTTP/1.1 requests travel to other sidecars: http1
+                              (pooled connections, default) or h2 (one multiplexed connection)
   --token-file F              read the join token from a file
   --labels k=v,...            labels of this instance (subsets select on them)
   --outbound-port P           the app's calls to other services (default ${DEFAULT_PORTS.sidecarOutbound}; 0 picks one)
@@ -47,11 +56,12 @@ const FLAGS = {
   'inbound-port': { type: 'string' }, 'outbound-port': { type: 'string' }, 'admin-port': { type: 'string' },
   'advertise-address': { type: 'string' }, 'bind-inbound': { type: 'string' }, 'bind-admin': { type: 'string' },
   'drain-timeout': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  'app-protocol': { type: 'string' }, 'tcp-forward': { type: 'string', multiple: true }, 'http1-upstream': { type: 'string' },
 } as const;
 
 /** Flags (and $WEFT_TOKEN) to sidecar options, or a UsageError naming the flag. */
 export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedFlags {
-  let values: Partial<Record<keyof typeof FLAGS, string | boolean>>;
+  let values: Partial<Record<keyof typeof FLAGS, string | boolean | string[]>>;
   try {
     values = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }).values;
   } catch (err) {
@@ -96,6 +106,9 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
   const drainTimeoutMs = drain === undefined ? 10_000 : parseDuration(drain);
   if (drainTimeoutMs === undefined) throw new UsageError(`--drain-timeout must be a duration such as 10s or 500ms, got ${JSON.stringify(drain)}`);
   const labels = parseLabels(str('labels'));
+  const appProtocol = oneOf<AppProtocol>(str('app-protocol'), ['http1', 'h2c', 'tcp'], 'app-protocol');
+  const http1Upstream = oneOf<Http1Upstream>(str('http1-upstream'), ['http1', 'h2'], 'http1-upstream');
+  const tcpForwards = parseTcpForwards(values['tcp-forward']);
   const options: SidecarOptions = {
     service,
     namespace,
@@ -111,8 +124,31 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
     bindAdmin: str('bind-admin') ?? '0.0.0.0',
     drainTimeoutMs,
     ...(advertise ? { advertiseAddress: advertise } : {}),
+    ...(appProtocol ? { appProtocol } : {}),
+    ...(http1Upstream ? { http1Upstream } : {}),
+    ...(tcpForwards.length > 0 ? { tcpForwards } : {}),
   };
   return { help: false, options };
+}
+
+function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {
+  if (value === undefined) return undefined;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+}
+
+function parseTcpForwards(values: string | boolean | string[] | undefined): TcpForward[] {
+  const forwards = (Array.isArray(values) ? values : []).map((text) => {
+    const parsed = parseTcpForward(text);
+    if (typeof parsed === 'string') throw new UsageError(parsed);
+    return parsed;
+  });
+  const ports = new Set<number>();
+  for (const f of forwards) {
+    if (ports.has(f.localPort)) throw new UsageError(`--tcp-forward: local port ${f.localPort} is given twice`);
+    ports.add(f.localPort);
+  }
+  return forwards;
 }
 
 function readToken(flag: string | undefined, file: string | undefined, fromEnv: string | undefined): string {

@@ -13,9 +13,12 @@ import { ControlClient, type CompileFn } from './control/control-client';
 import type { IdentityMaterial } from './control/identity-material';
 import { JoinToken } from './control/join-token';
 import { proxyVersion } from './control/proxy-version';
+import type { AppProtocol } from './inbound/local-app';
 import { startInbound, type InboundOptions } from './inbound/server';
 import type { ProxyListener } from './listener';
+import type { Http1Upstream } from './outbound/endpoint/upstream';
 import { startOutbound, type OutboundOptions } from './outbound/server';
+import { startTcpForward, type TcpForward } from './outbound/tcp-forward';
 import type { SelfInfo } from './self';
 import { Telemetry } from './telemetry/telemetry';
 import { Watch } from './watch';
@@ -25,6 +28,12 @@ export interface SidecarOptions {
   readonly namespace?: string;
   readonly appPort: number;
   readonly appHost?: string;
+  /** What the app speaks: http1 (default), h2c (gRPC servers) or tcp. */
+  readonly appProtocol?: AppProtocol;
+  /** How the app's HTTP/1.1 requests travel to peer sidecars (default: pooled HTTP/1.1). */
+  readonly http1Upstream?: Http1Upstream;
+  /** Local TCP ports whose connections go to a service (`--tcp-forward`). */
+  readonly tcpForwards?: readonly TcpForward[];
   /** The control plane's gRPC address, HOST:PORT. */
   readonly controlPlane: string;
   /** The join token text (`weft1....`). */
@@ -111,7 +120,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   await sidecar.startAdmin(options.bindAdmin ?? '0.0.0.0', options.adminPort ?? DEFAULT_PORTS.sidecarAdmin);
   try {
     const boot = await bootstrapIdentity({
-      address, token, service: options.service, namespace, logger, identity: sidecar.identity,
+      address, token, service: options.service, namespace, logger, identity: sidecar.identity, proxyId,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(o.bootBackoff ? { backoff: o.bootBackoff } : {}),
       ...(o.renewBackoff ? { renewBackoff: o.renewBackoff } : {}),
@@ -122,15 +131,23 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     });
     const telemetry = sidecar.attach(self, boot);
     const common = { self, identity: sidecar.identity, config: sidecar.config, telemetry };
-    await sidecar.addListener((o.startOutbound ?? startOutbound)({ ...common, host: '127.0.0.1', port: options.outboundPort ?? DEFAULT_PORTS.sidecarOutbound }), 'outbound');
+    await sidecar.addListener((o.startOutbound ?? startOutbound)({
+      ...common, host: '127.0.0.1', port: options.outboundPort ?? DEFAULT_PORTS.sidecarOutbound,
+      ...(options.http1Upstream ? { http1Upstream: options.http1Upstream } : {}),
+    }), 'outbound');
     const inbound = await sidecar.addListener((o.startInbound ?? startInbound)({
       ...common, host: options.bindInbound ?? '0.0.0.0', port: options.inboundPort ?? DEFAULT_PORTS.sidecarInbound,
       appPort: options.appPort, ...(options.appHost ? { appHost: options.appHost } : {}),
+      ...(options.appProtocol ? { appProtocol: options.appProtocol } : {}),
     }), 'inbound');
+    for (const forward of options.tcpForwards ?? []) {
+      await sidecar.addListener(startTcpForward({ ...common, host: '127.0.0.1', forward }), `tcp-forward ${forward.localPort}`);
+    }
     const advertiseAddress = options.advertiseAddress ?? `127.0.0.1:${inbound.port}`;
     sidecar.connect(new ControlClient({
       address, trustDomain: self.trustDomain, self, identity: sidecar.identity, config: sidecar.config, advertiseAddress,
       proxyVersion: proxyVersion(), logger: logger.child({ component: 'control-client' }),
+      onSigningRoot: (root) => boot.identityClient.renewUnlessFrom(root),
       ...(o.compile ? { compile: o.compile } : {}),
       ...(o.reconnectBackoff ? { backoff: o.reconnectBackoff } : {}),
     }));

@@ -1,13 +1,16 @@
 import { z } from 'zod';
 import { duration, exactlyOne, name, percent, regex } from './common';
 
+/** An HTTP field name (RFC 9110 token). */
+const HEADER_NAME_RE = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
 const stringMatch = z
   .strictObject({ exact: z.string().optional(), prefix: z.string().optional(), regex: regex.optional() })
   .superRefine(exactlyOne(['exact', 'prefix', 'regex']));
 
 const headerMatch = z
   .strictObject({
-    name: z.string().min(1).regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid HTTP header name'),
+    name: z.string().min(1).regex(HEADER_NAME_RE, 'must be a valid HTTP header name'),
     exact: z.string().optional(),
     prefix: z.string().optional(),
     regex: regex.optional(),
@@ -30,7 +33,21 @@ const backend = z.strictObject({
   weight: z.number().int().min(0).max(100).optional(),
 });
 
-export const RETRY_ON = ['5xx', 'gateway-error', 'connect-failure', 'reset'] as const;
+/**
+ * What a retry policy retries. The HTTP ones are Envoy's; the gRPC ones (`unavailable`, ...) read
+ * the `grpc-status` of a trailers-only response (14, 8, 1, 4, 13), as Envoy's `retry_on` does.
+ */
+export const RETRY_ON = [
+  '5xx',
+  'gateway-error',
+  'connect-failure',
+  'reset',
+  'unavailable',
+  'resource-exhausted',
+  'cancelled',
+  'deadline-exceeded',
+  'internal',
+] as const;
 export type RetryOn = (typeof RETRY_ON)[number];
 
 const retries = z.strictObject({
@@ -40,7 +57,70 @@ const retries = z.strictObject({
   backoff: z
     .strictObject({ baseInterval: duration.optional(), maxInterval: duration.optional() })
     .optional(),
+  /** POST, PATCH and other non-idempotent methods are retried only when this is true. */
+  retryNonIdempotent: z.boolean().optional(),
+  /** Tell the app how many tries a response took in `x-weft-attempts` (default true). */
+  attemptsHeader: z.boolean().optional(),
 });
+
+/**
+ * Headers a Route may not touch: the mesh's own (`x-weft-*`, trace context), the ones that frame
+ * the message or describe one connection, and the authority, which routing already used.
+ */
+const RESERVED_HEADERS = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'traceparent',
+  'tracestate',
+]);
+
+// RFC 9110 field values: visible characters, spaces and tabs; never CR, LF or NUL.
+const headerValue = z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'must not contain control characters such as line breaks');
+
+/** Why a Route may not change this header, or undefined when it may. */
+function headerNameProblem(name: string): string | undefined {
+  if (!HEADER_NAME_RE.test(name)) return 'must be a valid HTTP header name';
+  const lower = name.toLowerCase();
+  if (lower.startsWith('x-weft-') || RESERVED_HEADERS.has(lower)) {
+    return 'is owned by the mesh or by HTTP framing and cannot be changed by a Route';
+  }
+  return undefined;
+}
+
+const headerOps = z
+  .strictObject({
+    set: z.record(z.string(), headerValue).optional(),
+    add: z.record(z.string(), headerValue).optional(),
+    remove: z.array(z.string()).optional(),
+  })
+  .superRefine((ops, ctx) => {
+    // Names are case-insensitive: two spellings of one name would make the outcome depend on order.
+    const seen = new Map<string, string>();
+    const check = (name: string, where: string, path: PropertyKey[]): void => {
+      const problem = headerNameProblem(name);
+      if (problem !== undefined) {
+        ctx.addIssue({ code: 'custom', path, message: problem });
+        return;
+      }
+      const lower = name.toLowerCase();
+      const first = seen.get(lower);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path, message: `names header "${lower}" again (already in ${first}): list each header once` });
+      else seen.set(lower, where);
+    };
+    for (const name of Object.keys(ops.set ?? {})) check(name, 'set', ['set', name]);
+    for (const name of Object.keys(ops.add ?? {})) check(name, 'add', ['add', name]);
+    (ops.remove ?? []).forEach((name, i) => check(name, 'remove', ['remove', i]));
+  });
+
+/** Header changes per rule: `remove`, then `set` (replaces), then `add` (appends). */
+const headers = z.strictObject({ request: headerOps.optional(), response: headerOps.optional() });
 
 const fault = z.strictObject({
   delay: z.strictObject({ percent, fixedDelay: duration }).optional(),
@@ -67,6 +147,7 @@ const rule = z.strictObject({
   timeout: duration.optional(),
   retries: retries.optional(),
   fault: fault.optional(),
+  headers: headers.optional(),
 });
 
 export const routeSpec = z.strictObject({
@@ -80,3 +161,4 @@ export type RouteRule = z.infer<typeof rule>;
 export type RouteMatch = z.infer<typeof match>;
 export type StringMatch = z.infer<typeof stringMatch>;
 export type HeaderMatch = z.infer<typeof headerMatch>;
+export type HeaderOps = z.infer<typeof headerOps>;

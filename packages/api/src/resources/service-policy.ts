@@ -13,7 +13,14 @@ export const servicePolicySpec = z
     service: name,
     subsets: z.array(subset).optional(),
     loadBalancer: z
-      .strictObject({ algorithm: z.enum(LOAD_BALANCERS), hashHeader: z.string().min(1).optional() })
+      .strictObject({
+        algorithm: z.enum(LOAD_BALANCERS),
+        /** ring-hash only: the request header whose value picks the endpoint. */
+        hashHeader: z
+          .string()
+          .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid HTTP header name')
+          .optional(),
+      })
       .optional(),
     connectionPool: z
       .strictObject({
@@ -46,6 +53,13 @@ export const servicePolicySpec = z
       }
       seen.add(s.name);
     });
+    if (spec.loadBalancer?.hashHeader !== undefined && spec.loadBalancer.algorithm !== 'ring-hash') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['loadBalancer', 'hashHeader'],
+        message: `is only used by algorithm ring-hash: remove it, or set algorithm: ring-hash`,
+      });
+    }
     if (spec.loadBalancer?.algorithm === 'ring-hash' && !spec.loadBalancer.hashHeader) {
       ctx.addIssue({
         code: 'custom',

@@ -1,9 +1,12 @@
 import { applyCommand } from './apply';
+import { authCommand } from './auth';
+import { caRotateRootCommand, caStatusCommand } from './ca';
 import type { Command } from './command';
 import { deleteCommand } from './delete';
 import { getCommand } from './get';
+import { proxyRemoveCommand } from './proxy';
 import { proxyStatusCommand } from './proxy-status';
-import { tokenCreateCommand } from './token';
+import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './token';
 
 /** Every command, in the order `weftctl --help` lists them. */
-export const COMMANDS: readonly Command[] = [applyCommand, getCommand, deleteCommand, tokenCreateCommand, proxyStatusCommand];
+export const COMMANDS: readonly Command[] = [applyCommand, getCommand, deleteCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand, proxyStatusCommand, proxyRemoveCommand, caStatusCommand, caRotateRootCommand, authCommand];

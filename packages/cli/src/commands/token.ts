@@ -1,9 +1,10 @@
-import { DEFAULT_NAMESPACE, parseDuration } from '@weft/api';
+import { DEFAULT_NAMESPACE, parseDuration, type TokenInfo } from '@weft/api';
 import type { ParsedArgs } from '../args';
 import { EXIT, UsageError } from '../errors';
-import { relativeTime } from '../output/format';
+import { parseOutputFormat, relativeTime, toJson } from '../output/format';
+import { renderTable } from '../output/table';
 import type { Command, CommandContext } from './command';
-import { checkName, expectPositionals } from './shared-flags';
+import { checkName, expectPositionals, outputFlag } from './shared-flags';
 
 function ttlSeconds(text: string | undefined, command: string): number {
   if (text === undefined) return 0; // the control plane's default
@@ -49,6 +50,64 @@ export const tokenCreateCommand: Command = {
       : '';
     const uses = request.maxUses ? `, at most ${request.maxUses} use${request.maxUses === 1 ? '' : 's'}` : '';
     ctx.io.stderr(`token for ${response.spiffeId || `${namespace}/${service}`}${expires}${uses}\n`);
+    return EXIT.ok;
+  },
+};
+
+/** ROOT columns show this much of a fingerprint: enough to tell roots apart at a glance. */
+const SHORT_FINGERPRINT = 12;
+
+export const tokenListCommand: Command = {
+  name: 'token list',
+  summary: 'list join tokens: id, identity, state, uses and expiry (never the secret)',
+  usage: 'token list [-o table|json]',
+  flags: [outputFlag(['table', 'json'])],
+  details:
+    'STATE is valid, expired, exhausted (--max-uses reached) or revoked. ROOT is the root the token\n' +
+    'pins on first contact: after a root rotation, tokens that pin the old root no longer work.\n' +
+    'Expired tokens are listed for 7 days after they expire.',
+  async run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
+    expectPositionals(args, 0, 0, this.usage, this.name);
+    const output = parseOutputFormat(args.string('output'), ['table', 'json'], this.name);
+    const { api } = await ctx.connect();
+    const { tokens } = await api.listTokens();
+    if (output === 'json') ctx.io.stdout(toJson(tokens));
+    else if (tokens.length === 0) ctx.io.stderr('No join tokens. Create one with `weftctl token create --service S`.\n');
+    else ctx.io.stdout(renderTokenTable(tokens, ctx.io.now()));
+    return EXIT.ok;
+  },
+};
+
+export function renderTokenTable(tokens: readonly TokenInfo[], nowMs: number): string {
+  return renderTable(
+    ['ID', 'IDENTITY', 'STATE', 'USES', 'EXPIRES', 'ROOT'],
+    tokens.map((t) => [
+      t.id,
+      `${t.service}.${t.namespace}`,
+      t.state,
+      `${t.uses}/${t.maxUses || '-'}`,
+      relativeTime(t.expiresAtMs, nowMs),
+      t.rootFingerprint ? t.rootFingerprint.slice(0, SHORT_FINGERPRINT) : '-',
+    ]),
+  );
+}
+
+export const tokenRevokeCommand: Command = {
+  name: 'token revoke',
+  summary: 'make a join token unusable at once',
+  usage: 'token revoke ID',
+  flags: [],
+  details:
+    'ID is the token id from `weftctl token list` (the third field of the token). Certificates the token\n' +
+    'already obtained stay valid until they expire; `weftctl proxy remove PROXY_ID` stops their renewal.\n\n' +
+    'Example:\n  weftctl token revoke 3f9a0c1d2b4e6f70',
+  async run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
+    const [id] = expectPositionals(args, 1, 1, this.usage, this.name);
+    if (!/^[0-9a-f]{16}$/.test(id as string)) throw new UsageError(`"${id}" is not a token id (16 hex characters, as \`weftctl token list\` shows)`, this.name);
+    const { api } = await ctx.connect();
+    const { token } = await api.revokeToken(id as string);
+    const who = token ? ` (${token.spiffeId})` : '';
+    ctx.io.stdout(`token ${id} revoked${who}\n`);
     return EXIT.ok;
   },
 };

@@ -11,12 +11,21 @@ import {
   type DeleteResponse,
   type GetRequest,
   type GetResponse,
+  type CaStatus,
   type ListProxiesResponse,
   type ListServicesResponse,
+  type ListTokensResponse,
   type Logger,
+  type RemoveProxyRequest,
+  type RevokeTokenRequest,
+  type RevokeTokenResponse,
+  type RotateRootRequest,
 } from '@weft/api';
 import { peerIdentity, type CallWithAuthContext } from '../auth/peer-identity';
 import { operatorSpiffeId } from '../bootstrap/operator-credential';
+import type { CaRotation } from '../ca/ca-rotation';
+import { caStatus } from '../ca/ca-status';
+import type { MeshAuthority } from '../ca/mesh-authority';
 import type { ProxyTable } from '../discovery/proxy-table';
 import { ControlPlaneError } from '../errors';
 import { unary } from '../grpc/status';
@@ -26,15 +35,21 @@ import type { TokenStore } from '../tokens/token-store';
 import { resourcesFromDocuments } from './apply-documents';
 import { getResources, kindFor, namespaceFor } from './get-resources';
 import { servicesToWire } from '../registry/registry-wire';
+import { removeProxy, type RemoveProxyContext } from './remove-proxy';
+import { tokenInfo } from './token-info';
 
-export interface AdminContext {
+export interface AdminContext extends RemoveProxyContext {
   readonly trustDomain: string;
   readonly store: Store;
   readonly registry: Registry;
   readonly proxies: ProxyTable;
   readonly tokens: TokenStore;
   readonly log: Logger;
+  readonly mesh: MeshAuthority;
+  readonly rotation: CaRotation;
 }
+
+const MAX_ROOT_VALIDITY_S = 30 * 365 * 86_400;
 
 const DEFAULT_TOKEN_TTL_S = 86_400;
 const MAX_TOKEN_TTL_S = 365 * 86_400;
@@ -68,6 +83,13 @@ export class AdminService {
         services: servicesToWire(this.#ctx.registry, this.#ctx.trustDomain),
       })),
       CreateToken: guarded('CreateToken', (req: CreateTokenRequest) => this.#createToken(req)),
+      ListTokens: guarded('ListTokens', async (): Promise<ListTokensResponse> => ({
+        tokens: this.#ctx.tokens.list().map((t) => tokenInfo(t, Date.now())).sort((a, b) => a.createdAtMs - b.createdAtMs || a.id.localeCompare(b.id)),
+      })),
+      RevokeToken: guarded('RevokeToken', (req: RevokeTokenRequest) => this.#revokeToken(req)),
+      RemoveProxy: guarded('RemoveProxy', (req: RemoveProxyRequest) => removeProxy(this.#ctx, (req.proxyId ?? '').trim())),
+      RotateRoot: guarded('RotateRoot', (req: RotateRootRequest) => this.#rotateRoot(req)),
+      GetCaStatus: guarded('GetCaStatus', async (): Promise<CaStatus> => caStatus(this.#ctx.mesh, this.#ctx.rotation)),
     };
   }
 
@@ -109,6 +131,21 @@ export class AdminService {
     }
     this.#ctx.log.info('deleted resource', { kind, namespace, name: req.name, revision: outcome.revision });
     return { revision: outcome.revision };
+  }
+
+  async #revokeToken(req: RevokeTokenRequest): Promise<RevokeTokenResponse> {
+    const record = await this.#ctx.tokens.revoke((req.id ?? '').trim());
+    this.#ctx.log.info('join token revoked', { tokenId: record.id, spiffeId: record.spiffeId });
+    return { token: tokenInfo(record, Date.now()) };
+  }
+
+  async #rotateRoot(req: RotateRootRequest): Promise<CaStatus> {
+    const seconds = Number(req.rootValiditySeconds ?? 0);
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_ROOT_VALIDITY_S) {
+      throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', `rootValiditySeconds must be between 0 (the default, 10 years) and ${MAX_ROOT_VALIDITY_S} (30 years)`);
+    }
+    await this.#ctx.rotation.start(seconds * 1000);
+    return caStatus(this.#ctx.mesh, this.#ctx.rotation);
   }
 
   async #createToken(req: CreateTokenRequest): Promise<CreateTokenResponse> {

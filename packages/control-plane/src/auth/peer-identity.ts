@@ -1,11 +1,14 @@
 import type { PeerCertificate } from 'node:tls';
 import { parseSpiffeId, type WorkloadIdentity } from '@weft/api';
+import { normalizeSerial } from '@weft/pki';
 import { parseSubjectAltName } from '../bootstrap/san';
 
 /** Who is calling, from the client certificate of the TLS connection the call arrived on. */
 export interface PeerIdentity extends WorkloadIdentity {
   readonly spiffeId: string;
   readonly certificateExpiresAtMs: number;
+  /** Of the certificate on this connection (`normalizeSerial`): what a removed proxy is refused by. */
+  readonly serialNumber: string;
 }
 
 /** Any gRPC server call: unary, streaming or bidi. */
@@ -31,5 +34,5 @@ export function peerIdentity(call: CallWithAuthContext): PeerIdentity | undefine
   const id = parseSpiffeId(uri);
   if (!id) return undefined;
   const expires = Date.parse(cert.valid_to);
-  return { ...id, spiffeId: uri, certificateExpiresAtMs: Number.isNaN(expires) ? 0 : expires };
+  return { ...id, spiffeId: uri, certificateExpiresAtMs: Number.isNaN(expires) ? 0 : expires, serialNumber: normalizeSerial(cert.serialNumber ?? '') };
 }

@@ -1,19 +1,19 @@
 import * as path from 'node:path';
 import { type Logger } from '@weft/api';
-import { CertificateAuthority, certificateFingerprint } from '@weft/pki';
+import { CertificateAuthority, certificateFingerprint, type CaMaterial } from '@weft/pki';
+import { loadOperatorCa, type OperatorCaFiles } from '../ca/byo-ca';
+import { readCaFiles, writeCaFiles } from '../ca/ca-files';
+import { IDLE, readRotation, signerFileFor, stateFor, type RotationRecord } from '../ca/ca-rotation-file';
+import { MeshAuthority } from '../ca/mesh-authority';
 import { ControlPlaneError } from '../errors';
-import { DATA_FILES, isRecord, readJsonFile, readTextFile, writeFileAtomic, writeJsonAtomic } from './data-dir';
+import { DATA_FILES, isRecord, readJsonFile, writeJsonAtomic } from './data-dir';
 
-/** The mesh's root of trust as loaded from (or first written to) the data directory. */
-export interface MeshAuthority {
-  readonly ca: CertificateAuthority;
-  readonly trustDomain: string;
-  /** SHA-256 of the root's DER, hex: what join tokens pin. */
-  readonly rootFingerprint: string;
-  /** Every root a workload should trust; one today, two during a future root rotation. */
-  readonly trustBundlePem: readonly string[];
-  /** True when this start created the CA. */
-  readonly created: boolean;
+export { MeshAuthority } from '../ca/mesh-authority';
+
+export interface LoadedCa {
+  readonly mesh: MeshAuthority;
+  /** The root rotation in progress, as `ca-rotation.json` left it (IDLE when none). */
+  readonly rotation: RotationRecord;
 }
 
 interface MeshFile {
@@ -22,59 +22,60 @@ interface MeshFile {
 }
 
 /**
- * Loads the CA, or creates it on first start. `mesh.json` is written last and marks a completed
- * first start: without it, leftover CA files are from a start that never served, so replacing
- * them orphans nobody. With it, missing CA files are an error, never a silent new root (that
- * would cut every sidecar off the mesh).
+ * Loads the CA, or creates it on first start (or takes the operator's, `operatorCa`). `mesh.json`
+ * is written last and marks a completed first start: without it, leftover CA files are from a
+ * start that never served, so replacing them orphans nobody. With it, missing CA files are an
+ * error, never a silent new root (that would cut every sidecar off the mesh).
+ *
+ * A root rotation in progress decides who signs and which roots are trusted (`stateFor`).
  */
-export async function loadOrCreateCa(dataDir: string, requestedTrustDomain: string, log: Logger): Promise<MeshAuthority> {
+export async function loadOrCreateCa(dataDir: string, requestedTrustDomain: string, log: Logger, operatorCa?: OperatorCaFiles): Promise<LoadedCa> {
   const meshPath = path.join(dataDir, DATA_FILES.meshJson);
-  const certPath = path.join(dataDir, DATA_FILES.caCert);
-  const keyPath = path.join(dataDir, DATA_FILES.caKey);
   const mesh = parseMeshFile(await readJsonFile(meshPath), meshPath);
 
   if (!mesh) {
-    const ca = CertificateAuthority.createRoot(requestedTrustDomain);
-    const material = ca.exportMaterial();
-    await writeFileAtomic(keyPath, material.privateKeyPem);
-    await writeFileAtomic(certPath, material.certificatePem);
+    const material = operatorCa ? await loadOperatorCa(operatorCa) : CertificateAuthority.createRoot(requestedTrustDomain).exportMaterial();
+    const ca = CertificateAuthority.fromPem(material);
+    await writeCaFiles(dataDir, material);
     await writeJsonAtomic(meshPath, { trustDomain: requestedTrustDomain, createdAtMs: Date.now() } satisfies MeshFile);
-    log.info('created root CA', { trustDomain: requestedTrustDomain, rootFingerprint: certificateFingerprint(ca.rootPem) });
-    return authority(ca, requestedTrustDomain, true);
+    log.info(operatorCa ? "using the operator's CA" : 'created root CA', {
+      trustDomain: requestedTrustDomain,
+      rootFingerprint: certificateFingerprint(ca.rootPem),
+      ...(ca.signerPem !== ca.rootPem ? { signerFingerprint: certificateFingerprint(ca.signerPem) } : {}),
+    });
+    return { mesh: new MeshAuthority(requestedTrustDomain, { ca, trustBundlePem: [ca.rootPem] }, true), rotation: IDLE };
   }
 
-  const certificatePem = await readTextFile(certPath);
-  const privateKeyPem = await readTextFile(keyPath);
-  if (certificatePem === undefined || privateKeyPem === undefined) {
+  const rotation = await readRotation(dataDir);
+  // A rotation that reached reissue owns ca.pem: rewriting it finishes a switch a crash cut short.
+  const pending = signerFileFor(rotation);
+  if (pending) await writeCaFiles(dataDir, pending);
+  const { material, missing } = await readCaFiles(dataDir);
+  if (!material) {
     throw new ControlPlaneError(
       'WEFT_ERR_DATA_DIR',
-      `${dataDir} has ${DATA_FILES.meshJson} but not ${DATA_FILES.caCert} and ${DATA_FILES.caKey}: restore them from a backup (a new root would cut every sidecar off the mesh)`,
+      `${dataDir} has ${DATA_FILES.meshJson} but not ${missing.join(' and ')}: restore them from a backup (a new root would cut every sidecar off the mesh)`,
     );
   }
-  let ca: CertificateAuthority;
+  const ca = loadStored(material, dataDir);
+  if (mesh.trustDomain !== requestedTrustDomain) {
+    log.warn('keeping the stored trust domain', { trustDomain: mesh.trustDomain, requested: requestedTrustDomain, reason: '--trust-domain is used at first start only' });
+  }
+  if (operatorCa) {
+    log.warn('keeping the stored CA', {
+      rootFingerprint: certificateFingerprint(ca.rootPem),
+      reason: '--ca-cert, --ca-key, --ca-chain and --root-cert are used at first start only; `weftctl ca rotate-root` replaces the root of a running mesh',
+    });
+  }
+  return { mesh: new MeshAuthority(mesh.trustDomain, stateFor(rotation, ca), false), rotation };
+}
+
+function loadStored(material: CaMaterial, dataDir: string): CertificateAuthority {
   try {
-    ca = CertificateAuthority.fromPem({ certificatePem, privateKeyPem });
+    return CertificateAuthority.fromPem(material);
   } catch (err) {
     throw new ControlPlaneError('WEFT_ERR_DATA_DIR', `the CA in ${dataDir} cannot be loaded: ${(err as Error).message}`, { cause: err });
   }
-  if (mesh.trustDomain !== requestedTrustDomain) {
-    log.warn('keeping the stored trust domain', {
-      trustDomain: mesh.trustDomain,
-      requested: requestedTrustDomain,
-      reason: '--trust-domain is used at first start only',
-    });
-  }
-  return authority(ca, mesh.trustDomain, false);
-}
-
-function authority(ca: CertificateAuthority, trustDomain: string, created: boolean): MeshAuthority {
-  return Object.freeze({
-    ca,
-    trustDomain,
-    rootFingerprint: certificateFingerprint(ca.rootPem),
-    trustBundlePem: Object.freeze([ca.rootPem]),
-    created,
-  });
 }
 
 function parseMeshFile(value: unknown, file: string): MeshFile | undefined {

@@ -8,6 +8,13 @@ export const DATA_FILES = Object.freeze({
   meshJson: 'mesh.json',
   caCert: 'ca.pem',
   caKey: 'ca-key.pem',
+  /** Certificates between an operator's signing CA and its root (bring-your-own CA only). */
+  caChain: 'ca-chain.pem',
+  /** The root workloads trust, when an intermediate signs (bring-your-own CA only). */
+  caRoot: 'ca-root.pem',
+  caRotation: 'ca-rotation.json',
+  certificates: 'certificates.json',
+  revocations: 'revocations.json',
   servingCert: 'control-plane.pem',
   servingKey: 'control-plane-key.pem',
   operatorConfig: 'weftctl.json',

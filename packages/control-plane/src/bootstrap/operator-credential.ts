@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import * as path from 'node:path';
 import { CONTROL_PLANE_NAMESPACE, OPERATOR_SERVICE, spiffeId, type Logger, type OperatorConfig } from '@weft/api';
 import { generateKeyPair, splitPemChain, verifyChain } from '@weft/pki';
-import type { MeshAuthority } from './ca-store';
+import type { MeshAuthority } from '../ca/mesh-authority';
 import { DATA_FILES, isRecord, readJsonFile, writeJsonAtomic } from './data-dir';
 import { parseSubjectAltName } from './san';
 import { controlPlaneSpiffeId, RENEW_BEFORE_MS } from './serving-cert';
@@ -14,8 +14,10 @@ export function operatorSpiffeId(trustDomain: string): string {
 }
 
 /**
- * Writes weftctl.json with the current endpoint. The operator key and certificate are kept while
- * they are valid for more than 30 days, so copies of the file that operators made keep working.
+ * Writes weftctl.json with the current endpoint and trust bundle (both roots during a rotation).
+ * The operator key and certificate are kept while they are valid for more than 30 days and come
+ * from the signing root, so copies of the file that operators made keep working until a root
+ * rotation re-issues them.
  */
 export async function writeOperatorConfig(dataDir: string, mesh: MeshAuthority, endpoint: string, log: Logger): Promise<OperatorConfig> {
   const file = path.join(dataDir, DATA_FILES.operatorConfig);
@@ -56,7 +58,8 @@ function reusableCredential(value: unknown, id: string, mesh: MeshAuthority): { 
     if (new Date(cert.validTo).getTime() - Date.now() < RENEW_BEFORE_MS) return undefined;
     const uris = parseSubjectAltName(cert.subjectAltName).uris;
     if (uris.length !== 1 || uris[0] !== id) return undefined;
-    if (!verifyChain(splitPemChain(certificatePem), mesh.trustBundlePem).ok) return undefined;
+    // The signing root, not the whole bundle: a root rotation re-issues it from the new root.
+    if (!verifyChain(splitPemChain(certificatePem), [mesh.ca.rootPem]).ok) return undefined;
   } catch {
     return undefined;
   }

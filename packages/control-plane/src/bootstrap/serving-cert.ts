@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import * as path from 'node:path';
 import { CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE, spiffeId, type Logger } from '@weft/api';
 import { generateKeyPair, splitPemChain, verifyChain } from '@weft/pki';
-import type { MeshAuthority } from './ca-store';
+import type { MeshAuthority } from '../ca/mesh-authority';
 import { DATA_FILES, readTextFile, writeFileAtomic } from './data-dir';
 import { classifySans, parseSubjectAltName, sameSans, type SanSet } from './san';
 
@@ -84,6 +84,7 @@ function whyReissue(certPem: string, keyPem: string, wanted: SanSet, mesh: MeshA
   }
   if (new Date(cert.validTo).getTime() - Date.now() < RENEW_BEFORE_MS) return 'expires within 30 days';
   if (!sameSans(parseSubjectAltName(cert.subjectAltName), wanted)) return 'the SANs changed';
-  if (!verifyChain(splitPemChain(certPem), mesh.trustBundlePem).ok) return 'not issued by the current root';
+  // The signing root, not the whole bundle: a root rotation re-issues it from the new root.
+  if (!verifyChain(splitPemChain(certPem), [mesh.ca.rootPem]).ok) return 'not issued by the current root';
   return undefined;
 }

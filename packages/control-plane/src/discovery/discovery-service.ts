@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { CONTROL_PLANE_NAMESPACE, type DiscoveryRequest, type DiscoveryResponse } from '@weft/api';
 import { peerIdentity } from '../auth/peer-identity';
+import { ControlPlaneError } from '../errors';
+import { toStatus } from '../grpc/status';
 import { ProxyStream, type DiscoveryCall, type StreamContext } from './proxy-stream';
 
 /**
@@ -32,6 +34,14 @@ export class DiscoveryService {
     }
   }
 
+  /** Ends the streams of one proxy with `error`'s status (its proxy was removed). Returns how many ended. */
+  disconnect(proxyId: string, error: ControlPlaneError): number {
+    const status = toStatus(error, this.#ctx.log, 'Discovery.Stream');
+    const ended = [...this.#streams].filter((s) => s.proxyId === proxyId);
+    for (const stream of ended) stream.cancel(status.code ?? grpc.status.PERMISSION_DENIED, error.message, status.metadata);
+    return ended.length;
+  }
+
   /** Ends every stream with UNAVAILABLE so that sidecars reconnect (to this process or its successor). */
   close(): void {
     this.#closed = true;
@@ -57,6 +67,11 @@ export class DiscoveryService {
         code: grpc.status.PERMISSION_DENIED,
         details: `${peer.spiffeId} is not a workload identity: Discovery.Stream is for sidecars`,
       });
+      return;
+    }
+    if (this.#ctx.revocations.isSerialRevoked(peer.serialNumber)) {
+      const removed = new ControlPlaneError('WEFT_ERR_PROXY_REMOVED', `the certificate ${peer.serialNumber} belongs to a proxy removed from the mesh (weftctl proxy remove): start a new sidecar with a new join token`);
+      call.emit('error', toStatus(removed, this.#ctx.log, 'Discovery.Stream'));
       return;
     }
     const stream = new ProxyStream(call, peer, this.#ctx, (s) => this.#streams.delete(s));

@@ -7,6 +7,8 @@ import { toStatus } from '../grpc/status';
 import type { Metrics } from '../metrics/metrics';
 import { parseHostPort } from '../net/host-port';
 import type { Registry } from '../registry/registry';
+import type { CertificateLedger } from '../revocation/certificate-ledger';
+import type { Revocations } from '../revocation/revocations';
 import type { ProxyRecord, ProxyTable } from './proxy-table';
 import type { SnapshotBuilder } from './snapshot';
 
@@ -16,12 +18,20 @@ export interface StreamContext {
   readonly snapshots: SnapshotBuilder;
   readonly metrics: Metrics;
   readonly log: Logger;
+  readonly revocations: Revocations;
+  readonly ledger: CertificateLedger;
 }
 
 export type DiscoveryCall = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
 
 /** Nonces remembered per stream, so that an ACK for a push just superseded is still understood. */
 const NONCES_KEPT = 8;
+
+/** What was sent under one nonce: an ACK of it means the proxy runs this version and trusts these roots. */
+interface Sent {
+  readonly version: string;
+  readonly trust: readonly string[];
+}
 
 /**
  * One sidecar's discovery stream: the first request announces the node, then the sidecar ACKs
@@ -35,7 +45,7 @@ export class ProxyStream {
   readonly #onDone: (stream: ProxyStream) => void;
   readonly #log: Logger;
   #record: ProxyRecord | undefined;
-  readonly #nonces = new Map<string, string>();
+  readonly #nonces = new Map<string, Sent>();
   #blocked = false;
   #pushWanted = false;
   #done = false;
@@ -61,6 +71,11 @@ export class ProxyStream {
     });
   }
 
+  /** The announced proxy id ('' before the first request). */
+  get proxyId(): string {
+    return this.#record?.node.proxyId ?? '';
+  }
+
   /** Sends the current snapshot if this proxy has not been sent that version yet. */
   push(): void {
     const record = this.#record;
@@ -70,10 +85,10 @@ export class ProxyStream {
       return;
     }
     this.#pushWanted = false;
-    const { version, snapshot } = this.#ctx.snapshots.forProxy(record.node.service, record.node.namespace);
+    const { version, snapshot, trustFingerprints } = this.#ctx.snapshots.forProxy(record.node.service, record.node.namespace);
     if (version === record.sentVersion) return;
     const nonce = randomBytes(12).toString('base64url');
-    this.#nonces.set(nonce, version);
+    this.#nonces.set(nonce, { version, trust: trustFingerprints });
     if (this.#nonces.size > NONCES_KEPT) this.#nonces.delete(this.#nonces.keys().next().value as string);
     record.sentVersion = version;
     this.#ctx.metrics.pushed();
@@ -81,10 +96,10 @@ export class ProxyStream {
   }
 
   /** Ends the stream with a status (UNAVAILABLE on shutdown, so sidecars reconnect with backoff). */
-  cancel(code: grpc.status, details: string): void {
+  cancel(code: grpc.status, details: string, metadata?: grpc.Metadata): void {
     if (this.#done) return;
-    this.#finish(undefined);
-    this.#call.emit('error', { code, details });
+    this.#finish(details);
+    this.#call.emit('error', { code, details, ...(metadata ? { metadata } : {}) });
   }
 
   #receive(req: DiscoveryRequest): void {
@@ -103,6 +118,14 @@ export class ProxyStream {
   #announce(raw: WireNode): void {
     const node = this.#checkNode(raw);
     const ctx = this.#ctx;
+    if (ctx.revocations.isProxyRemoved(node.proxyId)) {
+      throw new ControlPlaneError('WEFT_ERR_PROXY_REMOVED', `proxy ${node.proxyId} was removed from the mesh (weftctl proxy remove): start a new sidecar with a new join token to bring this workload back`);
+    }
+    // Links the certificate on this connection to the proxy, for sidecars that predate proxy_id in
+    // SignRequest. Best effort: a failed write costs only that link, never the stream.
+    ctx.ledger
+      .record({ serial: this.#peer.serialNumber, proxyId: node.proxyId, spiffeId: this.#peer.spiffeId, notAfterMs: this.#peer.certificateExpiresAtMs, tokenId: '' })
+      .catch((err: unknown) => this.#log.warn('cannot record the certificate of this stream', { error: err instanceof Error ? err : String(err) }));
     if (node.address) ctx.registry.announce(node, this);
     if (!this.#record) {
       this.#record = ctx.proxies.connect(node, this.#peer.spiffeId, this);
@@ -115,13 +138,15 @@ export class ProxyStream {
 
   #reply(req: DiscoveryRequest): void {
     const record = this.#record as ProxyRecord;
-    const version = this.#nonces.get(req.responseNonce);
+    const sent = this.#nonces.get(req.responseNonce);
     // A nonce we never sent (or long superseded) tells us nothing about what the sidecar runs.
-    if (version === undefined) return;
+    if (sent === undefined) return;
+    const { version } = sent;
     const now = Date.now();
     if (!req.error) {
       record.ackedVersion = req.version || version;
       record.ackedAtMs = now;
+      record.ackedTrustFingerprints = sent.trust;
       this.#ctx.metrics.acked();
       return;
     }
@@ -157,6 +182,8 @@ export class ProxyStream {
       proxyVersion: raw.proxyVersion ?? '',
       // The sidecar reports its newest certificate; the one on this connection may be older.
       certificateExpiresAtMs: Number(raw.certificateExpiresAtMs) || peer.certificateExpiresAtMs,
+      certificateRootFingerprint: /^[0-9a-f]{64}$/.test(raw.certificateRootFingerprint ?? '') ? (raw.certificateRootFingerprint as string) : '',
+      certificateSerial: /^[0-9a-f]{1,64}$/.test(raw.certificateSerial ?? '') ? (raw.certificateSerial as string) : peer.serialNumber,
     };
   }
 

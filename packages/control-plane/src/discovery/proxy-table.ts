@@ -16,6 +16,8 @@ export interface ProxyRecord {
   lastNackVersion: string;
   lastNackMessage: string;
   lastNackAtMs: number;
+  /** Fingerprints of the trust bundle in the newest snapshot it ACKed (what it trusts now). */
+  ackedTrustFingerprints: readonly string[];
 }
 
 /**
@@ -44,6 +46,7 @@ export class ProxyTable {
       lastNackVersion: '',
       lastNackMessage: '',
       lastNackAtMs: 0,
+      ackedTrustFingerprints: [],
     };
     this.#records.set(node.proxyId, { record, owner });
     return record;
@@ -60,6 +63,12 @@ export class ProxyTable {
     let n = 0;
     for (const { record } of this.#records.values()) if (record.connected) n++;
     return n;
+  }
+
+  /** Every record, connected or recently gone; read-only to the caller (a root rotation reads them). */
+  records(): readonly Readonly<ProxyRecord>[] {
+    this.#prune();
+    return [...this.#records.values()].map(({ record }) => record);
   }
 
   list(): ProxyStatus[] {
@@ -95,6 +104,8 @@ function toStatus(r: ProxyRecord): ProxyStatus {
     lastNackMessage: r.lastNackMessage,
     lastNackAtMs: r.lastNackAtMs,
     certificateExpiresAtMs: r.node.certificateExpiresAtMs,
+    certificateRootFingerprint: r.node.certificateRootFingerprint ?? '',
+    certificateSerial: r.node.certificateSerial ?? '',
     ready: r.node.ready,
     proxyVersion: r.node.proxyVersion,
   };

@@ -4,17 +4,27 @@ import { servicesToWire } from '../registry/registry-wire';
 import { canonicalJson, deepFreeze, sha256Hex } from '../store/canonical-json';
 import type { Store } from '../store/store';
 
+/** The part of the mesh's trust a snapshot carries (MeshAuthority has it). */
+export interface TrustSource {
+  readonly trustBundlePem: readonly string[];
+  readonly trustBundleFingerprints: readonly string[];
+  /** The root new certificates are issued under. */
+  readonly rootFingerprint: string;
+}
+
 export interface SnapshotSources {
   readonly store: Store;
   readonly registry: Registry;
   readonly trustDomain: string;
-  readonly trustBundlePem: () => readonly string[];
+  readonly trust: TrustSource;
 }
 
 export interface VersionedSnapshot {
   /** `<storeRevision>-<first 8 hex of sha256(content)>`: equal content at one revision, equal version. */
   readonly version: string;
   readonly snapshot: Snapshot;
+  /** Fingerprints of `snapshot.trustBundlePem`: what a proxy trusts once it ACKs this version. */
+  readonly trustFingerprints: readonly string[];
 }
 
 /** The part of a snapshot every proxy shares; built once per change, not once per proxy. */
@@ -25,6 +35,8 @@ interface SharedPart {
   readonly authorizationPolicies: readonly PolicyResource[];
   readonly services: readonly WireServiceEndpoints[];
   readonly trustBundlePem: readonly string[];
+  readonly trustFingerprints: readonly string[];
+  readonly signingRootFingerprint: string;
 }
 
 /**
@@ -60,18 +72,20 @@ export class SnapshotBuilder {
       resources: [...shared.resources, ...ownPolicies],
       services: shared.services,
       trustBundlePem: shared.trustBundlePem,
+      signingRootFingerprint: shared.signingRootFingerprint,
     };
     const hash = sha256Hex(canonicalJson(content)).slice(0, 8);
     const built: VersionedSnapshot = deepFreeze({
       version: `${shared.revision}-${hash}`,
       snapshot: { ...content, resources: content.resources, storeRevision: shared.revision } as Snapshot,
+      trustFingerprints: shared.trustFingerprints,
     });
     this.#byIdentity.set(key, built);
     return built;
   }
 
   #buildShared(): SharedPart {
-    const { store, registry, trustDomain } = this.#sources;
+    const { store, registry, trustDomain, trust } = this.#sources;
     const meshConfig = store.list('MeshConfig')[0];
     const policies = store.list().filter((r) => r.kind === 'Route' || r.kind === 'ServicePolicy');
     return {
@@ -80,7 +94,9 @@ export class SnapshotBuilder {
       resources: policies.map(toWireResource),
       authorizationPolicies: store.list('AuthorizationPolicy'),
       services: servicesToWire(registry, trustDomain),
-      trustBundlePem: [...this.#sources.trustBundlePem()],
+      trustBundlePem: [...trust.trustBundlePem],
+      trustFingerprints: [...trust.trustBundleFingerprints],
+      signingRootFingerprint: trust.rootFingerprint,
     };
   }
 }

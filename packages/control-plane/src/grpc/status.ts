@@ -6,6 +6,9 @@ const STATUS_BY_CODE: Readonly<Record<string, grpc.status>> = Object.freeze({
   WEFT_ERR_UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
   WEFT_ERR_TOKEN_INVALID: grpc.status.UNAUTHENTICATED,
   WEFT_ERR_TOKEN_EXPIRED: grpc.status.UNAUTHENTICATED,
+  WEFT_ERR_TOKEN_REVOKED: grpc.status.UNAUTHENTICATED,
+  WEFT_ERR_PROXY_REMOVED: grpc.status.PERMISSION_DENIED,
+  WEFT_ERR_ROTATION_IN_PROGRESS: grpc.status.FAILED_PRECONDITION,
   // Over-used tokens are PERMISSION_DENIED, not RESOURCE_EXHAUSTED: clients treat the latter as
   // retryable, and retrying can never succeed with the same token.
   WEFT_ERR_TOKEN_EXHAUSTED: grpc.status.PERMISSION_DENIED,

@@ -10,12 +10,14 @@ import {
   type SignRequest,
   type SignResponse,
 } from '@weft/api';
-import { parseCsr } from '@weft/pki';
+import { normalizeSerial, parseCsr } from '@weft/pki';
 import { peerIdentity } from '../auth/peer-identity';
-import type { MeshAuthority } from '../bootstrap/ca-store';
+import type { MeshAuthority } from '../ca/mesh-authority';
 import { ControlPlaneError } from '../errors';
 import { unary } from '../grpc/status';
 import type { Metrics } from '../metrics/metrics';
+import type { CertificateLedger } from '../revocation/certificate-ledger';
+import type { Revocations } from '../revocation/revocations';
 import type { Store } from '../store/store';
 import type { TokenStore } from '../tokens/token-store';
 
@@ -25,6 +27,8 @@ export interface IdentityContext {
   readonly tokens: TokenStore;
   readonly metrics: Metrics;
   readonly log: Logger;
+  readonly revocations: Revocations;
+  readonly ledger: CertificateLedger;
 }
 
 /**
@@ -44,11 +48,19 @@ export class IdentityService {
   }
 
   async #sign(call: grpc.ServerUnaryCall<SignRequest, SignResponse>): Promise<SignResponse> {
-    const { mesh, tokens, metrics, log } = this.#ctx;
+    const { mesh, tokens, metrics, log, revocations, ledger } = this.#ctx;
     const requested = this.#requestedIdentity(call.request.csrPem ?? '');
     const peer = peerIdentity(call);
     const token = (call.request.token ?? '').trim();
-    let via: Record<string, unknown>;
+    const proxyId = (call.request.proxyId ?? '').trim().slice(0, 253);
+    // Before anything else: a removed proxy gets nothing, whatever else it presents.
+    if (revocations.isProxyRemoved(proxyId) || (peer && revocations.isSerialRevoked(peer.serialNumber))) {
+      throw new ControlPlaneError(
+        'WEFT_ERR_PROXY_REMOVED',
+        `${proxyId ? `proxy ${proxyId}` : 'this certificate\'s proxy'} was removed from the mesh (weftctl proxy remove): its certificate is not renewed. Start a new sidecar with a new join token to bring ${requested.spiffeId} back`,
+      );
+    }
+    let via: { via: string; tokenId?: string };
     if (peer && !token) {
       if (peer.namespace === CONTROL_PLANE_NAMESPACE) {
         throw new ControlPlaneError('WEFT_ERR_PERMISSION_DENIED', `${peer.spiffeId} cannot renew workload certificates: renewal is for the workload's own certificate`);
@@ -72,7 +84,9 @@ export class IdentityService {
     }
     const issued = mesh.ca.issue({ publicKeyPem: requested.publicKeyPem, ttlMs: this.#ttlMs(), usage: 'workload', uris: [requested.spiffeId] });
     metrics.certificateIssued();
-    log.info('certificate issued', { spiffeId: requested.spiffeId, ...via, serialNumber: issued.serialNumber, notAfter: issued.notAfter.toISOString() });
+    const serial = normalizeSerial(issued.serialNumber);
+    await ledger.record({ serial, proxyId, spiffeId: requested.spiffeId, notAfterMs: issued.notAfter.getTime(), tokenId: via.tokenId ?? '' });
+    log.info('certificate issued', { spiffeId: requested.spiffeId, ...via, ...(proxyId ? { proxyId } : {}), serialNumber: serial, notAfter: issued.notAfter.toISOString() });
     return {
       certificateChainPem: [...issued.chainPem],
       trustBundlePem: [...mesh.trustBundlePem],

@@ -94,6 +94,14 @@ export class Registry {
     this.#expireLater(proxyId);
   }
 
+  /** Drops an endpoint at once, without a grace period (its proxy was removed by the operator). */
+  forget(proxyId: string): void {
+    if (this.#closed) return;
+    this.#owners.delete(proxyId);
+    this.#cancelExpiry(proxyId);
+    if (this.#entries.delete(proxyId)) this.#changed();
+  }
+
   endpoints(): readonly RegistryEndpoint[] {
     return [...this.#entries.values()].sort((a, b) => a.proxyId.localeCompare(b.proxyId));
   }

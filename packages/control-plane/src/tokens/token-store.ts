@@ -17,6 +17,10 @@ export interface TokenRecord {
   /** 0: no limit within the TTL. */
   readonly maxUses: number;
   uses: number;
+  /** 0: not revoked. */
+  revokedAtMs?: number;
+  /** The root it pins on first contact (absent in tokens.json files from before it was recorded). */
+  readonly rootFingerprint?: string;
 }
 
 export interface CreateTokenOptions {
@@ -42,11 +46,11 @@ const DUMMY_HASH = Buffer.alloc(32);
 export class TokenStore {
   readonly #writer: JsonFileWriter;
   readonly #trustDomain: string;
-  readonly #rootFingerprint: string;
+  readonly #rootFingerprint: () => string;
   readonly #now: () => number;
   readonly #tokens = new Map<string, TokenRecord>();
 
-  private constructor(file: string, trustDomain: string, rootFingerprint: string, now: () => number) {
+  private constructor(file: string, trustDomain: string, rootFingerprint: () => string, now: () => number) {
     this.#writer = new JsonFileWriter(file);
     this.#trustDomain = trustDomain;
     this.#rootFingerprint = rootFingerprint;
@@ -55,9 +59,11 @@ export class TokenStore {
 
   static async open(
     file: string,
-    options: { readonly trustDomain: string; readonly rootFingerprint: string; readonly now?: () => number },
+    // A function: a root rotation changes the root that new tokens must pin.
+    options: { readonly trustDomain: string; readonly rootFingerprint: string | (() => string); readonly now?: () => number },
   ): Promise<TokenStore> {
-    const store = new TokenStore(file, options.trustDomain, options.rootFingerprint, options.now ?? Date.now);
+    const fingerprint = options.rootFingerprint;
+    const store = new TokenStore(file, options.trustDomain, typeof fingerprint === 'string' ? () => fingerprint : fingerprint, options.now ?? Date.now);
     const raw = await readJsonFile(file);
     const list = isRecord(raw) && Array.isArray(raw['tokens']) ? (raw['tokens'] as unknown[]) : [];
     for (const t of list) if (isTokenRecord(t)) store.#tokens.set(t.id, { ...t });
@@ -69,6 +75,7 @@ export class TokenStore {
     this.#prune(now);
     const id = newTokenId();
     const secret = newTokenSecret();
+    const rootFingerprint = this.#rootFingerprint();
     const record: TokenRecord = {
       id,
       secretSha256: sha256(secret).toString('hex'),
@@ -79,10 +86,11 @@ export class TokenStore {
       expiresAtMs: now + options.ttlMs,
       maxUses: options.maxUses,
       uses: 0,
+      rootFingerprint,
     };
     this.#tokens.set(id, record);
     await this.#save();
-    return { token: formatJoinToken({ rootFingerprint: this.#rootFingerprint, id, secret }), id, expiresAtMs: record.expiresAtMs, spiffeId: record.spiffeId };
+    return { token: formatJoinToken({ rootFingerprint, id, secret }), id, expiresAtMs: record.expiresAtMs, spiffeId: record.spiffeId };
   }
 
   /**
@@ -104,6 +112,9 @@ export class TokenStore {
       throw new ControlPlaneError('WEFT_ERR_TOKEN_INVALID', `join token ${parts.id} is not valid for this control plane: ${hint}`);
     }
     const reissue = tokenCreateHint(record.service, record.namespace);
+    if (record.revokedAtMs) {
+      throw new ControlPlaneError('WEFT_ERR_TOKEN_REVOKED', `join token ${record.id} was revoked at ${new Date(record.revokedAtMs).toISOString()}: ${reissue}`);
+    }
     if (this.#now() >= record.expiresAtMs) {
       throw new ControlPlaneError('WEFT_ERR_TOKEN_EXPIRED', `join token ${record.id} expired at ${new Date(record.expiresAtMs).toISOString()}: ${reissue}`);
     }
@@ -126,6 +137,20 @@ export class TokenStore {
 
   list(): readonly TokenRecord[] {
     return [...this.#tokens.values()].map((t) => ({ ...t }));
+  }
+
+  /**
+   * Makes a token unusable from now on (certificates it already obtained stay valid: remove their
+   * proxies for that). Revoking twice keeps the first time. Throws NOT_FOUND for an unknown id.
+   */
+  async revoke(id: string): Promise<TokenRecord> {
+    const record = this.#tokens.get(id);
+    if (!record) throw new ControlPlaneError('WEFT_ERR_NOT_FOUND', `no join token ${JSON.stringify(id)}: \`weftctl token list\` shows the ids`);
+    if (!record.revokedAtMs) {
+      record.revokedAtMs = this.#now();
+      await this.#save();
+    }
+    return { ...record };
   }
 
   async close(): Promise<void> {
@@ -154,5 +179,11 @@ function isTokenRecord(value: unknown): value is TokenRecord {
   if (!isRecord(value)) return false;
   const strings = ['id', 'secretSha256', 'service', 'namespace', 'spiffeId'];
   const numbers = ['createdAtMs', 'expiresAtMs', 'maxUses', 'uses'];
-  return strings.every((k) => typeof value[k] === 'string') && numbers.every((k) => typeof value[k] === 'number');
+  const optional = (k: string, type: string): boolean => value[k] === undefined || typeof value[k] === type;
+  return (
+    strings.every((k) => typeof value[k] === 'string') &&
+    numbers.every((k) => typeof value[k] === 'number') &&
+    optional('revokedAtMs', 'number') &&
+    optional('rootFingerprint', 'string')
+  );
 }

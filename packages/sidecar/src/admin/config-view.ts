@@ -1,3 +1,4 @@
+import { certificateFingerprint } from '@weft/pki';
 import type { CompiledConfig } from '../config/compiled-config';
 import type { ControlState } from '../control/control-client';
 import type { ErrorInfo } from '../control/errors';
@@ -38,6 +39,10 @@ export interface ConfigView {
     readonly certificateExpiresAt: string;
     readonly certificateIssuedAt: string;
     readonly trustBundleRoots: number;
+    /** SHA-256 of each trusted root, and of the root our certificate chains to (root rotation). */
+    readonly trustBundleFingerprints: readonly string[];
+    readonly certificateRootFingerprint: string | null;
+    readonly certificateSerial: string | null;
     readonly renewalFailures: number;
     readonly lastRenewalError: ErrorView | null;
   } | null;
@@ -66,6 +71,9 @@ export function buildConfigView(src: ConfigViewSource): ConfigView {
           certificateExpiresAt: iso(identity.expiresAtMs),
           certificateIssuedAt: iso(identity.issuedAtMs),
           trustBundleRoots: identity.trustBundlePem.length,
+          trustBundleFingerprints: identity.trustBundlePem.map(certificateFingerprint),
+          certificateRootFingerprint: identity.rootFingerprint ?? null,
+          certificateSerial: identity.serialNumber ?? null,
           renewalFailures: identityState?.consecutiveFailures ?? 0,
           lastRenewalError: errorView(identityState?.lastError),
         }

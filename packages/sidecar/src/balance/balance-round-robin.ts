@@ -1,30 +1,26 @@
-import type { CompiledEndpoint } from '../config/types';
-import { NO_ENDPOINTS, type Picker, type PickResult } from './picker';
+import { BasePicker, randomBelow, type PickerInputs } from './picker';
 
 /**
- * Round robin over a fixed list. Starts at a random offset so that many sidecars that received
- * the same list at the same moment do not all send their first request to the same endpoint.
+ * Round robin over a backend's endpoints, passing over those that are ejected or full. Starts at
+ * a random offset so that many sidecars that received the same list at the same moment do not
+ * all send their first request to the same endpoint.
  */
-export class RoundRobinPicker implements Picker {
-  readonly #endpoints: readonly CompiledEndpoint[];
+export class RoundRobinPicker extends BasePicker {
   #next: number;
 
-  constructor(endpoints: readonly CompiledEndpoint[], random: () => number = Math.random) {
-    this.#endpoints = endpoints;
-    this.#next = Math.floor(random() * Math.max(1, endpoints.length));
+  constructor(inputs: PickerInputs) {
+    super(inputs);
+    this.#next = inputs.endpoints.length === 0 ? 0 : randomBelow(inputs.endpoints.length, inputs.random);
   }
 
-  pick(avoid?: string): PickResult {
-    const n = this.#endpoints.length;
-    if (n === 0) return NO_ENDPOINTS;
-    let endpoint = this.#take(n);
-    if (avoid !== undefined && n > 1 && endpoint.address === avoid) endpoint = this.#take(n);
-    return { kind: 'endpoint', endpoint };
-  }
-
-  #take(n: number): CompiledEndpoint {
-    const endpoint = this.#endpoints[this.#next] as CompiledEndpoint;
-    this.#next = (this.#next + 1) % n;
-    return endpoint;
+  protected choose(avoid: number): number {
+    const n = this.inputs.endpoints.length;
+    for (let k = 0; k < n; k++) {
+      const i = (this.#next + k) % n;
+      if (i === avoid || !this.usable(i)) continue;
+      this.#next = (i + 1) % n;
+      return i;
+    }
+    return -1;
   }
 }

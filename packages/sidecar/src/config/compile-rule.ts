@@ -1,10 +1,13 @@
-import { parseDuration, type HeaderMatch, type RouteMatch, type RouteRule, type StringMatch } from '@weft/api';
+import { parseDuration, type HeaderMatch, type HeaderOps, type RouteMatch, type RouteRule, type StringMatch } from '@weft/api';
 import { RETRY_DEFAULTS } from '../layers/retry-defaults';
 import { ConfigCompileError } from './errors';
 import type {
   CompiledBackend,
   CompiledFault,
+  CompiledHeaderOps,
+  CompiledHeaderRules,
   CompiledMatch,
+  CompiledRetryBudget,
   CompiledRetryPolicy,
   CompiledRule,
   Destination,
@@ -22,8 +25,16 @@ export interface RuleOrigin {
   readonly index: number;
 }
 
+/** What a rule takes from its destination rather than from its Route. */
+export interface RuleContext {
+  readonly destination: Destination;
+  readonly backendFor: BackendFor;
+  readonly retryBudget: CompiledRetryBudget;
+}
+
 /** Compiles one Route rule: matchers pre-built (regexes compiled here, once), durations in ms. */
-export function compileRule(rule: RouteRule, origin: RuleOrigin, destination: Destination, backendFor: BackendFor): CompiledRule {
+export function compileRule(rule: RouteRule, origin: RuleOrigin, context: RuleContext): CompiledRule {
+  const { destination, backendFor } = context;
   const at = `Route ${origin.route}: spec.rules[${origin.index}]`;
   return Object.freeze({
     name: `${origin.route}/${origin.index}`,
@@ -32,12 +43,15 @@ export function compileRule(rule: RouteRule, origin: RuleOrigin, destination: De
     split: compileSplit(rule.backends ?? [{}], backendFor),
     timeoutMs: ms(rule.timeout, `${at}.timeout`),
     retry: compileRetry(rule.retries, `${at}.retries`),
+    retryBudget: context.retryBudget,
     fault: compileFault(rule.fault, `${at}.fault`),
+    headers: compileHeaders(rule.headers),
   });
 }
 
 /** The rule in force when no Route names a destination: every endpoint, no retries, no timeout. */
-export function defaultRule(destination: Destination, backendFor: BackendFor): CompiledRule {
+export function defaultRule(context: RuleContext): CompiledRule {
+  const { destination, backendFor } = context;
   return Object.freeze({
     name: 'default',
     destination,
@@ -45,7 +59,9 @@ export function defaultRule(destination: Destination, backendFor: BackendFor): C
     split: compileSplit([{}], backendFor),
     timeoutMs: undefined,
     retry: undefined,
+    retryBudget: context.retryBudget,
     fault: undefined,
+    headers: undefined,
   });
 }
 
@@ -102,6 +118,25 @@ function compileRetry(r: RouteRule['retries'], at: string): CompiledRetryPolicy 
     retryOn: Object.freeze(new Set(r.retryOn ?? RETRY_DEFAULTS.retryOn)),
     backoffBaseMs: base,
     backoffMaxMs: max,
+    retryNonIdempotent: r.retryNonIdempotent ?? RETRY_DEFAULTS.retryNonIdempotent,
+    attemptsHeader: r.attemptsHeader ?? RETRY_DEFAULTS.attemptsHeader,
+  });
+}
+
+function compileHeaders(h: RouteRule['headers']): CompiledHeaderRules | undefined {
+  if (!h || (!h.request && !h.response)) return undefined;
+  return Object.freeze({ request: compileHeaderOps(h.request), response: compileHeaderOps(h.response) });
+}
+
+/** Names lower-cased once (Node and undici give header maps in lower case); values as written. */
+function compileHeaderOps(ops: HeaderOps | undefined): CompiledHeaderOps | undefined {
+  if (!ops) return undefined;
+  const pairs = (map: Readonly<Record<string, string>> | undefined): readonly (readonly [string, string])[] =>
+    Object.freeze(Object.entries(map ?? {}).map(([name, value]) => Object.freeze([name.toLowerCase(), value] as const)));
+  return Object.freeze({
+    remove: Object.freeze((ops.remove ?? []).map((name) => name.toLowerCase())),
+    set: pairs(ops.set),
+    add: pairs(ops.add),
   });
 }
 
@@ -113,7 +148,8 @@ function compileFault(f: RouteRule['fault'], at: string): CompiledFault | undefi
   });
 }
 
-function ms(text: string | undefined, at: string): number | undefined {
+/** A duration as ms, or undefined when absent; `at` names the field in the error. */
+export function ms(text: string | undefined, at: string): number | undefined {
   if (text === undefined) return undefined;
   const value = parseDuration(text);
   if (value === undefined || value <= 0) throw new ConfigCompileError(`${at}: must be a positive duration such as "250ms"`);

@@ -1,7 +1,7 @@
 import type { Route, ServicePolicy, WireServiceEndpoints } from '@weft/api';
-import { isBalancerName } from '../balance/registry';
-import { compileRule, defaultRule } from './compile-rule';
-import type { BalancerName, CompiledBackend, CompiledEndpoint, CompiledService, Destination } from './types';
+import { compileServicePolicy } from './compile-policy';
+import { compileRule, defaultRule, type RuleContext } from './compile-rule';
+import type { CompiledBackend, CompiledEndpoint, CompiledService, Destination } from './types';
 
 /** The destination key used by the route table, metrics and `/config`. */
 export function destinationKey(service: string, namespace: string): string {
@@ -11,25 +11,27 @@ export function destinationKey(service: string, namespace: string): string {
 /**
  * Compiles one destination: its ready endpoints grouped per subset, one backend object per subset
  * (shared by every rule that names it, so a balancer's state is per backend, not per rule), and
- * its rules in first-match-wins order.
+ * its rules in first-match-wins order. The ServicePolicy's traffic settings (balancer, pool
+ * limits, outlier detection, retry budget) go on the destination and its backends.
  */
 export function compileService(
   wire: WireServiceEndpoints,
   policy: ServicePolicy | undefined,
   routes: readonly Route[],
 ): CompiledService {
+  const traffic = compileServicePolicy(policy);
   const destination: Destination = Object.freeze({
     key: destinationKey(wire.service, wire.namespace),
     service: wire.service,
     namespace: wire.namespace,
     spiffeId: wire.spiffeId,
+    connectTimeoutMs: traffic.connectTimeoutMs,
+    idleTimeoutMs: traffic.idleTimeoutMs,
+    maxConnections: traffic.pool.maxConnections,
   });
   const ready: CompiledEndpoint[] = wire.endpoints
     .filter((e) => e.ready)
     .map((e) => Object.freeze({ address: e.address, proxyId: e.proxyId, labels: Object.freeze({ ...e.labels }) }));
-  const notes: string[] = [];
-  const balancer = balancerFor(policy, notes);
-  notes.push(...pendingFeatures(policy));
 
   const subsets = new Map<string, readonly CompiledEndpoint[]>();
   for (const s of policy?.spec.subsets ?? []) {
@@ -46,18 +48,17 @@ export function compileService(
       // names the subset, instead of the whole snapshot being refused because of the order in
       // which an operator applied a Route and its ServicePolicy.
       const endpoints = subset === undefined ? Object.freeze(ready) : (subsets.get(subset) ?? Object.freeze([]));
-      backend = Object.freeze({ destination, subset, endpoints, balancer });
+      backend = Object.freeze({ destination, subset, endpoints, balancer: traffic.balancer, outlier: traffic.outlier, pool: traffic.pool });
       backends.set(id, backend);
     }
     return backend;
   };
+  const context: RuleContext = { destination, backendFor, retryBudget: traffic.retryBudget };
 
   // Several Routes for one destination are tried in name order, rules in their written order.
   const ordered = [...routes].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-  const rules = ordered.flatMap((route) =>
-    route.spec.rules.map((rule, index) => compileRule(rule, { route: route.metadata.name, index }, destination, backendFor)),
-  );
-  if (rules.length === 0) rules.push(defaultRule(destination, backendFor));
+  const rules = ordered.flatMap((route) => route.spec.rules.map((rule, index) => compileRule(rule, { route: route.metadata.name, index }, context)));
+  if (rules.length === 0) rules.push(defaultRule(context));
 
   return Object.freeze({
     ...destination,
@@ -67,23 +68,10 @@ export function compileService(
     ),
     routes: Object.freeze(ordered.map((r) => r.metadata.name)),
     subsets,
-    notes: Object.freeze(notes),
+    policy: policy?.metadata.name,
+    traffic,
+    // Every ServicePolicy field is enforced by this sidecar; notes are for what a future schema
+    // adds before the data path implements it.
+    notes: Object.freeze([]),
   });
-}
-
-function balancerFor(policy: ServicePolicy | undefined, notes: string[]): BalancerName {
-  const asked = policy?.spec.loadBalancer?.algorithm ?? 'round-robin';
-  if (isBalancerName(asked)) return asked;
-  // A valid policy must not be refused because this sidecar lacks a strategy: it runs the
-  // default and says so on /config.
-  notes.push(`loadBalancer.algorithm ${asked} is not implemented by this sidecar yet: round-robin is in force`);
-  return 'round-robin';
-}
-
-/** ServicePolicy fields this version validates and shows but does not enforce yet. */
-function pendingFeatures(policy: ServicePolicy | undefined): string[] {
-  const spec = policy?.spec;
-  if (!spec) return [];
-  const names = (['connectionPool', 'outlierDetection', 'retryBudget', 'rateLimit'] as const).filter((k) => spec[k] !== undefined);
-  return names.map((k) => `${k} is accepted but not enforced by this sidecar yet`);
 }

@@ -1,9 +1,11 @@
-import type { EffectiveMeshConfig, Snapshot } from '@weft/api';
+import type { AuthzTable, EffectiveMeshConfig, Snapshot } from '@weft/api';
 import type { SelfInfo } from '../self';
+import { compileAuthzTable } from './compile-authz';
+import { compileRateLimit } from './compile-policy';
 import { compileService, destinationKey } from './compile-service';
 import { describeConfig } from './describe';
 import { ConfigCompileError } from './errors';
-import type { CompiledConfig, CompiledService } from './types';
+import type { CompiledConfig, CompiledRateLimit, CompiledService } from './types';
 import { validateSnapshot } from './validate-snapshot';
 
 /**
@@ -29,6 +31,8 @@ export function compile(snapshot: Snapshot, version: string, self: SelfInfo): Co
     services,
     authorities: authorityTable(services, self.namespace),
     orphanRoutes: [...routes.keys()].filter((k) => !services.has(k)).sort(),
+    authz: compileAuthzTable(validated.authorizationPolicies, self),
+    localRateLimit: compileRateLimit(policies.get(destinationKey(self.service, self.namespace))),
   });
 }
 
@@ -40,6 +44,8 @@ interface CompiledParts {
   readonly services: ReadonlyMap<string, CompiledService>;
   readonly authorities: ReadonlyMap<string, CompiledService>;
   readonly orphanRoutes: readonly string[];
+  readonly authz: AuthzTable;
+  readonly localRateLimit: CompiledRateLimit | undefined;
 }
 
 class Compiled implements CompiledConfig {
@@ -48,6 +54,8 @@ class Compiled implements CompiledConfig {
   readonly mesh: EffectiveMeshConfig;
   readonly trustBundlePem: readonly string[];
   readonly services: ReadonlyMap<string, CompiledService>;
+  readonly authz: AuthzTable;
+  readonly localRateLimit: CompiledRateLimit | undefined;
   readonly #authorities: ReadonlyMap<string, CompiledService>;
   readonly #orphanRoutes: readonly string[];
 
@@ -57,6 +65,8 @@ class Compiled implements CompiledConfig {
     this.mesh = parts.mesh;
     this.trustBundlePem = parts.trustBundlePem;
     this.services = parts.services;
+    this.authz = parts.authz;
+    this.localRateLimit = parts.localRateLimit;
     this.#authorities = parts.authorities;
     this.#orphanRoutes = parts.orphanRoutes;
     Object.freeze(this);

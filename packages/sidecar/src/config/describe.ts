@@ -1,5 +1,14 @@
-import { formatDuration } from '@weft/api';
-import type { CompiledConfig, CompiledMatch, CompiledRule, CompiledService, HeaderMatcher, StringMatcher } from './types';
+import { describeAuthorization, formatDuration } from '@weft/api';
+import type {
+  CompiledConfig,
+  CompiledHeaderOps,
+  CompiledMatch,
+  CompiledRule,
+  CompiledService,
+  CompiledServicePolicy,
+  HeaderMatcher,
+  StringMatcher,
+} from './types';
 
 /**
  * The JSON view of a compiled config for the admin `/config` page: what is in force, per
@@ -14,6 +23,8 @@ export function describeConfig(config: CompiledConfig, orphanRoutes: readonly st
     trustBundleCertificates: config.trustBundlePem.length,
     services: [...config.services.values()].sort((a, b) => a.key.localeCompare(b.key)).map(describeService),
     ...(orphanRoutes.length > 0 ? { routesForUnknownServices: orphanRoutes } : {}),
+    ...(config.localRateLimit ? { localRateLimit: config.localRateLimit } : {}),
+    authorization: describeAuthorization(config.authz),
   };
 }
 
@@ -25,6 +36,8 @@ function describeService(s: CompiledService): unknown {
     endpoints: s.allEndpoints.map((e) => ({ address: e.address, ready: e.ready, labels: e.labels })),
     subsets: Object.fromEntries([...s.subsets].map(([name, eps]) => [name, eps.map((e) => e.address)])),
     routes: s.routes,
+    ...(s.policy !== undefined ? { servicePolicy: s.policy } : {}),
+    traffic: describeTraffic(s.traffic),
     rules: s.rules.map(describeRule),
     ...(s.notes.length > 0 ? { notes: s.notes } : {}),
   };
@@ -37,7 +50,7 @@ function describeRule(r: CompiledRule): unknown {
     backends: r.split.backends.map((b, i) => ({
       subset: b.subset ?? '(all endpoints)',
       weight: (r.split.cumulative[i] ?? 0) - (r.split.cumulative[i - 1] ?? 0),
-      balancer: b.balancer,
+      balancer: b.balancer.name,
       readyEndpoints: b.endpoints.length,
     })),
   };
@@ -48,7 +61,13 @@ function describeRule(r: CompiledRule): unknown {
       retryOn: [...r.retry.retryOn],
       ...(r.retry.perTryTimeoutMs !== undefined ? { perTryTimeout: formatDuration(r.retry.perTryTimeoutMs) } : {}),
       backoff: { baseInterval: formatDuration(r.retry.backoffBaseMs), maxInterval: formatDuration(r.retry.backoffMaxMs) },
+      retryNonIdempotent: r.retry.retryNonIdempotent,
+      attemptsHeader: r.retry.attemptsHeader,
     };
+  }
+  if (r.headers) {
+    const { request, response } = r.headers;
+    out['headers'] = { ...(request ? { request: describeHeaderOps(request) } : {}), ...(response ? { response: describeHeaderOps(response) } : {}) };
   }
   if (r.fault) {
     const { delay, abort } = r.fault;
@@ -58,6 +77,39 @@ function describeRule(r: CompiledRule): unknown {
     };
   }
   return out;
+}
+
+/** The ServicePolicy settings in force for a destination, defaults included, durations as text. */
+function describeTraffic(t: CompiledServicePolicy): unknown {
+  const od = t.outlier;
+  return {
+    loadBalancer: t.balancer.name === 'ring-hash' ? { algorithm: t.balancer.name, hashHeader: t.balancer.hashHeader } : { algorithm: t.balancer.name },
+    connectionPool: {
+      ...(t.pool.maxConnections !== undefined ? { maxConnections: t.pool.maxConnections } : {}),
+      maxPendingRequests: t.pool.maxPendingRequests,
+      ...(t.connectTimeoutMs !== undefined ? { connectTimeout: formatDuration(t.connectTimeoutMs) } : {}),
+      ...(t.idleTimeoutMs !== undefined ? { idleTimeout: formatDuration(t.idleTimeoutMs) } : {}),
+    },
+    ...(od
+      ? {
+          outlierDetection: {
+            consecutiveErrors: od.consecutiveErrors,
+            interval: formatDuration(od.intervalMs),
+            baseEjectionTime: formatDuration(od.baseEjectionMs),
+            maxEjectionPercent: od.maxEjectionPercent,
+          },
+        }
+      : {}),
+    retryBudget: { percent: t.retryBudget.percent, minRetriesPerSecond: t.retryBudget.minRetriesPerSecond },
+  };
+}
+
+function describeHeaderOps(ops: CompiledHeaderOps): unknown {
+  return {
+    ...(ops.remove.length > 0 ? { remove: ops.remove } : {}),
+    ...(ops.set.length > 0 ? { set: Object.fromEntries(ops.set) } : {}),
+    ...(ops.add.length > 0 ? { add: Object.fromEntries(ops.add) } : {}),
+  };
 }
 
 function describeMatch(m: CompiledMatch): unknown {

@@ -1,4 +1,4 @@
-import type { EffectiveMeshConfig, RetryOn } from '@weft/api';
+import type { AuthzTable, EffectiveMeshConfig, RetryOn } from '@weft/api';
 
 /**
  * The shapes of a compiled config. Every object here is frozen and belongs to exactly one config
@@ -22,10 +22,65 @@ export interface Destination {
   readonly namespace: string;
   /** The identity the peer sidecar must present; anything else is refused. */
   readonly spiffeId: string;
+  /**
+   * ServicePolicy `connectionPool`, read by the endpoint pools (one pool per endpoint). Always set
+   * by the compiler (undefined when the policy leaves the field out: the pool's own default);
+   * optional only so that tests can build a Destination by hand.
+   */
+  readonly connectTimeoutMs?: number | undefined;
+  readonly idleTimeoutMs?: number | undefined;
+  /** Connections per endpoint; an endpoint with this many requests in flight is full (see pool-limits). */
+  readonly maxConnections?: number | undefined;
 }
 
-/** Balancers the data path implements, by registered name. */
-export type BalancerName = 'round-robin' | 'random';
+/** Balancers the data path implements, by registered name (balance/registry.ts). */
+export type BalancerName = 'round-robin' | 'random' | 'least-request' | 'ring-hash';
+
+/** ServicePolicy `loadBalancer` as its strategy parsed it. */
+export type CompiledBalancer =
+  | { readonly name: 'round-robin' }
+  | { readonly name: 'random' }
+  | { readonly name: 'least-request' }
+  /** `hashHeader` in lower case, as Node gives header names. */
+  | { readonly name: 'ring-hash'; readonly hashHeader: string };
+
+/** ServicePolicy `outlierDetection`, durations in ms, defaults filled in. */
+export interface CompiledOutlier {
+  readonly consecutiveErrors: number;
+  /** An ejected endpoint's ejection count drops by one per interval it stays healthy. */
+  readonly intervalMs: number;
+  readonly baseEjectionMs: number;
+  /** No ejection lasts longer than this, however often the endpoint was ejected. */
+  readonly maxEjectionMs: number;
+  readonly maxEjectionPercent: number;
+}
+
+/** ServicePolicy `connectionPool` limits the backend enforces (see outbound/backend/pool-limits). */
+export interface CompiledPoolLimits {
+  /** Requests in flight per endpoint before it counts as full; undefined: no limit. */
+  readonly maxConnections: number | undefined;
+  /** Requests that may wait for a free endpoint; beyond it a request fails at once (503). */
+  readonly maxPendingRequests: number;
+  /** The ServicePolicy that set them, for error messages; undefined when none did. */
+  readonly policy: string | undefined;
+}
+
+/** ServicePolicy `retryBudget`, defaults filled in. */
+export interface CompiledRetryBudget {
+  readonly percent: number;
+  readonly minRetriesPerSecond: number;
+}
+
+/** What a destination's ServicePolicy compiles to, defaults filled in (config/compile-policy.ts). */
+export interface CompiledServicePolicy {
+  readonly balancer: CompiledBalancer;
+  readonly pool: CompiledPoolLimits;
+  readonly outlier: CompiledOutlier | undefined;
+  readonly retryBudget: CompiledRetryBudget;
+  /** The endpoint pools' settings, which also go on the Destination. */
+  readonly connectTimeoutMs: number | undefined;
+  readonly idleTimeoutMs: number | undefined;
+}
 
 /** The backend target: one subset of a destination (or all of it). */
 export interface CompiledBackend {
@@ -33,7 +88,9 @@ export interface CompiledBackend {
   /** Undefined means every ready endpoint of the destination. */
   readonly subset: string | undefined;
   readonly endpoints: readonly CompiledEndpoint[];
-  readonly balancer: BalancerName;
+  readonly balancer: CompiledBalancer;
+  readonly outlier: CompiledOutlier | undefined;
+  readonly pool: CompiledPoolLimits;
 }
 
 export type StringMatcher =
@@ -61,6 +118,30 @@ export interface CompiledRetryPolicy {
   readonly retryOn: ReadonlySet<RetryOn>;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
+  /** Whether POST, PATCH and other non-idempotent requests are retried too. */
+  readonly retryNonIdempotent: boolean;
+  /** Whether the app is told `x-weft-attempts`. */
+  readonly attemptsHeader: boolean;
+}
+
+/** One direction's header changes, names in lower case, applied remove -> set -> add. */
+export interface CompiledHeaderOps {
+  readonly remove: readonly string[];
+  readonly set: readonly (readonly [name: string, value: string])[];
+  readonly add: readonly (readonly [name: string, value: string])[];
+}
+
+export interface CompiledHeaderRules {
+  readonly request: CompiledHeaderOps | undefined;
+  readonly response: CompiledHeaderOps | undefined;
+}
+
+/** ServicePolicy `rateLimit` of this sidecar's own service: a token bucket at its inbound. */
+export interface CompiledRateLimit {
+  readonly requestsPerSecond: number;
+  readonly burst: number;
+  /** The ServicePolicy that set it, for the 429's message. */
+  readonly policy: string;
 }
 
 export interface CompiledFault {
@@ -87,7 +168,10 @@ export interface CompiledRule {
   /** Overall deadline for response headers, from the first byte of the request. */
   readonly timeoutMs: number | undefined;
   readonly retry: CompiledRetryPolicy | undefined;
+  /** The destination's retry budget (shared by its rules; its counters live in the retry layer). */
+  readonly retryBudget: CompiledRetryBudget;
   readonly fault: CompiledFault | undefined;
+  readonly headers: CompiledHeaderRules | undefined;
 }
 
 /** A destination with its route table and endpoints. */
@@ -99,6 +183,9 @@ export interface CompiledService extends Destination {
   readonly routes: readonly string[];
   /** Subset name -> ready endpoints whose labels include the subset's labels. */
   readonly subsets: ReadonlyMap<string, readonly CompiledEndpoint[]>;
+  /** The ServicePolicy in force (undefined: none, defaults apply) and what it compiled to. */
+  readonly policy: string | undefined;
+  readonly traffic: CompiledServicePolicy;
   /** What the ServicePolicy asked for when the data path does not implement it yet. */
   readonly notes: readonly string[];
 }
@@ -126,4 +213,8 @@ export interface CompiledConfig {
    * sidecar's namespace), `orders.shop`, `orders.shop.svc`, `orders.shop.svc.cluster.local`.
    */
   lookup(authority: string): CompiledService | undefined;
+  /** This sidecar's own AuthorizationPolicies, compiled for the inbound `authorize` layer. */
+  readonly authz: AuthzTable;
+  /** This sidecar's own service's ServicePolicy `rateLimit`, for the inbound `rateLimit` layer. */
+  readonly localRateLimit: CompiledRateLimit | undefined;
 }

@@ -21,6 +21,8 @@ export interface BootstrapOptions {
   readonly signal?: AbortSignal;
   readonly backoff?: BackoffOptions;
   readonly renewBackoff?: BackoffOptions;
+  /** This sidecar process; sent when signing so the operator can remove it (`weftctl proxy remove`). */
+  readonly proxyId?: string;
 }
 
 export interface Bootstrapped {
@@ -53,6 +55,7 @@ export async function bootstrapIdentity(options: BootstrapOptions): Promise<Boot
     logger,
     identity: options.identity,
     ...(options.renewBackoff ? { renewBackoff: options.renewBackoff } : {}),
+    ...(options.proxyId ? { proxyId: options.proxyId } : {}),
   });
   try {
     await retry(() => identityClient.bootstrap(), { ...retryOptions, what: 'certificate signing' });

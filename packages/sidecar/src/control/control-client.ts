@@ -29,6 +29,11 @@ export interface ControlClientOptions {
   /** A stream that delivered config and lived this long resets the backoff. */
   readonly healthyAfterMs?: number;
   readonly channelOptions?: grpc.ChannelOptions;
+  /**
+   * Told the root the control plane signs under, with every accepted snapshot that names one;
+   * the identity client renews early when its certificate is from another (root rotation).
+   */
+  readonly onSigningRoot?: (rootFingerprint: string) => void;
 }
 
 export interface ControlState {
@@ -66,7 +71,8 @@ export class ControlClient {
   #started = false;
   #closed = false;
   #ready = false;
-  #certExpiresAtMs: number;
+  /** The certificate last reported in the node: a renewal changes it. */
+  #certificate: Pick<IdentityMaterial, 'expiresAtMs' | 'serialNumber' | 'rootFingerprint'> | undefined;
   #state: Omit<ControlState, 'connected' | 'connectedSinceMs'> = { streams: 0 };
 
   constructor(options: ControlClientOptions) {
@@ -74,12 +80,13 @@ export class ControlClient {
     this.#compile = options.compile ?? compileSnapshot;
     this.#backoff = new Backoff(options.backoff ?? RECONNECT_BACKOFF);
     this.#target = formatHostPort(options.address);
-    this.#certExpiresAtMs = options.identity.current?.expiresAtMs ?? 0;
-    // A renewed certificate changes the node's certificate expiry; tell the control plane, but
-    // keep the stream: its TLS session stays valid and nothing needs to reconnect.
+    this.#certificate = options.identity.current;
+    // A renewed certificate changes the node's certificate facts (expiry, serial, root); tell the
+    // control plane, but keep the stream: its TLS session stays valid and nothing reconnects.
     this.#unsubscribe = options.identity.subscribe((material) => {
-      if (material.expiresAtMs === this.#certExpiresAtMs) return;
-      this.#certExpiresAtMs = material.expiresAtMs;
+      const before = this.#certificate;
+      if (before && material.expiresAtMs === before.expiresAtMs && material.serialNumber === before.serialNumber) return;
+      this.#certificate = material;
       this.#sendNode();
     });
   }
@@ -131,7 +138,9 @@ export class ControlClient {
       labels: { ...self.labels },
       ready: this.#ready,
       proxyVersion: this.#o.proxyVersion,
-      certificateExpiresAtMs: this.#certExpiresAtMs,
+      certificateExpiresAtMs: this.#certificate?.expiresAtMs ?? 0,
+      certificateRootFingerprint: this.#certificate?.rootFingerprint ?? '',
+      certificateSerial: this.#certificate?.serialNumber ?? '',
     };
   }
 
@@ -177,11 +186,14 @@ export class ControlClient {
       this.#write(stream, { responseNonce: nonce, version: kept, error: message });
       return;
     }
-    // The snapshot is accepted as a whole: config and trust bundle together, or neither.
+    // The snapshot is accepted as a whole: config and trust bundle together, or neither. The
+    // bundle is in force for new handshakes before the ACK leaves: a root rotation relies on it.
     this.#publish(compiled, bundle);
     this.#state = { ...this.#state, ackedVersion: version, ackedAtMs: Date.now() };
     this.#o.logger.debug('config applied (ACK)', { version, storeRevision: compiled.storeRevision });
     this.#write(stream, { responseNonce: nonce, version, error: '' });
+    const signingRoot = response.snapshot?.signingRootFingerprint ?? '';
+    if (signingRoot) this.#o.onSigningRoot?.(signingRoot);
   }
 
   #publish(compiled: CompiledConfig, bundle: readonly string[]): void {

@@ -5,7 +5,10 @@ import { Backoff, type BackoffOptions } from './backoff';
 import { errorInfo, type ErrorInfo } from './errors';
 import type { IdentityMaterial } from './identity-material';
 import type { JoinToken } from './join-token';
+import { bundleAfterRenewal, renewDelay, rerootDelay } from './renewal-policy';
 import { signIdentity } from './sign';
+
+export { renewDelay } from './renewal-policy';
 
 /** Retrying a failed renewal: first retry within a second, then at most every 30 s. */
 const RENEW_BACKOFF: BackoffOptions = Object.freeze({ baseMs: 1_000, capMs: 30_000 });
@@ -24,6 +27,8 @@ export interface IdentityClientOptions {
   readonly identity?: Watch<IdentityMaterial>;
   readonly renewBackoff?: BackoffOptions;
   readonly signTimeoutMs?: number;
+  /** Sent with every signing request (see SignRequest.proxy_id). */
+  readonly proxyId?: string;
 }
 
 export interface IdentityState {
@@ -49,6 +54,9 @@ export class IdentityClient {
   #failures = 0;
   #lastError: ErrorInfo | undefined;
   #nextRenewalAtMs: number | undefined;
+  #renewing = false;
+  /** The root the control plane signs under, as its last snapshot said ('' until told). */
+  #signingRoot = '';
 
   constructor(options: IdentityClientOptions) {
     this.#options = options;
@@ -78,6 +86,21 @@ export class IdentityClient {
     return material;
   }
 
+  /**
+   * The control plane now signs under `rootFingerprint` (a root rotation's reissue phase). A
+   * certificate from another root is replaced within seconds rather than at half its lifetime:
+   * the old root is retired only once every proxy holds a certificate from the new one.
+   */
+  renewUnlessFrom(rootFingerprint: string): void {
+    this.#signingRoot = rootFingerprint;
+    const current = this.identity.current;
+    if (!rootFingerprint || !current?.rootFingerprint || current.rootFingerprint === rootFingerprint || this.#renewing || this.#closed) return;
+    const delay = rerootDelay(current, Date.now());
+    if (this.#nextRenewalAtMs !== undefined && this.#nextRenewalAtMs <= Date.now() + delay) return;
+    this.#options.logger.info('renewing early: the control plane signs under another root now', { certificateRoot: current.rootFingerprint, signingRoot: rootFingerprint, inMs: delay });
+    this.#schedule(delay);
+  }
+
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
@@ -85,9 +108,9 @@ export class IdentityClient {
     this.#nextRenewalAtMs = undefined;
   }
 
-  #common(): { address: HostPort; trustDomain: string; spiffeId: string; timeoutMs?: number } {
+  #common(): { address: HostPort; trustDomain: string; spiffeId: string; timeoutMs?: number; proxyId?: string } {
     const o = this.#options;
-    return { address: o.address, trustDomain: o.trustDomain, spiffeId: o.spiffeId, ...(o.signTimeoutMs ? { timeoutMs: o.signTimeoutMs } : {}) };
+    return { address: o.address, trustDomain: o.trustDomain, spiffeId: o.spiffeId, ...(o.signTimeoutMs ? { timeoutMs: o.signTimeoutMs } : {}), ...(o.proxyId ? { proxyId: o.proxyId } : {}) };
   }
 
   #schedule(delayMs: number): void {
@@ -104,21 +127,25 @@ export class IdentityClient {
     if (!current || this.#closed) return;
     const expired = Date.now() >= current.expiresAtMs;
     const rootsPem = current.trustBundlePem.length > 0 ? current.trustBundlePem : [this.#options.bootstrapRootPem];
+    this.#renewing = true;
     try {
       // While the certificate is valid it authenticates the renewal. Once it has expired, mTLS
       // cannot work any more; the join token is the only credential left (it works if the
       // operator made it reusable and it has not expired), so we try that rather than give up.
-      const material = await signIdentity(expired
+      const signed = await signIdentity(expired
         ? { ...this.#common(), rootsPem, token: this.#options.token }
         : { ...this.#common(), rootsPem, current });
       if (this.#closed) return;
+      const material = Object.freeze({ ...signed, trustBundlePem: bundleAfterRenewal(signed, this.identity.current) });
       this.#renewals += 1;
       this.#failures = 0;
       this.#lastError = undefined;
       this.#backoff.reset();
       this.identity.set(material);
-      this.#options.logger.info('certificate renewed', { spiffeId: material.spiffeId, expiresAt: new Date(material.expiresAtMs).toISOString() });
-      this.#schedule(renewDelay(material, Date.now()));
+      this.#options.logger.info('certificate renewed', { spiffeId: material.spiffeId, expiresAt: new Date(material.expiresAtMs).toISOString(), root: material.rootFingerprint });
+      // Answered from before the signing root changed: go again (with backoff, never in a loop).
+      const stale = this.#signingRoot !== '' && material.rootFingerprint !== this.#signingRoot;
+      this.#schedule(stale ? this.#backoff.next() : renewDelay(material, Date.now()));
     } catch (err) {
       if (this.#closed) return;
       this.#failures += 1;
@@ -132,12 +159,8 @@ export class IdentityClient {
       if (leftMs > 0) this.#options.logger.warn('certificate renewal failed; the current certificate stays in use', fields);
       else this.#options.logger.error('certificate renewal failed and the certificate has expired; mTLS will fail until renewal succeeds', fields);
       this.#schedule(retryInMs);
+    } finally {
+      this.#renewing = false;
     }
   }
-}
-
-/** Half the lifetime, measured from when we received the certificate. */
-export function renewDelay(material: Pick<IdentityMaterial, 'issuedAtMs' | 'expiresAtMs'>, now: number): number {
-  const renewAt = material.issuedAtMs + (material.expiresAtMs - material.issuedAtMs) / 2;
-  return Math.max(0, renewAt - now);
 }

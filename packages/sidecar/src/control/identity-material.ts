@@ -12,4 +12,11 @@ export interface IdentityMaterial {
   readonly trustBundlePem: readonly string[];
   readonly expiresAtMs: number;
   readonly issuedAtMs: number;
+  /**
+   * SHA-256 (hex) of the root the certificate chains to, and its serial (lower-case hex): what
+   * the control plane is told, so that a root rotation knows who still holds an old-root
+   * certificate. Absent only in hand-made material (tests).
+   */
+  readonly rootFingerprint?: string;
+  readonly serialNumber?: string;
 }

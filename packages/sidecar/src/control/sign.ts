@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { certificateInfo, createCsr, generateKeyPair, splitPemChain, verifyChain } from '@weft/pki';
+import { certificateFingerprint, certificateInfo, chainRoot, createCsr, generateKeyPair, normalizeSerial, splitPemChain, verifyChain } from '@weft/pki';
 import type { SignResponse } from '@weft/api';
 import { formatHostPort, type HostPort } from './address';
 import { ControlError } from './errors';
@@ -18,6 +18,8 @@ export interface SignParams {
   readonly token?: JoinToken;
   /** Renewal: the current certificate authenticates us (mTLS) and no token is sent. */
   readonly current?: IdentityMaterial;
+  /** This sidecar process, so the control plane can revoke everything it was issued. */
+  readonly proxyId?: string;
   readonly timeoutMs?: number;
 }
 
@@ -30,7 +32,7 @@ export async function signIdentity(params: SignParams): Promise<IdentityMaterial
   const csrPem = createCsr(params.spiffeId, keys.privateKeyPem);
   const credentials = controlPlaneCredentials(params.trustDomain, params.rootsPem, params.current);
   const target = formatHostPort(params.address);
-  const response = await callSign(target, credentials, CONTROL_CHANNEL_OPTIONS, { csrPem, token: params.token?.reveal() ?? '' }, params.timeoutMs ?? 10_000);
+  const response = await callSign(target, credentials, CONTROL_CHANNEL_OPTIONS, { csrPem, token: params.token?.reveal() ?? '', proxyId: params.proxyId ?? '' }, params.timeoutMs ?? 10_000);
   return toIdentityMaterial(response, keys.privateKeyPem, params, Date.now());
 }
 
@@ -53,6 +55,7 @@ function toIdentityMaterial(response: SignResponse, privateKeyPem: string, param
   const trustBundlePem = bundle.length > 0 ? bundle : [...params.rootsPem];
   const verdict = verifyChain(chain, trustBundlePem);
   if (!verdict.ok) throw bad(`the certificate from Identity.Sign does not verify against the trust bundle: ${verdict.reason}`);
+  const root = chainRoot(chain, trustBundlePem) as string;
   return Object.freeze({
     spiffeId: params.spiffeId,
     certificateChainPem: Object.freeze(chain),
@@ -62,6 +65,8 @@ function toIdentityMaterial(response: SignResponse, privateKeyPem: string, param
     // When we received it, not notBefore: the CA back-dates notBefore for clock skew, and the
     // renewal point (half the lifetime) must be measured from when we got the certificate.
     issuedAtMs: Math.min(receivedAtMs, leaf.notAfter.getTime()),
+    rootFingerprint: certificateFingerprint(root),
+    serialNumber: normalizeSerial(leaf.serialNumber),
   });
 }
 

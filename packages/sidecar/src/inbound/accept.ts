@@ -1,9 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import type { CompiledConfig } from '../config/types';
-import { asProxyError, BadRequestError, ClientClosedError } from '../layers/errors';
-import { declaredBodyLength, forwardableHeaders, type Service } from '../layers/http';
-import { answer, guardBody } from '../layers/respond';
+import type { Downstream } from '../layers/downstream';
+import { BadRequestError } from '../layers/errors';
+import { serveExchange, type ExchangeEdge } from '../layers/exchange';
+import { isGrpc } from '../layers/grpc';
+import { forwardableHeaders, type HeaderMap, type Service } from '../layers/http';
 import type { TelemetryEvents } from '../telemetry/events';
 import { RequestRecord } from '../telemetry/record';
 import type { InboundRequest } from './types';
@@ -15,62 +15,42 @@ export interface InboundAcceptDeps {
   readonly events: Pick<TelemetryEvents, 'emit'>;
 }
 
-/**
- * The edge of the inbound stack: turns a peer sidecar's request into an InboundRequest, answers
- * with what the stack returns (a response, or a ProxyError), and reports the request when done.
- */
-export function acceptInbound(deps: InboundAcceptDeps, next: Service<InboundRequest>): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
-    const record = new RequestRecord('inbound', req.method ?? '');
-    record.destination = deps.destination;
-    const controller = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) {
-        controller.abort(new ClientClosedError());
-        if (record.status === 0) record.status = 499;
-      }
-      deps.events.emit('weft:request-end', { record, durationMs: record.elapsedMs() });
-    });
+const NO_EXTRA: HeaderMap = Object.freeze({});
 
-    let result: ReturnType<Service<InboundRequest>>;
-    try {
-      const url = req.url ?? '';
+/**
+ * The edge of the inbound stack: turns a peer sidecar's request (HTTP/1.1, HTTP/2 or an Upgrade;
+ * plaintext too in PERMISSIVE mode) into an InboundRequest, answers with what the stack returns
+ * (a response, or a ProxyError), and reports the request when the exchange is over.
+ */
+export function acceptInbound(deps: InboundAcceptDeps, next: Service<InboundRequest>): (d: Downstream) => void {
+  const edge: ExchangeEdge = { events: deps.events, dropMeshHeaders: true, bodyBrokenCode: 'WEFT_ERR_APP_UNAVAILABLE' };
+  return (d) => {
+    const record = new RequestRecord('inbound', d.method);
+    record.destination = deps.destination;
+    record.protocol = d.protocol;
+    const grpc = isGrpc(d.headers['content-type']);
+    serveExchange(d, record, edge, grpc, () => NO_EXTRA, (signal) => {
+      const url = d.url;
       // Peer sidecars always send origin form; anything else did not come from one.
       if (!url.startsWith('/')) throw new BadRequestError(`unsupported request target "${url.slice(0, 100)}"`);
       const q = url.indexOf('?');
       record.path = q < 0 ? url : url.slice(0, q);
-      record.authority = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
-      const declared = declaredBodyLength(req.headers);
-      result = next({
+      record.authority = (d.authority ?? '').toLowerCase().replace(/:\d+$/, '');
+      return next({
         method: record.method,
         target: url,
         path: record.path,
-        headers: forwardableHeaders(req.headers, true),
-        body: declared.hasBody ? guardBody(req) : null,
+        // Whatever x-weft-* the caller sent goes: only forward-local names the peer.
+        headers: forwardableHeaders(d.headers, true),
+        body: d.takeBody().body,
         config: deps.config.current,
-        signal: controller.signal,
+        signal,
         record,
-        // The inbound server is an https server: every socket is a TLSSocket.
-        socket: req.socket as TLSSocket,
+        socket: d.tls,
+        protocol: d.protocol,
+        grpc,
+        upgrade: d.upgrade,
       });
-    } catch (err) {
-      result = Promise.reject(err as Error);
-    }
-
-    result.then(
-      (response) => {
-        record.status = response.status;
-        answer(req, res, { response }, true, {}, () => {
-          // The body broke off after the headers went out: say which side broke it.
-          if (!record.errorCode) record.errorCode = controller.signal.aborted ? 'WEFT_ERR_CLIENT_CLOSED' : 'WEFT_ERR_APP_UNAVAILABLE';
-        });
-      },
-      (err: unknown) => {
-        const error = asProxyError(err);
-        record.errorCode = error.code;
-        if (record.status === 0) record.status = error.httpStatus;
-        answer(req, res, { error }, true, {}, () => undefined);
-      },
-    );
+    });
   };
 }

@@ -1,52 +1,55 @@
-import { request, type Agent } from 'node:http';
-import type { Readable } from 'node:stream';
-import { HEADERS } from '@weft/api';
+import { request, type IncomingMessage } from 'node:http';
 import { AppUnavailableError } from '../layers/errors';
 import type { HeaderMap, ProxyResponse, Service } from '../layers/http';
-import type { Phase } from '../telemetry/record';
-import type { PeerIdentity } from './tls-terminate';
+import { forwardLocalH2 } from './forward-local-h2';
+import { appHeaders, type ForwardRequest, type LocalApp } from './local-app';
 
-export interface LocalApp {
-  readonly host: string;
-  readonly port: number;
-  /** Keep-alive agent shared by every request to the app. */
-  readonly agent: Agent;
-}
+export type { AppProtocol, ForwardRequest, LocalApp } from './local-app';
 
-export interface ForwardRequest {
-  readonly method: string;
-  readonly target: string;
-  readonly headers: HeaderMap;
-  readonly body: Readable | null;
-  readonly signal: AbortSignal;
-  readonly peer: PeerIdentity;
-  readonly record: { phase: Phase };
+/**
+ * Hands the request to the local app in the protocol the app speaks, whatever the caller spoke:
+ * HTTP/2 (h2c) to an h2c app, HTTP/1.1 otherwise, and an Upgrade always as HTTP/1.1 (there is no
+ * other way to upgrade). The app learns who called in `x-weft-peer-identity`, which only this
+ * layer sets (accept removed any the caller sent); a plaintext caller gets none.
+ */
+export function forwardLocal(app: LocalApp): Service<ForwardRequest> {
+  const http1 = forwardLocalHttp1(app);
+  if (app.protocol !== 'h2c' || !app.h2) return http1;
+  const h2 = forwardLocalH2(app, app.h2);
+  return (req) => (req.upgrade !== undefined ? http1(req) : h2(req));
 }
 
 /**
- * Hands the request to the local app over a kept-alive plain HTTP connection, streaming both
- * ways. The app learns who called in `x-weft-peer-identity`, which only this layer sets (accept
- * removed any the caller sent). An app that cannot be reached is a 502 saying so.
+ * HTTP/1.1 to the app over a kept-alive connection, streaming both ways; an Upgrade on a
+ * connection of its own, which a 101 hands over as the response's tunnel. An app that cannot be
+ * reached is a 502 saying so.
  */
-export function forwardLocal(app: LocalApp): Service<ForwardRequest> {
+function forwardLocalHttp1(app: LocalApp): Service<ForwardRequest> {
   const where = `${app.host}:${app.port}`;
   return (req) =>
     new Promise<ProxyResponse>((resolve, reject) => {
       req.record.phase = 'local app';
       let answered = false;
+      const upgrade = req.upgrade;
       const out = request({
         host: app.host,
         port: app.port,
         method: req.method,
         path: req.target,
-        headers: { ...req.headers, [HEADERS.peerIdentity]: req.peer.spiffeId },
-        agent: app.agent,
+        headers: upgrade === undefined ? appHeaders(req) : { ...appHeaders(req), connection: 'Upgrade', upgrade },
+        agent: upgrade === undefined ? app.agent : false,
         signal: req.signal,
       });
       out.on('response', (res) => {
         answered = true;
-        // Node's parsed headers never hold undefined values.
-        resolve({ status: res.statusCode ?? 502, headers: res.headers as HeaderMap, body: res });
+        // Node's parsed headers never hold undefined values. Trailers can only follow a chunked body.
+        const chunked = res.headers['content-length'] === undefined;
+        resolve({ status: res.statusCode ?? 502, headers: res.headers as HeaderMap, body: res, ...(chunked ? { trailers: () => trailersOf(res) } : {}) });
+      });
+      out.on('upgrade', (res, socket, head: Buffer) => {
+        answered = true;
+        if (head.length > 0) socket.unshift(head);
+        resolve({ status: 101, headers: res.headers as HeaderMap, body: null, tunnel: socket });
       });
       out.on('error', (err) => {
         if (answered) return; // the response body carries its own error to whoever reads it
@@ -60,4 +63,10 @@ export function forwardLocal(app: LocalApp): Service<ForwardRequest> {
       req.body.on('error', (err) => out.destroy(err));
       req.body.pipe(out);
     });
+}
+
+/** Chunked HTTP/1.1 trailers, once the body has ended; undefined when the app sent none. */
+function trailersOf(res: IncomingMessage): HeaderMap | undefined {
+  const t = res.trailers as HeaderMap;
+  return Object.keys(t).length > 0 ? t : undefined;
 }

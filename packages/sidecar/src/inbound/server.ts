@@ -1,15 +1,20 @@
 import { Agent } from 'node:http';
-import { createServer } from 'node:https';
-import type { SecureContextOptions } from 'node:tls';
+import type { Socket } from 'node:net';
+import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { createLogger } from '@weft/api';
 import type { CompiledConfig } from '../config/compiled-config';
 import type { IdentityMaterial } from '../control/identity-material';
-import { DrainingListener } from '../layers/proxy-listener';
+import { H2Connection } from '../layers/h2-connection';
+import { LISTENER_LIMITS, MuxListener, type ListenerLimits } from '../layers/mux-listener';
+import { sniff } from '../layers/sniff';
 import type { ProxyListener } from '../listener';
 import type { SelfInfo } from '../self';
 import type { Telemetry } from '../telemetry/telemetry';
 import type { Watch } from '../watch';
+import type { AppProtocol, LocalApp } from './local-app';
+import { detectInbound, inboundAlpn } from './protocol-detect';
 import { inboundStack } from './stack';
+import { terminateTcp, type TcpTerminateDeps } from './tcp-terminate';
 
 export interface InboundOptions {
   readonly host: string;
@@ -17,55 +22,100 @@ export interface InboundOptions {
   /** The local app, reached on 127.0.0.1 unless appHost says otherwise. */
   readonly appPort: number;
   readonly appHost?: string;
+  /** What the app speaks (`--app-protocol`); default http1. */
+  readonly appProtocol?: AppProtocol;
   readonly self: SelfInfo;
   readonly identity: Watch<IdentityMaterial>;
   readonly config: Watch<CompiledConfig>;
   readonly telemetry: Telemetry;
+  /** Slow-loris and header-size limits; default LISTENER_LIMITS. */
+  readonly limits?: ListenerLimits;
 }
 
 /** Idle connections to the app are closed before a typical app's 5 s keep-alive timeout can race us. */
 const APP_KEEP_ALIVE_MS = 4000;
+const APP_CONNECT_TIMEOUT_MS = 5000;
+const APP_H2_IDLE_MS = 60_000;
 
-/** CONTRACT: other sidecars reach this instance here, over mTLS. */
+/**
+ * CONTRACT: other sidecars reach this instance here, over mTLS (ALPN `h2` or `http/1.1` for an
+ * HTTP app, `weft-tcp` for a TCP app). MeshConfig `mtls: PERMISSIVE` also lets plaintext in;
+ * the mode is read for each new connection, so a change applies without a restart.
+ */
 export async function startInbound(options: InboundOptions): Promise<ProxyListener> {
+  const appProtocol = options.appProtocol ?? 'http1';
+  const limits = options.limits ?? LISTENER_LIMITS;
   const material = options.identity.current;
-  // Only mesh workloads get a response: a client certificate chained to the trust bundle is
-  // required, and the handshake fails without one. Until the first certificate arrives every
-  // handshake fails, which is what "not ready" means on this port.
-  const server = createServer({
+  const log = createLogger('inbound', { proxyId: options.self.proxyId });
+  // Only mesh workloads complete the handshake: a client certificate chained to the trust bundle
+  // is required. Until the first certificate arrives every handshake fails ("not ready").
+  const tls = createTlsServer({
     requestCert: true,
     rejectUnauthorized: true,
     ...(material ? secureContext(material) : { minVersion: 'TLSv1.3' }),
-    requestTimeout: 0,
+    ALPNProtocols: inboundAlpn(appProtocol),
+    handshakeTimeout: limits.headersTimeoutMs,
   });
+  tls.on('tlsClientError', () => undefined); // a failed handshake is the client's to report
   // A renewed certificate or bundle applies to new handshakes; open connections keep theirs.
-  const log = createLogger('inbound', { proxyId: options.self.proxyId });
   const unsubscribe = options.identity.subscribe((m) => {
     try {
-      server.setSecureContext(secureContext(m));
+      tls.setSecureContext(secureContext(m));
     } catch (err) {
       // Unusable material must not take down whoever delivered it; the previous context stays.
       log.error('cannot use the new certificate for inbound TLS; keeping the previous one', { error: err });
     }
   });
-  const agent = new Agent({ keepAlive: true, timeout: APP_KEEP_ALIVE_MS });
-  const handler = inboundStack({
+  const host = options.appHost ?? '127.0.0.1';
+  const app: LocalApp = {
+    host,
+    port: options.appPort,
+    protocol: appProtocol,
+    agent: new Agent({ keepAlive: true, timeout: APP_KEEP_ALIVE_MS }),
+    h2: appProtocol === 'h2c' ? new H2Connection({ authority: `http://${host}:${options.appPort}`, connectTimeoutMs: APP_CONNECT_TIMEOUT_MS, idleTimeoutMs: APP_H2_IDLE_MS }) : undefined,
+  };
+  const destination = `${options.self.service}.${options.self.namespace}`;
+  const tcp: TcpTerminateDeps = {
+    app,
     config: options.config,
-    service: options.self.service,
-    destination: `${options.self.service}.${options.self.namespace}`,
+    destination,
     events: options.telemetry.events,
-    tracing: options.telemetry.tracing,
-    app: { host: options.appHost ?? '127.0.0.1', port: options.appPort, agent },
-  });
-  const listener = new DrainingListener(server, handler, async () => {
+    connectTimeoutMs: APP_CONNECT_TIMEOUT_MS,
+    onRefused: (err) => log.warn('TCP connection refused', { code: err.code, reason: err.message }),
+  };
+  const release = async (forced: boolean): Promise<void> => {
     unsubscribe();
-    agent.destroy();
+    app.agent.destroy();
+    await app.h2?.close(forced);
+  };
+  const listener = new MuxListener({
+    limits,
+    handler: inboundStack({ config: options.config, service: options.self.service, destination, events: options.telemetry.events, tracing: options.telemetry.tracing, app }),
+    onClosed: release,
+    accept: (socket: Socket, mux) => {
+      const mode = options.config.current?.mesh.mtls ?? 'STRICT';
+      void sniff(socket, (head) => detectInbound(head, mode, appProtocol), limits.headersTimeoutMs).then((kind) => {
+        if (kind === 'tls') tls.emit('connection', socket);
+        else if (kind === 'h2') mux.serveH2(socket);
+        else if (kind === 'http1') mux.serveHttp1(socket);
+        else if (kind === 'tcp') mux.track(terminateTcp(socket, null, tcp));
+        else if (kind === 'refused') socket.destroy(); // plaintext in STRICT mode
+      });
+    },
+  });
+  // After the handshake, ALPN says what the peer sidecar speaks on this connection.
+  tls.on('secureConnection', (socket: TLSSocket) => {
+    const alpn = socket.alpnProtocol;
+    if (appProtocol === 'tcp') {
+      if (alpn === 'weft-tcp') listener.track(terminateTcp(socket, socket, tcp));
+      else socket.destroy();
+    } else if (alpn === 'h2') listener.serveH2(socket);
+    else listener.serveHttp1(socket); // `http/1.1`, or no ALPN at all (older clients, probes)
   });
   try {
     return await listener.listen(options.port, options.host);
   } catch (err) {
-    unsubscribe();
-    agent.destroy();
+    await release(true);
     throw err;
   }
 }

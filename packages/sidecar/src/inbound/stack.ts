@@ -1,10 +1,12 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CompiledConfig } from '../config/types';
+import type { Downstream } from '../layers/downstream';
 import type { TelemetryEvents } from '../telemetry/events';
 import type { Tracing } from '../telemetry/trace';
-import { traceServer } from '../telemetry/trace-layers';
+import { traceServer, type WithSpan } from '../telemetry/trace-layers';
 import { acceptInbound } from './accept';
+import { authorize } from './authorize';
 import { forwardLocal, type LocalApp } from './forward-local';
+import { rateLimit } from './rate-limit';
 import { tlsTerminate, type WithPeer } from './tls-terminate';
 import type { InboundRequest } from './types';
 
@@ -20,13 +22,14 @@ export interface InboundStackDeps {
 
 /**
  * The inbound request path, top to bottom. TLS with a required client certificate has already
- * been completed by the server when a request reaches `accept`.
+ * been completed by the server when a request reaches `accept` (or, in PERMISSIVE mode, the
+ * request came in plaintext and has no peer identity).
  */
-export function inboundStack(deps: InboundStackDeps): (req: IncomingMessage, res: ServerResponse) => void {
+export function inboundStack(deps: InboundStackDeps): (d: Downstream) => void {
   return acceptInbound(deps, //                  parse, read the config once, answer, report
-    tlsTerminate<InboundRequest>( //              peer identity from the client certificate's URI SAN
+    tlsTerminate<InboundRequest>( //              peer identity from the client certificate's URI SAN (plaintext: none)
       traceServer<WithPeer<InboundRequest>>(deps.service, deps.tracing, // SERVER span, caller's traceparent continued
-        // authorize:  AuthorizationPolicy (DENY, then ALLOW) goes here; it has its own issue.
-        // rate-limit: ServicePolicy.rateLimit goes here; it has its own issue.
-        forwardLocal(deps.app)))); //             to the app, x-weft-peer-identity set; app down -> 502
+        authorize<WithSpan<WithPeer<InboundRequest>>>(deps.events, // AuthorizationPolicy: DENY, then ALLOW; 403 names the policy
+          rateLimit<WithSpan<WithPeer<InboundRequest>>>(deps, // own ServicePolicy.rateLimit: token bucket; over it -> 429 + retry-after
+            forwardLocal(deps.app)))))); //       to the app in its protocol, x-weft-peer-identity set; app down -> 502
 }

@@ -1,9 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { CompiledConfig } from '../config/types';
+import type { HttpProtocol, PeerCertificateSource } from '../layers/downstream';
 import type { HeaderMap } from '../layers/http';
 import type { RequestRecord } from '../telemetry/record';
 
-/** A request from a peer sidecar as the inbound layers see it after `accept`. */
+export type { PeerCertificateSource } from '../layers/downstream';
+
+/** A request from a peer sidecar (or, in PERMISSIVE mode, a plaintext client) after `accept`. */
 export interface InboundRequest {
   readonly method: string;
   /** Path and query as received. */
@@ -16,11 +19,12 @@ export interface InboundRequest {
   readonly config: CompiledConfig | undefined;
   readonly signal: AbortSignal;
   readonly record: RequestRecord;
-  /** The TLS connection it came on, for the peer's certificate. */
-  readonly socket: PeerCertificateSource;
-}
-
-/** The slice of a TLSSocket that tls-terminate reads (a plain object in unit tests). */
-export interface PeerCertificateSource {
-  getPeerX509Certificate(): { readonly subjectAltName: string | undefined } | undefined;
+  /** The TLS connection it came on, for the peer's certificate; null for plaintext (PERMISSIVE). */
+  readonly socket: PeerCertificateSource | null;
+  /** What the caller spoke (HTTP/2 for gRPC and for an app's h2c). */
+  readonly protocol: HttpProtocol;
+  /** A gRPC request: the sidecar's own errors are answered as gRPC statuses. */
+  readonly grpc: boolean;
+  /** The `Upgrade` token (`websocket`) when the caller asks to switch protocols; no body then. */
+  readonly upgrade: string | undefined;
 }

@@ -6,6 +6,11 @@ import { WeftError } from '@weft/api';
  */
 export abstract class ProxyError extends WeftError {
   abstract readonly httpStatus: number;
+
+  /** Headers the answer carries besides `x-weft-error` (a 429's `retry-after`). */
+  get responseHeaders(): Readonly<Record<string, string>> {
+    return {};
+  }
 }
 
 /** The request cannot be proxied as sent (no authority, a bad request target, CONNECT). */
@@ -62,6 +67,18 @@ export class UpstreamTimeoutError extends ProxyError {
       'WEFT_ERR_UPSTREAM_TIMEOUT',
       `"${destination}" did not answer within ${timeoutMs}ms (timeout of route ${route}); the time ran out during ${phase}: ` +
         'raise the route timeout or find out why the service is slow',
+    );
+  }
+}
+
+/** The caller's own deadline (gRPC `grpc-timeout`) passed before response headers arrived. */
+export class DeadlineExceededError extends ProxyError {
+  readonly httpStatus = 504;
+  constructor(destination: string, deadlineMs: number, phase: string) {
+    super(
+      'WEFT_ERR_DEADLINE_EXCEEDED',
+      `"${destination}" did not answer within the caller's deadline of ${Math.round(deadlineMs)}ms (grpc-timeout); the time ran out during ${phase}: ` +
+        'give the call a longer deadline or find out why the service is slow',
     );
   }
 }

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { HEADERS } from '@weft/api';
 
 /** Header names in lower case, as Node and undici give them. */
@@ -8,8 +8,21 @@ export type HeaderMap = Record<string, string | string[]>;
 export interface ProxyResponse {
   readonly status: number;
   readonly headers: HeaderMap;
-  /** Null when there is nothing to send (HEAD, 204, 304, or a synthesized empty answer). */
+  /**
+   * Null when there is nothing to send (HEAD, 204, 304, a synthesized empty answer, or an HTTP/2
+   * answer that ended with its headers, such as a gRPC trailers-only error).
+   */
   readonly body: Readable | null;
+  /**
+   * The trailers that followed the body (HTTP/2, or chunked HTTP/1.1), known once the body has
+   * ended: writers read them on the body's 'end'. Absent when the upstream cannot send any.
+   */
+  readonly trailers?: () => HeaderMap | undefined;
+  /**
+   * After a 101 answer to an Upgrade request: the upstream connection, which then carries bytes
+   * both ways until either side closes it (WebSocket and other upgraded protocols).
+   */
+  readonly tunnel?: Duplex;
 }
 
 /**
@@ -70,4 +83,17 @@ export function declaredBodyLength(headers: Readonly<Record<string, string | str
   if (typeof cl !== 'string') return { hasBody: false, length: 0 };
   const length = Number(cl);
   return { hasBody: length > 0, length };
+}
+
+/**
+ * Headers as received on HTTP/2, without the pseudo-headers (`:status`, `:path`, ...), which
+ * describe the frame and are rebuilt by whoever writes the message out again.
+ */
+export function withoutPseudoHeaders(incoming: Readonly<Record<string, string | string[] | undefined>>): HeaderMap {
+  const out: HeaderMap = {};
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value !== undefined && !name.startsWith(':')) out[name] = value;
+  }
+  return out;
 }

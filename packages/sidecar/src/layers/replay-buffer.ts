@@ -1,61 +1,103 @@
 import { PassThrough, type Readable } from 'node:stream';
 
-/** A request body ready for one or more attempts. */
-export type ReplayBody =
-  /** Fully in memory (or absent): every attempt can send it again. */
-  | { readonly replayable: true; readonly body: Buffer | null }
-  /** Too large to keep: sent once, as a stream; the request is not retried. */
-  | { readonly replayable: false; readonly body: Readable };
-
 /**
- * Reads a request body into memory when it fits in `cap` bytes, so that retries can replay it.
- * A body declared larger than the cap is not read at all; a chunked body is read until it ends
- * or passes the cap, and then what was read is put back in front of the rest, which streams on.
- * Memory per request is bounded by the cap either way.
+ * A request body that can be sent more than once, without holding up the first attempt.
+ *
+ * The first attempt gets the body as the client sends it, while a copy is kept up to `cap` bytes.
+ * A retry replays the copy and then carries on with whatever the client still sends, so a client
+ * that streams and waits for replies (a bidi gRPC call, a paced upload) is never blocked on the
+ * retry layer wanting the whole body first. Once the body outgrows the cap the copy is dropped and
+ * no later attempt can be made. Memory per request is bounded by the cap.
  */
-export function bufferForReplay(body: Readable | Buffer | null, declaredLength: number | undefined, cap: number): Promise<ReplayBody> {
-  if (body === null || Buffer.isBuffer(body)) return Promise.resolve({ replayable: true, body });
-  if (declaredLength !== undefined && declaredLength > cap) return Promise.resolve({ replayable: false, body });
-  const source = body;
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const cleanup = (): void => {
-      source.off('data', onData);
-      source.off('end', onEnd);
-      source.off('error', onError);
-      source.off('close', onClose);
-    };
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size <= cap) return;
-      cleanup();
-      source.pause();
-      resolve({ replayable: false, body: prepend(chunks, source) });
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve({ replayable: true, body: Buffer.concat(chunks, size) });
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(err);
-    };
-    // A stream destroyed without an error (the client went away) never ends.
-    const onClose = (): void => onError(new Error('the request body ended early: the client closed the connection'));
-    source.on('data', onData);
-    source.once('end', onEnd);
-    source.once('error', onError);
-    source.once('close', onClose);
-  });
-}
+export class ReplayableBody {
+  readonly #source: Readable | Buffer | null;
+  readonly #cap: number;
+  readonly #chunks: Buffer[] = [];
+  #size = 0;
+  #overflowed: boolean;
+  #ended = false;
+  #failure: Error | undefined;
+  #opened = 0;
+  #current: PassThrough | undefined;
+  #waitingForDrain: (() => void) | undefined;
 
-/** A stream of `head` followed by the rest of `source`, with back-pressure and errors carried through. */
-function prepend(head: readonly Buffer[], source: Readable): Readable {
-  const out = new PassThrough();
-  for (const chunk of head) out.write(chunk);
-  source.on('error', (err) => out.destroy(err));
-  source.pipe(out);
-  return out;
+  constructor(source: Readable | Buffer | null, declaredLength: number | undefined, cap: number) {
+    this.#source = source;
+    this.#cap = cap;
+    // A body declared larger than the cap is never copied: it streams once.
+    this.#overflowed = declaredLength !== undefined && declaredLength > cap;
+  }
+
+  /** True while another attempt could still be sent the whole body. */
+  get replayable(): boolean {
+    return !this.#overflowed && this.#failure === undefined;
+  }
+
+  /**
+   * The body for the next attempt, from its first byte; undefined when it can no longer be
+   * replayed. The previous attempt's stream is abandoned (its reader has given up on it).
+   */
+  open(): Readable | Buffer | null | undefined {
+    const source = this.#source;
+    if (source === null || Buffer.isBuffer(source)) return source;
+    this.#opened += 1;
+    if (this.#opened > 1 && !this.replayable) return undefined;
+    if (this.#opened === 1 && this.#overflowed) return source;
+    if (this.#opened === 1) this.#listen(source);
+    this.#abandonCurrent();
+    const out = new PassThrough();
+    for (const chunk of this.#chunks) out.write(chunk);
+    if (this.#ended) out.end();
+    this.#current = out;
+    return out;
+  }
+
+  #listen(source: Readable): void {
+    source.on('data', (chunk: Buffer) => {
+      if (!this.#overflowed) {
+        this.#chunks.push(chunk);
+        this.#size += chunk.length;
+        if (this.#size > this.#cap) {
+          this.#overflowed = true;
+          this.#chunks.length = 0;
+        }
+      }
+      const out = this.#current;
+      if (out && !out.write(chunk)) {
+        // Back-pressure from the attempt in flight reaches the client.
+        source.pause();
+        const resume = (): void => {
+          this.#waitingForDrain = undefined;
+          source.resume();
+        };
+        this.#waitingForDrain = resume;
+        out.once('drain', resume);
+      }
+    });
+    source.once('end', () => {
+      this.#ended = true;
+      this.#current?.end();
+    });
+    source.once('error', (err: Error) => this.#fail(err));
+    // A stream destroyed without an error (the client went away) never ends.
+    source.once('close', () => {
+      if (!this.#ended) this.#fail(new Error('the request body ended early: the client closed the connection'));
+    });
+  }
+
+  #fail(err: Error): void {
+    this.#failure = err;
+    this.#current?.destroy(err);
+  }
+
+  #abandonCurrent(): void {
+    const old = this.#current;
+    if (!old) return;
+    this.#current = undefined;
+    if (this.#waitingForDrain) {
+      old.off('drain', this.#waitingForDrain);
+      this.#waitingForDrain();
+    }
+    old.destroy();
+  }
 }

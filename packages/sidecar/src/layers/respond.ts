@@ -23,7 +23,20 @@ export function sendResponse(
     done(undefined);
     return;
   }
+  const trailers = response.trailers;
+  // Registered before pipeline's own 'end' listener, so the trailers are set when it ends `res`.
+  // Node sends them only on a chunked response and drops them otherwise (HTTP/1.1 allows no more).
+  if (trailers) response.body.once('end', () => addTrailers(res, trailers()));
   pipeline(response.body, res, (err) => done(err ?? undefined));
+}
+
+function addTrailers(res: ServerResponse, trailers: HeaderMap | undefined): void {
+  if (!trailers) return;
+  try {
+    res.addTrailers(forwardableHeaders(trailers, false));
+  } catch {
+    // A trailer Node refuses to write is dropped; the body itself already went out intact.
+  }
 }
 
 /**
@@ -63,6 +76,7 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: ProxyE
   if (!req.complete) res.shouldKeepAlive = false;
   res.writeHead(err.httpStatus, {
     ...extra,
+    ...err.responseHeaders,
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     [HEADERS.error]: err.code,

@@ -1,5 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import type { Phase } from '../telemetry/record';
-import { UpstreamTimeoutError } from './errors';
+import { DeadlineExceededError, UpstreamTimeoutError } from './errors';
 import type { ProxyResponse, Service } from './http';
 
 /** What the timeout layer reads from its target (a compiled rule). */
@@ -13,19 +14,34 @@ export interface TimeoutParams {
 export interface TimeoutRequest {
   readonly signal: AbortSignal;
   readonly record: { phase: Phase };
+  /**
+   * The caller's own deadline (`performance.now()` ms) when its protocol carries one (gRPC's
+   * `grpc-timeout`). Below this layer it is the effective deadline, which clients send upstream.
+   */
+  readonly deadlineAt?: number | undefined;
 }
 
 /**
  * The route's overall timeout: one deadline per request, started once, covering everything up to
- * the response headers (fault delay, every attempt, every backoff). After the headers the body
- * streams without it: a long download is not cut off. When it fires, the layers below are
+ * the response headers (fault delay, every attempt, every backoff). When the caller brings its own
+ * deadline (gRPC's `grpc-timeout`), the earlier of the two is the one deadline, and it is passed
+ * down as `deadlineAt` so that clients can send what remains of it upstream. After the headers the
+ * body streams without it: a long download is not cut off. When it fires, the layers below are
  * aborted through the signal and the error names the phase the time ran out in.
  */
 export function timeout<R extends TimeoutRequest>(params: TimeoutParams, next: Service<R>): Service<R> {
-  const ms = params.timeoutMs;
-  if (ms === undefined) return next;
-  return (req) =>
-    withDeadline(ms, req.signal, (signal) => next({ ...req, signal }), () => new UpstreamTimeoutError(params.destination.key, params.name, ms, req.record.phase));
+  const routeMs = params.timeoutMs;
+  return (req) => {
+    const callerMs = req.deadlineAt === undefined ? undefined : req.deadlineAt - performance.now();
+    if (callerMs === undefined && routeMs === undefined) return next(req);
+    const callerFirst = callerMs !== undefined && (routeMs === undefined || callerMs < routeMs);
+    const ms = Math.max(0, callerFirst ? (callerMs as number) : (routeMs as number));
+    const deadlineAt = performance.now() + ms;
+    const expired = callerFirst
+      ? () => new DeadlineExceededError(params.destination.key, ms, req.record.phase)
+      : () => new UpstreamTimeoutError(params.destination.key, params.name, ms, req.record.phase);
+    return withDeadline(ms, req.signal, (signal) => next({ ...req, signal, deadlineAt }), expired);
+  };
 }
 
 /**

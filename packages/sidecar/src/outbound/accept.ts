@@ -1,9 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { HEADERS } from '@weft/api';
 import type { CompiledConfig } from '../config/types';
-import { asProxyError, ClientClosedError, NotReadyError } from '../layers/errors';
-import { declaredBodyLength, forwardableHeaders, type HeaderMap, type Service } from '../layers/http';
-import { answer, guardBody } from '../layers/respond';
+import type { Downstream } from '../layers/downstream';
+import { NotReadyError } from '../layers/errors';
+import { serveExchange, type ExchangeEdge } from '../layers/exchange';
+import { isGrpc, parseGrpcTimeout } from '../layers/grpc';
+import { forwardableHeaders, type HeaderMap, type Service } from '../layers/http';
 import type { TelemetryEvents } from '../telemetry/events';
 import { RequestRecord } from '../telemetry/record';
 import type { OutboundRequest } from './types';
@@ -17,68 +19,55 @@ export interface OutboundAcceptDeps {
 }
 
 /**
- * The edge of the outbound stack: turns an app's HTTP request into an OutboundRequest, reads the
- * config once for the whole request, and writes back whatever the stack answers (a response or a
- * ProxyError) with `x-weft-attempts` when it took more than one try. When the response is done
- * it reports the request (`weft:request-end`), whatever happened to it.
+ * The edge of the outbound stack: turns an app's request (HTTP/1.1, HTTP/2 or an Upgrade) into an
+ * OutboundRequest, reads the config once for the whole request, and writes back whatever the
+ * stack answers (a response or a ProxyError) with `x-weft-attempts` when it took more than one
+ * try. A gRPC request's `grpc-timeout` becomes its deadline, which the endpoint client sends on
+ * as whatever remains of it. When the exchange is over it reports the request, whatever happened.
  */
-export function acceptOutbound(deps: OutboundAcceptDeps, next: Service<OutboundRequest>): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
-    const record = new RequestRecord('outbound', req.method ?? '');
+export function acceptOutbound(deps: OutboundAcceptDeps, next: Service<OutboundRequest>): (d: Downstream) => void {
+  const edge: ExchangeEdge = { events: deps.events, dropMeshHeaders: false, bodyBrokenCode: 'WEFT_ERR_UPSTREAM_RESET' };
+  return (d) => {
+    const record = new RequestRecord('outbound', d.method);
     record.source = deps.source;
-    const controller = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) {
-        controller.abort(new ClientClosedError());
-        if (record.status === 0) record.status = 499; // nginx's code for "client closed request"
-      }
-      deps.events.emit('weft:request-end', { record, durationMs: record.elapsedMs() });
-    });
-
-    let result: ReturnType<Service<OutboundRequest>>;
-    try {
-      const t = parseRequestTarget(req.url, req.headers.host);
+    record.protocol = d.protocol;
+    const grpc = isGrpc(d.headers['content-type']);
+    serveExchange(d, record, edge, grpc, () => attemptsHeader(record), (signal) => {
+      const t = parseRequestTarget(d.url, d.authority);
       record.path = t.path;
       record.authority = t.authority;
       const config = deps.config.current;
       if (!config) throw new NotReadyError('configuration');
-      const headers = forwardableHeaders(req.headers, true);
+      const headers = forwardableHeaders(d.headers, true);
       headers['host'] = t.host;
-      const declared = declaredBodyLength(req.headers);
-      result = next({
+      const { body, length } = d.takeBody();
+      return next({
         method: record.method,
         target: t.target,
         path: t.path,
         authority: t.authority,
         headers,
-        body: declared.hasBody ? guardBody(req) : null,
-        bodyLength: declared.length,
+        body,
+        bodyLength: length,
         config,
-        signal: controller.signal,
+        signal,
         record,
+        protocol: d.protocol,
+        grpc,
+        deadlineAt: grpc ? takeDeadline(headers) : undefined,
+        upgrade: d.upgrade,
       });
-    } catch (err) {
-      result = Promise.reject(err as Error);
-    }
-
-    result.then(
-      (response) => {
-        record.status = response.status;
-        answer(req, res, { response }, false, attemptsHeader(record), () => {
-          // The body broke off after the headers went out: say which side broke it.
-          if (!record.errorCode) record.errorCode = controller.signal.aborted ? 'WEFT_ERR_CLIENT_CLOSED' : 'WEFT_ERR_UPSTREAM_RESET';
-        });
-      },
-      (err: unknown) => {
-        const error = asProxyError(err);
-        record.errorCode = error.code;
-        if (record.status === 0) record.status = error.httpStatus;
-        answer(req, res, { error }, false, attemptsHeader(record), () => undefined);
-      },
-    );
+    });
   };
 }
 
 function attemptsHeader(record: RequestRecord): HeaderMap {
-  return record.attempts > 1 ? { [HEADERS.attempts]: String(record.attempts) } : {};
+  return record.attempts > 1 && record.attemptsHeader ? { [HEADERS.attempts]: String(record.attempts) } : {};
+}
+
+/** The app's gRPC deadline, taken out of the headers: the endpoint client sends what remains of it. */
+function takeDeadline(headers: HeaderMap): number | undefined {
+  const ms = parseGrpcTimeout(headers['grpc-timeout']);
+  delete headers['grpc-timeout'];
+  return ms === undefined ? undefined : performance.now() + ms;
 }

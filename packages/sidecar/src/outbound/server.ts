@@ -1,13 +1,15 @@
-import { createServer } from 'node:http';
-import { BadRequestError } from '../layers/errors';
 import type { CompiledConfig } from '../config/compiled-config';
 import type { IdentityMaterial } from '../control/identity-material';
-import { DrainingListener } from '../layers/proxy-listener';
+import { LISTENER_LIMITS, MuxListener, type ListenerLimits } from '../layers/mux-listener';
+import { httpProtocolOf, sniff } from '../layers/sniff';
 import type { ProxyListener } from '../listener';
 import type { SelfInfo } from '../self';
 import type { Telemetry } from '../telemetry/telemetry';
 import type { Watch } from '../watch';
+import { H2Sessions } from './endpoint/h2-sessions';
 import { EndpointPools } from './endpoint/pools';
+import { Tunnels } from './endpoint/tunnels';
+import type { Http1Upstream } from './endpoint/upstream';
 import { outboundStack } from './stack';
 
 export interface OutboundOptions {
@@ -17,33 +19,58 @@ export interface OutboundOptions {
   readonly identity: Watch<IdentityMaterial>;
   readonly config: Watch<CompiledConfig>;
   readonly telemetry: Telemetry;
+  /** How the app's HTTP/1.1 requests travel to peer sidecars; default DEFAULT_HTTP1_UPSTREAM. */
+  readonly http1Upstream?: Http1Upstream;
+  /** Slow-loris and header-size limits; default LISTENER_LIMITS. */
+  readonly limits?: ListenerLimits;
 }
 
-/** CONTRACT: the app's calls to other services enter here (plain HTTP/1.1, Host or http_proxy). */
+/**
+ * Pooled HTTP/1.1 between sidecars unless told otherwise: it measured faster than one
+ * multiplexed HTTP/2 session per endpoint (scripts/bench-upstream-protocol.ts, design notes).
+ */
+export const DEFAULT_HTTP1_UPSTREAM: Http1Upstream = 'http1';
+
+/**
+ * CONTRACT: the app's calls to other services enter here, as HTTP/1.1 (Host or http_proxy),
+ * HTTP/2 with prior knowledge (h2c, gRPC) or an HTTP/1.1 Upgrade, all on the one port: the first
+ * bytes of a connection tell HTTP/2's preface from an HTTP/1.1 request line.
+ */
 export async function startOutbound(options: OutboundOptions): Promise<ProxyListener> {
   const pools = new EndpointPools(options.identity);
-  // Endpoints that left every destination get their pools closed when the config moves on.
-  const stopPruning = options.config.subscribe((config) => pools.retain(liveEndpoints(config)));
+  const sessions = new H2Sessions(options.identity);
+  // Endpoints that left every destination get their connections closed when the config moves on.
+  const stopPruning = options.config.subscribe((config) => {
+    const live = liveEndpoints(config);
+    pools.retain(live);
+    sessions.retain(live);
+  });
+  const release = async (forced: boolean): Promise<void> => {
+    stopPruning();
+    await Promise.all([pools.close(forced), sessions.close(forced)]);
+  };
   const handler = outboundStack({
     config: options.config,
     source: `${options.self.service}.${options.self.namespace}`,
     events: options.telemetry.events,
     tracing: options.telemetry.tracing,
-    dispatchers: pools,
+    upstreams: { http1: pools, h2: sessions, tunnels: new Tunnels(options.identity), http1Upstream: options.http1Upstream ?? DEFAULT_HTTP1_UPSTREAM },
   });
-  // No overall request timeout on the app's side: a long upload is the route timeout's business.
-  // Slow headers are still cut by Node's headersTimeout.
-  const server = createServer({ requestTimeout: 0 });
-  rejectUnproxiable(server);
-  const listener = new DrainingListener(server, handler, async (forced) => {
-    stopPruning();
-    await pools.close(forced);
+  const limits = options.limits ?? LISTENER_LIMITS;
+  const listener = new MuxListener({
+    limits,
+    handler,
+    onClosed: release,
+    accept: (socket, mux) =>
+      void sniff(socket, httpProtocolOf, limits.headersTimeoutMs).then((protocol) => {
+        if (protocol === 'h2') mux.serveH2(socket);
+        else if (protocol === 'http1') mux.serveHttp1(socket);
+      }),
   });
   try {
     return await listener.listen(options.port, options.host);
   } catch (err) {
-    stopPruning();
-    await pools.close(true);
+    await release(true);
     throw err;
   }
 }
@@ -52,22 +79,4 @@ function liveEndpoints(config: CompiledConfig): Set<string> {
   const live = new Set<string>();
   for (const s of config.services.values()) for (const e of s.allEndpoints) live.add(e.address);
   return live;
-}
-
-/**
- * What never reaches the stack: bytes Node cannot parse as HTTP get a 400 (never a crash), and
- * CONNECT (HTTPS through a proxy) a 405, since the sidecar must see requests to route them.
- */
-function rejectUnproxiable(server: ReturnType<typeof createServer>): void {
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    else socket.destroy();
-  });
-  server.on('connect', (_req, socket) => {
-    const e = new BadRequestError('CONNECT is not supported: call http://<service>; the sidecar encrypts the hop with mTLS', 405);
-    const body = `${e.message}\n`;
-    socket.end(
-      `HTTP/1.1 405 Method Not Allowed\r\nx-weft-error: ${e.code}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
-  });
 }

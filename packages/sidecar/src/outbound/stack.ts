@@ -1,18 +1,23 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EndpointStates } from '../balance/endpoint-state';
 import type { CompiledBackend, CompiledConfig, CompiledRule } from '../config/types';
+import type { Downstream } from '../layers/downstream';
 import type { Service } from '../layers/http';
 import { perTarget } from '../layers/per-target';
 import { retry, type Attempted } from '../layers/retry';
+import { RetryBudgets } from '../layers/retry-budget';
 import { timeout } from '../layers/timeout';
 import type { TelemetryEvents } from '../telemetry/events';
 import type { Tracing } from '../telemetry/trace';
 import { traceAttempt, traceClient, type WithSpan } from '../telemetry/trace-layers';
 import { acceptOutbound } from './accept';
 import { balance } from './backend/balance';
+import { outlier } from './backend/outlier';
+import { PendingQueues } from './backend/pool-limits';
 import { discover, type Discovered } from './discover';
-import { endpointClient, type EndpointDispatchers, type EndpointRequest } from './endpoint/client';
+import { upstreamClient, type UpstreamRequest, type Upstreams } from './endpoint/upstream';
 import { distribute } from './route/distribute';
 import { fault } from './route/fault';
+import { headers } from './route/headers';
 import { routeMatch } from './route/match';
 import type { OutboundRequest } from './types';
 
@@ -22,8 +27,8 @@ export interface OutboundStackDeps {
   readonly source: string;
   readonly events: TelemetryEvents;
   readonly tracing: Pick<Tracing, 'startSpan'>;
-  /** Pooled mTLS connections per endpoint (TLS origination and identity pinning live there). */
-  readonly dispatchers: EndpointDispatchers;
+  /** mTLS connections to peer sidecars (pooled HTTP/1.1, HTTP/2 sessions, tunnels), identity pinned. */
+  readonly upstreams: Upstreams;
 }
 
 /** A request once a rule is chosen, inside the CLIENT span, on one attempt. */
@@ -31,38 +36,60 @@ type RouteRequest = Discovered<OutboundRequest>;
 type AttemptRequest = Attempted<WithSpan<RouteRequest>>;
 
 /**
+ * What outlives config versions, for the life of the listener: each endpoint's live state (in
+ * flight, ejections), each destination's waiting line and retry budget. Keyed by address and
+ * destination, so a config update rebuilds the stacks around the same state.
+ */
+interface Lasting {
+  readonly states: EndpointStates;
+  readonly queues: PendingQueues;
+  readonly budgets: RetryBudgets;
+}
+
+/**
  * The outbound request path, top to bottom. Targets go logical (the service asked for) -> route
  * (one rule) -> backend (one subset) -> endpoint (one peer sidecar); each target's stack is built
  * once per compiled target and reused, so a request only runs handlers.
  */
-export function outboundStack(deps: OutboundStackDeps): (req: IncomingMessage, res: ServerResponse) => void {
+export function outboundStack(deps: OutboundStackDeps): (d: Downstream) => void {
   return acceptOutbound(deps, //  parse the request, read the config once, answer, report
     discover( //                  authority -> destination; unknown -> 503 WEFT_ERR_NO_ENDPOINTS
       routeMatch( //              first matching rule -> that rule's stack; none -> 404
-        routeStacks(deps))));
+        routeStacks(deps, { states: new EndpointStates(), queues: new PendingQueues(), budgets: new RetryBudgets() }))));
 }
 
 /** Route target: everything one rule says, in the order a request meets it. */
-function routeStacks(deps: OutboundStackDeps): (rule: CompiledRule) => Service<RouteRequest> {
-  const backend = backendStacks(deps);
+function routeStacks(deps: OutboundStackDeps, lasting: Lasting): (rule: CompiledRule) => Service<RouteRequest> {
+  const backend = backendStacks(deps, lasting);
+  const retryEnv = { events: deps.events, budgets: lasting.budgets };
   return perTarget((rule: CompiledRule) =>
     traceClient(rule, deps.tracing, //         CLIENT span, continuing the app's traceparent
       timeout(rule, //                          the rule's one deadline, up to response headers (504)
-        fault(rule, //                          injected delay / abort
-          retry(rule, deps.events, //           retry loop: replay buffer, backoff, per-try timeout
-            withAttemptSpans(rule, //           one child span per attempt, when the rule retries
-              distribute(rule, backend))))))); // weighted pick of a backend (subset)
+        headers(rule, //                        the rule's request / response header changes
+          fault(rule, //                        injected delay / abort
+            retry(rule, retryEnv, //            retry loop: replay buffer, backoff, per-try timeout, idempotency, budget
+              withAttemptSpans(rule, //         one child span per attempt, when the rule retries
+                distribute(rule, backend)))))))); // weighted pick of a backend (subset)
 }
 
 /** Backend target: the ServicePolicy's balancer (round robin by default) over the subset's ready endpoints. */
-function backendStacks(deps: OutboundStackDeps): (backend: CompiledBackend) => Service<AttemptRequest> {
+function backendStacks(deps: OutboundStackDeps, lasting: Lasting): (backend: CompiledBackend) => Service<AttemptRequest> {
   const endpoint = endpointStacks(deps);
-  return perTarget((b: CompiledBackend) => balance<AttemptRequest>(b, endpoint(b)));
+  return perTarget((b: CompiledBackend) => {
+    lasting.states.sweep(deps.config.current); // forget endpoints that left the config (once per version)
+    return balance<AttemptRequest>(b, lasting, //  balancer by name, skipping ejected and full endpoints; all full ->
+      //                                            wait in a bounded line (pool limits), line full -> 503 WEFT_ERR_OVERFLOW
+      outlier(b, { states: lasting.states, events: deps.events }, // consecutive failures eject an endpoint for a while
+        endpoint(b)));
+  });
 }
 
-/** Endpoint target: the endpoint's pooled mTLS connection, peer identity pinned (see EndpointPools). */
-function endpointStacks(deps: OutboundStackDeps): (backend: CompiledBackend) => Service<EndpointRequest> {
-  return perTarget((b: CompiledBackend) => endpointClient(b.destination, deps.dispatchers));
+/**
+ * Endpoint target: the mTLS hop to the endpoint's sidecar, peer identity pinned; HTTP/2 stays
+ * HTTP/2, HTTP/1.1 goes pooled (or multiplexed), an Upgrade gets a tunnel (see endpoint/upstream).
+ */
+function endpointStacks(deps: OutboundStackDeps): (backend: CompiledBackend) => Service<UpstreamRequest> {
+  return perTarget((b: CompiledBackend) => upstreamClient(b.destination, deps.upstreams));
 }
 
 function withAttemptSpans(rule: CompiledRule, next: Service<AttemptRequest>): Service<AttemptRequest> {

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { CompiledConfig } from '../config/types';
+import type { HttpProtocol } from '../layers/downstream';
 import type { HeaderMap } from '../layers/http';
 import type { RequestRecord } from '../telemetry/record';
 
@@ -25,4 +26,15 @@ export interface OutboundRequest {
   /** Aborts when the app goes away (and, below a timeout layer, when the deadline passes). */
   readonly signal: AbortSignal;
   readonly record: RequestRecord;
+  /** What the app spoke; HTTP/2 stays HTTP/2 to the peer sidecar (streams, trailers). */
+  readonly protocol: HttpProtocol;
+  /** A gRPC request: the sidecar's own errors are answered as gRPC statuses. */
+  readonly grpc: boolean;
+  /**
+   * The app's own deadline (gRPC `grpc-timeout`) as `performance.now()` ms; the timeout layer
+   * narrows it to the route's when that is earlier, and the client sends what remains upstream.
+   */
+  readonly deadlineAt: number | undefined;
+  /** The `Upgrade` token (`websocket`) when the app asks to switch protocols; no body then. */
+  readonly upgrade: string | undefined;
 }

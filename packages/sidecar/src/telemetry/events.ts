@@ -1,5 +1,5 @@
 import type { Logger } from '@weft/api';
-import type { RequestRecord } from './record';
+import type { Direction, RequestRecord } from './record';
 
 /**
  * Named events of the data path. Layers emit them and know nothing of metrics, logs or traces;
@@ -11,6 +11,41 @@ export interface WeftEvents {
   'weft:request-end': { readonly record: RequestRecord; readonly durationMs: number };
   /** An attempt failed and another is about to be made. */
   'weft:retry': { readonly destination: string; readonly route: string; readonly attempt: number; readonly reason: string };
+  /** A failed attempt that retryOn covers was not retried: the budget is spent, or the method is not idempotent. */
+  'weft:retry-skipped': { readonly destination: string; readonly route: string; readonly reason: 'budget' | 'non-idempotent' };
+  /** Outlier detection took an endpoint out of balancing for `durationMs` (its `ejections`-th time). */
+  'weft:endpoint-ejected': {
+    readonly destination: string;
+    readonly endpoint: string;
+    readonly ejections: number;
+    readonly durationMs: number;
+    readonly consecutiveErrors: number;
+  };
+  /** An ejected endpoint's time is up: it takes requests again. */
+  'weft:endpoint-returned': { readonly destination: string; readonly endpoint: string };
+  /** An inbound request was refused by the local rate limit (429). */
+  'weft:rate-limited': { readonly destination: string; readonly source: string };
+  /** An inbound request was refused by authorization (`policy` is '' when no ALLOW rule matched). */
+  'weft:authz-denied': { readonly source: string; readonly destination: string; readonly policy: string; readonly cause: string };
+  /** A TCP connection was forwarded to a peer sidecar (outbound) or to the app (inbound). */
+  'weft:tcp-open': TcpConnectionLabels;
+  /**
+   * A TCP connection ended. `receivedBytes` came from the side that opened it (the app outbound,
+   * the peer inbound), `sentBytes` went back to it; `errorCode` is '' for a clean close.
+   */
+  'weft:tcp-end': TcpConnectionLabels & {
+    readonly receivedBytes: number;
+    readonly sentBytes: number;
+    readonly durationMs: number;
+    readonly errorCode: string;
+  };
+}
+
+/** Who a TCP connection was between, as metrics label it. */
+export interface TcpConnectionLabels {
+  readonly direction: Direction;
+  readonly source: string;
+  readonly destination: string;
 }
 
 export type WeftEventName = keyof WeftEvents;

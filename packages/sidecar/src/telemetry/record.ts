@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 export type Direction = 'inbound' | 'outbound';
 
 /** Where a request's time goes; a timeout error names the phase it ran out in. */
-export type Phase = 'routing' | 'fault delay' | 'retry backoff' | 'connect' | 'response headers' | 'local app';
+export type Phase = 'routing' | 'fault delay' | 'retry backoff' | 'queue' | 'connect' | 'response headers' | 'local app';
 
 /**
  * The facts about one request that telemetry reports when it ends. The edge layer creates it;
@@ -16,10 +16,17 @@ export class RequestRecord {
   source = 'unknown';
   destination = 'unknown';
   route = '';
+  /** The HTTP status the client got (a gRPC error answered by the sidecar is a 200, as on the wire). */
   status = 0;
+  /** `grpc-status` of a gRPC request (from the response headers or trailers), '' for anything else. */
+  grpcStatus = '';
+  /** What the client spoke: `http1` or `h2`. */
+  protocol = '';
   /** `x-weft-error` code when the sidecar answered with an error itself. */
   errorCode = '';
   attempts = 0;
+  /** Whether the app is told `attempts` in `x-weft-attempts` (Route retries.attemptsHeader). */
+  attemptsHeader = true;
   traceId = '';
   endpoint = '';
   /** The caller's SPIFFE ID (inbound) or the destination's (outbound). */

@@ -5,6 +5,7 @@ import { writeAccessLog } from './access-log';
 import { TelemetryEvents } from './events';
 import { Gauge, Registry, type Counter, type Histogram } from './metrics';
 import type { RequestRecord } from './record';
+import { countTcp } from './tcp-metrics';
 import { Tracing, type ExporterFactory } from './trace';
 
 /** What tests and embedders may replace; the sidecar itself uses the defaults. */
@@ -30,6 +31,10 @@ export class Telemetry {
   readonly #requests: Counter;
   readonly #duration: Histogram;
   readonly #retries: Counter;
+  readonly #retriesSkipped: Counter;
+  readonly #ejections: Counter;
+  readonly #rateLimited: Counter;
+  readonly #denied: Counter;
   readonly #accessLogOut: Writable;
   #accessLog = false;
 
@@ -51,8 +56,21 @@ export class Telemetry {
       'Time from the first byte of a request to the last byte of its response, by direction and destination.',
     );
     this.#retries = this.#registry.counter('weft_retries_total', 'Retry attempts made by the outbound side, by destination.');
+    this.#denied = this.#registry.counter('weft_requests_denied_total', 'Inbound requests refused by AuthorizationPolicy, by source, destination, deciding policy and cause.');
     this.events.on('weft:request-end', ({ record, durationMs }) => this.#onRequestEnd(record, durationMs));
+    countTcp(this.#registry, this.events);
     this.events.on('weft:retry', ({ destination }) => this.#retries.inc({ destination }));
+    this.#retriesSkipped = this.#registry.counter('weft_retries_skipped_total', 'Failed attempts that retryOn covers but were not retried, by destination and reason (budget, non-idempotent).');
+    this.#ejections = this.#registry.counter('weft_ejections_total', 'Endpoints ejected by outlier detection, by destination.');
+    this.#rateLimited = this.#registry.counter('weft_rate_limited_total', 'Inbound requests refused by the local rate limit (429), by destination and source.');
+    this.events.on('weft:retry-skipped', ({ destination, reason }) => this.#retriesSkipped.inc({ destination, reason }));
+    this.events.on('weft:endpoint-ejected', (e) => {
+      this.#ejections.inc({ destination: e.destination });
+      log.info('endpoint ejected by outlier detection', { ...e });
+    });
+    this.events.on('weft:endpoint-returned', (e) => log.info('ejected endpoint returned to balancing', { ...e }));
+    this.events.on('weft:rate-limited', ({ destination, source }) => this.#rateLimited.inc({ destination, source }));
+    this.events.on('weft:authz-denied', ({ source, destination, policy, cause }) => this.#denied.inc({ source, destination, policy, cause }));
   }
 
   /** Called with every new config: switches the OTLP endpoint and sampling when they change. */
@@ -89,6 +107,8 @@ export class Telemetry {
       destination: record.destination,
       route: record.route,
       code: String(record.status),
+      // gRPC requests only: their failures are HTTP 200s, the gRPC status says what happened.
+      ...(record.grpcStatus === '' ? {} : { grpc_status: record.grpcStatus }),
     });
     this.#duration.observe({ direction: record.direction, destination: record.destination }, durationMs / 1000);
     if (this.#accessLog) writeAccessLog(this.#accessLogOut, record, durationMs);

@@ -103,15 +103,15 @@ describe('compileSnapshot', () => {
     expect(c.lookup('reviews')?.rules.map((r) => r.name)).to.deep.equal(['a-first/0', 'b-second/0']);
   });
 
-  it('notes ServicePolicy features it does not enforce instead of refusing them', () => {
+  it('enforces every ServicePolicy feature, so nothing is left in notes', () => {
     const c = compileSnapshot(
       snapshot({ services: [reviews], resources: [doc('ServicePolicy', 'reviews', { service: 'reviews', loadBalancer: { algorithm: 'least-request' }, rateLimit: { requestsPerSecond: 5 } })] }),
       'v1',
       SELF,
     );
     const s = c.lookup('reviews');
-    expect(s?.rules[0]?.split.backends[0]?.balancer).to.equal('round-robin');
-    expect(s?.notes.join('\n')).to.contain('least-request').and.contain('rateLimit');
+    expect(s?.rules[0]?.split.backends[0]?.balancer).to.deep.equal({ name: 'least-request' });
+    expect(s?.notes).to.deep.equal([]);
   });
 
   it('describes what is in force as JSON', () => {

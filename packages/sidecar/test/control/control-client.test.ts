@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CertificateAuthority } from '@weft/pki';
+import { CertificateAuthority, certificateFingerprint } from '@weft/pki';
 import type { Snapshot } from '@weft/api';
 import type { CompiledConfig } from '../../src/config/compiled-config';
 import { ControlClient, type CompileFn } from '../../src/control/control-client';
@@ -41,12 +41,12 @@ describe('ControlClient (discovery stream)', function () {
     await cp?.stop();
   });
 
-  function start(compile: CompileFn = stubCompile): { config: Watch<CompiledConfig>; control: ControlClient } {
+  function start(compile: CompileFn = stubCompile, onSigningRoot?: (root: string) => void): { config: Watch<CompiledConfig>; control: ControlClient } {
     const config = new Watch<CompiledConfig>();
     control = new ControlClient({
       address: { host: '127.0.0.1', port: cp.port }, trustDomain: 'weft.local', self: SELF,
       identity: identityClient.identity, config, advertiseAddress: '127.0.0.1:15006', proxyVersion: 'test',
-      logger, compile, backoff: { baseMs: 50, capMs: 200 },
+      logger, compile, backoff: { baseMs: 50, capMs: 200 }, ...(onSigningRoot ? { onSigningRoot } : {}),
     });
     control.start();
     return { config, control };
@@ -62,6 +62,24 @@ describe('ControlClient (discovery stream)', function () {
     expect(cp.nodes[0]?.labels).to.deep.equal({ version: 'v1' });
     expect(cp.nodes[0]?.certificateExpiresAtMs).to.equal(identityClient.identity.current?.expiresAtMs);
     expect(control.state).to.deep.include({ connected: true, ackedVersion: '1' });
+  });
+
+  it('reports which root its certificate chains to, and passes on the signing root of each accepted snapshot', async () => {
+    const roots: string[] = [];
+    const { config } = start(stubCompile, (root) => roots.push(root));
+    await config.next();
+    const material = identityClient.identity.current;
+    expect(cp.nodes[0]).to.deep.include({ certificateRootFingerprint: certificateFingerprint(cp.ca.rootPem), certificateSerial: material?.serialNumber });
+    expect(roots, 'a snapshot without a signing root says nothing').to.deep.equal([]);
+    const next = CertificateAuthority.createRoot('weft.local');
+    const fp = certificateFingerprint(next.rootPem);
+    const version = cp.push({ ...cp.makeSnapshot(), trustBundlePem: [cp.ca.rootPem, next.rootPem], signingRootFingerprint: fp });
+    await waitFor('the two-root bundle to be in force', () => identityClient.identity.current?.trustBundlePem.length === 2);
+    await waitFor('the ACK', () => cp.acks.some((a) => a.version === version));
+    expect(roots).to.deep.equal([fp]);
+    // A renewed certificate is reported on the same stream.
+    await identityClient.bootstrap();
+    await waitFor('the node with the new serial', () => cp.nodes.at(-1)?.certificateSerial === identityClient.identity.current?.serialNumber);
   });
 
   it('re-sends the node when readiness changes', async () => {

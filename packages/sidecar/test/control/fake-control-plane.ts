@@ -25,6 +25,7 @@ export interface FakeControlPlaneOptions {
 export interface SignRecord {
   readonly spiffeId: string;
   readonly viaToken: boolean;
+  readonly proxyId?: string;
 }
 
 interface OpenStream {
@@ -59,6 +60,9 @@ export class FakeControlPlane {
   ttlMs: number;
   /** Renewals (mTLS, no token) fail with UNAVAILABLE while true. */
   failRenewals = false;
+  /** Signs with this CA instead of `ca`, and answers with `bundle`, when set (a root rotation). */
+  signer: CertificateAuthority | undefined;
+  bundle: string[] | undefined;
   /** While true, a new stream gets no snapshot until the next push (to observe "no config yet"). */
   holdSnapshots = false;
   readonly signs: SignRecord[] = [];
@@ -176,9 +180,9 @@ export class FakeControlPlane {
       if (peer !== wanted) return callback(status(grpc.status.PERMISSION_DENIED, `${peer} cannot renew ${wanted}`, 'WEFT_ERR_IDENTITY_MISMATCH'));
       if (this.failRenewals) return callback(status(grpc.status.UNAVAILABLE, 'renewals are failing (test)', 'WEFT_ERR_CLOSED'));
     }
-    const issued = this.ca.issue({ publicKeyPem: csr.publicKeyPem, uris: [wanted], ttlMs: this.ttlMs, usage: 'workload' });
-    this.signs.push({ spiffeId: wanted, viaToken: token !== '' });
-    callback(null, { certificateChainPem: [...issued.chainPem], trustBundlePem: [this.ca.rootPem], expiresAtMs: issued.notAfter.getTime(), spiffeId: wanted });
+    const issued = (this.signer ?? this.ca).issue({ publicKeyPem: csr.publicKeyPem, uris: [wanted], ttlMs: this.ttlMs, usage: 'workload' });
+    this.signs.push({ spiffeId: wanted, viaToken: token !== '', ...(call.request.proxyId ? { proxyId: call.request.proxyId } : {}) });
+    callback(null, { certificateChainPem: [...issued.chainPem], trustBundlePem: this.bundle ?? [this.ca.rootPem], expiresAtMs: issued.notAfter.getTime(), spiffeId: wanted });
   };
 
   readonly #stream = (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void => {

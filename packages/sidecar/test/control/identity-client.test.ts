@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { X509Certificate } from 'node:crypto';
-import { certificateFingerprint, certificateInfo } from '@weft/pki';
+import { CertificateAuthority, certificateFingerprint, certificateInfo, normalizeSerial } from '@weft/pki';
 import { ControlError } from '../../src/control/errors';
 import { IdentityClient, renewDelay } from '../../src/control/identity-client';
 import type { IdentityMaterial } from '../../src/control/identity-material';
@@ -15,8 +15,9 @@ describe('IdentityClient', function () {
   let cp: FakeControlPlane;
   const clients: IdentityClient[] = [];
 
-  function client(token: string, spiffeId = ORDERS): IdentityClient {
+  function client(token: string, spiffeId = ORDERS, proxyId?: string): IdentityClient {
     const c = new IdentityClient({
+      ...(proxyId ? { proxyId } : {}),
       address: { host: '127.0.0.1', port: cp.port },
       trustDomain: 'weft.local',
       spiffeId,
@@ -102,5 +103,29 @@ describe('IdentityClient', function () {
     expect(Date.now()).to.be.lessThan(first.expiresAtMs);
     expect(c.state.consecutiveFailures).to.equal(0);
     expect(c.state.lastError).to.equal(undefined);
+  });
+
+  it('renews within seconds when the control plane signs under another root, and keeps the bundle snapshots set', async () => {
+    const c = client(cp.tokenFor('orders'), ORDERS, 'proxy-7');
+    const first = await c.bootstrap();
+    const oldFp = certificateFingerprint(cp.ca.rootPem);
+    expect(first.rootFingerprint).to.equal(oldFp);
+    expect(first.serialNumber).to.equal(normalizeSerial(certificateInfo(first.certificateChainPem[0]!).serialNumber));
+    expect(cp.signs[0]?.proxyId).to.equal('proxy-7');
+
+    // A rotation's overlap: a snapshot brought both roots; then reissue: a new root signs.
+    const next = CertificateAuthority.createRoot('weft.local');
+    const bundle = [cp.ca.rootPem, next.rootPem];
+    c.identity.set({ ...first, trustBundlePem: bundle });
+    c.renewUnlessFrom(oldFp);
+    expect(c.state.nextRenewalAtMs! - Date.now(), 'the same root: half-life as before').to.be.greaterThan(60_000);
+    cp.signer = next;
+    cp.bundle = [next.rootPem]; // an answer from "later": the bundle is the snapshots' to change, not this one's
+    const started = Date.now();
+    c.renewUnlessFrom(certificateFingerprint(next.rootPem));
+    await waitFor('a new-root certificate', () => c.identity.current?.rootFingerprint === certificateFingerprint(next.rootPem), 6_000);
+    expect(Date.now() - started).to.be.below(4_000);
+    expect(c.identity.current?.trustBundlePem).to.deep.equal(bundle);
+    expect(cp.signs.at(-1)).to.deep.include({ viaToken: false, proxyId: 'proxy-7' });
   });
 });

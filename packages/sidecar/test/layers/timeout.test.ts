@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { UpstreamTimeoutError } from '../../src/layers/errors';
+import { performance } from 'node:perf_hooks';
+import { DeadlineExceededError, UpstreamTimeoutError } from '../../src/layers/errors';
 import type { ProxyResponse } from '../../src/layers/http';
 import { timeout, withDeadline } from '../../src/layers/timeout';
 import { neverAborted, record, response } from './fakes';
@@ -7,9 +8,37 @@ import { neverAborted, record, response } from './fakes';
 describe('layers/timeout', () => {
   const params = { timeoutMs: 30, name: 'orders/0', destination: { key: 'orders.default' } };
 
-  it('passes the request through untouched without a timeout', () => {
-    const next = async (): Promise<ProxyResponse> => response(200);
-    expect(timeout({ ...params, timeoutMs: undefined }, next)).to.equal(next);
+  it('passes the request through untouched without a timeout or a caller deadline', async () => {
+    let seen: unknown;
+    const req = { signal: neverAborted(), record: record() };
+    await timeout({ ...params, timeoutMs: undefined }, async (r) => ((seen = r), response(200)))(req);
+    expect(seen).to.equal(req);
+  });
+
+  it("lets the caller's own deadline win when it is earlier than the route's, and says so", async () => {
+    let deadlineAt: number | undefined;
+    const svc = timeout({ ...params, timeoutMs: 1000 }, (req) => ((deadlineAt = req.deadlineAt), new Promise<ProxyResponse>(() => undefined)));
+    const startedAt = performance.now();
+    const err = await svc({ signal: neverAborted(), record: record(), deadlineAt: startedAt + 20 }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(DeadlineExceededError);
+    expect((err as DeadlineExceededError).code).to.equal('WEFT_ERR_DEADLINE_EXCEEDED');
+    expect(performance.now() - startedAt).to.be.lessThan(500);
+    expect(deadlineAt).to.be.closeTo(startedAt + 20, 5);
+  });
+
+  it("narrows a caller's later deadline to the route's, and passes the narrowed one down", async () => {
+    let deadlineAt: number | undefined;
+    const svc = timeout(params, (req) => ((deadlineAt = req.deadlineAt), new Promise<ProxyResponse>(() => undefined)));
+    const startedAt = performance.now();
+    const err = await svc({ signal: neverAborted(), record: record(), deadlineAt: startedAt + 60_000 }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(UpstreamTimeoutError);
+    expect(deadlineAt).to.be.closeTo(startedAt + params.timeoutMs, 5);
+  });
+
+  it("enforces a caller's deadline when the route has no timeout", async () => {
+    const svc = timeout({ ...params, timeoutMs: undefined }, () => new Promise<ProxyResponse>(() => undefined));
+    const err = await svc({ signal: neverAborted(), record: record(), deadlineAt: performance.now() + 10 }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(DeadlineExceededError);
   });
 
   it('resolves with the response when it comes in time', async () => {

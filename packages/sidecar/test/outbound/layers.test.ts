@@ -1,10 +1,13 @@
 import { text } from 'node:stream/consumers';
 import { expect } from 'chai';
-import type { CompiledBackend, CompiledService, Destination } from '../../src/config/types';
+import type { CompiledBackend, CompiledRule, CompiledService, Destination } from '../../src/config/types';
 import { NoEndpointsError, NoRouteError } from '../../src/layers/errors';
 import type { ProxyResponse } from '../../src/layers/http';
 import type { AttemptState } from '../../src/layers/retry';
+import { EndpointStates } from '../../src/balance/endpoint-state';
+import { compileServicePolicy } from '../../src/config/compile-policy';
 import { balance } from '../../src/outbound/backend/balance';
+import { PendingQueues } from '../../src/outbound/backend/pool-limits';
 import { discover } from '../../src/outbound/discover';
 import { distribute } from '../../src/outbound/route/distribute';
 import { fault } from '../../src/outbound/route/fault';
@@ -16,9 +19,21 @@ const backend = (subset: string | undefined, addresses: string[]): CompiledBacke
   destination: dest,
   subset,
   endpoints: addresses.map((address) => ({ address, proxyId: address, labels: {} })),
-  balancer: 'round-robin',
+  balancer: { name: 'round-robin' },
+  outlier: undefined,
+  pool: { maxConnections: undefined, maxPendingRequests: 1024, policy: undefined },
 });
-const service = (rules: CompiledService['rules']): CompiledService => ({ ...dest, rules, allEndpoints: [], routes: ['orders'], subsets: new Map(), notes: [] });
+const service = (rules: CompiledService['rules']): CompiledService => ({
+  ...dest,
+  rules,
+  allEndpoints: [],
+  routes: ['orders'],
+  subsets: new Map(),
+  policy: undefined,
+  traffic: compileServicePolicy(undefined),
+  notes: [],
+});
+const lasting = () => ({ states: new EndpointStates(), queues: new PendingQueues() });
 
 describe('outbound layers (fake next)', () => {
   describe('discover', () => {
@@ -44,7 +59,17 @@ describe('outbound layers (fake next)', () => {
 
   describe('routeMatch', () => {
     it('hands the request to the first matching rule stack, and 404s when none matches', async () => {
-      const rule = { name: 'orders/0', destination: dest, matches: [{ path: { kind: 'exact', value: '/a' } as const, method: undefined, headers: [] }], split: { backends: [], cumulative: [], total: 0 }, timeoutMs: undefined, retry: undefined, fault: undefined };
+      const rule: CompiledRule = {
+        name: 'orders/0',
+        destination: dest,
+        matches: [{ path: { kind: 'exact', value: '/a' }, method: undefined, headers: [] }],
+        split: { backends: [], cumulative: [], total: 0 },
+        timeoutMs: undefined,
+        retry: undefined,
+        retryBudget: { percent: 20, minRetriesPerSecond: 10 },
+        fault: undefined,
+        headers: undefined,
+      };
       const svc = routeMatch((r) => async () => response(r === rule ? 200 : 500));
       const req = { method: 'GET', path: '/a', headers: {}, service: service([rule]), record: record() };
       expect((await svc(req)).status).to.equal(200);
@@ -109,26 +134,27 @@ describe('outbound layers (fake next)', () => {
 
   describe('balance', () => {
     const attempt = (avoid?: string): AttemptState => ({ number: 1, avoid, endpoint: undefined });
+    const balanceRequest = (a: AttemptState) => ({ attempt: a, headers: {}, signal: neverAborted(), record: record() });
     it('round-robins, records the endpoint on the attempt, and avoids the one that failed', async () => {
       const seen: string[] = [];
-      const svc = balance(backend(undefined, ['e1', 'e2', 'e3']), async (req) => {
+      const svc = balance(backend(undefined, ['e1', 'e2', 'e3']), lasting(), async (req) => {
         seen.push(req.endpoint.address);
         return response(200);
       });
       const a = attempt();
-      await svc({ attempt: a, record: record() });
+      await svc(balanceRequest(a));
       expect(a.endpoint).to.equal(seen[0]);
-      for (let i = 0; i < 5; i++) await svc({ attempt: attempt(), record: record() });
+      for (let i = 0; i < 5; i++) await svc(balanceRequest(attempt()));
       expect(new Set(seen).size).to.equal(3);
       for (let i = 0; i < 6; i++) {
         const b = attempt('e2');
-        await svc({ attempt: b, record: record() });
+        await svc(balanceRequest(b));
         expect(b.endpoint).to.not.equal('e2');
       }
     });
 
     it('rejects with a 503 naming subset and service when the subset is empty', async () => {
-      const err = await balance(backend('v3', []), async () => response(200))({ attempt: attempt(), record: record() }).catch((e: unknown) => e);
+      const err = await balance(backend('v3', []), lasting(), async () => response(200))(balanceRequest(attempt())).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(NoEndpointsError);
       expect((err as Error).message).to.contain('subset "v3" of service "orders.default"');
     });

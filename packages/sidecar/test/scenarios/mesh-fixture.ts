@@ -5,8 +5,10 @@ import { API_VERSION, spiffeId, type Snapshot, type WireEndpoint } from '@weft/a
 import { CertificateAuthority, generateKeyPair } from '@weft/pki';
 import { compileSnapshot, type CompiledConfig } from '../../src/config/compiled-config';
 import type { IdentityMaterial } from '../../src/control/identity-material';
+import type { AppProtocol } from '../../src/inbound/local-app';
 import { startInbound } from '../../src/inbound/server';
 import type { ProxyListener } from '../../src/listener';
+import type { Http1Upstream } from '../../src/outbound/endpoint/upstream';
 import { startOutbound } from '../../src/outbound/server';
 import type { SelfInfo } from '../../src/self';
 import { Telemetry, type TelemetryOptions } from '../../src/telemetry/telemetry';
@@ -87,16 +89,25 @@ export class TestMesh {
     app: RequestListener,
     options: { namespace?: string; labels?: Record<string, string>; identity?: IdentityMaterial; telemetry?: TelemetryOptions } = {},
   ): Promise<Instance> {
-    const namespace = options.namespace ?? 'default';
     const appServer = await listen(createServer(app));
     this.#closers.push(() => closeServer(appServer));
+    return { ...(await this.addSidecar(service, (appServer.address() as AddressInfo).port, options)), app: appServer };
+  }
+
+  /** Starts an inbound sidecar for an app that already listens on `appPort` (gRPC, raw TCP, ...), and registers the endpoint. */
+  async addSidecar(
+    service: string,
+    appPort: number,
+    options: { namespace?: string; labels?: Record<string, string>; identity?: IdentityMaterial; telemetry?: TelemetryOptions; appProtocol?: AppProtocol } = {},
+  ): Promise<Omit<Instance, 'app'>> {
+    const namespace = options.namespace ?? 'default';
     const identity = new Watch(options.identity ?? issueIdentity(this.ca, service, namespace));
     const self = selfInfo(service, namespace, options.labels);
     const telemetry = new Telemetry(self, { accessLog: discard(), ...options.telemetry });
     const compiled = this.compile(self);
     const config = new Watch<CompiledConfig>(compiled);
     telemetry.configure(compiled.mesh);
-    const inbound = await startInbound({ host: '127.0.0.1', port: 0, appPort: (appServer.address() as AddressInfo).port, self, identity, config, telemetry });
+    const inbound = await startInbound({ host: '127.0.0.1', port: 0, appPort, self, identity, config, telemetry, ...(options.appProtocol ? { appProtocol: options.appProtocol } : {}) });
     this.#closers.push(async () => {
       await inbound.close(0);
       await telemetry.shutdown();
@@ -104,7 +115,7 @@ export class TestMesh {
     const address = `127.0.0.1:${inbound.port}`;
     this.registerEndpoint(service, address, { namespace, labels: options.labels ?? {} });
     this.#sidecars.push({ self, config, telemetry });
-    return { address, self, telemetry, config, inbound, identity, app: appServer };
+    return { address, self, telemetry, config, inbound, identity };
   }
 
   /** Registers an endpoint by hand (a fake peer, or one whose sidecar runs elsewhere). */
@@ -134,13 +145,13 @@ export class TestMesh {
   }
 
   /** Starts an outbound sidecar for a calling app. */
-  async addCaller(service: string, options: { namespace?: string; telemetry?: TelemetryOptions } = {}): Promise<Caller> {
+  async addCaller(service: string, options: { namespace?: string; telemetry?: TelemetryOptions; http1Upstream?: Http1Upstream } = {}): Promise<Caller> {
     const self = selfInfo(service, options.namespace ?? 'default');
     const identity = new Watch(issueIdentity(this.ca, service, self.namespace));
     const config = new Watch<CompiledConfig>(this.compile(self));
     const telemetry = new Telemetry(self, { accessLog: discard(), ...options.telemetry });
     if (config.current) telemetry.configure(config.current.mesh);
-    const outbound = await startOutbound({ host: '127.0.0.1', port: 0, self, identity, config, telemetry });
+    const outbound = await startOutbound({ host: '127.0.0.1', port: 0, self, identity, config, telemetry, ...(options.http1Upstream ? { http1Upstream: options.http1Upstream } : {}) });
     this.#closers.push(async () => {
       await outbound.close(0);
       await telemetry.shutdown();

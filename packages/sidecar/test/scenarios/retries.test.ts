@@ -59,9 +59,9 @@ describe('scenario: retries and timeouts', function () {
     expect(frontend.telemetry.renderMetrics()).to.contain('weft_retries_total{destination="orders.default"} 2');
   });
 
-  it('retries a POST body from the replay buffer', async () => {
+  it('retries a PUT body from the replay buffer', async () => {
     calls.delete('/flaky');
-    const res = await frontend.send('/flaky', { host: 'orders', method: 'POST', body: 'x'.repeat(10_000) });
+    const res = await frontend.send('/flaky', { host: 'orders', method: 'PUT', body: 'x'.repeat(10_000) });
     expect(res.status).to.equal(200);
     expect(res.headers[HEADERS.attempts]).to.equal('3');
   });

@@ -1,38 +1,123 @@
-import { pickerFactory } from '../../balance/registry';
-import type { BalancerName, CompiledEndpoint } from '../../config/types';
+import type { Readable } from 'node:stream';
+import type { EndpointState, EndpointStates } from '../../balance/endpoint-state';
+import { buildPicker } from '../../balance/registry';
+import type { CompiledBalancer, CompiledEndpoint, CompiledOutlier, CompiledPoolLimits } from '../../config/types';
 import { NoEndpointsError } from '../../layers/errors';
-import type { Service } from '../../layers/http';
+import type { HeaderMap, ProxyResponse, Service } from '../../layers/http';
 import type { AttemptState } from '../../layers/retry';
+import type { Phase } from '../../telemetry/record';
+import { OverflowError, type PendingQueues } from './pool-limits';
 
+/** What the balance layer reads from its target (a compiled backend). */
 export interface BalanceParams {
   readonly destination: { readonly key: string };
   readonly subset: string | undefined;
   readonly endpoints: readonly CompiledEndpoint[];
-  readonly balancer: BalancerName;
+  readonly balancer: CompiledBalancer;
+  readonly outlier: CompiledOutlier | undefined;
+  readonly pool: CompiledPoolLimits;
+}
+
+/** What outlives a config version: every endpoint's live state and every destination's waiting line. */
+export interface BalanceEnv {
+  readonly states: EndpointStates;
+  readonly queues: PendingQueues;
+  readonly random?: () => number;
 }
 
 export interface BalanceRequest {
+  readonly headers: HeaderMap;
+  readonly signal: AbortSignal;
   readonly attempt: AttemptState;
-  readonly record: { endpoint: string };
+  readonly record: { endpoint: string; phase: Phase };
 }
 
 export type Picked<R> = R & { readonly endpoint: CompiledEndpoint };
 
 /**
- * Picks the endpoint target for one attempt. The picker is built once per backend (per config
- * version) by the balancer the ServicePolicy names; a retry avoids the endpoint that just failed.
+ * Picks the endpoint target for one attempt with the balancer the ServicePolicy names (built once
+ * per backend and config version), skipping ejected endpoints and, with `maxConnections`, full
+ * ones; a retry avoids the endpoint that just failed. While every endpoint is full the attempt
+ * waits in the destination's bounded line (pool-limits); a full line is a fast 503. An endpoint
+ * counts a request in flight from the pick until its response body ends, which is what
+ * least-request compares and what makes an endpoint full.
  */
-export function balance<R extends BalanceRequest>(params: BalanceParams, next: Service<Picked<R>>): Service<R> {
-  const picker = pickerFactory(params.balancer)(params.endpoints);
-  return (req) => {
-    const result = picker.pick(req.attempt.avoid);
-    if (result.kind !== 'endpoint') {
-      // `queue` comes with pool limits; until then nothing can wait for an endpoint to appear.
-      return Promise.reject(NoEndpointsError.noneReady(params.destination.key, params.subset));
-    }
-    const address = result.endpoint.address;
-    req.attempt.endpoint = address;
-    req.record.endpoint = address;
-    return next({ ...req, endpoint: result.endpoint });
+export function balance<R extends BalanceRequest>(params: BalanceParams, env: BalanceEnv, next: Service<Picked<R>>): Service<R> {
+  const states = params.endpoints.map((e) => env.states.get(e.address));
+  const picker = buildPicker(params.balancer, {
+    endpoints: params.endpoints,
+    states,
+    maxConnections: params.pool.maxConnections,
+    skipEjected: params.outlier !== undefined,
+    random: env.random ?? Math.random,
+  });
+  const queue = env.queues.for(params.destination.key);
+  const hashHeader = params.balancer.name === 'ring-hash' ? params.balancer.hashHeader : undefined;
+  const overflow = {
+    maxPendingRequests: params.pool.maxPendingRequests,
+    error: () => new OverflowError(params.destination.key, params.subset, params.pool),
   };
+  const release = (state: EndpointState): void => {
+    state.inflight -= 1;
+    queue.wake();
+  };
+
+  const send = (req: R, index: number): Promise<ProxyResponse> => {
+    const endpoint = params.endpoints[index] as CompiledEndpoint;
+    const state = states[index] as EndpointState;
+    req.attempt.endpoint = endpoint.address;
+    req.record.endpoint = endpoint.address;
+    let result: Promise<ProxyResponse>;
+    try {
+      result = next({ ...req, endpoint });
+    } catch (err) {
+      result = Promise.reject(err as Error);
+    }
+    return result.then(
+      (response) => {
+        whenDone(response.body, () => release(state));
+        return response;
+      },
+      (err: unknown) => {
+        release(state);
+        throw err;
+      },
+    );
+  };
+
+  return (req) => {
+    const key = hashHeader === undefined ? undefined : firstValue(req.headers[hashHeader]);
+    const avoid = req.attempt.avoid;
+    const result = picker.pick(avoid, key);
+    if (result.kind === 'fail') return Promise.reject(NoEndpointsError.noneReady(params.destination.key, params.subset));
+    if (result.kind === 'endpoint') {
+      (states[result.index] as EndpointState).inflight += 1;
+      return send(req, result.index);
+    }
+    // Every endpoint that may take it is full: wait for one to free up, in a bounded line.
+    let taken = -1;
+    const tryTake = (): boolean => {
+      const again = picker.pick(avoid, key);
+      if (again.kind !== 'endpoint') return false;
+      (states[again.index] as EndpointState).inflight += 1;
+      taken = again.index;
+      return true;
+    };
+    req.record.phase = 'queue';
+    return queue.wait(tryTake, req.signal, overflow).then(() => send(req, taken));
+  };
+}
+
+/** Calls `done` once when a response body has ended, failed or been discarded (or at once without one). */
+function whenDone(body: Readable | null, done: () => void): void {
+  if (!body || body.destroyed) {
+    done();
+    return;
+  }
+  // 'close' follows 'end', 'error' and destroy() alike (autoDestroy), so it fires exactly once.
+  body.once('close', done);
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : value?.[0];
 }

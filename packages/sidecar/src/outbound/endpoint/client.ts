@@ -58,6 +58,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
   #state: State = 'waiting';
   #controller: Dispatcher.DispatchController | undefined;
   #body: UpstreamBody | undefined;
+  #trailers: HeaderMap | undefined;
 
   constructor(destination: string, req: EndpointRequest, resolve: (res: ProxyResponse) => void, reject: (err: Error) => void) {
     this.#destination = destination;
@@ -82,15 +83,17 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     if (statusCode < 200 || this.#state === 'done') return; // 1xx: informational, the real answer follows
     this.#state = 'streaming';
     this.#body = new UpstreamBody(controller);
-    // undici's parsed headers never hold undefined values.
-    this.#resolve({ status: statusCode, headers: headers as HeaderMap, body: this.#body });
+    // undici's parsed headers never hold undefined values. Trailers can only follow a chunked body.
+    const chunked = headers['content-length'] === undefined;
+    this.#resolve({ status: statusCode, headers: headers as HeaderMap, body: this.#body, ...(chunked ? { trailers: () => this.#trailers } : {}) });
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#body && !this.#body.push(chunk)) controller.pause();
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+    if (Object.keys(trailers).length > 0) this.#trailers = trailers as HeaderMap;
     this.#finish();
     this.#body?.complete();
   }

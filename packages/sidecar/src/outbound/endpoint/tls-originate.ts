@@ -1,4 +1,4 @@
-import type { PeerCertificate } from 'node:tls';
+import type { ConnectionOptions, PeerCertificate } from 'node:tls';
 import type { buildConnector } from 'undici';
 import type { IdentityMaterial } from '../../control/identity-material';
 import type { Destination } from '../../config/types';
@@ -13,6 +13,19 @@ import { spiffeIdsIn } from '../../layers/spiffe-san';
  */
 export function tlsConnectOptions(material: IdentityMaterial, destination: Destination, endpoint: string): buildConnector.BuildOptions {
   return {
+    ...tlsClientOptions(material, destination, endpoint),
+    // Node skips checkServerIdentity on a resumed session; without resumption every new
+    // connection proves the peer's identity afresh. Keep-alive pooling keeps handshakes rare.
+    maxCachedSessions: 0,
+  };
+}
+
+/**
+ * The same, as `tls.connect` options (HTTP/2 sessions and tunnels). These connections never offer
+ * a session to resume (no `session` option), so every handshake checks the peer's identity.
+ */
+export function tlsClientOptions(material: IdentityMaterial, destination: Destination, endpoint: string): ConnectionOptions {
+  return {
     cert: material.certificateChainPem.join(''),
     key: material.privateKeyPem,
     ca: [...material.trustBundlePem],
@@ -20,9 +33,6 @@ export function tlsConnectOptions(material: IdentityMaterial, destination: Desti
     // SNI is a DNS name, never the IP the endpoint is reached on; peers select nothing by it yet.
     servername: `${destination.service}.${destination.namespace}.svc`,
     checkServerIdentity: (_host: string, cert: PeerCertificate) => checkPeerIdentity(cert.subjectaltname, destination.spiffeId, endpoint),
-    // Node skips checkServerIdentity on a resumed session; without resumption every new
-    // connection proves the peer's identity afresh. Keep-alive pooling keeps handshakes rare.
-    maxCachedSessions: 0,
   };
 }
 

@@ -1,0 +1,144 @@
+import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { HEADERS } from '@weft/api';
+import type { Downstream, Outcome, RespondOptions } from './downstream';
+import { ClientClosedError, type ProxyError } from './errors';
+import { grpcErrorHeaders } from './grpc';
+import { forwardableHeaders, withoutPseudoHeaders, type ProxyResponse } from './http';
+
+const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR } = constants;
+
+/**
+ * An HTTP/2 stream as a Downstream. Responses go out with the stream API rather than Node's
+ * HTTP/1-style compatibility layer so that framing is exact: a response without a body is one
+ * HEADERS frame that ends the stream (what gRPC calls trailers-only), and trailers follow the
+ * body as a HEADERS frame of their own.
+ */
+export function h2Downstream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Downstream {
+  // A stream reset by the client fails with an error that whoever reads it sees; never a crash.
+  stream.on('error', () => undefined);
+  const session = stream.session;
+  let written = false;
+  return {
+    protocol: 'h2',
+    method: text(headers[':method']),
+    url: text(headers[':path']),
+    authority: headers[':authority'] ?? headers.host,
+    headers: withoutPseudoHeaders(headers),
+    // The session's socket is a proxy of the TLS socket; it answers getPeerX509Certificate.
+    tls: session?.encrypted ? (session.socket as TLSSocket) : null,
+    upgrade: undefined,
+    takeBody: () => ({ body: stream.endAfterHeaders ? null : guardStream(stream), length: contentLength(headers['content-length']) }),
+    respond: (outcome, options, done) =>
+      respondH2(stream, outcome, options, (err) => {
+        written = err === undefined;
+        done(err);
+      }),
+    onClose: (listener) => stream.once('close', () => listener(written && stream.rstCode === NGHTTP2_NO_ERROR)),
+  };
+}
+
+function respondH2(stream: ServerHttp2Stream, outcome: Outcome, options: RespondOptions, done: (err: Error | undefined) => void): void {
+  if ('response' in outcome) {
+    if (stream.destroyed || stream.closed) {
+      outcome.response.body?.destroy();
+      done(new ClientClosedError());
+      return;
+    }
+    try {
+      sendResponse(stream, outcome.response, options, done);
+    } catch (err) {
+      outcome.response.body?.destroy();
+      stream.close(NGHTTP2_INTERNAL_ERROR);
+      done(err as Error);
+    }
+    return;
+  }
+  sendError(stream, outcome.error, options);
+  done(undefined);
+}
+
+function sendResponse(stream: ServerHttp2Stream, response: ProxyResponse, options: RespondOptions, done: (err: Error | undefined) => void): void {
+  const out = { ...forwardableHeaders(response.headers, options.dropMeshHeaders), ...options.extra, ':status': response.status };
+  const body = response.body;
+  if (!body) {
+    stream.respond(out, { endStream: true });
+    done(undefined);
+    return;
+  }
+  // Wait for trailers only when the upstream can send any: otherwise the last DATA frame ends the
+  // stream, and no empty frame follows it.
+  const trailers = response.trailers;
+  stream.respond(out, { waitForTrailers: trailers !== undefined });
+  if (trailers) {
+    stream.once('wantTrailers', () => {
+      const sent = trailers();
+      try {
+        // Empty trailers make Node end the stream with an empty DATA frame instead.
+        stream.sendTrailers(sent ? forwardableHeaders(sent, options.dropMeshHeaders) : {});
+      } catch {
+        stream.close(NGHTTP2_INTERNAL_ERROR);
+      }
+    });
+  }
+  // Back-pressure both ways; a client reset destroys the upstream body, an upstream failure
+  // resets the client's stream so that a truncated body never looks complete.
+  pipeline(body, stream, (err) => done(err ?? undefined));
+}
+
+/** The sidecar's own error: a trailers-only gRPC status for gRPC, a plain-text answer otherwise. */
+function sendError(stream: ServerHttp2Stream, err: ProxyError, options: RespondOptions): void {
+  if (err instanceof ClientClosedError || stream.destroyed || stream.closed) return;
+  if (stream.headersSent) {
+    stream.close(NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  try {
+    if (options.grpc) {
+      stream.respond({ ...options.extra, ...err.responseHeaders, ...grpcErrorHeaders(err), ':status': 200 }, { endStream: true });
+    } else {
+      const body = `${err.message}\n`;
+      stream.respond({
+        ...options.extra,
+        ...err.responseHeaders,
+        ':status': err.httpStatus,
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        [HEADERS.error]: err.code,
+      });
+      stream.end(body);
+    }
+  } catch {
+    stream.close(NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  if (!stream.readableEnded) {
+    // The answer did not need the rest of the request: ask the client to stop sending it
+    // (RST_STREAM NO_ERROR after the complete response, RFC 9113 8.1).
+    stream.unpipe();
+    stream.resume();
+    stream.close(NGHTTP2_NO_ERROR);
+  }
+}
+
+/** The request body as a stream of its own, so that layers may destroy it without resetting the client. */
+function guardStream(stream: ServerHttp2Stream): Readable {
+  const body = new PassThrough();
+  body.on('error', () => undefined);
+  stream.on('error', (err) => body.destroy(err));
+  stream.on('close', () => {
+    if (!stream.readableEnded) body.destroy(new Error('the client reset the stream during the request body'));
+  });
+  stream.pipe(body);
+  return body;
+}
+
+function contentLength(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d+$/.test(value)) return undefined;
+  return Number(value);
+}
+
+function text(value: string | string[] | undefined): string {
+  return typeof value === 'string' ? value : '';
+}

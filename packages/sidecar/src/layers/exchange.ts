@@ -1,0 +1,70 @@
+import type { TelemetryEvents } from '../telemetry/events';
+import type { RequestRecord } from '../telemetry/record';
+import type { Downstream } from './downstream';
+import { asProxyError, ClientClosedError } from './errors';
+import { grpcStatusIn, grpcStatusOf } from './grpc';
+import type { HeaderMap, ProxyResponse } from './http';
+
+/** How one edge (outbound or inbound accept) answers. */
+export interface ExchangeEdge {
+  readonly events: Pick<TelemetryEvents, 'emit'>;
+  /** Drop `x-weft-*` from responses (inbound: an app's own never pass). */
+  readonly dropMeshHeaders: boolean;
+  /** The code recorded when a response body breaks off and the client did not cause it. */
+  readonly bodyBrokenCode: string;
+}
+
+/**
+ * What both edges share. `run` builds the request and calls the stack (it may throw); whatever it
+ * produces is written back, a ProxyError as the sidecar's own answer (a gRPC status for gRPC
+ * requests), and the record gets the status the client saw. A client that leaves aborts the
+ * stack (499). When the exchange ends, however it ends, the request is reported
+ * (`weft:request-end`).
+ */
+export function serveExchange(
+  d: Downstream,
+  record: RequestRecord,
+  edge: ExchangeEdge,
+  grpc: boolean,
+  extra: () => HeaderMap,
+  run: (signal: AbortSignal) => Promise<ProxyResponse>,
+): void {
+  const controller = new AbortController();
+  d.onClose((complete) => {
+    if (!complete) {
+      controller.abort(new ClientClosedError());
+      if (record.status === 0) record.status = 499; // nginx's code for "client closed request"
+    }
+    edge.events.emit('weft:request-end', { record, durationMs: record.elapsedMs() });
+  });
+
+  let result: Promise<ProxyResponse>;
+  try {
+    result = run(controller.signal);
+  } catch (err) {
+    result = Promise.reject(err as Error);
+  }
+
+  result.then(
+    (response) => {
+      record.status = response.status;
+      if (grpc) record.grpcStatus = grpcStatusIn(response.headers); // trailers-only
+      d.respond({ response }, { dropMeshHeaders: edge.dropMeshHeaders, extra: extra(), grpc }, (err) => {
+        if (err) {
+          // The body broke off after the headers went out: say which side broke it.
+          if (!record.errorCode) record.errorCode = controller.signal.aborted ? 'WEFT_ERR_CLIENT_CLOSED' : edge.bodyBrokenCode;
+        } else if (grpc && record.grpcStatus === '') {
+          record.grpcStatus = grpcStatusIn(response.trailers?.());
+        }
+      });
+    },
+    (err: unknown) => {
+      const error = asProxyError(err);
+      record.errorCode = error.code;
+      // gRPC errors go out as HTTP 200 with grpc-status; the record says what the client saw.
+      if (record.status === 0) record.status = grpc ? 200 : error.httpStatus;
+      if (grpc) record.grpcStatus = String(grpcStatusOf(error));
+      d.respond({ error }, { dropMeshHeaders: edge.dropMeshHeaders, extra: extra(), grpc }, () => undefined);
+    },
+  );
+}

@@ -1,0 +1,54 @@
+import type { Socket } from 'node:net';
+import type { HttpProtocol } from './downstream';
+
+/** The fixed start of every HTTP/2 connection with prior knowledge (RFC 9113 3.4). */
+export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+/** The first byte of a TLS record carrying a handshake (a ClientHello opens every TLS connection). */
+export const TLS_HANDSHAKE_BYTE = 0x16;
+
+/**
+ * HTTP/2 when the bytes so far are the HTTP/2 preface, HTTP/1.1 as soon as they stop being one,
+ * undefined while the preface is still incomplete. No HTTP/1.1 request line starts with `PRI *`.
+ */
+export function httpProtocolOf(head: Buffer): HttpProtocol | undefined {
+  const n = Math.min(head.length, H2_PREFACE.length);
+  if (!head.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) return 'http1';
+  return head.length >= H2_PREFACE.length ? 'h2' : undefined;
+}
+
+/**
+ * Reads a new connection's first bytes until `decide` can name its protocol (undefined: it needs
+ * more), then puts them back, so that whoever the socket is handed to reads them again. Node has
+ * no MSG_PEEK; unshift is its equivalent. Resolves undefined, with the socket destroyed, when
+ * nothing decisive arrives within `timeoutMs` (an idle or slow client) or the client leaves.
+ */
+export function sniff<T>(socket: Socket, decide: (head: Buffer) => T | undefined, timeoutMs: number): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    let head: Buffer = Buffer.alloc(0);
+    const settle = (result: T | undefined): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onGone);
+      socket.off('close', onGone);
+      socket.off('error', onGone);
+      if (result === undefined) socket.destroy();
+      else {
+        socket.pause();
+        socket.unshift(head);
+      }
+      resolve(result);
+    };
+    const onData = (chunk: Buffer): void => {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const result = decide(head);
+      if (result !== undefined) settle(result);
+    };
+    const onGone = (): void => settle(undefined);
+    const timer = setTimeout(onGone, timeoutMs);
+    socket.on('data', onData);
+    socket.once('end', onGone);
+    socket.once('close', onGone);
+    socket.once('error', onGone);
+  });
+}
