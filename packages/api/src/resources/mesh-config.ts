@@ -7,6 +7,8 @@ export const meshConfigSpec = z.strictObject({
     .regex(/^[a-z0-9.\-_]+$/, 'must be a trust domain such as "weft.local"')
     .optional(),
   mtls: z.enum(['STRICT', 'PERMISSIVE']).optional(),
+  /** Lowest TLS version between sidecars. TLS 1.3 unless an operator must allow 1.2. */
+  minTLSVersion: z.enum(['TLSv1.2', 'TLSv1.3']).optional(),
   certificateTTL: duration.optional(),
   tracing: z
     .strictObject({
@@ -25,6 +27,7 @@ export type MeshConfigSpec = z.infer<typeof meshConfigSpec>;
 export interface EffectiveMeshConfig {
   readonly trustDomain: string;
   readonly mtls: 'STRICT' | 'PERMISSIVE';
+  readonly minTLSVersion: 'TLSv1.2' | 'TLSv1.3';
   readonly certificateTTL: string;
   readonly tracing: { readonly otlpEndpoint: string; readonly samplingPercent: number };
   readonly accessLog: boolean;
@@ -34,6 +37,7 @@ export function effectiveMeshConfig(spec: MeshConfigSpec | undefined, trustDomai
   return {
     trustDomain: spec?.trustDomain ?? trustDomain,
     mtls: spec?.mtls ?? 'STRICT',
+    minTLSVersion: spec?.minTLSVersion ?? 'TLSv1.3',
     certificateTTL: spec?.certificateTTL ?? '24h',
     tracing: {
       otlpEndpoint: spec?.tracing?.otlpEndpoint ?? '',

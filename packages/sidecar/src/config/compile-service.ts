@@ -18,6 +18,7 @@ export function compileService(
   wire: WireServiceEndpoints,
   policy: ServicePolicy | undefined,
   routes: readonly Route[],
+  minTLSVersion: 'TLSv1.2' | 'TLSv1.3' = 'TLSv1.3',
 ): CompiledService {
   const traffic = compileServicePolicy(policy);
   const destination: Destination = Object.freeze({
@@ -28,6 +29,7 @@ export function compileService(
     connectTimeoutMs: traffic.connectTimeoutMs,
     idleTimeoutMs: traffic.idleTimeoutMs,
     maxConnections: traffic.pool.maxConnections,
+    minTLSVersion,
   });
   const ready: CompiledEndpoint[] = wire.endpoints
     .filter((e) => e.ready)

@@ -21,7 +21,7 @@ export function compile(snapshot: Snapshot, version: string, self: SelfInfo): Co
   for (const wire of snapshot.services) {
     const key = destinationKey(wire.service, wire.namespace);
     if (services.has(key)) throw new ConfigCompileError(`services: ${key} is listed twice`);
-    services.set(key, compileService(wire, policies.get(key), routes.get(key) ?? []));
+    services.set(key, compileService(wire, policies.get(key), routes.get(key) ?? [], validated.mesh.minTLSVersion));
   }
   return new Compiled({
     version,

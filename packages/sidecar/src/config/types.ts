@@ -31,6 +31,8 @@ export interface Destination {
   readonly idleTimeoutMs?: number | undefined;
   /** Connections per endpoint; an endpoint with this many requests in flight is full (see pool-limits). */
   readonly maxConnections?: number | undefined;
+  /** MeshConfig `minTLSVersion` for connections to this destination (TLS 1.3 when absent). */
+  readonly minTLSVersion?: 'TLSv1.2' | 'TLSv1.3' | undefined;
 }
 
 /** Balancers the data path implements, by registered name (balance/registry.ts). */

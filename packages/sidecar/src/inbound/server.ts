@@ -52,20 +52,33 @@ export async function startInbound(options: InboundOptions): Promise<ProxyListen
   const tls = createTlsServer({
     requestCert: true,
     rejectUnauthorized: true,
-    ...(material ? secureContext(material) : { minVersion: 'TLSv1.3' }),
+    ...(material ? secureContext(material, minTLS(options.config)) : { minVersion: 'TLSv1.3' }),
     ALPNProtocols: inboundAlpn(appProtocol),
     handshakeTimeout: limits.headersTimeoutMs,
   });
   tls.on('tlsClientError', () => undefined); // a failed handshake is the client's to report
-  // A renewed certificate or bundle applies to new handshakes; open connections keep theirs.
-  const unsubscribe = options.identity.subscribe((m) => {
+  // A renewed certificate or bundle, or a new minimum TLS version, applies to new handshakes;
+  // open connections keep theirs.
+  let minVersion = minTLS(options.config);
+  const applyContext = (m: IdentityMaterial | undefined): void => {
+    if (!m) return;
     try {
-      tls.setSecureContext(secureContext(m));
+      tls.setSecureContext(secureContext(m, minVersion));
     } catch (err) {
       // Unusable material must not take down whoever delivered it; the previous context stays.
       log.error('cannot use the new certificate for inbound TLS; keeping the previous one', { error: err });
     }
+  };
+  const offIdentity = options.identity.subscribe(applyContext);
+  const offConfig = options.config.subscribe((cfg) => {
+    if (cfg.mesh.minTLSVersion === minVersion) return;
+    minVersion = cfg.mesh.minTLSVersion;
+    applyContext(options.identity.current);
   });
+  const unsubscribe = (): void => {
+    offIdentity();
+    offConfig();
+  };
   const host = options.appHost ?? '127.0.0.1';
   const app: LocalApp = {
     host,
@@ -120,11 +133,16 @@ export async function startInbound(options: InboundOptions): Promise<ProxyListen
   }
 }
 
-function secureContext(m: IdentityMaterial): SecureContextOptions {
+function secureContext(m: IdentityMaterial, minVersion: 'TLSv1.2' | 'TLSv1.3'): SecureContextOptions {
   return {
     cert: m.certificateChainPem.join(''),
     key: m.privateKeyPem,
     ca: [...m.trustBundlePem],
-    minVersion: 'TLSv1.3',
+    minVersion,
   };
+}
+
+/** MeshConfig `minTLSVersion` in force; TLS 1.3 before the first config. */
+function minTLS(config: Watch<CompiledConfig>): 'TLSv1.2' | 'TLSv1.3' {
+  return config.current?.mesh.minTLSVersion ?? 'TLSv1.3';
 }

@@ -45,7 +45,7 @@ export class ConnectionCache<C extends EndpointConnection> {
     if (!material || this.#closed) throw new NotReadyError('certificate');
     // The settings are part of the key: a config that changes them gets fresh connections, and the
     // old ones drain like any retired connection.
-    const key = `${endpoint}|${destination.spiffeId}|${destination.connectTimeoutMs}|${destination.idleTimeoutMs}|${destination.maxConnections}`;
+    const key = `${endpoint}|${destination.spiffeId}|${destination.connectTimeoutMs}|${destination.idleTimeoutMs}|${destination.maxConnections}|${destination.minTLSVersion}`;
     let connection = this.#connections.get(key);
     if (!connection) {
       connection = this.#open(material, endpoint, destination);

@@ -29,7 +29,7 @@ export function tlsClientOptions(material: IdentityMaterial, destination: Destin
     cert: material.certificateChainPem.join(''),
     key: material.privateKeyPem,
     ca: [...material.trustBundlePem],
-    minVersion: 'TLSv1.3',
+    minVersion: destination.minTLSVersion ?? 'TLSv1.3',
     // SNI is a DNS name, never the IP the endpoint is reached on; peers select nothing by it yet.
     servername: `${destination.service}.${destination.namespace}.svc`,
     checkServerIdentity: (_host: string, cert: PeerCertificate) => checkPeerIdentity(cert.subjectaltname, destination.spiffeId, endpoint),
