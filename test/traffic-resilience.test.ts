@@ -171,7 +171,8 @@ describe('traffic resilience across processes: outliers, budgets, limits, live c
       await sleep(200);
       const started = Date.now();
       const refused = await callVia(client, 'orders');
-      expect(Date.now() - started).to.be.below(300);
+      // Queued behind the 1 s request it would take about 800 ms; refused, it is immediate.
+      expect(Date.now() - started).to.be.below(500);
       expect(refused.status).to.equal(503);
       expect(refused.headers['x-weft-error']).to.equal('WEFT_ERR_OVERFLOW');
       expect(refused.body).to.contain('maxConnections (1)').and.contain('ServicePolicy "orders"');
