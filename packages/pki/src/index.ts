@@ -4,3 +4,4 @@ export { CertificateAuthority, type IssueOptions, type IssuedCertificate, type C
 export { certificateInfo, certificateFingerprint, chainRoot, normalizeSerial, splitPemChain, verifyChain, type CertificateInfo } from './certificate-info';
 export { PkiError } from './errors';
 export { signingProblem } from './ca-checks';
+export { presentedChain } from './peer-chain';

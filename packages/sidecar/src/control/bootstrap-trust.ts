@@ -1,7 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import * as tls from 'node:tls';
 import { CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE, parseSpiffeId } from '@weft/api';
-import { certificateInfo, verifyChain } from '@weft/pki';
+import { certificateInfo, presentedChain as peerChain, verifyChain } from '@weft/pki';
 import { formatHostPort, type HostPort } from './address';
 import { ControlError } from './errors';
 import { CONTROL_PLANE_SERVER_NAME } from './tls-credentials';
@@ -85,15 +85,7 @@ function presentedChain(address: HostPort, options: FetchTrustAnchorOptions): Pr
     socket.once('error', fail);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('secureConnect', () => {
-      const chain: Buffer[] = [];
-      const seen = new Set<string>();
-      let cert: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
-      // A self-signed root is its own issuer: stop when a certificate comes round again.
-      while (cert?.raw && !seen.has(cert.fingerprint256)) {
-        seen.add(cert.fingerprint256);
-        chain.push(cert.raw);
-        cert = cert.issuerCertificate;
-      }
+      const chain = peerChain(socket.getPeerCertificate(true));
       cleanup();
       resolve(chain);
     });

@@ -5,6 +5,25 @@ import { expect } from 'chai';
 import { resource, TestMesh, type Caller } from '../scenarios/mesh-fixture';
 import { callSlow, echoClient, startEchoServer, unary, type EchoClient, type EchoServerLog, type Msg } from './grpc-fixture';
 
+/**
+ * A bidi ping-pong of five messages: each is sent only after the previous answer came back, so a
+ * proxy that waited for the end of the request stream would hang here.
+ */
+function pingPong(client: EchoClient): Promise<string[]> {
+  const call = client.bidi();
+  const replies: string[] = [];
+  return new Promise<string[]>((resolve, reject) => {
+    call.on('error', reject);
+    call.on('data', (m: Msg) => {
+      replies.push(m.text);
+      if (replies.length < 5) call.write({ text: `p${replies.length}` });
+      else call.end();
+    });
+    call.on('end', () => resolve(replies));
+    call.write({ text: 'p0' });
+  });
+}
+
 describe('protocols: gRPC through two sidecars', function () {
   this.timeout(20_000);
   let mesh: TestMesh;
@@ -62,20 +81,7 @@ describe('protocols: gRPC through two sidecars', function () {
   });
 
   it('streams both ways at once: each message is sent only after the previous answer came back', async () => {
-    const call = client.bidi();
-    const replies: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      call.on('error', reject);
-      call.on('data', (m: Msg) => {
-        replies.push(m.text);
-        // Ping-pong: a proxy that waited for the end of the request stream would hang here.
-        if (replies.length < 5) call.write({ text: `p${replies.length}` });
-        else call.end();
-      });
-      call.on('end', () => resolve());
-      call.write({ text: 'p0' });
-    });
-    expect(replies).to.deep.equal(['pong:p0', 'pong:p1', 'pong:p2', 'pong:p3', 'pong:p4']);
+    expect(await pingPong(client)).to.deep.equal(['pong:p0', 'pong:p1', 'pong:p2', 'pong:p3', 'pong:p4']);
   });
 
   it('streams both ways when the route retries: the replay copy never holds the stream back', async () => {
@@ -86,19 +92,7 @@ describe('protocols: gRPC through two sidecars', function () {
     ]);
     mesh.push();
     try {
-      const call = client.bidi();
-      const replies: string[] = [];
-      await new Promise<void>((resolve, reject) => {
-        call.on('error', reject);
-        call.on('data', (m: Msg) => {
-          replies.push(m.text);
-          if (replies.length < 5) call.write({ text: `p${replies.length}` });
-          else call.end();
-        });
-        call.on('end', () => resolve());
-        call.write({ text: 'p0' });
-      });
-      expect(replies).to.deep.equal(['pong:p0', 'pong:p1', 'pong:p2', 'pong:p3', 'pong:p4']);
+      expect(await pingPong(client)).to.deep.equal(['pong:p0', 'pong:p1', 'pong:p2', 'pong:p3', 'pong:p4']);
     } finally {
       mesh.setResources([resource('Route', 'greeter', { service: 'greeter', rules: [{ timeout: '300ms' }] })]);
       mesh.push();
