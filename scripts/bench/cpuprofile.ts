@@ -42,6 +42,8 @@ export interface ProfileSummary {
   readonly selfByFunction: readonly Entry[];
   readonly selfByFile: readonly Entry[];
   readonly inclusiveByFile: readonly Entry[];
+  /** Inclusive time of Weft's own functions (packages/), once per sample: the cost of each layer. */
+  readonly inclusiveWeft: readonly Entry[];
 }
 
 /** A short file name: the part after node_modules/ or the repository's packages/, or the node: builtin. */
@@ -62,21 +64,30 @@ function sorted(map: Map<string, number>, top: number): Entry[] {
   return [...map].map(([name, us]) => ({ name, ms: us / 1000 })).sort((a, b) => b.ms - a.ms).slice(0, top);
 }
 
-export function summarize(profile: CpuProfile, top = 25): ProfileSummary {
+/** Samples taken in [fromUs, toUs) of the profile's clock (startTime/endTime are on it). */
+export interface Window {
+  readonly fromUs: number;
+  readonly toUs: number;
+}
+
+export function summarize(profile: CpuProfile, window?: Window, top = 25): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const selfFn = new Map<string, number>();
   const selfFile = new Map<string, number>();
   const inclFile = new Map<string, number>();
+  const inclWeft = new Map<string, number>();
   const add = (m: Map<string, number>, k: string, us: number): void => void m.set(k, (m.get(k) ?? 0) + us);
   let totalUs = 0;
   let idleUs = 0;
   let gcUs = 0;
+  let clock = profile.startTime;
   profile.samples.forEach((id, i) => {
     const us = profile.timeDeltas[i] ?? 0;
+    clock += us;
     const node = byId.get(id);
-    if (!node) return;
+    if (!node || (window && (clock < window.fromUs || clock >= window.toUs))) return;
     totalUs += us;
     const fn = node.callFrame.functionName;
     if (fn === '(idle)') return void (idleUs += us);
@@ -85,20 +96,28 @@ export function summarize(profile: CpuProfile, top = 25): ProfileSummary {
     add(selfFile, node.callFrame.url ? shortFile(node.callFrame.url) : fn, us);
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      const url = byId.get(at)?.callFrame.url;
-      if (url && !seen.has(url)) {
-        seen.add(url);
-        add(inclFile, shortFile(url), us);
-      }
+      const f = byId.get(at)?.callFrame;
+      if (!f?.url) continue;
+      const file = shortFile(f.url);
+      if (!seen.has(file)) add(inclFile, file, us);
+      seen.add(file);
+      const fn = frameName(f);
+      if (f.url.includes('/packages/') && !seen.has(fn)) add(inclWeft, fn, us);
+      seen.add(fn);
     }
   });
-  return { totalMs: totalUs / 1000, idleMs: idleUs / 1000, gcMs: gcUs / 1000, selfByFunction: sorted(selfFn, top), selfByFile: sorted(selfFile, top), inclusiveByFile: sorted(inclFile, top) };
+  return { totalMs: totalUs / 1000, idleMs: idleUs / 1000, gcMs: gcUs / 1000, selfByFunction: sorted(selfFn, top), selfByFile: sorted(selfFile, top), inclusiveByFile: sorted(inclFile, top), inclusiveWeft: sorted(inclWeft, top) };
 }
 
-/** A Markdown report of one profile; `requests` served during it turns milliseconds into µs per request. */
-export function renderSummary(title: string, s: ProfileSummary, requests: number, top = 15): string {
+/**
+ * A Markdown report of one profile. Samples measure wall time while the thread was not idle; on a
+ * busy machine that includes time the process waited for a CPU, so each entry's share of the busy
+ * samples is applied to `cpuUsPerRequest` (measured from /proc over the same window) to give µs
+ * of CPU per request.
+ */
+export function renderSummary(title: string, s: ProfileSummary, requests: number, cpuUsPerRequest: number, top = 15): string {
   const busy = s.totalMs - s.idleMs;
-  const perReq = (ms: number): string => ((ms * 1000) / requests).toFixed(1);
+  const perReq = (ms: number): string => ((ms / busy) * cpuUsPerRequest).toFixed(1);
   const pct = (ms: number): string => ((100 * ms) / busy).toFixed(1);
   const table = (head: string, entries: readonly Entry[]): string[] => [
     `| ${head} | ms | µs/req | % of busy |`,
@@ -108,14 +127,16 @@ export function renderSummary(title: string, s: ProfileSummary, requests: number
   return [
     `#### ${title}`,
     '',
-    `Sampled ${(s.totalMs / 1000).toFixed(1)} s, busy ${(busy / 1000).toFixed(1)} s (idle ${(s.idleMs / 1000).toFixed(1)} s), ${requests} requests: ` +
-      `**${perReq(busy)} µs of main-thread CPU per request**, of which garbage collection ${perReq(s.gcMs)} µs.`,
+    `Sampled ${(s.totalMs / 1000).toFixed(1)} s, main thread busy ${(busy / 1000).toFixed(1)} s (idle ${(s.idleMs / 1000).toFixed(1)} s), ${requests} requests, ` +
+      `**${cpuUsPerRequest.toFixed(0)} µs of CPU per request** (all threads, /proc), of which garbage collection ${perReq(s.gcMs)} µs.`,
     '',
     ...table('self time, function', s.selfByFunction),
     '',
     ...table('self time, file', s.selfByFile),
     '',
     ...table('inclusive time, file (once per sample)', s.inclusiveByFile),
+    '',
+    ...table("inclusive time, Weft's own functions", s.inclusiveWeft),
     '',
   ].join('\n');
 }

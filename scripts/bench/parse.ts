@@ -78,9 +78,10 @@ export function parseH2loadLog(text: string): H2loadLogEntry[] {
 /**
  * h2load's summary gives counts and the rate but no percentiles, so those come from its per-request
  * log, which holds answered requests only. Errors: failed streams, 4xx/5xx, and requests still
- * unanswered when the duration ended (an overloaded proxy shows there, not in the percentiles).
+ * unanswered when the duration ended, at a fixed rate (`openLoop`: an overloaded proxy shows
+ * there, not in the percentiles; in a closed loop the calls in flight at the end are expected).
  */
-export function parseH2load(summary: string, log: readonly H2loadLogEntry[]): LoadFigures {
+export function parseH2load(summary: string, log: readonly H2loadLogEntry[], openLoop: boolean): LoadFigures {
   const finished = required(summary, /finished in ([\d.]+)(\w+), ([\d.]+) req\/s/, '"finished in" line');
   const seconds = (Number(finished[1]) * (TIME_UNITS[finished[2] as string] ?? NaN)) / 1000;
   const counts = required(summary, /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/, 'request counts');
@@ -93,7 +94,7 @@ export function parseH2load(summary: string, log: readonly H2loadLogEntry[]): Lo
   latencies.sort((a, b) => a - b);
   return {
     requests: succeeded,
-    errors: failed + refused + (started - done),
+    errors: failed + refused + (openLoop ? started - done : 0),
     seconds,
     rate: Number(finished[3]),
     ...latencyFigures(latencies),

@@ -83,19 +83,19 @@ export function withChildren(pid: number): number[] {
  */
 export class ProcessSet {
   readonly name: string;
-  readonly #pids: readonly number[];
+  readonly pids: readonly number[];
 
   constructor(name: string, pids: readonly number[]) {
     this.name = name;
-    this.#pids = pids;
+    this.pids = pids;
   }
 
   cpuTicks(): number {
-    return this.#pids.reduce((sum, pid) => sum + (readStat(pid)?.cpuTicks ?? 0), 0);
+    return this.pids.reduce((sum, pid) => sum + (readStat(pid)?.cpuTicks ?? 0), 0);
   }
 
   rssKb(): number {
-    return this.#pids.reduce((sum, pid) => sum + readRssKb(pid), 0);
+    return this.pids.reduce((sum, pid) => sum + readRssKb(pid), 0);
   }
 }
 

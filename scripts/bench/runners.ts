@@ -74,7 +74,7 @@ export async function h2loadGrpc(target: Target, bodyFile: string, seconds: numb
     '-H', 'content-type: application/grpc', '-H', 'te: trailers', '-H', `:authority: ${target.host}`,
     `http://127.0.0.1:${target.port}${ECHO_PATH}`];
   const summary = await run('h2load', args, (seconds + 30) * 1000);
-  const figures = parseH2load(summary, parseH2loadLog(fs.readFileSync(logFile, 'utf8')));
+  const figures = parseH2load(summary, parseH2loadLog(fs.readFileSync(logFile, 'utf8')), rate !== undefined);
   fs.rmSync(logFile, { force: true });
   return figures;
 }
