@@ -12,6 +12,8 @@ export interface SidecarOptions {
   readonly outboundPort?: number;
   readonly extraArgs?: readonly string[];
   readonly readyTimeoutMs?: number;
+  /** Added to the sidecar's environment (the benchmark's profiler passes NODE_OPTIONS here). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface AppOptions {

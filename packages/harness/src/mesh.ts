@@ -83,7 +83,7 @@ export class Mesh {
     return dir;
   }
 
-  #spawn(name: string, program: 'controlPlane' | 'sidecar' | 'sampleService', args: string[], env?: Record<string, string>): ManagedProcess {
+  #spawn(name: string, program: 'controlPlane' | 'sidecar' | 'sampleService', args: string[], env?: Readonly<Record<string, string>>): ManagedProcess {
     if (this.#closed) throw new Error('the mesh is closed');
     this.#count += 1;
     const unique = `${name}-${this.#count}`;
@@ -137,7 +137,7 @@ export class Mesh {
     // A token file rather than --token: a token on the command line is visible to `ps`.
     const tokenFile = path.join(await this.tempDir('token'), 'token');
     await fs.writeFile(tokenFile, options.token, { mode: 0o600 });
-    return this.#spawn(`sidecar-${options.service}`, 'sidecar', sidecarArgs(options, tokenFile));
+    return this.#spawn(`sidecar-${options.service}`, 'sidecar', sidecarArgs(options, tokenFile), options.env);
   }
 
   async #sidecarReady(proc: ManagedProcess, options: SidecarOptions): Promise<Sidecar> {

@@ -1,0 +1,59 @@
+/**
+ * The Weft pair with the defaults a user gets: STRICT mTLS, metrics on, tracing on at the default
+ * sampling (MeshConfig names only the OTLP endpoint) with a live OTLP/gRPC receiver. One calling
+ * sidecar; behind it one sidecar in front of the HTTP upstream and one (--app-protocol h2c) in
+ * front of the gRPC upstream, since a sidecar serves one app protocol.
+ */
+import { Mesh, startOtlpReceiver, type OtlpReceiver, type Sidecar } from '@weft/harness';
+import type { Configuration, Upstreams } from './configuration';
+import { ProcessSet } from './proc-stats';
+
+export const WEFT_HTTP_SERVICE = 'web';
+export const WEFT_GRPC_SERVICE = 'echo';
+
+export interface WeftPairOptions {
+  /** Extra environment for the sidecars (the profiler's NODE_OPTIONS). */
+  readonly sidecarEnv?: Readonly<Record<string, string>>;
+}
+
+async function meshConfig(mesh: Mesh, receiver: OtlpReceiver): Promise<void> {
+  const yaml = `apiVersion: weft.dev/v1alpha1\nkind: MeshConfig\nmetadata: {name: default}\nspec: {tracing: {otlpEndpoint: "${receiver.endpoint}"}}\n`;
+  const result = await mesh.weftctl(['apply', '-f', '-'], { input: yaml });
+  if (result.code !== 0) throw new Error(`weftctl apply (MeshConfig) failed (exit ${result.code}): ${result.stderr.trim()}`);
+}
+
+export async function startWeftPair(upstreams: Upstreams, options: WeftPairOptions = {}): Promise<Configuration & { readonly receiver: OtlpReceiver; readonly mesh: Mesh }> {
+  const mesh = new Mesh();
+  const receiver = await startOtlpReceiver();
+  try {
+    const cp = await mesh.startControlPlane();
+    await meshConfig(mesh, receiver);
+    const start = async (service: string, appPort: number, extraArgs: string[] = []): Promise<Sidecar> =>
+      mesh.startSidecar({ service, appPort, token: await mesh.createToken(service), controlPlane: cp.endpoint, extraArgs, ...(options.sidecarEnv ? { env: options.sidecarEnv } : {}) });
+    const [caller, web, echo] = await Promise.all([
+      start('bench-client', upstreams.httpPort),
+      start(WEFT_HTTP_SERVICE, upstreams.httpPort),
+      start(WEFT_GRPC_SERVICE, upstreams.grpcPort, ['--app-protocol', 'h2c']),
+    ]);
+    const set = (s: Sidecar, role: string): ProcessSet => new ProcessSet(`weft ${role} sidecar (${s.service})`, [s.proc.pid]);
+    const client = set(caller, 'client');
+    const servers = { http: set(web, 'server'), grpc: set(echo, 'server') };
+    const controlPlane = new ProcessSet('weft control plane', [cp.proc.pid]);
+    return {
+      name: 'weft',
+      label: 'Weft pair',
+      mesh,
+      receiver,
+      target: (protocol) => ({ port: caller.outboundPort, host: protocol === 'http' ? WEFT_HTTP_SERVICE : WEFT_GRPC_SERVICE }),
+      proxies: (protocol) => ({ client, server: servers[protocol], others: [controlPlane] }),
+      stop: async () => {
+        await mesh.close();
+        await receiver.close();
+      },
+    };
+  } catch (err) {
+    await mesh.close();
+    await receiver.close();
+    throw err;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * `npm run bench:profile [-- --seconds 20] [-- --out FILE]`: where a Weft pair's CPU goes per
+ * request. Starts the benchmark's Weft pair (the same defaults) with V8's CPU profiler ready in
+ * both sidecars (profile-preload.ts), warms up, profiles exactly while wrk (-t1 -c32) drives
+ * 1 KiB GETs through it, and prints, for each side, the top self-time functions and files and the
+ * top files by inclusive time, divided by the requests served. The `.cpuprofile` files are kept
+ * (open them in Chrome DevTools or speedscope for flame graphs).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { renderSummary, summarize, type CpuProfile } from './cpuprofile';
+import { startWeftPair } from './pair-weft';
+import { clockTicksPerSecond, cpuSecondsPer1000, ProcessSet } from './proc-stats';
+import { wrkMax } from './runners';
+import { ensureTools } from './tools';
+import { FILES, startUpstreams } from './upstreams';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, out: { type: 'string' } } });
+const seconds = Math.round(Number(values.seconds));
+const log = (text: string): void => void process.stderr.write(`${text}\n`);
+
+async function main(): Promise<void> {
+  ensureTools(log);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-profile-'));
+  const profDir = path.join(dir, 'profiles');
+  const upstreams = await startUpstreams(dir);
+  let weft: Awaited<ReturnType<typeof startWeftPair>> | undefined;
+  try {
+    fs.mkdirSync(profDir);
+    const preload = path.join(__dirname, 'profile-preload.js');
+    weft = await startWeftPair(upstreams, { sidecarEnv: { NODE_OPTIONS: `--require ${preload}`, WEFT_BENCH_PROFILE_DIR: profDir } });
+    const target = weft.target('http');
+    await wrkMax(target, FILES['1k'].path, 2); // warm-up, outside the profile
+    await new Promise((r) => setTimeout(r, 500));
+    const proxies = weft.proxies('http');
+    const roles = new Map<number, string>([
+      [proxies.client?.pids[0] ?? -1, 'client sidecar (outbound: wrk -> sidecar -> mTLS)'],
+      [proxies.server?.pids[0] ?? -1, 'server sidecar (inbound: mTLS -> sidecar -> nginx)'],
+    ]);
+    const signalAll = (): void => void [...roles.keys()].forEach((pid) => process.kill(pid, 'SIGUSR2'));
+    const sets = new Map([...roles.keys()].map((pid) => [pid, new ProcessSet(String(pid), [pid])]));
+    const ticksBefore = new Map([...sets].map(([pid, set]) => [pid, set.cpuTicks()]));
+    signalAll(); // start profiling
+    const figures = await wrkMax(target, FILES['1k'].path, seconds);
+    signalAll(); // stop and write
+    const cpuUs = new Map([...sets].map(([pid, set]) => [pid, (cpuSecondsPer1000(ticksBefore.get(pid) ?? 0, set.cpuTicks(), clockTicksPerSecond(), figures.requests) * 1e6) / 1000]));
+    log(`wrk: ${figures.requests} requests, ${figures.rate.toFixed(0)} req/s, p99 ${figures.p99.toFixed(1)} ms`);
+    const sections: string[] = [];
+    for (const [pid, role] of roles) {
+      const file = path.join(profDir, `${pid}.cpuprofile`);
+      for (let i = 0; i < 100 && !fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 100));
+      const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
+      sections.push(renderSummary(role, summarize(profile), figures.requests, cpuUs.get(pid) ?? NaN));
+    }
+    const keep = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-cpuprofiles-'));
+    for (const f of fs.readdirSync(profDir)) fs.copyFileSync(path.join(profDir, f), path.join(keep, f));
+    const markdown = [`wrk -t1 -c32 -d${seconds}s, 1 KiB GETs: ${figures.rate.toFixed(0)} req/s, p50 ${figures.p50.toFixed(2)} ms, p99 ${figures.p99.toFixed(2)} ms`, '', ...sections].join('\n');
+    process.stdout.write(`${markdown}\nprofiles kept in ${keep}\n`);
+    if (values.out) fs.writeFileSync(values.out, markdown);
+  } finally {
+    await weft?.stop();
+    await upstreams.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  log(`bench:profile failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exitCode = 1;
+});
