@@ -17,6 +17,7 @@ export type ConnectProbeResult = 'listening' | 'refused' | 'unknown';
 export function probeConnect(host: string, port: number, timeoutMs: number): Promise<ConnectProbeResult> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
+    socket.unref(); // a probe never keeps a process alive
     const done = (result: ConnectProbeResult): void => {
       socket.destroy();
       resolve(result);
