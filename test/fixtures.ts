@@ -42,7 +42,8 @@ export interface EchoApp {
   close(): Promise<void>;
 }
 
-export async function startEchoApp(name: string): Promise<EchoApp> {
+/** `port`: a fixed port, to bring an app back where its sidecar expects it; by default the kernel picks one. */
+export async function startEchoApp(name: string, port = 0): Promise<EchoApp> {
   let failures = 0;
   let failStatus = 503;
   const received: ReceivedRequest[] = [];
@@ -79,7 +80,10 @@ export async function startEchoApp(name: string): Promise<EchoApp> {
       else answer();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
   (app as { port: number }).port = (server.address() as AddressInfo).port;
   return app;
 }

@@ -22,4 +22,9 @@ export const HEADERS = Object.freeze({
   peerIdentity: 'x-weft-peer-identity',
   attempts: 'x-weft-attempts',
   error: 'x-weft-error',
+  /**
+   * On a sidecar's own error answer: the request reached no app (nothing was processed), so the
+   * caller's sidecar may send it to another endpoint whatever its method. Its value names why.
+   */
+  unprocessed: 'x-weft-unprocessed',
 });

@@ -20,6 +20,7 @@ import { IdentityService } from './identity/identity-service';
 import { Metrics } from './metrics/metrics';
 import { bindHost, formatHostPort, parseHostPort, type HostPort } from './net/host-port';
 import { DEFAULTS, type ControlPlaneOptions, type RunningControlPlane } from './options';
+import { probeInbound } from './registry/endpoint-probe';
 import { Registry } from './registry/registry';
 import { CertificateLedger } from './revocation/certificate-ledger';
 import { Revocations } from './revocation/revocations';
@@ -50,7 +51,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     const tokens = await TokenStore.open(path.join(dataDir, DATA_FILES.tokens), { trustDomain: mesh.trustDomain, rootFingerprint: () => mesh.rootFingerprint });
     cleanup.push(() => tokens.close());
     const graceMs = options.endpointGraceMs ?? DEFAULTS.endpointGraceMs;
-    const registry = await Registry.open({ file: path.join(dataDir, DATA_FILES.registry), graceMs });
+    // A departed endpoint is probed and withdrawn at once if nothing listens at its address any more.
+    const registry = await Registry.open({ file: path.join(dataDir, DATA_FILES.registry), graceMs, probe: probeInbound });
     cleanup.push(() => registry.close());
     const ledger = await CertificateLedger.open(path.join(dataDir, DATA_FILES.certificates));
     const revocations = await Revocations.open(path.join(dataDir, DATA_FILES.revocations));

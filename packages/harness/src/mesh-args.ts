@@ -10,6 +10,8 @@ export interface SidecarOptions {
   readonly controlPlane: string;
   /** 0 (the default) lets the sidecar pick; set one when the app must know it in advance. */
   readonly outboundPort?: number;
+  /** 0 (the default) lets the sidecar pick; set one to restart an instance where callers knew it. */
+  readonly inboundPort?: number;
   readonly extraArgs?: readonly string[];
   readonly readyTimeoutMs?: number;
   /** Added to the sidecar's environment (the benchmark's profiler passes NODE_OPTIONS here). */
@@ -34,7 +36,7 @@ export function sidecarArgs(options: SidecarOptions, tokenFile: string): string[
   const args = [
     '--service', options.service, '--namespace', options.namespace ?? 'default',
     '--app-port', String(options.appPort), '--control-plane', options.controlPlane, '--token-file', tokenFile,
-    '--outbound-port', String(options.outboundPort ?? 0), '--inbound-port', '0', '--admin-port', '0',
+    '--outbound-port', String(options.outboundPort ?? 0), '--inbound-port', String(options.inboundPort ?? 0), '--admin-port', '0',
     // Loopback only: a test or demo must not open ports to the network.
     '--bind-inbound', '127.0.0.1', '--bind-admin', '127.0.0.1',
   ];

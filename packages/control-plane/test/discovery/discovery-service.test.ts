@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import * as net from 'node:net';
 import { expect } from 'chai';
 import type { ApplyResponse, DiscoveryResponse, ListProxiesResponse, ListServicesResponse } from '@weft/api';
 import { API_VERSION } from '@weft/api';
@@ -107,17 +108,26 @@ describe('Discovery.Stream over mTLS', () => {
     expect(forRatings.snapshot?.resources.map((x) => x.name)).to.not.include('reviews-authz');
   });
 
-  it('pushes endpoint readiness changes to other proxies and keeps a departed endpoint for the grace period', async () => {
+  /** A loopback TCP listener standing in for a sidecar's inbound port, so the departure probe connects. */
+  async function listening(): Promise<{ address: string; close: () => void }> {
+    const server = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, close: () => server.close() };
+  }
+
+  it('pushes endpoint readiness changes to other proxies and keeps a departed endpoint that still listens for the grace period', async () => {
+    const inbound = await listening();
+    after(() => inbound.close());
     const watcher = open(ratings);
     watcher.announce({ proxyId: 'ratings-w', service: 'ratings' });
     await watcher.next();
     const r = open(reviews);
-    r.announce({ proxyId: 'reviews-3', service: 'reviews', address: '10.1.0.3:15006' });
+    r.announce({ proxyId: 'reviews-3', service: 'reviews', address: inbound.address });
     await r.next();
     const joined = await watcher.next(1000);
     const ep = (res: DiscoveryResponse) => res.snapshot?.services.find((x) => x.service === 'reviews')?.endpoints.find((e) => e.proxyId === 'reviews-3');
     expect(ep(joined)?.ready).to.equal(true);
-    r.announce({ proxyId: 'reviews-3', service: 'reviews', address: '10.1.0.3:15006', ready: false });
+    r.announce({ proxyId: 'reviews-3', service: 'reviews', address: inbound.address, ready: false });
     const draining = await watcher.next(1000);
     expect(ep(draining)?.ready).to.equal(false);
 
@@ -130,6 +140,22 @@ describe('Discovery.Stream over mTLS', () => {
     const services = await unaryCall<ListServicesResponse>(admin, 'ListServices', {});
     const listed = services.services.find((x) => x.service === 'reviews')?.endpoints.find((e) => e.proxyId === 'reviews-3');
     expect(listed, 'kept during the grace period').to.not.equal(undefined);
+  });
+
+  it('withdraws at once a departed endpoint whose address refuses connections (the sidecar is gone)', async () => {
+    const inbound = await listening();
+    inbound.close(); // nothing listens there any more: a connect is refused
+    const watcher = open(ratings);
+    watcher.announce({ proxyId: 'ratings-w2', service: 'ratings' });
+    await watcher.next();
+    const r = open(reviews);
+    r.announce({ proxyId: 'reviews-4', service: 'reviews', address: inbound.address });
+    await r.next();
+    r.close();
+    await eventually(async () => {
+      const services = await unaryCall<ListServicesResponse>(admin, 'ListServices', {});
+      return services.services.find((x) => x.service === 'reviews')?.endpoints.some((e) => e.proxyId === 'reviews-4') ? undefined : true;
+    }, 5000, 'the departed endpoint to be withdrawn (the grace is 60 s)');
   });
 
   it('refuses a node for another service than the certificate', async () => {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import { Registry, type RegistryNode } from '../../src/index';
+import type { ConnectProbeResult } from '@weft/api';
 import { eventually, makeTempDir, removeDir, sleep } from '../helpers/fixtures';
 
 function node(proxyId: string, extra: Partial<RegistryNode> = {}): RegistryNode {
@@ -23,8 +24,8 @@ describe('Registry', () => {
     await removeDir(dir);
   });
 
-  async function openRegistry(graceMs: number): Promise<Registry> {
-    const r = await Registry.open({ file, graceMs, persistDebounceMs: 10 });
+  async function openRegistry(graceMs: number, probe?: (address: string) => Promise<ConnectProbeResult>): Promise<Registry> {
+    const r = await Registry.open({ file, graceMs, persistDebounceMs: 10, ...(probe ? { probe } : {}) });
     open.push(r);
     return r;
   }
@@ -85,5 +86,60 @@ describe('Registry', () => {
     await eventually(() => (second.endpoints().length === 1 ? true : undefined), 1000, 'the unconfirmed endpoint to drop');
     expect(second.endpoints()[0]).to.include({ proxyId: 'a', state: 'connected' });
     expect(changes).to.equal(1);
+  });
+
+  describe('departures while the control plane runs', () => {
+    /** A probe that answers from `answers` (then `fallback`) and notes every address it was asked about. */
+    const scripted = (answers: ConnectProbeResult[], fallback: ConnectProbeResult) => {
+      const asked: string[] = [];
+      return { asked, probe: async (address: string) => (asked.push(address), answers.shift() ?? fallback) };
+    };
+
+    it('withdraws at once an endpoint whose stream ended and whose address refuses connections', async () => {
+      const p = scripted([], 'refused');
+      const r = await openRegistry(60_000, p.probe);
+      let changes = 0;
+      r.subscribe(() => changes++);
+      const owner = {};
+      r.announce(node('a'), owner);
+      r.withdraw('a', owner);
+      await eventually(() => (r.endpoints().length === 0 ? true : undefined), 1000, 'the refused endpoint to go');
+      expect(p.asked).to.deep.equal(['10.0.0.1:15006']);
+      expect(changes).to.equal(2);
+    });
+
+    it('keeps the grace while the address answers or stays silent, probes again, and stops once it is back', async () => {
+      const p = scripted(['listening', 'unknown'], 'listening');
+      const r = await openRegistry(60_000, p.probe);
+      const owner = {};
+      r.announce(node('a'), owner);
+      r.withdraw('a', owner);
+      await eventually(() => (p.asked.length >= 2 ? true : undefined), 2000, 'a second probe');
+      expect(r.endpoints()[0]).to.include({ state: 'disconnected' });
+      r.announce(node('a'), {});
+      const asked = p.asked.length;
+      await sleep(1200);
+      expect(p.asked.length).to.equal(asked);
+      expect(r.endpoints()[0]).to.include({ state: 'connected' });
+    });
+
+    it('does not probe endpoints loaded after a restart: they wait the grace', async () => {
+      const first = await openRegistry(10_000);
+      first.announce(node('a'), {});
+      await first.close();
+      const p = scripted([], 'refused');
+      const second = await openRegistry(60_000, p.probe);
+      await sleep(100);
+      expect([p.asked, second.endpoints().map((e) => e.state)]).to.deep.equal([[], ['unconfirmed']]);
+    });
+
+    it('replaces a departed endpoint when a new sidecar announces its address (the instance restarted)', async () => {
+      const r = await openRegistry(60_000, scripted([], 'listening').probe);
+      const owner = {};
+      r.announce(node('old', { address: '10.0.0.9:15006' }), owner);
+      r.withdraw('old', owner);
+      r.announce(node('new', { address: '10.0.0.9:15006' }), {});
+      expect(r.endpoints().map((e) => `${e.proxyId}:${e.state}`)).to.deep.equal(['new:connected']);
+    });
   });
 });

@@ -2,7 +2,7 @@ import type { EndpointLoad } from './picker';
 
 /**
  * The live state of one endpoint as this sidecar sees it: requests in flight (least-request and
- * pool limits read it) and outlier detection's bookkeeping. It lives in EndpointStates, keyed by
+ * pool limits read it), passive health's and outlier detection's bookkeeping. It lives in EndpointStates, keyed by
  * address, not in a compiled config: a config update rebuilds pickers around the same objects,
  * so counts, ejections and the requests in flight across the swap are not forgotten.
  */
@@ -17,6 +17,14 @@ export class EndpointState implements EndpointLoad {
   ejections = 0;
   /** When it last came back (performance.now() ms), for the decay of `ejections`. */
   returnedAtMs = 0;
+  /** Out of balancing by passive health: a connection to it failed; a probe or a request brings it back. */
+  failing = false;
+  /** Times passive health took it out since a request last got through; grows its backoff. */
+  downs = 0;
+  /** The destination it was taken out for, for the events that say it is back. */
+  downFor = '';
+  /** Left the config and was forgotten: pending probes stop. */
+  retired = false;
 
   constructor(address: string) {
     this.address = address;
@@ -35,7 +43,13 @@ export interface LiveEndpoints {
  */
 export class EndpointStates {
   readonly #states = new Map<string, EndpointState>();
+  readonly #onForget: ((state: EndpointState) => void) | undefined;
   #sweptFor: LiveEndpoints | undefined;
+
+  /** `onForget` hears of each state dropped by `sweep` (passive health closes its books on it). */
+  constructor(onForget?: (state: EndpointState) => void) {
+    this.#onForget = onForget;
+  }
 
   /** The state of `address`, created on first use. */
   get(address: string): EndpointState {
@@ -54,7 +68,10 @@ export class EndpointStates {
     const live = new Set<string>();
     for (const s of config.services.values()) for (const e of s.allEndpoints) live.add(e.address);
     for (const [address, state] of this.#states) {
-      if (!live.has(address) && state.inflight === 0 && !state.ejected) this.#states.delete(address);
+      if (live.has(address) || state.inflight !== 0 || state.ejected) continue;
+      this.#states.delete(address);
+      state.retired = true;
+      this.#onForget?.(state);
     }
   }
 

@@ -23,7 +23,10 @@ export interface Picker {
 /** The live facts a picker reads about an endpoint (balance/endpoint-state.ts keeps them). */
 export interface EndpointLoad {
   readonly inflight: number;
+  /** Ejected by outlier detection (counts only where the backend configures it). */
   readonly ejected: boolean;
+  /** Taken out by passive health: a connection to it just failed (balance/passive-health). */
+  readonly failing: boolean;
 }
 
 /** What every picker is built from: one backend's endpoints and their live state, in one order. */
@@ -33,7 +36,7 @@ export interface PickerInputs {
   readonly states: readonly EndpointLoad[];
   /** An endpoint with this many requests in flight is full; undefined: never full. */
   readonly maxConnections: number | undefined;
-  /** Skip ejected endpoints (outlier detection is on for this backend). */
+  /** Skip ejected endpoints (outlier detection is on for this backend). Failing ones are always skipped. */
   readonly skipEjected: boolean;
   readonly random: () => number;
 }
@@ -48,15 +51,17 @@ export const QUEUE: PickResult = Object.freeze({ kind: 'queue' });
  *   1. the strategy's choice among healthy endpoints with room, other than the one that just failed;
  *   2. the one that just failed, when it is the only healthy one with room;
  *   3. wait (`queue`) when healthy endpoints exist but all are full;
- *   4. when every endpoint is ejected, ignore ejection ("panic", as Envoy does below its panic
- *      threshold): sending to an endpoint that may recover beats failing every request.
+ *   4. when no endpoint is healthy (each failing by passive health or ejected by outlier
+ *      detection), ignore both ("panic", as Envoy does below its panic threshold): sending to an
+ *      endpoint that may have recovered beats failing every request, and the retry budget
+ *      bounds what the attempts cost.
  */
 export abstract class BasePicker implements Picker {
   protected readonly inputs: PickerInputs;
   readonly #results: readonly PickResult[];
   readonly #index: ReadonlyMap<string, number>;
-  /** Whether ejection counts in the current `choose` call (false in panic). */
-  #skipEjected = true;
+  /** Whether health counts in the current `choose` call (false in panic). */
+  #strict = true;
 
   constructor(inputs: PickerInputs) {
     this.inputs = inputs;
@@ -69,11 +74,11 @@ export abstract class BasePicker implements Picker {
     const n = this.inputs.endpoints.length;
     if (n === 0) return NO_ENDPOINTS;
     const avoidIndex = avoid === undefined ? -1 : (this.#index.get(avoid) ?? -1);
-    this.#skipEjected = this.inputs.skipEjected;
+    this.#strict = true;
     let i = this.#chooseOrAvoided(avoidIndex, key);
-    if (i < 0 && this.#skipEjected) {
+    if (i < 0) {
       if (this.#anyHealthy()) return QUEUE;
-      this.#skipEjected = false;
+      this.#strict = false;
       i = this.#chooseOrAvoided(avoidIndex, key);
     }
     return i < 0 ? QUEUE : (this.#results[i] as PickResult);
@@ -83,7 +88,7 @@ export abstract class BasePicker implements Picker {
   protected usable(i: number): boolean {
     const s = this.inputs.states[i];
     if (!s) return false;
-    if (this.#skipEjected && s.ejected) return false;
+    if (this.#strict && (s.failing || (s.ejected && this.inputs.skipEjected))) return false;
     const max = this.inputs.maxConnections;
     return max === undefined || s.inflight < max;
   }
@@ -116,7 +121,8 @@ export abstract class BasePicker implements Picker {
   }
 
   #anyHealthy(): boolean {
-    for (const s of this.inputs.states) if (!s.ejected) return true;
+    const skipEjected = this.inputs.skipEjected;
+    for (const s of this.inputs.states) if (!s.failing && !(s.ejected && skipEjected)) return true;
     return false;
   }
 }

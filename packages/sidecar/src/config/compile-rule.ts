@@ -1,5 +1,5 @@
 import { parseDuration, type HeaderMatch, type HeaderOps, type RouteMatch, type RouteRule, type StringMatch } from '@weft/api';
-import { RETRY_DEFAULTS } from '../layers/retry-defaults';
+import { DEFAULT_RETRY_POLICY, RETRY_DEFAULTS } from '../layers/retry-defaults';
 import { ConfigCompileError } from './errors';
 import type {
   CompiledBackend,
@@ -49,7 +49,7 @@ export function compileRule(rule: RouteRule, origin: RuleOrigin, context: RuleCo
   });
 }
 
-/** The rule in force when no Route names a destination: every endpoint, no retries, no timeout. */
+/** The rule in force when no Route names a destination: every endpoint, the default retry, no timeout. */
 export function defaultRule(context: RuleContext): CompiledRule {
   const { destination, backendFor } = context;
   return Object.freeze({
@@ -58,7 +58,7 @@ export function defaultRule(context: RuleContext): CompiledRule {
     matches: Object.freeze([]),
     split: compileSplit([{}], backendFor),
     timeoutMs: undefined,
-    retry: undefined,
+    retry: DEFAULT_RETRY_POLICY,
     retryBudget: context.retryBudget,
     fault: undefined,
     headers: undefined,
@@ -107,8 +107,10 @@ function compileSplit(list: readonly { subset?: string | undefined; weight?: num
   return Object.freeze({ backends: Object.freeze(backends), cumulative: Object.freeze(cumulative), total });
 }
 
+/** A Route's `retries`; none given is the mesh's default retry, `attempts: 0` is no retry at all. */
 function compileRetry(r: RouteRule['retries'], at: string): CompiledRetryPolicy | undefined {
-  if (!r || r.attempts === 0) return undefined;
+  if (!r) return DEFAULT_RETRY_POLICY;
+  if (r.attempts === 0) return undefined;
   const base = ms(r.backoff?.baseInterval, `${at}.backoff.baseInterval`) ?? RETRY_DEFAULTS.backoffBaseMs;
   const max = ms(r.backoff?.maxInterval, `${at}.backoff.maxInterval`) ?? Math.max(RETRY_DEFAULTS.backoffMaxMs, base);
   if (max < base) throw new ConfigCompileError(`${at}.backoff.maxInterval: must not be shorter than baseInterval`);
@@ -120,6 +122,7 @@ function compileRetry(r: RouteRule['retries'], at: string): CompiledRetryPolicy 
     backoffMaxMs: max,
     retryNonIdempotent: r.retryNonIdempotent ?? RETRY_DEFAULTS.retryNonIdempotent,
     attemptsHeader: r.attemptsHeader ?? RETRY_DEFAULTS.attemptsHeader,
+    byDefault: false,
   });
 }
 

@@ -55,7 +55,11 @@ function describeRule(r: CompiledRule): unknown {
     })),
   };
   if (r.timeoutMs !== undefined) out['timeout'] = formatDuration(r.timeoutMs);
-  if (r.retry) {
+  if (!r.retry) out['retries'] = { attempts: 0 };
+  else if (r.retry.byDefault) {
+    // The mesh's default (retry-defaults DEFAULT_RETRY_POLICY): said as what it does.
+    out['retries'] = { default: true, attempts: r.retry.maxTries - 1, retryOn: [...r.retry.retryOn], only: 'attempts that reached no app', backoff: 'none' };
+  } else {
     out['retries'] = {
       attempts: r.retry.maxTries - 1,
       retryOn: [...r.retry.retryOn],

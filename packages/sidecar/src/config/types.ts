@@ -124,6 +124,8 @@ export interface CompiledRetryPolicy {
   readonly retryNonIdempotent: boolean;
   /** Whether the app is told `x-weft-attempts`. */
   readonly attemptsHeader: boolean;
+  /** The mesh's default (DEFAULT_RETRY_POLICY) rather than a Route's `retries`. */
+  readonly byDefault: boolean;
 }
 
 /** One direction's header changes, names in lower case, applied remove -> set -> add. */

@@ -1,4 +1,4 @@
-import { WeftError } from '@weft/api';
+import { HEADERS, WeftError } from '@weft/api';
 
 /**
  * Errors of the data path. Each has a stable code (sent to the app in `x-weft-error`, and what
@@ -124,17 +124,34 @@ export class UpstreamResetError extends ProxyError {
   }
 }
 
+/**
+ * Socket errors that can only happen before a connection exists: the request surely reached
+ * nobody. A reset or a hang-up may come after the app read the request, so they are not here.
+ */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOENT']);
+
 /** The app behind an inbound listener cannot be reached. */
 export class AppUnavailableError extends ProxyError {
   readonly httpStatus = 502;
+  /** True when no connection to the app was made, so the request was certainly not processed. */
+  readonly unprocessed: boolean;
   constructor(app: string, cause: unknown) {
     super(
       'WEFT_ERR_APP_UNAVAILABLE',
       `the local app at ${app} did not answer: ${describeCause(cause)}: check that it runs and listens on the port given to the sidecar (--app-port)`,
       { cause },
     );
+    const code = (cause as { code?: unknown } | undefined)?.code;
+    this.unprocessed = typeof code === 'string' && NOT_CONNECTED.has(code);
+  }
+
+  /** Tells the caller's sidecar that it may send the request elsewhere (see retry-classify). */
+  override get responseHeaders(): Readonly<Record<string, string>> {
+    return this.unprocessed ? UNPROCESSED_APP_UNREACHABLE : {};
   }
 }
+
+const UNPROCESSED_APP_UNREACHABLE: Readonly<Record<string, string>> = Object.freeze({ [HEADERS.unprocessed]: 'app-unreachable' });
 
 /** An inbound peer's certificate carries no SPIFFE ID. */
 export class NoPeerIdentityError extends ProxyError {

@@ -1,4 +1,4 @@
-import type { RetryOn } from '@weft/api';
+import { HEADERS, type RetryOn } from '@weft/api';
 import type { ProxyError } from './errors';
 import type { ProxyResponse } from './http';
 
@@ -32,12 +32,20 @@ export function isRetryableMethod(method: string, contentType: string | string[]
 }
 
 /**
- * Whether the request surely never reached the upstream: no connection was made, or the peer
- * proved to be another workload before a byte was sent. Such a failure may be retried whatever
- * the method, since nothing happened that could happen twice.
+ * Whether the request surely never reached the upstream app: no connection was made (refused,
+ * timed out, TLS failed, closed before the request was written), the peer proved to be another
+ * workload before a byte was sent, or the peer sidecar answered that it could not connect to its
+ * app (`x-weft-unprocessed`, which only a sidecar can set: the inbound side strips it from what
+ * apps send). Such a failure may be retried whatever the method: nothing happened that could
+ * happen twice.
  */
 export function neverSent(outcome: Outcome): boolean {
-  return 'error' in outcome && CONNECT_FAILURES.has(outcome.error.code);
+  return 'error' in outcome ? CONNECT_FAILURES.has(outcome.error.code) : unprocessed(outcome.response);
+}
+
+/** The peer sidecar's word that no app saw the request (see AppUnavailableError). */
+export function unprocessed(response: ProxyResponse): boolean {
+  return response.headers[HEADERS.unprocessed] !== undefined;
 }
 
 /**
@@ -45,10 +53,15 @@ export function neverSent(outcome: Outcome): boolean {
  * status the app would get for it (connect failure 503, reset 502, attempt timeout 504), so that
  * `5xx` and `gateway-error` cover them as in Envoy; `connect-failure` and `reset` name them alone.
  * A gRPC error answered in headers alone (trailers-only) carries `grpc-status` in the response
- * headers; the gRPC names read that.
+ * headers; the gRPC names read that. A peer sidecar's answer that its app was unreachable counts
+ * as a connect failure (reason `app-unreachable`): the connection that failed was the last hop's.
  */
 export function retryReason(outcome: Outcome, retryOn: ReadonlySet<RetryOn>): string | undefined {
-  if ('response' in outcome) return grpcReason(outcome.response, retryOn) ?? statusReason(outcome.response.status, retryOn);
+  if ('response' in outcome) {
+    const response = outcome.response;
+    if (retryOn.has('connect-failure') && unprocessed(response)) return 'app-unreachable';
+    return grpcReason(response, retryOn) ?? statusReason(response.status, retryOn);
+  }
   const code = outcome.error.code;
   if (CONNECT_FAILURES.has(code) && retryOn.has('connect-failure')) return 'connect-failure';
   if (RESETS.has(code) && retryOn.has('reset')) return 'reset';

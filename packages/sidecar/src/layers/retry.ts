@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { RetryOn } from '@weft/api';
 import type { TelemetryEvents } from '../telemetry/events';
 import type { Phase } from '../telemetry/record';
+import type { TraceSpan } from '../telemetry/trace';
 import { backoffDelay, type BackoffPolicy } from './backoff';
 import { AttemptTimeoutError, asProxyError } from './errors';
 import type { ProxyResponse, Service } from './http';
@@ -22,6 +23,8 @@ export interface RetryPolicy extends BackoffPolicy {
   readonly retryOn: ReadonlySet<RetryOn>;
   readonly retryNonIdempotent: boolean;
   readonly attemptsHeader: boolean;
+  /** The mesh's default retry (retry-defaults DEFAULT_RETRY_POLICY), not a Route's. */
+  readonly byDefault: boolean;
 }
 
 /** What the retry layer reads from its target (a compiled rule). */
@@ -46,6 +49,8 @@ export interface RetryRequest {
   readonly bodyLength: number | undefined;
   readonly signal: AbortSignal;
   readonly record: { attempts: number; phase: Phase; attemptsHeader: boolean };
+  /** The request's CLIENT span, when there is one: each retry is an event on it. */
+  readonly span?: Pick<TraceSpan, 'addEvent'>;
 }
 
 /** One attempt, as the layers below retry see it. Balance reads `avoid` and fills in `endpoint`. */
@@ -66,7 +71,13 @@ export type Attempted<R> = R & { readonly attempt: AttemptState };
  * bounds the whole loop, backoff included. A retry is made only when the outcome is in
  * `retryOn`, the method is idempotent (or a gRPC call, or the route opts in, or the request was
  * never sent), and the destination's retry budget has room. Retries are announced as
- * `weft:retry`, retries that were wanted but not made as `weft:retry-skipped`.
+ * `weft:retry` (and as a `weft.retry` event on the CLIENT span), retries that were wanted but not
+ * made as `weft:retry-skipped`.
+ *
+ * The mesh's default policy (a rule whose Route says nothing) runs the same loop; what a request
+ * pays for it when nothing fails: one budget deposit, one AttemptState and the request copy that
+ * every path makes, one settled-outcome object; no timer, no closure, and no replay buffer for a
+ * request without a body or with a whole one (a Buffer). Only a streamed body gets the buffer.
  */
 export function retry<R extends RetryRequest>(params: RetryParams, env: RetryEnv, next: Service<Attempted<R>>, random: () => number = Math.random): Service<R> {
   const policy = params.retry;
@@ -105,23 +116,22 @@ export function retry<R extends RetryRequest>(params: RetryParams, env: RetryEnv
   return async (req) => {
     budget.deposit(now());
     req.record.attemptsHeader = policy.attemptsHeader;
-    const body = new ReplayableBody(req.body, req.bodyLength, RETRY_DEFAULTS.replayBufferBytes);
-    let attemptBody = body.open();
+    // A body that is absent or already whole is its own replay; only a stream needs the buffer.
+    const source = req.body;
+    const body = source === null || Buffer.isBuffer(source) ? undefined : new ReplayableBody(source, req.bodyLength, RETRY_DEFAULTS.replayBufferBytes);
+    let attemptBody = body ? body.open() : source;
     let avoid: string | undefined;
     for (let n = 1; ; n++) {
-      if (n > 1) {
+      if (n > 1 && policy.backoffMaxMs > 0) {
         req.record.phase = 'retry backoff';
         await sleep(backoffDelay(n - 1, policy, random), req.signal);
       }
       req.record.attempts = n;
       const attempt: AttemptState = { number: n, avoid, endpoint: undefined };
-      const outcome: Outcome = await once(req, attemptBody ?? null, attempt).then(
-        (response) => ({ response }),
-        (err: unknown) => ({ error: asProxyError(err) }),
-      );
-      const reason = n < policy.maxTries && !req.signal.aborted && body.replayable ? retryReason(outcome, policy.retryOn) : undefined;
+      const outcome: Outcome = await once(req, attemptBody ?? null, attempt).then(asResponse, asError);
+      const reason = n < policy.maxTries && !req.signal.aborted && (body?.replayable ?? true) ? retryReason(outcome, policy.retryOn) : undefined;
       // Opened before the budget is asked, so a body that cannot be replayed spends no budget.
-      const nextBody = reason === undefined ? undefined : body.open();
+      const nextBody = reason === undefined ? undefined : body ? body.open() : source;
       if (reason === undefined || nextBody === undefined || !allowed(req, outcome)) {
         if ('error' in outcome) throw outcome.error;
         return outcome.response;
@@ -130,7 +140,11 @@ export function retry<R extends RetryRequest>(params: RetryParams, env: RetryEnv
       // The failed response is dropped; destroying it closes its connection instead of reading on.
       if ('response' in outcome) outcome.response.body?.destroy();
       avoid = attempt.endpoint;
-      env.events.emit('weft:retry', { destination: params.destination.key, route: params.name, attempt: n + 1, reason });
+      env.events.emit('weft:retry', { destination: params.destination.key, route: params.name, attempt: n + 1, reason, byDefault: policy.byDefault });
+      req.span?.addEvent('weft.retry', { 'weft.attempt': n + 1, 'weft.retry.reason': reason, 'weft.retry.default': policy.byDefault, 'weft.endpoint': avoid ?? '' });
     }
   };
 }
+
+const asResponse = (response: ProxyResponse): Outcome => ({ response });
+const asError = (err: unknown): Outcome => ({ error: asProxyError(err) });

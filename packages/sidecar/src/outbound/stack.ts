@@ -1,4 +1,5 @@
 import { EndpointStates } from '../balance/endpoint-state';
+import { PassiveHealth } from '../balance/passive-health';
 import type { CompiledBackend, CompiledConfig, CompiledRule } from '../config/types';
 import type { Downstream } from '../layers/downstream';
 import type { Service } from '../layers/http';
@@ -37,11 +38,12 @@ type AttemptRequest = Attempted<WithSpan<RouteRequest>>;
 
 /**
  * What outlives config versions, for the life of the listener: each endpoint's live state (in
- * flight, ejections), each destination's waiting line and retry budget. Keyed by address and
+ * flight, passive health, ejections), each destination's waiting line and retry budget. Keyed by address and
  * destination, so a config update rebuilds the stacks around the same state.
  */
 interface Lasting {
   readonly states: EndpointStates;
+  readonly health: PassiveHealth;
   readonly queues: PendingQueues;
   readonly budgets: RetryBudgets;
 }
@@ -55,7 +57,12 @@ export function outboundStack(deps: OutboundStackDeps): (d: Downstream) => void 
   return acceptOutbound(deps, //  parse the request, read the config once, answer, report
     discover( //                  authority -> destination; unknown -> 503 WEFT_ERR_NO_ENDPOINTS
       routeMatch( //              first matching rule -> that rule's stack; none -> 404
-        routeStacks(deps, { states: new EndpointStates(), queues: new PendingQueues(), budgets: new RetryBudgets() }))));
+        routeStacks(deps, lasting(deps)))));
+}
+
+function lasting(deps: OutboundStackDeps): Lasting {
+  const health = new PassiveHealth({ events: deps.events });
+  return { states: new EndpointStates((state) => health.forget(state)), health, queues: new PendingQueues(), budgets: new RetryBudgets() };
 }
 
 /** Route target: everything one rule says, in the order a request meets it. */
@@ -67,7 +74,7 @@ function routeStacks(deps: OutboundStackDeps, lasting: Lasting): (rule: Compiled
       timeout(rule, //                          the rule's one deadline, up to response headers (504)
         headers(rule, //                        the rule's request / response header changes
           fault(rule, //                        injected delay / abort
-            retry(rule, retryEnv, //            retry loop: replay buffer, backoff, per-try timeout, idempotency, budget
+            retry(rule, retryEnv, //            retry loop (a Route's, or the default for attempts that reached no app): replay, backoff, budget
               withAttemptSpans(rule, //         one child span per attempt, when the rule retries
                 distribute(rule, backend)))))))); // weighted pick of a backend (subset)
 }
@@ -77,8 +84,9 @@ function backendStacks(deps: OutboundStackDeps, lasting: Lasting): (backend: Com
   const endpoint = endpointStacks(deps);
   return perTarget((b: CompiledBackend) => {
     lasting.states.sweep(deps.config.current); // forget endpoints that left the config (once per version)
-    return balance<AttemptRequest>(b, lasting, //  balancer by name, skipping ejected and full endpoints; all full ->
-      //                                            wait in a bounded line (pool limits), line full -> 503 WEFT_ERR_OVERFLOW
+    return balance<AttemptRequest>(b, lasting, //  balancer by name, skipping failing (passive health), ejected and full
+      //                                            endpoints; none healthy -> all (panic); all full -> wait in a bounded
+      //                                            line (pool limits), line full -> 503 WEFT_ERR_OVERFLOW
       outlier(b, { states: lasting.states, events: deps.events }, // consecutive failures eject an endpoint for a while
         endpoint(b)));
   });
@@ -92,6 +100,7 @@ function endpointStacks(deps: OutboundStackDeps): (backend: CompiledBackend) => 
   return perTarget((b: CompiledBackend) => upstreamClient(b.destination, deps.upstreams));
 }
 
+/** Attempt spans for a Route's retries; the default retry marks its retries as events on the CLIENT span instead. */
 function withAttemptSpans(rule: CompiledRule, next: Service<AttemptRequest>): Service<AttemptRequest> {
-  return rule.retry ? traceAttempt(`outbound ${rule.destination.service}`, next) : next;
+  return rule.retry && !rule.retry.byDefault ? traceAttempt(`outbound ${rule.destination.service}`, next) : next;
 }

@@ -9,8 +9,12 @@ import type { Direction, RequestRecord } from './record';
 export interface WeftEvents {
   /** A request finished: the response was fully written, failed, or the client went away. */
   'weft:request-end': { readonly record: RequestRecord; readonly durationMs: number };
-  /** An attempt failed and another is about to be made. */
-  'weft:retry': { readonly destination: string; readonly route: string; readonly attempt: number; readonly reason: string };
+  /**
+   * An attempt failed and another is about to be made. `reason` says why (`connect-failure`,
+   * `app-unreachable`, `status 503`, `grpc unavailable`, ...); `byDefault` when the mesh's default
+   * retry made it rather than a Route's `retries`.
+   */
+  'weft:retry': { readonly destination: string; readonly route: string; readonly attempt: number; readonly reason: string; readonly byDefault: boolean };
   /** A failed attempt that retryOn covers was not retried: the budget is spent, or the method is not idempotent. */
   'weft:retry-skipped': { readonly destination: string; readonly route: string; readonly reason: 'budget' | 'non-idempotent' };
   /** Outlier detection took an endpoint out of balancing for `durationMs` (its `ejections`-th time). */
@@ -23,6 +27,16 @@ export interface WeftEvents {
   };
   /** An ejected endpoint's time is up: it takes requests again. */
   'weft:endpoint-returned': { readonly destination: string; readonly endpoint: string };
+  /**
+   * Passive health took an endpoint out of balancing because a connection to it failed
+   * (`reason` is the error code); it is probed again after `backoffMs` (its `downs`-th time in a row).
+   */
+  'weft:endpoint-down': { readonly destination: string; readonly endpoint: string; readonly reason: string; readonly backoffMs: number; readonly downs: number };
+  /**
+   * An endpoint passive health had taken out is back: a probe connected (`probe`), a request got
+   * through (`request`), or it left the config and no longer counts (`removed`).
+   */
+  'weft:endpoint-up': { readonly destination: string; readonly endpoint: string; readonly by: 'probe' | 'request' | 'removed' };
   /** An inbound request was refused by the local rate limit (429). */
   'weft:rate-limited': { readonly destination: string; readonly source: string };
   /** An inbound request was refused by authorization (`policy` is '' when no ALLOW rule matched). */

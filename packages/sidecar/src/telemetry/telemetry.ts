@@ -33,6 +33,11 @@ export class Telemetry {
   readonly #retries: Counter;
   readonly #retriesSkipped: Counter;
   readonly #ejections: Counter;
+  readonly #endpointsDown: Counter;
+  readonly #endpointsUp: Counter;
+  readonly #endpointsOut: Gauge;
+  /** Endpoints passive health holds out now, per destination (the gauge's values). */
+  readonly #out = new Map<string, Set<string>>();
   readonly #rateLimited: Counter;
   readonly #denied: Counter;
   readonly #accessLogOut: Writable;
@@ -55,11 +60,14 @@ export class Telemetry {
       'weft_request_duration_seconds',
       'Time from the first byte of a request to the last byte of its response, by direction and destination.',
     );
-    this.#retries = this.#registry.counter('weft_retries_total', 'Retry attempts made by the outbound side, by destination.');
+    this.#retries = this.#registry.counter(
+      'weft_retries_total',
+      'Retry attempts made by the outbound side, by destination, reason (connect-failure, app-unreachable, status 503, ...) and policy (default or route).',
+    );
     this.#denied = this.#registry.counter('weft_requests_denied_total', 'Inbound requests refused by AuthorizationPolicy, by source, destination, deciding policy and cause.');
     this.events.on('weft:request-end', ({ record, durationMs }) => this.#onRequestEnd(record, durationMs));
     countTcp(this.#registry, this.events);
-    this.events.on('weft:retry', ({ destination }) => this.#retries.inc({ destination }));
+    this.events.on('weft:retry', ({ destination, reason, byDefault }) => this.#retries.inc({ destination, reason, policy: byDefault ? 'default' : 'route' }));
     this.#retriesSkipped = this.#registry.counter('weft_retries_skipped_total', 'Failed attempts that retryOn covers but were not retried, by destination and reason (budget, non-idempotent).');
     this.#ejections = this.#registry.counter('weft_ejections_total', 'Endpoints ejected by outlier detection, by destination.');
     this.#rateLimited = this.#registry.counter('weft_rate_limited_total', 'Inbound requests refused by the local rate limit (429), by destination and source.');
@@ -69,6 +77,19 @@ export class Telemetry {
       log.info('endpoint ejected by outlier detection', { ...e });
     });
     this.events.on('weft:endpoint-returned', (e) => log.info('ejected endpoint returned to balancing', { ...e }));
+    this.#endpointsDown = this.#registry.counter('weft_endpoints_down_total', 'Endpoints passive health took out of balancing after a failed connection, by destination and reason (error code).');
+    this.#endpointsUp = this.#registry.counter('weft_endpoints_up_total', 'Endpoints passive health let back in, by destination and how (probe, request, removed).');
+    this.#endpointsOut = this.#registry.gauge('weft_endpoints_out', 'Endpoints passive health holds out of balancing now, by destination.');
+    this.events.on('weft:endpoint-down', (e) => {
+      this.#endpointsDown.inc({ destination: e.destination, reason: e.reason });
+      this.#countOut(e.destination, e.endpoint, true);
+      log.info('endpoint taken out of balancing: its connection failed', { ...e });
+    });
+    this.events.on('weft:endpoint-up', (e) => {
+      this.#endpointsUp.inc({ destination: e.destination, by: e.by });
+      this.#countOut(e.destination, e.endpoint, false);
+      log.info('endpoint back in balancing', { ...e });
+    });
     this.events.on('weft:rate-limited', ({ destination, source }) => this.#rateLimited.inc({ destination, source }));
     this.events.on('weft:authz-denied', ({ source, destination, policy, cause }) => this.#denied.inc({ source, destination, policy, cause }));
   }
@@ -98,6 +119,14 @@ export class Telemetry {
   /** Flushes spans still buffered; never throws. */
   async shutdown(): Promise<void> {
     await this.tracing.shutdown();
+  }
+
+  #countOut(destination: string, endpoint: string, out: boolean): void {
+    let set = this.#out.get(destination);
+    if (!set) this.#out.set(destination, (set = new Set()));
+    if (out) set.add(endpoint);
+    else set.delete(endpoint);
+    this.#endpointsOut.set({ destination }, set.size);
   }
 
   #onRequestEnd(record: RequestRecord, durationMs: number): void {

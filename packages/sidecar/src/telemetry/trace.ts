@@ -12,6 +12,8 @@ export interface TraceSpan {
   /** What the next hop receives as `traceparent` so that it continues this span. */
   readonly traceparent: string;
   setAttributes(attributes: SpanAttributes): void;
+  /** Something that happened during the span (a retry); a no-op when the span is not sampled. */
+  addEvent(name: string, attributes: SpanAttributes): void;
   /** A child span, e.g. one per retry attempt under the CLIENT span. */
   child(name: string, attributes: SpanAttributes): TraceSpan;
   /** Ends the span (once; later calls are ignored). A status of 500 or more marks it as an error. */
@@ -119,6 +121,10 @@ class OtelSpan implements TraceSpan {
 
   setAttributes(attributes: SpanAttributes): void {
     this.#span.setAttributes(attributes);
+  }
+
+  addEvent(name: string, attributes: SpanAttributes): void {
+    this.#span.addEvent(name, attributes, wallClockNow());
   }
 
   child(name: string, attributes: SpanAttributes): TraceSpan {

@@ -27,4 +27,14 @@ describe('balance/endpoint-state', () => {
     states.sweep(config('kept', 'x'));
     expect(states.size).to.equal(2); // 'busy' is dropped now; 'ejected' waits for its return
   });
+
+  it('forgets an endpoint passive health holds out once it leaves the config, and says so', () => {
+    const forgotten: string[] = [];
+    const states = new EndpointStates((s) => forgotten.push(s.address));
+    const down = states.get('down');
+    down.failing = true;
+    states.sweep(config());
+    expect([states.size, forgotten, down.retired]).to.deep.equal([0, ['down'], true]);
+    expect(states.get('down')).to.not.equal(down); // back in a later config: a fresh state
+  });
 });

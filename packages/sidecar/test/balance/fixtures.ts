@@ -7,7 +7,7 @@ export function endpoints(...addresses: string[]): CompiledEndpoint[] {
 }
 
 /** Mutable live state per endpoint, as EndpointStates would hold it. */
-export type Load = { inflight: number; ejected: boolean } & EndpointLoad;
+export type Load = { inflight: number; ejected: boolean; failing: boolean } & EndpointLoad;
 
 /** Picker inputs over `addresses`; `random` replays `rolls` (then 0), or is Math.random. */
 export function inputs(
@@ -17,7 +17,7 @@ export function inputs(
   const rolls = options.rolls ? [...options.rolls] : undefined;
   return {
     endpoints: endpoints(...addresses),
-    states: addresses.map(() => ({ inflight: 0, ejected: false })),
+    states: addresses.map(() => ({ inflight: 0, ejected: false, failing: false })),
     maxConnections: options.maxConnections,
     skipEjected: options.skipEjected ?? true,
     random: options.random ?? (rolls ? () => rolls.shift() ?? 0 : Math.random),

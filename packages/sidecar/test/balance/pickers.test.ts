@@ -70,6 +70,25 @@ describe('balance pickers', () => {
         expect(['a', 'b']).to.include(addr(make(i).pick(undefined, 'k')));
       });
 
+      it('skips an endpoint passive health took out, with or without outlier detection', () => {
+        const i = inputs(['a', 'b', 'c'], { random: seeded(3), skipEjected: false });
+        i.states[1]!.failing = true;
+        i.states[2]!.ejected = true; // outlier detection is off for this backend: ejection does not count
+        const p = make(i);
+        const seen = new Set<string>();
+        for (let n = 0; n < 300; n++) seen.add(addr(p.pick(undefined, `key-${n}`)));
+        expect([...seen].sort()).to.deep.equal(['a', 'c']);
+      });
+
+      it('tries every endpoint when none is healthy (panic), failing and ejected alike', () => {
+        const i = inputs(['a', 'b'], { random: seeded(3) });
+        i.states[0]!.failing = true;
+        i.states[1]!.ejected = true;
+        const p = make(i);
+        expect(['a', 'b']).to.include(addr(p.pick(undefined, 'k')));
+        expect(addr(p.pick('a', 'k'))).to.equal('b');
+      });
+
       it('says queue when every healthy endpoint is at maxConnections, and skips full ones otherwise', () => {
         const i = inputs(['a', 'b'], { random: seeded(5), maxConnections: 2 });
         i.states[0]!.inflight = 2;

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { compileSnapshot, ConfigCompileError } from '../../src/config/compiled-config';
+import { DEFAULT_RETRY_POLICY } from '../../src/layers/retry-defaults';
 import { doc, SELF, service, snapshot } from './snapshot-builder';
 
 describe('compileSnapshot', () => {
@@ -35,12 +36,12 @@ describe('compileSnapshot', () => {
     expect(Object.isFrozen(c.mesh.tracing)).to.equal(true);
   });
 
-  it('compiles a default rule without a Route: all ready endpoints, no retries', () => {
+  it('compiles a default rule without a Route: all ready endpoints, the default retry', () => {
     const s = compileSnapshot(snapshot({ services: [reviews] }), 'v1', SELF).lookup('reviews');
     expect(s?.rules).to.have.length(1);
     const rule = s?.rules[0];
     expect(rule?.name).to.equal('default');
-    expect(rule?.retry).to.equal(undefined);
+    expect(rule?.retry).to.equal(DEFAULT_RETRY_POLICY);
     expect(rule?.split.backends[0]?.endpoints.map((e) => e.address)).to.deep.equal(['10.0.0.1:15006', '10.0.0.3:15006']);
   });
 
@@ -72,6 +73,19 @@ describe('compileSnapshot', () => {
     expect(split?.split.total).to.equal(100);
     expect(split?.timeoutMs).to.equal(2000);
     expect(split?.split.backends[1]).to.equal(canary?.split.backends[0]);
+  });
+
+  it("gives a rule without `retries` the default retry, and none with `attempts: 0`", () => {
+    const c = compileSnapshot(
+      snapshot({ services: [reviews], resources: [doc('Route', 'reviews', { service: 'reviews', rules: [{ match: [{ method: 'GET' }], retries: { attempts: 0 } }, {}] })] }),
+      'v1',
+      SELF,
+    );
+    const [off, silent] = c.lookup('reviews')?.rules ?? [];
+    expect(off?.retry).to.equal(undefined);
+    expect(silent?.retry).to.equal(DEFAULT_RETRY_POLICY);
+    expect(DEFAULT_RETRY_POLICY).to.include({ maxTries: 3, byDefault: true, backoffMaxMs: 0 });
+    expect([...DEFAULT_RETRY_POLICY.retryOn]).to.deep.equal(['connect-failure']);
   });
 
   it('fills retry defaults from one block', () => {

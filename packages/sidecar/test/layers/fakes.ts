@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ProxyResponse } from '../../src/layers/http';
+import { PassiveHealth } from '../../src/balance/passive-health';
 import { TelemetryEvents, type WeftEvents } from '../../src/telemetry/events';
 import { RequestRecord } from '../../src/telemetry/record';
 
@@ -23,4 +24,9 @@ export function retryRecorder(): { bus: TelemetryEvents; retries: WeftEvents['we
   const retries: WeftEvents['weft:retry'][] = [];
   bus.on('weft:retry', (e) => retries.push(e));
   return { bus, retries };
+}
+
+/** Passive health on an event bus nobody listens to, with timers that never fire (probes never run). */
+export function noHealth(): PassiveHealth {
+  return new PassiveHealth({ events: new TelemetryEvents(), after: () => undefined });
 }

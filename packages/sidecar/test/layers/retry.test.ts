@@ -17,6 +17,7 @@ describe('layers/retry', () => {
     backoffMaxMs: 2,
     retryNonIdempotent: false,
     attemptsHeader: true,
+    byDefault: false,
     ...over,
   });
   const BIG_BUDGET = { percent: 100, minRetriesPerSecond: 1000 };

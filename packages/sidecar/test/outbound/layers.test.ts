@@ -12,7 +12,7 @@ import { discover } from '../../src/outbound/discover';
 import { distribute } from '../../src/outbound/route/distribute';
 import { fault } from '../../src/outbound/route/fault';
 import { routeMatch } from '../../src/outbound/route/match';
-import { neverAborted, record, response } from '../layers/fakes';
+import { neverAborted, noHealth, record, response } from '../layers/fakes';
 
 const dest: Destination = { key: 'orders.default', service: 'orders', namespace: 'default', spiffeId: 'spiffe://weft.local/ns/default/sa/orders' };
 const backend = (subset: string | undefined, addresses: string[]): CompiledBackend => ({
@@ -33,7 +33,7 @@ const service = (rules: CompiledService['rules']): CompiledService => ({
   traffic: compileServicePolicy(undefined),
   notes: [],
 });
-const lasting = () => ({ states: new EndpointStates(), queues: new PendingQueues() });
+const lasting = () => ({ states: new EndpointStates(), health: noHealth(), queues: new PendingQueues() });
 
 describe('outbound layers (fake next)', () => {
   describe('discover', () => {

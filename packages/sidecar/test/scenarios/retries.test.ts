@@ -56,7 +56,7 @@ describe('scenario: retries and timeouts', function () {
     expect(res.text()).to.equal('finally');
     expect(res.headers[HEADERS.attempts]).to.equal('3');
     expect(calls.get('/flaky')).to.equal(3);
-    expect(frontend.telemetry.renderMetrics()).to.contain('weft_retries_total{destination="orders.default"} 2');
+    expect(frontend.telemetry.renderMetrics()).to.contain('weft_retries_total{destination="orders.default",reason="status 503",policy="route"} 2');
   });
 
   it('retries a PUT body from the replay buffer', async () => {

@@ -88,12 +88,12 @@ describe('Telemetry', () => {
     const record = new RequestRecord('outbound', 'GET');
     Object.assign(record, { path: '/x', source: 'frontend.default', destination: 'orders.default', route: 'orders/0', status: 200, traceId: 'abc' });
     telemetry.events.emit('weft:request-end', { record, durationMs: 12 });
-    telemetry.events.emit('weft:retry', { destination: 'orders.default', route: 'orders/0', attempt: 2, reason: 'status 503' });
+    telemetry.events.emit('weft:retry', { destination: 'orders.default', route: 'orders/0', attempt: 2, reason: 'status 503', byDefault: false });
     telemetry.setGauge('weft_certificate_expiry_seconds', 'Seconds until the certificate expires.', 3600, { identity: SELF.spiffeId });
     const text = telemetry.renderMetrics();
     expect(text).to.contain('weft_requests_total{direction="outbound",source="frontend.default",destination="orders.default",route="orders/0",code="200"} 1');
     expect(text).to.contain('weft_request_duration_seconds_bucket{direction="outbound",destination="orders.default",le="0.025"} 1');
-    expect(text).to.contain('weft_retries_total{destination="orders.default"} 1');
+    expect(text).to.contain('weft_retries_total{destination="orders.default",reason="status 503",policy="route"} 1');
     expect(text).to.contain('weft_certificate_expiry_seconds{identity="spiffe://weft.local/ns/default/sa/frontend"} 3600');
     telemetry.removeGauge('weft_certificate_expiry_seconds', { identity: SELF.spiffeId });
     expect(telemetry.renderMetrics()).to.not.contain('weft_certificate_expiry_seconds{');

@@ -23,6 +23,7 @@ class FakeTracing {
       traceId,
       traceparent: `00-${traceId}-${id}-01`,
       setAttributes: () => undefined,
+      addEvent: () => undefined,
       child: (childName) => this.#span(childName, traceId),
       end: (status, error) => void this.ended.push({ name, status, error }),
     };

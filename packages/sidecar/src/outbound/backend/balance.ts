@@ -1,10 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { EndpointState, EndpointStates } from '../../balance/endpoint-state';
+import type { PassiveHealth } from '../../balance/passive-health';
 import { buildPicker } from '../../balance/registry';
 import type { CompiledBalancer, CompiledEndpoint, CompiledOutlier, CompiledPoolLimits } from '../../config/types';
-import { NoEndpointsError } from '../../layers/errors';
+import { NoEndpointsError, ProxyError } from '../../layers/errors';
 import type { HeaderMap, ProxyResponse, Service } from '../../layers/http';
 import type { AttemptState } from '../../layers/retry';
+import { neverSent, unprocessed } from '../../layers/retry-classify';
 import type { Phase } from '../../telemetry/record';
 import { OverflowError, type PendingQueues } from './pool-limits';
 
@@ -18,9 +20,10 @@ export interface BalanceParams {
   readonly pool: CompiledPoolLimits;
 }
 
-/** What outlives a config version: every endpoint's live state and every destination's waiting line. */
+/** What outlives a config version: every endpoint's live state, passive health and every destination's waiting line. */
 export interface BalanceEnv {
   readonly states: EndpointStates;
+  readonly health: PassiveHealth;
   readonly queues: PendingQueues;
   readonly random?: () => number;
 }
@@ -40,7 +43,9 @@ export type Picked<R> = R & { readonly endpoint: CompiledEndpoint };
  * ones; a retry avoids the endpoint that just failed. While every endpoint is full the attempt
  * waits in the destination's bounded line (pool-limits); a full line is a fast 503. An endpoint
  * counts a request in flight from the pick until its response body ends, which is what
- * least-request compares and what makes an endpoint full.
+ * least-request compares and what makes an endpoint full. Each attempt's outcome feeds passive
+ * health (balance/passive-health), which takes an endpoint whose connection failed out at once;
+ * it is told here, in the handlers every attempt already has, so that it costs no extra layer.
  */
 export function balance<R extends BalanceRequest>(params: BalanceParams, env: BalanceEnv, next: Service<Picked<R>>): Service<R> {
   const states = params.endpoints.map((e) => env.states.get(e.address));
@@ -52,6 +57,8 @@ export function balance<R extends BalanceRequest>(params: BalanceParams, env: Ba
     random: env.random ?? Math.random,
   });
   const queue = env.queues.for(params.destination.key);
+  const health = env.health;
+  const destination = params.destination.key;
   const hashHeader = params.balancer.name === 'ring-hash' ? params.balancer.hashHeader : undefined;
   const overflow = {
     maxPendingRequests: params.pool.maxPendingRequests,
@@ -76,10 +83,13 @@ export function balance<R extends BalanceRequest>(params: BalanceParams, env: Ba
     return result.then(
       (response) => {
         whenDone(response.body, () => release(state));
+        if (unprocessed(response)) health.failed(destination, state, 'WEFT_ERR_APP_UNAVAILABLE');
+        else health.succeeded(state);
         return response;
       },
       (err: unknown) => {
         release(state);
+        if (err instanceof ProxyError && neverSent({ error: err })) health.failed(destination, state, err.code);
         throw err;
       },
     );

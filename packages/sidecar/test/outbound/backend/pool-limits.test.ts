@@ -6,7 +6,7 @@ import type { ProxyResponse } from '../../../src/layers/http';
 import type { AttemptState } from '../../../src/layers/retry';
 import { balance } from '../../../src/outbound/backend/balance';
 import { OverflowError, PendingQueues } from '../../../src/outbound/backend/pool-limits';
-import { neverAborted, record } from '../../layers/fakes';
+import { neverAborted, noHealth, record } from '../../layers/fakes';
 
 const dest = { key: 'orders.default', service: 'orders', namespace: 'default', spiffeId: 'spiffe://weft.local/ns/default/sa/orders' };
 
@@ -47,7 +47,7 @@ describe('backend/pool-limits (balance with maxConnections and maxPendingRequest
   it('counts a request in flight until its response body ends', async () => {
     const states = new EndpointStates();
     const up = heldUpstream();
-    const svc = balance(backend(['a'], {}), { states, queues: new PendingQueues() }, up.next);
+    const svc = balance(backend(['a'], {}), { states, health: noHealth(), queues: new PendingQueues() }, up.next);
     await svc(request());
     await svc(request());
     expect(states.get('a').inflight).to.equal(2);
@@ -60,7 +60,7 @@ describe('backend/pool-limits (balance with maxConnections and maxPendingRequest
     const states = new EndpointStates();
     const queues = new PendingQueues();
     const up = heldUpstream();
-    const svc = balance(backend(['a', 'b'], { maxConnections: 1, maxPendingRequests: 1 }), { states, queues }, up.next);
+    const svc = balance(backend(['a', 'b'], { maxConnections: 1, maxPendingRequests: 1 }), { states, health: noHealth(), queues }, up.next);
     await svc(request());
     await svc(request());
     expect(up.bodies.map((b) => b.endpoint).sort()).to.deep.equal(['a', 'b']);
@@ -86,7 +86,7 @@ describe('backend/pool-limits (balance with maxConnections and maxPendingRequest
 
   it('fails at once with maxPendingRequests 0', async () => {
     const up = heldUpstream();
-    const svc = balance(backend(['a'], { maxConnections: 1, maxPendingRequests: 0 }), { states: new EndpointStates(), queues: new PendingQueues() }, up.next);
+    const svc = balance(backend(['a'], { maxConnections: 1, maxPendingRequests: 0 }), { states: new EndpointStates(), health: noHealth(), queues: new PendingQueues() }, up.next);
     await svc(request());
     expect(await svc(request()).catch((e: unknown) => e)).to.be.instanceOf(OverflowError);
   });
@@ -94,7 +94,7 @@ describe('backend/pool-limits (balance with maxConnections and maxPendingRequest
   it('leaves the line when its deadline passes, with the deadline error, and records the queue phase', async () => {
     const queues = new PendingQueues();
     const up = heldUpstream();
-    const svc = balance(backend(['a'], { maxConnections: 1 }), { states: new EndpointStates(), queues }, up.next);
+    const svc = balance(backend(['a'], { maxConnections: 1 }), { states: new EndpointStates(), health: noHealth(), queues }, up.next);
     await svc(request());
     const controller = new AbortController();
     const req = request(controller.signal);
@@ -110,10 +110,10 @@ describe('backend/pool-limits (balance with maxConnections and maxPendingRequest
     const states = new EndpointStates();
     const queues = new PendingQueues();
     const up = heldUpstream();
-    const v1 = balance(backend(['a', 'b'], { maxConnections: 1 }, { name: 'least-request' }), { states, queues }, up.next);
+    const v1 = balance(backend(['a', 'b'], { maxConnections: 1 }, { name: 'least-request' }), { states, health: noHealth(), queues }, up.next);
     await v1(request());
     const busy = up.bodies[0]?.endpoint as string;
-    const v2 = balance(backend(['a', 'b'], { maxConnections: 1 }, { name: 'least-request' }), { states, queues }, up.next);
+    const v2 = balance(backend(['a', 'b'], { maxConnections: 1 }, { name: 'least-request' }), { states, health: noHealth(), queues }, up.next);
     await v2(request());
     expect(up.bodies[1]?.endpoint).to.not.equal(busy);
     expect(states.get('a').inflight + states.get('b').inflight).to.equal(2);
