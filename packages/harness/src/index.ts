@@ -17,3 +17,4 @@ export { collectSpans, SPAN_KIND, STATUS_CODE, type CollectedSpan, type SpanKind
 export { renderTraceTree, type TreeSpan, type TraceTreeOptions } from './trace-tree';
 export { parsePrometheusText, sumSamples, type Sample } from './prometheus';
 export { httpRequest, httpGetText, type HttpResult, type HttpRequestOptions } from './http-client';
+export { measureModuleLoad, packageOf, type ModuleLoad } from './module-load';

@@ -1,0 +1,106 @@
+/**
+ * What the sidecar costs in memory, measured rather than guessed.
+ *
+ *   node scripts/dist/measure-sidecar-load.js [--runs N] [--module FILE ...] [--node-arg FLAG ...]
+ *     Requires each module (default: the sidecar's entry, packages/sidecar/dist/src/main.js) in a
+ *     fresh Node.js process, N times (default 5), and prints the median RSS before and after, the
+ *     number of loaded files and the files per package.
+ *
+ *   node scripts/dist/measure-sidecar-load.js --running [--wrk SECONDS] [--node-arg FLAG ...]
+ *     Starts a control plane, an OTLP receiver (tracing on, 1% sampling, as users get it) and two
+ *     meshed sample apps with their sidecars; reads each sidecar's VmRSS from /proc once it is
+ *     ready and has settled. With --wrk, then drives `wrk -t1 -c32` through the client sidecar to
+ *     the server sidecar for SECONDS and prints throughput and both sidecars' VmHWM (peak RSS).
+ *     --node-arg flags reach the sidecars only (NODE_OPTIONS), to compare heap settings.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { measureModuleLoad, Mesh, repoRoot, startOtlpReceiver, type ModuleLoad, type Sidecar } from '@weft/harness';
+
+const MB = 1024 * 1024;
+const SETTLE_MS = 5_000;
+const say = (text: string): void => void process.stdout.write(`${text}\n`);
+const mb = (bytes: number): string => (bytes / MB).toFixed(1);
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+async function measureLoad(modules: readonly string[], runs: number, nodeArgs: readonly string[]): Promise<void> {
+  for (const module of modules) {
+    const samples: ModuleLoad[] = [];
+    for (let i = 0; i < runs; i++) samples.push(await measureModuleLoad(module, { nodeArgs }));
+    const last = samples[samples.length - 1] as ModuleLoad;
+    say(`## ${path.relative(repoRoot(), path.resolve(module))}${nodeArgs.length ? ` (node ${nodeArgs.join(' ')})` : ''}`);
+    say(`RSS before require ${mb(median(samples.map((s) => s.rssBefore)))} MB, after ${mb(median(samples.map((s) => s.rssAfter)))} MB; ` +
+      `heap used ${mb(median(samples.map((s) => s.heapUsed)))} MB (median of ${runs})`);
+    say(`${last.files.length} files loaded`);
+    say('| package | files |\n| --- | ---: |');
+    for (const [name, count] of last.byPackage) say(`| ${name} | ${count} |`);
+    say('');
+  }
+}
+
+/** VmRSS and VmHWM (peak) of a process, in bytes, from /proc/<pid>/status. */
+function procMemory(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+async function measureRunning(wrkSeconds: number | undefined, nodeArgs: readonly string[]): Promise<void> {
+  const mesh = new Mesh();
+  const receiver = await startOtlpReceiver();
+  try {
+    const cp = await mesh.startControlPlane();
+    const apply = await mesh.weftctl(['apply', '-f', '-'], {
+      input: `apiVersion: weft.dev/v1alpha1\nkind: MeshConfig\nmetadata: {name: default}\nspec: {tracing: {otlpEndpoint: "${receiver.endpoint}", samplingPercent: 1}}\n`,
+    });
+    if (apply.code !== 0) throw new Error(`weftctl apply failed: ${apply.stderr}`);
+    // Only the sidecars get the flags under test; the control plane and weftctl run as usual.
+    if (nodeArgs.length > 0) process.env['NODE_OPTIONS'] = [process.env['NODE_OPTIONS'] ?? '', ...nodeArgs].join(' ').trim();
+    const server = await mesh.startMeshedApp({ name: 'server', token: await mesh.createToken('server'), controlPlane: cp.endpoint });
+    const client = await mesh.startMeshedApp({ name: 'client', token: await mesh.createToken('client'), controlPlane: cp.endpoint });
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    const show = (label: string, sidecar: Sidecar): void => {
+      const m = procMemory(sidecar.proc.pid);
+      say(`${label} sidecar ${sidecar.service}: VmRSS ${mb(m.rss)} MB, VmHWM ${mb(m.hwm)} MB`);
+    };
+    say(`sidecar node flags: ${nodeArgs.join(' ') || '(none)'}`);
+    show('idle', client.sidecar);
+    show('idle', server.sidecar);
+    if (wrkSeconds === undefined) return;
+    const url = `http://127.0.0.1:${client.sidecar.outboundPort}/`;
+    const { stdout } = await promisify(execFile)('wrk', ['-t1', '-c32', `-d${wrkSeconds}s`, '-H', 'Host: server', url]);
+    say(stdout.split('\n').filter((l) => /Requests\/sec|Latency|Non-2xx|errors/.test(l)).join('\n'));
+    show('after load', client.sidecar);
+    show('after load', server.sidecar);
+  } finally {
+    await mesh.close();
+    await receiver.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '5' },
+      module: { type: 'string', multiple: true },
+      'node-arg': { type: 'string', multiple: true },
+      running: { type: 'boolean', default: false },
+      wrk: { type: 'string' },
+    },
+  });
+  const nodeArgs = values['node-arg'] ?? [];
+  if (values.running) return measureRunning(values.wrk === undefined ? undefined : Number(values.wrk), nodeArgs);
+  const modules = values.module ?? [path.join(repoRoot(), 'packages', 'sidecar', 'dist', 'src', 'main.js')];
+  return measureLoad(modules, Number(values.runs), nodeArgs);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
