@@ -21,6 +21,8 @@ import { measureModuleLoad, Mesh, repoRoot, startOtlpReceiver, type ModuleLoad, 
 
 const MB = 1024 * 1024;
 const SETTLE_MS = 5_000;
+/** sysconf(_SC_CLK_TCK): 100 on Linux. */
+const CLOCK_TICKS = 100;
 const say = (text: string): void => void process.stdout.write(`${text}\n`);
 const mb = (bytes: number): string => (bytes / MB).toFixed(1);
 
@@ -51,6 +53,15 @@ function procMemory(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
+/** CPU time (user + system) a process has used, in milliseconds, from /proc/<pid>/stat. */
+function procCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+
 async function measureRunning(wrkSeconds: number | undefined, nodeArgs: readonly string[]): Promise<void> {
   const mesh = new Mesh();
   const receiver = await startOtlpReceiver();
@@ -74,8 +85,13 @@ async function measureRunning(wrkSeconds: number | undefined, nodeArgs: readonly
     show('idle', server.sidecar);
     if (wrkSeconds === undefined) return;
     const url = `http://127.0.0.1:${client.sidecar.outboundPort}/`;
+    const sidecars = [client.sidecar, server.sidecar];
+    const cpuBefore = sidecars.map((s) => procCpuMs(s.proc.pid));
     const { stdout } = await promisify(execFile)('wrk', ['-t1', '-c32', `-d${wrkSeconds}s`, '-H', 'Host: server', url]);
+    const cpuMs = sidecars.reduce((sum, s, i) => sum + procCpuMs(s.proc.pid) - (cpuBefore[i] as number), 0);
+    const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? NaN);
     say(stdout.split('\n').filter((l) => /Requests\/sec|Latency|Non-2xx|errors/.test(l)).join('\n'));
+    say(`both sidecars: ${(cpuMs / (requests / 1000)).toFixed(0)} CPU ms per 1000 requests (${requests} requests)`);
     show('after load', client.sidecar);
     show('after load', server.sidecar);
   } finally {
