@@ -6,12 +6,16 @@
  *     fresh Node.js process, N times (default 5), and prints the median RSS before and after, the
  *     number of loaded files and the files per package.
  *
- *   node scripts/dist/measure-sidecar-load.js --running [--wrk SECONDS] [--node-arg FLAG ...]
+ *   node scripts/dist/measure-sidecar-load.js --running [--wrk SECONDS | --rate R [--requests N]] [--node-arg FLAG ...]
  *     Starts a control plane, an OTLP receiver (tracing on, 1% sampling, as users get it) and two
  *     meshed sample apps with their sidecars; reads each sidecar's VmRSS from /proc once it is
  *     ready and has settled. With --wrk, then drives `wrk -t1 -c32` through the client sidecar to
- *     the server sidecar for SECONDS and prints throughput and both sidecars' VmHWM (peak RSS).
- *     --node-arg flags reach the sidecars only (NODE_OPTIONS), to compare heap settings.
+ *     the server sidecar for SECONDS; with --rate, sends N requests (default 3000) at R per second
+ *     with `hey`. Prints what the load tool saw, the CPU both sidecars used per 1000 requests
+ *     (from /proc) and their VmHWM (peak RSS).
+ *     --node-arg flags reach the sidecars (and the sample apps beside them) through NODE_OPTIONS,
+ *     not the control plane: to compare heap settings. Flags on the sidecar's own #! line (which the
+ *     harness passes on the command line) win over NODE_OPTIONS; edit that line to compare those.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -62,7 +66,23 @@ function procCpuMs(pid: number): number {
   return (ticks * 1000) / CLOCK_TICKS;
 }
 
-async function measureRunning(wrkSeconds: number | undefined, nodeArgs: readonly string[]): Promise<void> {
+/** How the running sidecars are loaded: closed loop (wrk, as fast as they go) or a fixed rate (hey). */
+type Load = { readonly kind: 'wrk'; readonly seconds: number } | { readonly kind: 'hey'; readonly rate: number; readonly requests: number };
+
+const HEY_WORKERS = 8;
+
+function loadCommand(load: Load, url: string): [string, string[]] {
+  if (load.kind === 'wrk') return ['wrk', ['-t1', '-c32', `-d${load.seconds}s`, '-H', 'Host: server', url]];
+  return ['hey', ['-n', String(load.requests), '-c', String(HEY_WORKERS), '-q', String(load.rate / HEY_WORKERS), '-host', 'server', url]];
+}
+
+/** Requests completed, from wrk's or hey's summary. */
+function completed(load: Load, stdout: string): number {
+  if (load.kind === 'wrk') return Number(/(\d+) requests in/.exec(stdout)?.[1] ?? NaN);
+  return [...stdout.matchAll(/\[(\d{3})\]\s+(\d+) responses/g)].reduce((sum, m) => sum + Number(m[2]), 0);
+}
+
+async function measureRunning(load: Load | undefined, nodeArgs: readonly string[]): Promise<void> {
   const mesh = new Mesh();
   const receiver = await startOtlpReceiver();
   try {
@@ -80,17 +100,18 @@ async function measureRunning(wrkSeconds: number | undefined, nodeArgs: readonly
       const m = procMemory(sidecar.proc.pid);
       say(`${label} sidecar ${sidecar.service}: VmRSS ${mb(m.rss)} MB, VmHWM ${mb(m.hwm)} MB`);
     };
-    say(`sidecar node flags: ${nodeArgs.join(' ') || '(none)'}`);
+    say(`NODE_OPTIONS for the sidecars: ${nodeArgs.join(' ') || '(none)'} (their #! line's flags apply as well)`);
     show('idle', client.sidecar);
     show('idle', server.sidecar);
-    if (wrkSeconds === undefined) return;
+    if (load === undefined) return;
     const url = `http://127.0.0.1:${client.sidecar.outboundPort}/`;
     const sidecars = [client.sidecar, server.sidecar];
     const cpuBefore = sidecars.map((s) => procCpuMs(s.proc.pid));
-    const { stdout } = await promisify(execFile)('wrk', ['-t1', '-c32', `-d${wrkSeconds}s`, '-H', 'Host: server', url]);
+    const [command, args] = loadCommand(load, url);
+    const { stdout } = await promisify(execFile)(command, args);
     const cpuMs = sidecars.reduce((sum, s, i) => sum + procCpuMs(s.proc.pid) - (cpuBefore[i] as number), 0);
-    const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? NaN);
-    say(stdout.split('\n').filter((l) => /Requests\/sec|Latency|Non-2xx|errors/.test(l)).join('\n'));
+    const requests = completed(load, stdout);
+    say(stdout.split('\n').filter((l) => /Requests\/sec|Latency|Non-2xx|errors|99%|\[\d{3}\]/.test(l)).join('\n'));
     say(`both sidecars: ${(cpuMs / (requests / 1000)).toFixed(0)} CPU ms per 1000 requests (${requests} requests)`);
     show('after load', client.sidecar);
     show('after load', server.sidecar);
@@ -108,10 +129,16 @@ async function main(): Promise<void> {
       'node-arg': { type: 'string', multiple: true },
       running: { type: 'boolean', default: false },
       wrk: { type: 'string' },
+      rate: { type: 'string' },
+      requests: { type: 'string', default: '3000' },
     },
   });
   const nodeArgs = values['node-arg'] ?? [];
-  if (values.running) return measureRunning(values.wrk === undefined ? undefined : Number(values.wrk), nodeArgs);
+  const load: Load | undefined =
+    values.rate !== undefined ? { kind: 'hey', rate: Number(values.rate), requests: Number(values.requests) }
+    : values.wrk !== undefined ? { kind: 'wrk', seconds: Number(values.wrk) }
+    : undefined;
+  if (values.running) return measureRunning(load, nodeArgs);
   const modules = values.module ?? [path.join(repoRoot(), 'packages', 'sidecar', 'dist', 'src', 'main.js')];
   return measureLoad(modules, Number(values.runs), nodeArgs);
 }

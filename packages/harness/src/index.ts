@@ -1,4 +1,4 @@
-export { ProcessGroup, ManagedProcess, describeExit, type SpawnOptions, type LogLine, type ExitInfo } from './process-group';
+export { ProcessGroup, ManagedProcess, describeExit, shebangNodeArgs, type SpawnOptions, type LogLine, type ExitInfo } from './process-group';
 export { runNode, type RunResult, type RunOptions } from './run-node';
 export { liveChildCount } from './child-registry';
 export { findFreePort, findFreePorts } from './free-port';
