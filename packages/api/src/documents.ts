@@ -1,4 +1,3 @@
-import { parseAllDocuments } from 'yaml';
 import { ValidationError, type ValidationIssue } from './errors';
 import type { SourcedDocument } from './validate';
 
@@ -8,6 +7,9 @@ import type { SourcedDocument } from './validate';
  * applied.
  */
 export function parseDocuments(text: string, source: string): SourcedDocument[] {
+  // Loaded here, not at the top: @weft/api is also the sidecar's, and a sidecar reads no YAML
+  // (its policy arrives as JSON), so it never pays for the parser (72 modules).
+  const { parseAllDocuments } = require('yaml') as typeof import('yaml');
   const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
   const list = Array.isArray(docs) ? docs : [docs];
   const issues: ValidationIssue[] = [];

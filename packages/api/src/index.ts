@@ -5,7 +5,7 @@ export { spiffeId, parseSpiffeId, NAME_RE, type WorkloadIdentity } from './spiff
 export { WeftError, ValidationError, formatIssue, type ValidationIssue } from './errors';
 export { validateDocument, validateDocuments, formatPath, type DocumentSource, type SourcedDocument } from './validate';
 export { parseDocuments } from './documents';
-export { protoRoot, loadWeftServices, type WeftServices } from './proto';
+export { protoRoot, loadWeftService, loadWeftServices, type WeftServices } from './proto';
 export { KINDS, isPolicyKind, resolveKind, resourceKey } from './resources/kinds';
 export type { KindInfo, PolicyKind, PolicyResource, MeshConfig, Route, ServicePolicy, AuthorizationPolicy, ResourceMetadata } from './resources/kinds';
 export { meshConfigSpec, effectiveMeshConfig, type MeshConfigSpec, type EffectiveMeshConfig } from './resources/mesh-config';

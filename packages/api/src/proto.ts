@@ -3,7 +3,13 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
-const PROTO_FILES = ['weft/v1alpha1/identity.proto', 'weft/v1alpha1/discovery.proto', 'weft/v1alpha1/admin.proto'];
+/** Each service's proto file (with what it imports). */
+const SERVICE_FILES = Object.freeze({
+  Identity: 'weft/v1alpha1/identity.proto',
+  Discovery: 'weft/v1alpha1/discovery.proto',
+  Admin: 'weft/v1alpha1/admin.proto',
+});
+const PROTO_FILES = Object.values(SERVICE_FILES);
 
 /** Finds the repository's `proto/` folder from wherever this module was built to. */
 export function protoRoot(): string {
@@ -23,12 +29,16 @@ export interface WeftServices {
   Admin: grpc.ServiceClientConstructor;
 }
 
-let cached: WeftServices | undefined;
+const cached: Partial<WeftServices> = {};
 
-/** Loads the Weft gRPC services once per process. */
-export function loadWeftServices(): WeftServices {
-  if (cached) return cached;
-  const definition = protoLoader.loadSync(PROTO_FILES, {
+/**
+ * Loads one Weft gRPC service, once per process. A sidecar asks for Identity and Discovery only
+ * and so never parses admin.proto (a third of the descriptors' heap).
+ */
+export function loadWeftService<K extends keyof WeftServices>(service: K): WeftServices[K] {
+  const known = cached[service];
+  if (known) return known;
+  const definition = protoLoader.loadSync(SERVICE_FILES[service], {
     includeDirs: [protoRoot()],
     keepCase: false,
     longs: Number,
@@ -40,6 +50,21 @@ export function loadWeftServices(): WeftServices {
   const loaded = grpc.loadPackageDefinition(definition) as unknown as {
     weft: { v1alpha1: WeftServices };
   };
-  cached = loaded.weft.v1alpha1;
-  return cached;
+  cached[service] = loaded.weft.v1alpha1[service];
+  return loaded.weft.v1alpha1[service];
+}
+
+/** The Weft gRPC services, each loaded when first read (weftctl reads Admin only). */
+export function loadWeftServices(): WeftServices {
+  return {
+    get Identity() {
+      return loadWeftService('Identity');
+    },
+    get Discovery() {
+      return loadWeftService('Discovery');
+    },
+    get Admin() {
+      return loadWeftService('Admin');
+    },
+  };
 }

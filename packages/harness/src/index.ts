@@ -1,4 +1,4 @@
-export { ProcessGroup, ManagedProcess, describeExit, type SpawnOptions, type LogLine, type ExitInfo } from './process-group';
+export { ProcessGroup, ManagedProcess, describeExit, shebangNodeArgs, type SpawnOptions, type LogLine, type ExitInfo } from './process-group';
 export { runNode, type RunResult, type RunOptions } from './run-node';
 export { liveChildCount } from './child-registry';
 export { findFreePort, findFreePorts } from './free-port';
@@ -17,3 +17,4 @@ export { collectSpans, SPAN_KIND, STATUS_CODE, type CollectedSpan, type SpanKind
 export { renderTraceTree, type TreeSpan, type TraceTreeOptions } from './trace-tree';
 export { parsePrometheusText, sumSamples, type Sample } from './prometheus';
 export { httpRequest, httpGetText, type HttpResult, type HttpRequestOptions } from './http-client';
+export { measureModuleLoad, packageOf, type ModuleLoad } from './module-load';

@@ -40,6 +40,21 @@ function parseJsonLine(text: string): Record<string, unknown> | undefined {
   }
 }
 
+/**
+ * The Node.js flags a program's `#!/usr/bin/env -S node FLAGS` line asks for, so that running it
+ * as `node SCRIPT` starts it as executing it directly would (the sidecar sets its heap sizes there).
+ */
+export function shebangNodeArgs(script: string): string[] {
+  let first = '';
+  try {
+    first = fs.readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
+  } catch {
+    return []; // a missing script fails in spawn, with the error the caller expects
+  }
+  const match = /^#!\/usr\/bin\/env -S node((?: --?[\w-]+(?:=\S+)?)*)\s*$/.exec(first);
+  return match?.[1]?.trim().split(/\s+/).filter((a) => a !== '') ?? [];
+}
+
 export function describeExit(exit: ExitInfo): string {
   return exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
 }
@@ -59,7 +74,7 @@ export class ManagedProcess {
   constructor(options: SpawnOptions) {
     this.name = options.name;
     this.#max = options.bufferLines ?? 500;
-    this.#child = spawn(process.execPath, [options.script, ...(options.args ?? [])], {
+    this.#child = spawn(process.execPath, [...shebangNodeArgs(options.script), options.script, ...(options.args ?? [])], {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,12 +13,14 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly cwd?: string;
   readonly timeoutMs?: number;
+  /** Node.js and V8 flags placed before the script (`--max-semi-space-size=2`). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** Runs a Node.js script to completion and collects its output (a CLI invocation). */
 export function runNode(script: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],

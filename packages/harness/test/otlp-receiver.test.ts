@@ -1,6 +1,7 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { resources, tracing } from '@opentelemetry/sdk-node';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import * as tracing from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { startOtlpReceiver, type OtlpReceiver } from '../src/otlp-receiver';
 import { SPAN_KIND, STATUS_CODE } from '../src/otlp-spans';
@@ -17,7 +18,7 @@ describe('OTLP receiver', () => {
   before(async () => {
     receiver = await startOtlpReceiver();
     provider = new tracing.BasicTracerProvider({
-      resource: resources.resourceFromAttributes({ 'service.name': 'orders' }),
+      resource: resourceFromAttributes({ 'service.name': 'orders' }),
       spanProcessors: [new tracing.SimpleSpanProcessor(new OTLPTraceExporter({ url: `http://${receiver.endpoint}` }))],
     });
   });

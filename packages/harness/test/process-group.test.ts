@@ -35,6 +35,19 @@ describe('ProcessGroup', () => {
   const group = new ProcessGroup();
   afterEach(() => group.stopAll(1_000));
 
+  it('starts a script with the Node.js flags its #!/usr/bin/env -S node line names, as executing it would', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-shebang-'));
+    try {
+      const script = path.join(dir, 'flags.js');
+      fs.writeFileSync(script, "#!/usr/bin/env -S node --max-semi-space-size=2 --stack-size=900\nconsole.log(JSON.stringify({ msg: 'flags', execArgv: process.execArgv }));\n");
+      const proc = group.spawn({ name: 'flags', script });
+      const line = await group.waitForLog(proc, (e) => e['msg'] === 'flags', 5_000);
+      expect(line['execArgv']).to.deep.equal(['--max-semi-space-size=2', '--stack-size=900']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('resolves waitForLog with the parsed JSON line and keeps the output', async () => {
     const proc = group.spawn({ name: 'ready', script: child });
     const ready = await group.waitForLog(proc, (e) => e['msg'] === 'ready', 5_000);

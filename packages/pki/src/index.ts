@@ -1,7 +1,5 @@
-export { generateKeyPair, type KeyPairPem } from './keys';
-export { createCsr, parseCsr, type CsrInfo } from './csr';
+// Everything a workload uses (curated, with explicit names, in workload.ts), then the CA's side.
+export * from './workload';
+export { parseCsr, type CsrInfo } from './csr-parse';
 export { CertificateAuthority, type IssueOptions, type IssuedCertificate, type CaMaterial, type SubordinateOptions } from './certificate-authority';
-export { certificateInfo, certificateFingerprint, chainRoot, normalizeSerial, splitPemChain, verifyChain, type CertificateInfo } from './certificate-info';
-export { PkiError } from './errors';
 export { signingProblem } from './ca-checks';
-export { presentedChain } from './peer-chain';

@@ -1,4 +1,4 @@
-import { certificateFingerprint } from '@weft/pki';
+import { certificateFingerprint } from '@weft/pki/workload';
 import type { CompiledConfig } from '../config/compiled-config';
 import type { ControlState } from '../control/control-client';
 import type { ErrorInfo } from '../control/errors';

@@ -1,7 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import * as tls from 'node:tls';
 import { CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE, parseSpiffeId } from '@weft/api';
-import { certificateInfo, presentedChain as peerChain, verifyChain } from '@weft/pki';
+import { certificateInfo, presentedChain as peerChain, verifyChain } from '@weft/pki/workload';
 import { formatHostPort, type HostPort } from './address';
 import { ControlError } from './errors';
 import { CONTROL_PLANE_SERVER_NAME } from './tls-credentials';

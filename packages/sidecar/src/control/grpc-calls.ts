@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { loadWeftServices, type DiscoveryRequest, type DiscoveryResponse, type SignRequest, type SignResponse } from '@weft/api';
+import { loadWeftService, type DiscoveryRequest, type DiscoveryResponse, type SignRequest, type SignResponse } from '@weft/api';
 import { ControlError, type ControlErrorCode } from './errors';
 
 /**
@@ -18,7 +18,7 @@ export type DiscoveryCall = grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryR
 
 /** One Identity.Sign call on a channel of its own, closed afterwards. */
 export function callSign(target: string, credentials: grpc.ChannelCredentials, options: grpc.ChannelOptions, request: SignRequest, timeoutMs: number): Promise<SignResponse> {
-  const client = new (loadWeftServices().Identity)(target, credentials, options) as unknown as IdentityStub;
+  const client = new (loadWeftService('Identity'))(target, credentials, options) as unknown as IdentityStub;
   return new Promise<SignResponse>((resolve, reject) => {
     client.Sign(request, { deadline: Date.now() + timeoutMs }, (err, response) => {
       client.close();
@@ -31,7 +31,7 @@ export function callSign(target: string, credentials: grpc.ChannelCredentials, o
 
 /** Opens Discovery.Stream on a new channel; the caller closes `client` when the stream ends. */
 export function openDiscoveryStream(target: string, credentials: grpc.ChannelCredentials, options: grpc.ChannelOptions): { client: grpc.Client; call: DiscoveryCall } {
-  const client = new (loadWeftServices().Discovery)(target, credentials, options) as unknown as DiscoveryStub;
+  const client = new (loadWeftService('Discovery'))(target, credentials, options) as unknown as DiscoveryStub;
   return { client, call: client.Stream() };
 }
 

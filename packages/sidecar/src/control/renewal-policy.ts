@@ -1,4 +1,4 @@
-import { splitPemChain, verifyChain } from '@weft/pki';
+import { splitPemChain, verifyChain } from '@weft/pki/workload';
 import type { IdentityMaterial } from './identity-material';
 
 /** A certificate from a retiring root is replaced within this long at most (spread, not in one burst). */

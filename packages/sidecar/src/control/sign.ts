@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { certificateFingerprint, certificateInfo, chainRoot, createCsr, generateKeyPair, normalizeSerial, splitPemChain, verifyChain } from '@weft/pki';
+import { certificateFingerprint, certificateInfo, chainRoot, createCsr, generateKeyPair, normalizeSerial, splitPemChain, verifyChain } from '@weft/pki/workload';
 import type { SignResponse } from '@weft/api';
 import { formatHostPort, type HostPort } from './address';
 import { ControlError } from './errors';

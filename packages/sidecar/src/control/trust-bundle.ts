@@ -1,4 +1,4 @@
-import { certificateInfo, splitPemChain } from '@weft/pki';
+import { certificateInfo, splitPemChain } from '@weft/pki/workload';
 import { ConfigCompileError } from '../config/compiled-config';
 
 /**

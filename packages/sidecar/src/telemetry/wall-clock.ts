@@ -1,4 +1,4 @@
-import type { api } from '@opentelemetry/sdk-node';
+import type { HrTime } from '@opentelemetry/api';
 
 /** How often the monotonic clock is re-anchored to the wall clock, bounding drift between them. */
 const REANCHOR_MS = 60_000;
@@ -29,7 +29,7 @@ function anchor(): void {
  * for it. Every process on a host shares the wall clock, so anchoring to it keeps a trace's spans
  * nested the way they happened.
  */
-export function wallClockNow(): api.HrTime {
+export function wallClockNow(): HrTime {
   if (!timer) {
     anchor();
     timer = setInterval(anchor, REANCHOR_MS);

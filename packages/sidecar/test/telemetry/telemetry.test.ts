@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { tracing } from '@opentelemetry/sdk-node';
+import * as tracing from '@opentelemetry/sdk-trace-base';
 import { createLogger, effectiveMeshConfig } from '@weft/api';
 import { expect } from 'chai';
 import type { SelfInfo } from '../../src/self';

@@ -1,17 +1,5 @@
 import forge from 'node-forge';
 import { PkiError } from './errors';
-import { altNamesExtension, forgePrivateKey } from './forge-helpers';
-
-/** Builds a PEM CSR asking for one SPIFFE identity, signed with the caller's private key. */
-export function createCsr(spiffeId: string, privateKeyPem: string): string {
-  const key = forgePrivateKey(privateKeyPem);
-  const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-  csr.setSubject([]);
-  csr.setAttributes([{ name: 'extensionRequest', extensions: [altNamesExtension({ uris: [spiffeId] })] }]);
-  csr.sign(key, forge.md.sha256.create());
-  return forge.pki.certificationRequestToPem(csr);
-}
 
 export interface CsrInfo {
   readonly uris: readonly string[];
