@@ -22,4 +22,9 @@ export const HEADERS = Object.freeze({
   peerIdentity: 'x-weft-peer-identity',
   attempts: 'x-weft-attempts',
   error: 'x-weft-error',
+  /**
+   * Between sidecars only: the protocol the calling app spoke when the hop changed it (HTTP/1.1
+   * carried as HTTP/2, `--http1-upstream h2`), so that the destination speaks it to its app.
+   */
+  callerProtocol: 'x-weft-caller-protocol',
 });

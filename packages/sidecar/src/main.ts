@@ -20,8 +20,10 @@ Required:
 Flags:
   --namespace N               namespace (default ${DEFAULT_NAMESPACE})
   --app-host H                the local app's host (default 127.0.0.1)
-  --app-protocol P            what the app speaks: http1 (default), h2c (HTTP/2 without TLS:
-                              gRPC servers) or tcp (raw bytes; callers use --tcp-forward)
+  --app-protocol P            what the app speaks. auto (default): the protocol its caller
+                              spoke, so HTTP/2 and gRPC arrive as h2c and HTTP/1.1 as HTTP/1.1;
+                              http1 or h2c (HTTP/2 without TLS) force one; tcp is raw bytes
+                              (callers use --tcp-forward). Upgrades (WebSocket) go as HTTP/1.1
   --tcp-forward PORT=SVC      forward connections to 127.0.0.1:PORT to service SVC[.namespace]
                               over mTLS (repeatable); SVC's sidecar runs --app-protocol tcp
   --http1-upstream P          how the app's HTTP/1.1 requests travel to other sidecars: http1
@@ -106,7 +108,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
   const drainTimeoutMs = drain === undefined ? 10_000 : parseDuration(drain);
   if (drainTimeoutMs === undefined) throw new UsageError(`--drain-timeout must be a duration such as 10s or 500ms, got ${JSON.stringify(drain)}`);
   const labels = parseLabels(str('labels'));
-  const appProtocol = oneOf<AppProtocol>(str('app-protocol'), ['http1', 'h2c', 'tcp'], 'app-protocol');
+  const appProtocol = oneOf<AppProtocol>(str('app-protocol'), ['auto', 'http1', 'h2c', 'tcp'], 'app-protocol');
   const http1Upstream = oneOf<Http1Upstream>(str('http1-upstream'), ['http1', 'h2'], 'http1-upstream');
   const tcpForwards = parseTcpForwards(values['tcp-forward']);
   const options: SidecarOptions = {
