@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLogger, DEFAULT_NAMESPACE, DEFAULT_PORTS, NAME_RE, parseDuration, WeftError } from '@weft/api';
-import { parseHostPort } from './control/address';
+import { parseHostMaybePort, parseHostPort } from './control/address';
 import type { AppProtocol } from './inbound/local-app';
 import type { Http1Upstream } from './outbound/endpoint/upstream';
 import { parseTcpForward, type TcpForward } from './outbound/tcp-forward';
@@ -33,7 +33,8 @@ Flags:
   --outbound-port P           the app's calls to other services (default ${DEFAULT_PORTS.sidecarOutbound}; 0 picks one)
   --inbound-port P            other sidecars reach this instance here (default ${DEFAULT_PORTS.sidecarInbound})
   --admin-port P              /ready /live /metrics /config (default ${DEFAULT_PORTS.sidecarAdmin})
-  --advertise-address H:P     inbound address announced to the mesh (default 127.0.0.1:<inbound port>)
+  --advertise-address A       inbound address announced to the mesh: HOST:PORT, or HOST alone for
+                              HOST:<inbound port> (default 127.0.0.1:<inbound port>)
   --bind-inbound H            address the inbound listener binds (default 0.0.0.0)
   --bind-admin H              address the admin listener binds (default 0.0.0.0)
   --drain-timeout D           on SIGTERM, how long in-flight requests may finish (default 10s)
@@ -96,13 +97,11 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
   if (Number.isNaN(appPort)) throw new UsageError('--app-port is required');
   const controlPlane = required('control-plane');
   const advertise = str('advertise-address');
-  for (const [flag, value] of [['control-plane', controlPlane], ['advertise-address', advertise]] as const) {
-    if (value === undefined) continue;
-    try {
-      parseHostPort(value, `--${flag}`);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+  try {
+    parseHostPort(controlPlane, '--control-plane');
+    if (advertise !== undefined) parseHostMaybePort(advertise, '--advertise-address');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
   const drain = str('drain-timeout');
   const drainTimeoutMs = drain === undefined ? 10_000 : parseDuration(drain);

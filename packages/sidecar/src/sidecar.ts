@@ -6,7 +6,7 @@ import { LifecycleMetrics } from './admin/lifecycle-metrics';
 import { factsOf, readinessOf, type StatusParts } from './admin/status';
 import { AdminServer, type Readiness } from './admin/server';
 import type { CompiledConfig } from './config/compiled-config';
-import { formatHostPort, parseHostPort } from './control/address';
+import { formatHostPort, parseHostMaybePort, parseHostPort } from './control/address';
 import type { BackoffOptions } from './control/backoff';
 import { bootstrapIdentity, type Bootstrapped } from './control/bootstrap';
 import { ControlClient, type CompileFn } from './control/control-client';
@@ -45,7 +45,7 @@ export interface SidecarOptions {
   readonly adminPort?: number;
   readonly bindInbound?: string;
   readonly bindAdmin?: string;
-  /** Inbound address other sidecars use, HOST:PORT. Defaults to 127.0.0.1:<inbound port>. */
+  /** Inbound address other sidecars use: HOST:PORT, or HOST alone for HOST:<inbound port>. Defaults to 127.0.0.1:<inbound port>. */
   readonly advertiseAddress?: string;
   readonly drainTimeoutMs?: number;
   readonly logger?: Logger;
@@ -110,7 +110,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   for (const [what, name] of [['service', options.service], ['namespace', namespace]] as const) {
     if (!NAME_RE.test(name)) throw new SidecarError(`${what} ${JSON.stringify(name)} must be a DNS label (lower-case letters, digits, '-')`);
   }
-  if (options.advertiseAddress !== undefined) parseHostPort(options.advertiseAddress, 'the advertise address');
+  const advertise = options.advertiseAddress === undefined ? undefined : parseHostMaybePort(options.advertiseAddress, 'the advertise address');
   const token = JoinToken.parse(options.token);
   const address = parseHostPort(options.controlPlane, 'the control plane address');
   const proxyId = randomUUID();
@@ -143,7 +143,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     for (const forward of options.tcpForwards ?? []) {
       await sidecar.addListener(startTcpForward({ ...common, host: '127.0.0.1', forward }), `tcp-forward ${forward.localPort}`);
     }
-    const advertiseAddress = options.advertiseAddress ?? `127.0.0.1:${inbound.port}`;
+    const advertiseAddress = formatHostPort({ host: advertise?.host ?? '127.0.0.1', port: advertise?.port ?? inbound.port });
     sidecar.connect(new ControlClient({
       address, trustDomain: self.trustDomain, self, identity: sidecar.identity, config: sidecar.config, advertiseAddress,
       proxyVersion: proxyVersion(), logger: logger.child({ component: 'control-client' }),
