@@ -15,6 +15,7 @@ import { JoinToken } from './control/join-token';
 import { proxyVersion } from './control/proxy-version';
 import type { AppProtocol } from './inbound/local-app';
 import { startInbound, type InboundOptions } from './inbound/server';
+import { ListenError, type ListenerKind } from './listen-error';
 import type { ProxyListener } from './listener';
 import type { Http1Upstream } from './outbound/endpoint/upstream';
 import { startOutbound, type OutboundOptions } from './outbound/server';
@@ -131,17 +132,17 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     });
     const telemetry = sidecar.attach(self, boot);
     const common = { self, identity: sidecar.identity, config: sidecar.config, telemetry };
-    await sidecar.addListener((o.startOutbound ?? startOutbound)({
-      ...common, host: '127.0.0.1', port: options.outboundPort ?? DEFAULT_PORTS.sidecarOutbound,
+    await sidecar.addListener('outbound', '127.0.0.1', options.outboundPort ?? DEFAULT_PORTS.sidecarOutbound, (host, port) => (o.startOutbound ?? startOutbound)({
+      ...common, host, port,
       ...(options.http1Upstream ? { http1Upstream: options.http1Upstream } : {}),
-    }), 'outbound');
-    const inbound = await sidecar.addListener((o.startInbound ?? startInbound)({
-      ...common, host: options.bindInbound ?? '0.0.0.0', port: options.inboundPort ?? DEFAULT_PORTS.sidecarInbound,
+    }));
+    const inbound = await sidecar.addListener('inbound', options.bindInbound ?? '0.0.0.0', options.inboundPort ?? DEFAULT_PORTS.sidecarInbound, (host, port) => (o.startInbound ?? startInbound)({
+      ...common, host, port,
       appPort: options.appPort, ...(options.appHost ? { appHost: options.appHost } : {}),
       ...(options.appProtocol ? { appProtocol: options.appProtocol } : {}),
-    }), 'inbound');
+    }));
     for (const forward of options.tcpForwards ?? []) {
-      await sidecar.addListener(startTcpForward({ ...common, host: '127.0.0.1', forward }), `tcp-forward ${forward.localPort}`);
+      await sidecar.addListener('tcp-forward', '127.0.0.1', forward.localPort, (host) => startTcpForward({ ...common, host, forward }));
     }
     const advertiseAddress = formatHostPort({ host: advertise?.host ?? '127.0.0.1', port: advertise?.port ?? inbound.port });
     sidecar.connect(new ControlClient({
@@ -188,10 +189,10 @@ class Sidecar {
   }
 
   async startAdmin(host: string, port: number): Promise<void> {
-    this.#admin = await AdminServer.start({
+    this.#admin = await named('admin', host, port, AdminServer.start({
       host, port, logger: this.logger,
       handlers: { readiness: () => this.readiness(), configView: () => this.#configView(), metrics: () => this.#renderMetrics() },
-    });
+    }));
   }
 
   attach(self: SelfInfo, boot: Bootstrapped): Telemetry {
@@ -203,9 +204,9 @@ class Sidecar {
     return telemetry;
   }
 
-  async addListener(starting: Promise<ProxyListener>, name: string): Promise<ProxyListener> {
-    const listener = await starting;
-    this.#listeners.push({ name, listener });
+  async addListener(kind: ListenerKind, host: string, port: number, start: (host: string, port: number) => Promise<ProxyListener>): Promise<ProxyListener> {
+    const listener = await named(kind, host, port, start(host, port));
+    this.#listeners.push({ name: kind === 'tcp-forward' ? `tcp-forward ${port}` : kind, listener });
     return listener;
   }
 
@@ -284,5 +285,14 @@ class Sidecar {
       identityState: this.#boot?.identityClient.state,
       control: this.#control?.state,
     };
+  }
+}
+
+/** A listener's start, with a failure to listen (port taken, no such address) told as which listener and which flag. */
+async function named<T>(kind: ListenerKind, host: string, port: number, starting: Promise<T>): Promise<T> {
+  try {
+    return await starting;
+  } catch (err) {
+    throw (err as NodeJS.ErrnoException).syscall === 'listen' ? new ListenError(kind, host, port, err) : err;
   }
 }
