@@ -32,11 +32,14 @@ Flags:
   --labels k=v,...            labels of this instance (subsets select on them)
   --outbound-port P           the app's calls to other services (default ${DEFAULT_PORTS.sidecarOutbound}; 0 picks one)
   --inbound-port P            other sidecars reach this instance here (default ${DEFAULT_PORTS.sidecarInbound})
-  --admin-port P              /ready /live /metrics /config (default ${DEFAULT_PORTS.sidecarAdmin})
+  --admin-port P              /ready /live /metrics for probes and Prometheus, /config for
+                              loopback callers (default ${DEFAULT_PORTS.sidecarAdmin})
   --advertise-address A       inbound address announced to the mesh: HOST:PORT, or HOST alone for
                               HOST:<inbound port> (default 127.0.0.1:<inbound port>)
   --bind-inbound H            address the inbound listener binds (default 0.0.0.0)
   --bind-admin H              address the admin listener binds (default 0.0.0.0)
+  --admin-remote-config       also serve /config to callers not on this host's loopback (it
+                              shows the mesh's topology and policies; default: loopback only)
   --drain-timeout D           on SIGTERM, how long in-flight requests may finish (default 10s)
   -h, --help                  show this help
 
@@ -58,7 +61,7 @@ const FLAGS = {
   'control-plane': { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, labels: { type: 'string' },
   'inbound-port': { type: 'string' }, 'outbound-port': { type: 'string' }, 'admin-port': { type: 'string' },
   'advertise-address': { type: 'string' }, 'bind-inbound': { type: 'string' }, 'bind-admin': { type: 'string' },
-  'drain-timeout': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  'drain-timeout': { type: 'string' }, help: { type: 'boolean', short: 'h' }, 'admin-remote-config': { type: 'boolean' },
   'app-protocol': { type: 'string' }, 'tcp-forward': { type: 'string', multiple: true }, 'http1-upstream': { type: 'string' },
 } as const;
 
@@ -124,6 +127,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
     bindInbound: str('bind-inbound') ?? '0.0.0.0',
     bindAdmin: str('bind-admin') ?? '0.0.0.0',
     drainTimeoutMs,
+    ...(values['admin-remote-config'] === true ? { adminRemoteConfig: true } : {}),
     ...(advertise ? { advertiseAddress: advertise } : {}),
     ...(appProtocol ? { appProtocol } : {}),
     ...(http1Upstream ? { http1Upstream } : {}),

@@ -46,6 +46,8 @@ export interface SidecarOptions {
   readonly adminPort?: number;
   readonly bindInbound?: string;
   readonly bindAdmin?: string;
+  /** Serve /config to callers not on loopback too (default: loopback only). */
+  readonly adminRemoteConfig?: boolean;
   /** Inbound address other sidecars use: HOST:PORT, or HOST alone for HOST:<inbound port>. Defaults to 127.0.0.1:<inbound port>. */
   readonly advertiseAddress?: string;
   readonly drainTimeoutMs?: number;
@@ -118,7 +120,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const logger = (options.logger ?? createLogger('sidecar')).child({ proxyId });
   const o = options.overrides ?? {};
   const sidecar = new Sidecar(proxyId, options.service, namespace, formatHostPort(address), options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS, o.announceMs ?? 1_000, logger);
-  await sidecar.startAdmin(options.bindAdmin ?? '0.0.0.0', options.adminPort ?? DEFAULT_PORTS.sidecarAdmin);
+  await sidecar.startAdmin(options.bindAdmin ?? '0.0.0.0', options.adminPort ?? DEFAULT_PORTS.sidecarAdmin, options.adminRemoteConfig ?? false);
   try {
     const boot = await bootstrapIdentity({
       address, token, service: options.service, namespace, logger, identity: sidecar.identity, proxyId,
@@ -188,9 +190,9 @@ class Sidecar {
     this.#ready = new Promise((resolve) => (this.#markReady = resolve));
   }
 
-  async startAdmin(host: string, port: number): Promise<void> {
+  async startAdmin(host: string, port: number, remoteConfig: boolean): Promise<void> {
     this.#admin = await named('admin', host, port, AdminServer.start({
-      host, port, logger: this.logger,
+      host, port, logger: this.logger, remoteConfig,
       handlers: { readiness: () => this.readiness(), configView: () => this.#configView(), metrics: () => this.#renderMetrics() },
     }));
   }

@@ -23,6 +23,8 @@ describe('weft-sidecar flags', () => {
       drainTimeoutMs: 10_000,
     });
     expect(o.labels).to.deep.equal({});
+    expect(o.adminRemoteConfig).to.equal(undefined);
+    expect(options([...BASE, '--admin-remote-config']).adminRemoteConfig).to.equal(true);
   });
 
   it('reads labels, ports, a drain timeout and the token from the environment', () => {
