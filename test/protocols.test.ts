@@ -3,9 +3,9 @@ import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
 import { findFreePort, httpGetText, Mesh, parsePrometheusText, type Sidecar } from '@weft/harness';
-import { API, apply, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { API, apply, callVia, echoOf, startEchoApp, waitFor, type EchoApp } from './fixtures';
 
-/** A gRPC service defined in code with JSON messages, served by grpc-js as an h2c app. */
+/** A gRPC service defined in code with JSON messages, served by grpc-js (HTTP/2 without TLS). */
 interface Msg {
   readonly text: string;
   readonly n?: number;
@@ -73,14 +73,22 @@ function unary(client: Client, text: string): Promise<{ res?: Msg; err?: grpc.Se
   });
 }
 
-describe('protocols through real sidecar processes: gRPC (--app-protocol h2c) and TCP (--tcp-forward)', function () {
+function grpcClient(caller: Sidecar): Client {
+  const Ctor = grpc.makeGenericClientConstructor(SERVICE, 'Echo');
+  return new Ctor(`127.0.0.1:${caller.outboundPort}`, grpc.credentials.createInsecure(), { 'grpc.default_authority': 'greeter', 'grpc.enable_http_proxy': 0 }) as unknown as Client;
+}
+
+describe('protocols through real sidecar processes: gRPC and HTTP/1.1 apps with no --app-protocol, and TCP (--tcp-forward)', function () {
   this.timeout(60_000);
   const mesh = new Mesh();
   let grpcApp: { server: grpc.Server; port: number };
   let tcpApp: net.Server;
   let frontendApp: EchoApp;
+  let webApp: EchoApp;
   let frontend: Sidecar;
+  let reports: Sidecar;
   let client: Client;
+  let reportsClient: Client;
   let tcpPort: number;
 
   before(async () => {
@@ -91,23 +99,31 @@ describe('protocols through real sidecar processes: gRPC (--app-protocol h2c) an
     tcpApp = net.createServer({ allowHalfOpen: true }, (s) => s.on('error', () => undefined).pipe(s));
     await new Promise<void>((resolve) => tcpApp.listen(0, '127.0.0.1', resolve));
     frontendApp = await startEchoApp('frontend');
+    webApp = await startEchoApp('web');
     tcpPort = await findFreePort();
-    const [greeterToken, dbToken, frontendToken] = await Promise.all([mesh.createToken('greeter'), mesh.createToken('db'), mesh.createToken('frontend')]);
-    [, , frontend] = await Promise.all([
-      mesh.startSidecar({ service: 'greeter', appPort: grpcApp.port, token: greeterToken, controlPlane: cp.endpoint, extraArgs: ['--app-protocol', 'h2c'] }),
+    const tokens = await Promise.all(['greeter', 'web', 'db', 'frontend', 'reports'].map((s) => mesh.createToken(s)));
+    const [greeterToken, webToken, dbToken, frontendToken, reportsToken] = tokens as [string, string, string, string, string];
+    [, , , frontend, reports] = await Promise.all([
+      // Neither the gRPC server's sidecar nor the HTTP/1.1 app's is told what its app speaks.
+      mesh.startSidecar({ service: 'greeter', appPort: grpcApp.port, token: greeterToken, controlPlane: cp.endpoint }),
+      mesh.startSidecar({ service: 'web', appPort: webApp.port, token: webToken, controlPlane: cp.endpoint }),
       mesh.startSidecar({ service: 'db', appPort: (tcpApp.address() as net.AddressInfo).port, token: dbToken, controlPlane: cp.endpoint, extraArgs: ['--app-protocol', 'tcp'] }),
       mesh.startSidecar({ service: 'frontend', appPort: frontendApp.port, token: frontendToken, controlPlane: cp.endpoint, extraArgs: ['--tcp-forward', `${tcpPort}=db`] }),
+      // A caller that carries its app's HTTP/1.1 to other sidecars as HTTP/2 (its own app is never called).
+      mesh.startSidecar({ service: 'reports', appPort: frontendApp.port, token: reportsToken, controlPlane: cp.endpoint, extraArgs: ['--http1-upstream', 'h2'] }),
     ]);
-    const Ctor = grpc.makeGenericClientConstructor(SERVICE, 'Echo');
-    client = new Ctor(`127.0.0.1:${frontend.outboundPort}`, grpc.credentials.createInsecure(), { 'grpc.default_authority': 'greeter', 'grpc.enable_http_proxy': 0 }) as unknown as Client;
+    client = grpcClient(frontend);
+    reportsClient = grpcClient(reports);
     await waitFor('greeter to be reachable through frontend', async () => ((await unary(client, 'probe')).res ? true : undefined), 15_000);
+    await waitFor('web to be reachable through reports', async () => ((await callVia(reports, 'web')).status === 200 ? true : undefined), 15_000);
   });
 
   after(async () => {
     client?.close();
+    reportsClient?.close();
     await mesh.close();
     grpcApp?.server.forceShutdown();
-    await Promise.all([new Promise((r) => tcpApp?.close(r)), frontendApp?.close()]);
+    await Promise.all([new Promise((r) => tcpApp?.close(r)), frontendApp?.close(), webApp?.close()]);
   });
 
   it('carries a unary call with its trailers, and the app learns the caller from its certificate', async () => {
@@ -134,6 +150,18 @@ describe('protocols through real sidecar processes: gRPC (--app-protocol h2c) an
       chat.write({ text: 'line 0' });
     });
     expect(replies).to.deep.equal(['re: line 0', 're: line 1', 're: line 2']);
+  });
+
+  it('speaks HTTP/1.1 to an HTTP/1.1 app behind the same default, over pooled HTTP/1.1 and over --http1-upstream h2', async () => {
+    expect(echoOf(await callVia(frontend, 'web', { path: '/pooled' })).url).to.equal('/pooled');
+    expect(echoOf(await callVia(reports, 'web', { path: '/muxed', method: 'POST', body: 'abc' }))).to.deep.include({ url: '/muxed', bodyBytes: 3 });
+    // The marker that told web's sidecar what reports' app spoke stayed between the sidecars.
+    expect(webApp.received.at(-1)?.headers).not.to.have.property('x-weft-caller-protocol');
+  });
+
+  it('carries gRPC from a caller whose HTTP/1.1 goes as HTTP/2 (--http1-upstream h2), too', async () => {
+    const { res } = await unary(reportsClient, 'grace');
+    expect(res?.text).to.equal('hello grace from spiffe://weft.local/ns/default/sa/reports');
   });
 
   it('delivers a non-OK status and message intact, and the caller counts it by grpc_status', async () => {

@@ -27,4 +27,9 @@ export const HEADERS = Object.freeze({
    * caller's sidecar may send it to another endpoint whatever its method. Its value names why.
    */
   unprocessed: 'x-weft-unprocessed',
+  /**
+   * Between sidecars only: the protocol the calling app spoke when the hop changed it (HTTP/1.1
+   * carried as HTTP/2, `--http1-upstream h2`), so that the destination speaks it to its app.
+   */
+  callerProtocol: 'x-weft-caller-protocol',
 });

@@ -1,5 +1,6 @@
 export { ProcessGroup, ManagedProcess, describeExit, shebangNodeArgs, type SpawnOptions, type LogLine, type ExitInfo } from './process-group';
-export { runNode, type RunResult, type RunOptions } from './run-node';
+export { runNode, runProgram, type RunResult, type RunOptions } from './run-node';
+export { createNetnsPeer, netnsUnavailable, type NetnsPeer } from './netns';
 export { liveChildCount } from './child-registry';
 export { findFreePort, findFreePorts } from './free-port';
 export { repoRoot, programPath, PROGRAMS } from './paths';

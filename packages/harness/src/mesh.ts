@@ -158,6 +158,13 @@ export class Mesh {
     return this.#sidecarReady(await this.#spawnSidecar(options), options);
   }
 
+  /** Runs a sidecar that is expected to exit (bad flags, a port taken) and collects what it printed. */
+  async runSidecarToExit(options: SidecarOptions, timeoutMs = 30_000): Promise<RunResult> {
+    const tokenFile = path.join(await this.tempDir('token'), 'token');
+    await fs.writeFile(tokenFile, options.token, { mode: 0o600 });
+    return runNode(programPath('sidecar'), sidecarArgs(options, tokenFile), { cwd: repoRoot(), timeoutMs });
+  }
+
   #spawnApp(options: AppOptions): ManagedProcess {
     const env = options.outboundPort ? { WEFT_OUTBOUND_PORT: String(options.outboundPort) } : undefined;
     return this.#spawn(`app-${options.name}`, 'sampleService', sampleServiceArgs(options), env);

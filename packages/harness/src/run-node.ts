@@ -19,8 +19,13 @@ export interface RunOptions {
 
 /** Runs a Node.js script to completion and collects its output (a CLI invocation). */
 export function runNode(script: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return runProgram(process.execPath, [...(options.nodeArgs ?? []), script, ...args], options);
+}
+
+/** Runs any program to completion and collects its output. */
+export function runProgram(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
+    const child = spawn(command, args, {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -33,7 +38,7 @@ export function runNode(script: string, args: readonly string[], options: RunOpt
     const timeoutMs = options.timeoutMs ?? 30_000;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${script} ${args.join(' ')} did not finish within ${timeoutMs}ms; stderr:\n${Buffer.concat(err).toString()}`));
+      reject(new Error(`${command} ${args.join(' ')} did not finish within ${timeoutMs}ms; stderr:\n${Buffer.concat(err).toString()}`));
     }, timeoutMs);
     child.once('error', (e) => {
       clearTimeout(timer);

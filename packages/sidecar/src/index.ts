@@ -1,12 +1,13 @@
 export { Watch } from './watch';
 export { startSidecar, SidecarError, type SidecarOptions, type SidecarOverrides, type SidecarPorts, type RunningSidecar } from './sidecar';
+export { ListenError, type ListenerKind } from './listen-error';
 export { main, parseFlags, UsageError, type ParsedFlags } from './main';
 export type { SelfInfo } from './self';
 export type { ProxyListener } from './listener';
 export type { IdentityMaterial } from './control/identity-material';
 export { JoinToken } from './control/join-token';
 export { ControlError, isTransient, type ControlErrorCode, type ErrorInfo } from './control/errors';
-export { parseHostPort, formatHostPort, type HostPort } from './control/address';
+export { parseHostPort, parseHostMaybePort, formatHostPort, type HostPort } from './control/address';
 export { Backoff, RECONNECT_BACKOFF, type BackoffOptions } from './control/backoff';
 export { fetchTrustAnchor, type TrustAnchor, type FetchTrustAnchorOptions } from './control/bootstrap-trust';
 export { IdentityClient, renewDelay, type IdentityClientOptions, type IdentityState } from './control/identity-client';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLogger, DEFAULT_NAMESPACE, DEFAULT_PORTS, NAME_RE, parseDuration, WeftError } from '@weft/api';
-import { parseHostPort } from './control/address';
+import { parseHostMaybePort, parseHostPort } from './control/address';
 import type { AppProtocol } from './inbound/local-app';
 import type { Http1Upstream } from './outbound/endpoint/upstream';
 import { parseTcpForward, type TcpForward } from './outbound/tcp-forward';
@@ -20,8 +20,10 @@ Required:
 Flags:
   --namespace N               namespace (default ${DEFAULT_NAMESPACE})
   --app-host H                the local app's host (default 127.0.0.1)
-  --app-protocol P            what the app speaks: http1 (default), h2c (HTTP/2 without TLS:
-                              gRPC servers) or tcp (raw bytes; callers use --tcp-forward)
+  --app-protocol P            what the app speaks. auto (default): the protocol its caller
+                              spoke, so HTTP/2 and gRPC arrive as h2c and HTTP/1.1 as HTTP/1.1;
+                              http1 or h2c (HTTP/2 without TLS) force one; tcp is raw bytes
+                              (callers use --tcp-forward). Upgrades (WebSocket) go as HTTP/1.1
   --tcp-forward PORT=SVC      forward connections to 127.0.0.1:PORT to service SVC[.namespace]
                               over mTLS (repeatable); SVC's sidecar runs --app-protocol tcp
   --http1-upstream P          how the app's HTTP/1.1 requests travel to other sidecars: http1
@@ -30,10 +32,14 @@ Flags:
   --labels k=v,...            labels of this instance (subsets select on them)
   --outbound-port P           the app's calls to other services (default ${DEFAULT_PORTS.sidecarOutbound}; 0 picks one)
   --inbound-port P            other sidecars reach this instance here (default ${DEFAULT_PORTS.sidecarInbound})
-  --admin-port P              /ready /live /metrics /config (default ${DEFAULT_PORTS.sidecarAdmin})
-  --advertise-address H:P     inbound address announced to the mesh (default 127.0.0.1:<inbound port>)
+  --admin-port P              /ready /live /metrics for probes and Prometheus, /config for
+                              loopback callers (default ${DEFAULT_PORTS.sidecarAdmin})
+  --advertise-address A       inbound address announced to the mesh: HOST:PORT, or HOST alone for
+                              HOST:<inbound port> (default 127.0.0.1:<inbound port>)
   --bind-inbound H            address the inbound listener binds (default 0.0.0.0)
   --bind-admin H              address the admin listener binds (default 0.0.0.0)
+  --admin-remote-config       also serve /config to callers not on this host's loopback (it
+                              shows the mesh's topology and policies; default: loopback only)
   --drain-timeout D           on SIGTERM, how long in-flight requests may finish (default 10s)
   -h, --help                  show this help
 
@@ -55,7 +61,7 @@ const FLAGS = {
   'control-plane': { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, labels: { type: 'string' },
   'inbound-port': { type: 'string' }, 'outbound-port': { type: 'string' }, 'admin-port': { type: 'string' },
   'advertise-address': { type: 'string' }, 'bind-inbound': { type: 'string' }, 'bind-admin': { type: 'string' },
-  'drain-timeout': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  'drain-timeout': { type: 'string' }, help: { type: 'boolean', short: 'h' }, 'admin-remote-config': { type: 'boolean' },
   'app-protocol': { type: 'string' }, 'tcp-forward': { type: 'string', multiple: true }, 'http1-upstream': { type: 'string' },
 } as const;
 
@@ -94,19 +100,17 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
   if (Number.isNaN(appPort)) throw new UsageError('--app-port is required');
   const controlPlane = required('control-plane');
   const advertise = str('advertise-address');
-  for (const [flag, value] of [['control-plane', controlPlane], ['advertise-address', advertise]] as const) {
-    if (value === undefined) continue;
-    try {
-      parseHostPort(value, `--${flag}`);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+  try {
+    parseHostPort(controlPlane, '--control-plane');
+    if (advertise !== undefined) parseHostMaybePort(advertise, '--advertise-address');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
   const drain = str('drain-timeout');
   const drainTimeoutMs = drain === undefined ? 10_000 : parseDuration(drain);
   if (drainTimeoutMs === undefined) throw new UsageError(`--drain-timeout must be a duration such as 10s or 500ms, got ${JSON.stringify(drain)}`);
   const labels = parseLabels(str('labels'));
-  const appProtocol = oneOf<AppProtocol>(str('app-protocol'), ['http1', 'h2c', 'tcp'], 'app-protocol');
+  const appProtocol = oneOf<AppProtocol>(str('app-protocol'), ['auto', 'http1', 'h2c', 'tcp'], 'app-protocol');
   const http1Upstream = oneOf<Http1Upstream>(str('http1-upstream'), ['http1', 'h2'], 'http1-upstream');
   const tcpForwards = parseTcpForwards(values['tcp-forward']);
   const options: SidecarOptions = {
@@ -123,6 +127,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
     bindInbound: str('bind-inbound') ?? '0.0.0.0',
     bindAdmin: str('bind-admin') ?? '0.0.0.0',
     drainTimeoutMs,
+    ...(values['admin-remote-config'] === true ? { adminRemoteConfig: true } : {}),
     ...(advertise ? { advertiseAddress: advertise } : {}),
     ...(appProtocol ? { appProtocol } : {}),
     ...(http1Upstream ? { http1Upstream } : {}),

@@ -6,7 +6,7 @@ import { LifecycleMetrics } from './admin/lifecycle-metrics';
 import { factsOf, readinessOf, type StatusParts } from './admin/status';
 import { AdminServer, type Readiness } from './admin/server';
 import type { CompiledConfig } from './config/compiled-config';
-import { formatHostPort, parseHostPort } from './control/address';
+import { formatHostPort, parseHostMaybePort, parseHostPort } from './control/address';
 import type { BackoffOptions } from './control/backoff';
 import { bootstrapIdentity, type Bootstrapped } from './control/bootstrap';
 import { ControlClient, type CompileFn } from './control/control-client';
@@ -15,6 +15,7 @@ import { JoinToken } from './control/join-token';
 import { proxyVersion } from './control/proxy-version';
 import type { AppProtocol } from './inbound/local-app';
 import { startInbound, type InboundOptions } from './inbound/server';
+import { ListenError, type ListenerKind } from './listen-error';
 import type { ProxyListener } from './listener';
 import type { Http1Upstream } from './outbound/endpoint/upstream';
 import { startOutbound, type OutboundOptions } from './outbound/server';
@@ -45,7 +46,9 @@ export interface SidecarOptions {
   readonly adminPort?: number;
   readonly bindInbound?: string;
   readonly bindAdmin?: string;
-  /** Inbound address other sidecars use, HOST:PORT. Defaults to 127.0.0.1:<inbound port>. */
+  /** Serve /config to callers not on loopback too (default: loopback only). */
+  readonly adminRemoteConfig?: boolean;
+  /** Inbound address other sidecars use: HOST:PORT, or HOST alone for HOST:<inbound port>. Defaults to 127.0.0.1:<inbound port>. */
   readonly advertiseAddress?: string;
   readonly drainTimeoutMs?: number;
   readonly logger?: Logger;
@@ -110,14 +113,14 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   for (const [what, name] of [['service', options.service], ['namespace', namespace]] as const) {
     if (!NAME_RE.test(name)) throw new SidecarError(`${what} ${JSON.stringify(name)} must be a DNS label (lower-case letters, digits, '-')`);
   }
-  if (options.advertiseAddress !== undefined) parseHostPort(options.advertiseAddress, 'the advertise address');
+  const advertise = options.advertiseAddress === undefined ? undefined : parseHostMaybePort(options.advertiseAddress, 'the advertise address');
   const token = JoinToken.parse(options.token);
   const address = parseHostPort(options.controlPlane, 'the control plane address');
   const proxyId = randomUUID();
   const logger = (options.logger ?? createLogger('sidecar')).child({ proxyId });
   const o = options.overrides ?? {};
   const sidecar = new Sidecar(proxyId, options.service, namespace, formatHostPort(address), options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS, o.announceMs ?? 1_000, logger);
-  await sidecar.startAdmin(options.bindAdmin ?? '0.0.0.0', options.adminPort ?? DEFAULT_PORTS.sidecarAdmin);
+  await sidecar.startAdmin(options.bindAdmin ?? '0.0.0.0', options.adminPort ?? DEFAULT_PORTS.sidecarAdmin, options.adminRemoteConfig ?? false);
   try {
     const boot = await bootstrapIdentity({
       address, token, service: options.service, namespace, logger, identity: sidecar.identity, proxyId,
@@ -131,19 +134,19 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     });
     const telemetry = sidecar.attach(self, boot);
     const common = { self, identity: sidecar.identity, config: sidecar.config, telemetry };
-    await sidecar.addListener((o.startOutbound ?? startOutbound)({
-      ...common, host: '127.0.0.1', port: options.outboundPort ?? DEFAULT_PORTS.sidecarOutbound,
+    await sidecar.addListener('outbound', '127.0.0.1', options.outboundPort ?? DEFAULT_PORTS.sidecarOutbound, (host, port) => (o.startOutbound ?? startOutbound)({
+      ...common, host, port,
       ...(options.http1Upstream ? { http1Upstream: options.http1Upstream } : {}),
-    }), 'outbound');
-    const inbound = await sidecar.addListener((o.startInbound ?? startInbound)({
-      ...common, host: options.bindInbound ?? '0.0.0.0', port: options.inboundPort ?? DEFAULT_PORTS.sidecarInbound,
+    }));
+    const inbound = await sidecar.addListener('inbound', options.bindInbound ?? '0.0.0.0', options.inboundPort ?? DEFAULT_PORTS.sidecarInbound, (host, port) => (o.startInbound ?? startInbound)({
+      ...common, host, port,
       appPort: options.appPort, ...(options.appHost ? { appHost: options.appHost } : {}),
       ...(options.appProtocol ? { appProtocol: options.appProtocol } : {}),
-    }), 'inbound');
+    }));
     for (const forward of options.tcpForwards ?? []) {
-      await sidecar.addListener(startTcpForward({ ...common, host: '127.0.0.1', forward }), `tcp-forward ${forward.localPort}`);
+      await sidecar.addListener('tcp-forward', '127.0.0.1', forward.localPort, (host) => startTcpForward({ ...common, host, forward }));
     }
-    const advertiseAddress = options.advertiseAddress ?? `127.0.0.1:${inbound.port}`;
+    const advertiseAddress = formatHostPort({ host: advertise?.host ?? '127.0.0.1', port: advertise?.port ?? inbound.port });
     sidecar.connect(new ControlClient({
       address, trustDomain: self.trustDomain, self, identity: sidecar.identity, config: sidecar.config, advertiseAddress,
       proxyVersion: proxyVersion(), logger: logger.child({ component: 'control-client' }),
@@ -187,11 +190,11 @@ class Sidecar {
     this.#ready = new Promise((resolve) => (this.#markReady = resolve));
   }
 
-  async startAdmin(host: string, port: number): Promise<void> {
-    this.#admin = await AdminServer.start({
-      host, port, logger: this.logger,
+  async startAdmin(host: string, port: number, remoteConfig: boolean): Promise<void> {
+    this.#admin = await named('admin', host, port, AdminServer.start({
+      host, port, logger: this.logger, remoteConfig,
       handlers: { readiness: () => this.readiness(), configView: () => this.#configView(), metrics: () => this.#renderMetrics() },
-    });
+    }));
   }
 
   attach(self: SelfInfo, boot: Bootstrapped): Telemetry {
@@ -203,9 +206,9 @@ class Sidecar {
     return telemetry;
   }
 
-  async addListener(starting: Promise<ProxyListener>, name: string): Promise<ProxyListener> {
-    const listener = await starting;
-    this.#listeners.push({ name, listener });
+  async addListener(kind: ListenerKind, host: string, port: number, start: (host: string, port: number) => Promise<ProxyListener>): Promise<ProxyListener> {
+    const listener = await named(kind, host, port, start(host, port));
+    this.#listeners.push({ name: kind === 'tcp-forward' ? `tcp-forward ${port}` : kind, listener });
     return listener;
   }
 
@@ -284,5 +287,14 @@ class Sidecar {
       identityState: this.#boot?.identityClient.state,
       control: this.#control?.state,
     };
+  }
+}
+
+/** A listener's start, with a failure to listen (port taken, no such address) told as which listener and which flag. */
+async function named<T>(kind: ListenerKind, host: string, port: number, starting: Promise<T>): Promise<T> {
+  try {
+    return await starting;
+  } catch (err) {
+    throw (err as NodeJS.ErrnoException).syscall === 'listen' ? new ListenError(kind, host, port, err) : err;
   }
 }

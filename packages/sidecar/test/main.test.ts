@@ -23,6 +23,8 @@ describe('weft-sidecar flags', () => {
       drainTimeoutMs: 10_000,
     });
     expect(o.labels).to.deep.equal({});
+    expect(o.adminRemoteConfig).to.equal(undefined);
+    expect(options([...BASE, '--admin-remote-config']).adminRemoteConfig).to.equal(true);
   });
 
   it('reads labels, ports, a drain timeout and the token from the environment', () => {
@@ -30,6 +32,12 @@ describe('weft-sidecar flags', () => {
     const o = options(argv, { WEFT_TOKEN: ' weft1.a.b.c \n' });
     expect(o).to.deep.include({ namespace: 'shop', inboundPort: 0, drainTimeoutMs: 2000, token: 'weft1.a.b.c' });
     expect(o.labels).to.deep.equal({ version: 'v2', zone: 'a' });
+  });
+
+  it('takes --advertise-address as HOST:PORT or as a bare host (the inbound port is filled in at start)', () => {
+    expect(options([...BASE, '--advertise-address', '127.0.0.1']).advertiseAddress).to.equal('127.0.0.1');
+    expect(options([...BASE, '--advertise-address', 'orders-1.internal:15006']).advertiseAddress).to.equal('orders-1.internal:15006');
+    expect(options([...BASE, '--advertise-address', '[fd00::1]']).advertiseAddress).to.equal('[fd00::1]');
   });
 
   const bad: [string, string[], RegExp][] = [
@@ -40,6 +48,7 @@ describe('weft-sidecar flags', () => {
     ['no token at all', BASE.slice(0, 6), /a join token is required/],
     ['two tokens', [...BASE, '--token-file', '/nonexistent'], /--token or --token-file, not both/],
     ['a bad label', [...BASE, '--labels', 'version'], /--labels: "version" is not key=value/],
+    ['an advertise address that is no host', [...BASE, '--advertise-address', 'http://x'], /--advertise-address must be HOST or HOST:PORT/],
     ['a bad duration', [...BASE, '--drain-timeout', 'soon'], /--drain-timeout must be a duration/],
     ['an unknown flag', [...BASE, '--colour', 'blue'], /colour/],
   ];

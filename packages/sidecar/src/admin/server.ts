@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@weft/api';
+import { refusal, type Audience } from './page-access';
 
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
 
@@ -18,6 +19,8 @@ export interface AdminServerOptions {
   readonly port: number;
   readonly handlers: AdminHandlers;
   readonly logger: Logger;
+  /** Serve the loopback-only pages (`/config`) to every caller too (`--admin-remote-config`). */
+  readonly remoteConfig?: boolean;
 }
 
 const ALLOW = 'GET, HEAD';
@@ -25,8 +28,9 @@ const ALLOW = 'GET, HEAD';
 const KEY_MATERIAL_RE = /PRIVATE KEY/;
 
 /**
- * The admin port: `/live`, `/ready`, `/config`, `/metrics`. Plain node:http; every page is built
- * on request from the current state, so it is always what is in force right now.
+ * The admin port: `/live`, `/ready`, `/metrics` for anyone who reaches it (probes, Prometheus),
+ * `/config` for loopback callers only unless `remoteConfig` says otherwise. Plain node:http; every
+ * page is built on request from the current state, so it is always what is in force right now.
  */
 export class AdminServer {
   readonly #server: http.Server;
@@ -69,8 +73,10 @@ export class AdminServer {
       res.setHeader('allow', ALLOW);
       return send(res, req, 405, 'text/plain; charset=utf-8', `method ${req.method ?? ''} not allowed on ${path}\n`);
     }
+    const refused = refusal(path, page.audience, req.socket.remoteAddress, this.#options.remoteConfig ?? false);
+    if (refused !== undefined) return send(res, req, 403, 'text/plain; charset=utf-8', refused);
     try {
-      page(this.#options.handlers, req, res, this.#options.logger);
+      page.render(this.#options.handlers, req, res, this.#options.logger);
     } catch (err) {
       this.#options.logger.error('admin page failed', { path, error: err instanceof Error ? err : String(err) });
       send(res, req, 500, 'text/plain; charset=utf-8', `internal error rendering ${path}\n`);
@@ -78,24 +84,36 @@ export class AdminServer {
   }
 }
 
-type Page = (handlers: AdminHandlers, req: http.IncomingMessage, res: http.ServerResponse, logger: Logger) => void;
+type Render = (handlers: AdminHandlers, req: http.IncomingMessage, res: http.ServerResponse, logger: Logger) => void;
+
+/** A page and who may read it; a new page that shows or changes how the sidecar works is `loopback`. */
+interface Page {
+  readonly audience: Audience;
+  readonly render: Render;
+}
 
 const PAGES: Readonly<Record<string, Page>> = Object.freeze({
-  '/live': (_h, req, res) => send(res, req, 200, 'text/plain; charset=utf-8', 'live\n'),
-  '/ready': (h, req, res) => {
-    const r = h.readiness();
-    if (r.ready) send(res, req, 200, 'text/plain; charset=utf-8', 'ready\n');
-    else send(res, req, 503, 'text/plain; charset=utf-8', `not ready: ${r.reason}\n`);
+  '/live': { audience: 'anyone', render: (_h, req, res) => send(res, req, 200, 'text/plain; charset=utf-8', 'live\n') },
+  '/ready': {
+    audience: 'anyone',
+    render: (h, req, res) => {
+      const r = h.readiness();
+      if (r.ready) send(res, req, 200, 'text/plain; charset=utf-8', 'ready\n');
+      else send(res, req, 503, 'text/plain; charset=utf-8', `not ready: ${r.reason}\n`);
+    },
   },
-  '/config': (h, req, res, logger) => {
-    const body = `${JSON.stringify(h.configView(), null, 2)}\n`;
-    if (KEY_MATERIAL_RE.test(body)) {
-      logger.error('refusing to serve /config: it would contain key material (bug)');
-      return send(res, req, 500, 'text/plain; charset=utf-8', 'refusing to serve /config: it would contain key material\n');
-    }
-    send(res, req, 200, 'application/json; charset=utf-8', body);
+  '/config': {
+    audience: 'loopback',
+    render: (h, req, res, logger) => {
+      const body = `${JSON.stringify(h.configView(), null, 2)}\n`;
+      if (KEY_MATERIAL_RE.test(body)) {
+        logger.error('refusing to serve /config: it would contain key material (bug)');
+        return send(res, req, 500, 'text/plain; charset=utf-8', 'refusing to serve /config: it would contain key material\n');
+      }
+      send(res, req, 200, 'application/json; charset=utf-8', body);
+    },
   },
-  '/metrics': (h, req, res) => send(res, req, 200, 'text/plain; version=0.0.4; charset=utf-8', h.metrics()),
+  '/metrics': { audience: 'anyone', render: (h, req, res) => send(res, req, 200, 'text/plain; version=0.0.4; charset=utf-8', h.metrics()) },
 });
 
 function send(res: http.ServerResponse, req: http.IncomingMessage, status: number, contentType: string, body: string): void {

@@ -1,4 +1,6 @@
+import { HEADERS } from '@weft/api';
 import type { CompiledConfig } from '../config/types';
+import { callerProtocolOf } from '../layers/caller-protocol';
 import type { Downstream } from '../layers/downstream';
 import { BadRequestError } from '../layers/errors';
 import { serveExchange, type ExchangeEdge } from '../layers/exchange';
@@ -48,6 +50,7 @@ export function acceptInbound(deps: InboundAcceptDeps, next: Service<InboundRequ
         record,
         socket: d.tls,
         protocol: d.protocol,
+        callerProtocol: callerProtocolOf(d.protocol, d.tls !== null, d.headers[HEADERS.callerProtocol]),
         grpc,
         upgrade: d.upgrade,
       });

@@ -7,16 +7,19 @@ import { appHeaders, type ForwardRequest, type LocalApp } from './local-app';
 export type { AppProtocol, ForwardRequest, LocalApp } from './local-app';
 
 /**
- * Hands the request to the local app in the protocol the app speaks, whatever the caller spoke:
- * HTTP/2 (h2c) to an h2c app, HTTP/1.1 otherwise, and an Upgrade always as HTTP/1.1 (there is no
- * other way to upgrade). The app learns who called in `x-weft-peer-identity`, which only this
- * layer sets (accept removed any the caller sent); a plaintext caller gets none.
+ * Hands the request to the local app. An app whose protocol is not declared (`auto`) is spoken to
+ * in the protocol the calling app spoke: HTTP/2 (h2c) for HTTP/2, so a gRPC server works with no
+ * flag, and HTTP/1.1 for HTTP/1.1. A declared protocol wins whatever the caller spoke: h2c to an
+ * h2c app, HTTP/1.1 to an http1 app. An Upgrade always goes as HTTP/1.1 (there is no other way to
+ * upgrade). The app learns who called in `x-weft-peer-identity`, which only this layer sets
+ * (accept removed any the caller sent); a plaintext caller gets none.
  */
 export function forwardLocal(app: LocalApp): Service<ForwardRequest> {
   const http1 = forwardLocalHttp1(app);
-  if (app.protocol !== 'h2c' || !app.h2) return http1;
+  if (app.protocol === 'http1' || !app.h2) return http1;
   const h2 = forwardLocalH2(app, app.h2);
-  return (req) => (req.upgrade !== undefined ? http1(req) : h2(req));
+  if (app.protocol === 'h2c') return (req) => (req.upgrade !== undefined ? http1(req) : h2(req));
+  return (req) => (req.upgrade === undefined && req.callerProtocol === 'h2' ? h2(req) : http1(req));
 }
 
 /**

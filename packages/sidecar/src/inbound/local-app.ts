@@ -1,13 +1,18 @@
 import type { Agent } from 'node:http';
 import type { Readable } from 'node:stream';
 import { HEADERS } from '@weft/api';
+import type { HttpProtocol } from '../layers/downstream';
 import type { H2Connection } from '../layers/h2-connection';
 import type { HeaderMap } from '../layers/http';
 import type { Phase } from '../telemetry/record';
 import type { PeerIdentity } from './tls-terminate';
 
-/** What the local app speaks (`--app-protocol`). */
-export type AppProtocol = 'http1' | 'h2c' | 'tcp';
+/**
+ * What the local app speaks (`--app-protocol`). `auto`, the default, is HTTP with the protocol
+ * undeclared: the app is spoken to in the protocol its caller spoke (as Istio does for undeclared
+ * ports); `http1` and `h2c` force one; `tcp` is raw bytes.
+ */
+export type AppProtocol = 'auto' | 'http1' | 'h2c' | 'tcp';
 
 export interface LocalApp {
   readonly host: string;
@@ -15,7 +20,7 @@ export interface LocalApp {
   readonly protocol: AppProtocol;
   /** Keep-alive agent shared by every HTTP/1.1 request to the app. */
   readonly agent: Agent;
-  /** The one HTTP/2 session to an h2c app (gRPC servers), reopened when it closes. */
+  /** The one HTTP/2 session to the app (h2c or auto), opened when first needed and reopened when it closes. */
   readonly h2: H2Connection | undefined;
 }
 
@@ -28,6 +33,8 @@ export interface ForwardRequest {
   readonly peer: PeerIdentity;
   readonly record: { phase: Phase };
   readonly grpc: boolean;
+  /** What the calling app spoke: an `auto` app is spoken to in it. */
+  readonly callerProtocol: HttpProtocol;
   /** The `Upgrade` token when the caller switches protocols (WebSocket). */
   readonly upgrade: string | undefined;
 }

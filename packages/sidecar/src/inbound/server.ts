@@ -22,7 +22,7 @@ export interface InboundOptions {
   /** The local app, reached on 127.0.0.1 unless appHost says otherwise. */
   readonly appPort: number;
   readonly appHost?: string;
-  /** What the app speaks (`--app-protocol`); default http1. */
+  /** What the app speaks (`--app-protocol`); default auto (the protocol its caller spoke). */
   readonly appProtocol?: AppProtocol;
   readonly self: SelfInfo;
   readonly identity: Watch<IdentityMaterial>;
@@ -43,7 +43,7 @@ const APP_H2_IDLE_MS = 60_000;
  * the mode is read for each new connection, so a change applies without a restart.
  */
 export async function startInbound(options: InboundOptions): Promise<ProxyListener> {
-  const appProtocol = options.appProtocol ?? 'http1';
+  const appProtocol = options.appProtocol ?? 'auto';
   const limits = options.limits ?? LISTENER_LIMITS;
   const material = options.identity.current;
   const log = createLogger('inbound', { proxyId: options.self.proxyId });
@@ -85,7 +85,7 @@ export async function startInbound(options: InboundOptions): Promise<ProxyListen
     port: options.appPort,
     protocol: appProtocol,
     agent: new Agent({ keepAlive: true, timeout: APP_KEEP_ALIVE_MS }),
-    h2: appProtocol === 'h2c' ? new H2Connection({ authority: `http://${host}:${options.appPort}`, connectTimeoutMs: APP_CONNECT_TIMEOUT_MS, idleTimeoutMs: APP_H2_IDLE_MS }) : undefined,
+    h2: appProtocol === 'h2c' || appProtocol === 'auto' ? new H2Connection({ authority: `http://${host}:${options.appPort}`, connectTimeoutMs: APP_CONNECT_TIMEOUT_MS, idleTimeoutMs: APP_H2_IDLE_MS }) : undefined,
   };
   const destination = `${options.self.service}.${options.self.namespace}`;
   const tcp: TcpTerminateDeps = {

@@ -23,6 +23,8 @@ export interface InboundRequest {
   readonly socket: PeerCertificateSource | null;
   /** What the caller spoke (HTTP/2 for gRPC and for an app's h2c). */
   readonly protocol: HttpProtocol;
+  /** What the calling app spoke (see caller-protocol): an undeclared app is spoken to in it. */
+  readonly callerProtocol: HttpProtocol;
   /** A gRPC request: the sidecar's own errors are answered as gRPC statuses. */
   readonly grpc: boolean;
   /** The `Upgrade` token (`websocket`) when the caller asks to switch protocols; no body then. */

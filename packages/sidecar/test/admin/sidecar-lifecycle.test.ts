@@ -38,10 +38,10 @@ describe('sidecar lifecycle: /ready, /config, drain', function () {
     await cp?.stop();
   });
 
-  async function start(drainTimeoutMs = 3_000): Promise<RunningSidecar> {
+  async function start(drainTimeoutMs = 3_000, more: { advertiseAddress?: string } = {}): Promise<RunningSidecar> {
     sidecar = await startSidecar({
       service: 'orders', appPort: 8080, controlPlane: cp.address, token: cp.tokenFor('orders'), labels: { version: 'v1' },
-      inboundPort: 0, outboundPort: 0, adminPort: 0, bindAdmin: '127.0.0.1', drainTimeoutMs, logger,
+      inboundPort: 0, outboundPort: 0, adminPort: 0, bindAdmin: '127.0.0.1', drainTimeoutMs, logger, ...more,
       overrides: {
         compile: stubCompile,
         startOutbound: () => fakeListener(closes),
@@ -68,6 +68,14 @@ describe('sidecar lifecycle: /ready, /config, drain', function () {
     expect((await request(s.ports.admin, '/ready')).status).to.equal(200);
     await waitFor('the ready node', () => cp.nodes.at(-1)?.ready === true);
   });
+
+  for (const [given, host] of [['10.1.2.3', '10.1.2.3'], ['fd00::7', '[fd00::7]']] as const) {
+    it(`announces --advertise-address ${given} (a bare host) with the inbound port it listens on`, async () => {
+      const s = await start(3_000, { advertiseAddress: given });
+      await waitFor('the node', () => cp.nodes.length > 0);
+      expect(cp.nodes[0]?.address).to.equal(`${host}:${s.ports.inbound}`);
+    });
+  }
 
   it('/config shows identity, control plane and config state, and never key material', async () => {
     const s = await start();

@@ -16,14 +16,14 @@ describe('weft-sidecar flags for protocols', () => {
     expect(o.tcpForwards).to.deep.equal([{ localPort: 5432, service: 'db' }, { localPort: 6379, service: 'cache.infra' }]);
   });
 
-  it('defaults to an HTTP/1.1 app and no TCP forwards', () => {
+  it('leaves the app protocol undeclared (auto) and adds no TCP forwards', () => {
     const o = options([]);
     expect(o.appProtocol).to.equal(undefined);
     expect(o.tcpForwards).to.equal(undefined);
   });
 
   const bad: [string[], string][] = [
-    [['--app-protocol', 'grpc'], '--app-protocol must be one of http1, h2c, tcp'],
+    [['--app-protocol', 'grpc'], '--app-protocol must be one of auto, http1, h2c, tcp'],
     [['--http1-upstream', 'h3'], '--http1-upstream must be one of http1, h2'],
     [['--tcp-forward', 'db'], '--tcp-forward must be LOCALPORT=service[.namespace]'],
     [['--tcp-forward', '70000=db'], 'with a port from 1 to 65535'],

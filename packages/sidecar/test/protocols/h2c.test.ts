@@ -1,31 +1,10 @@
 import { request, type IncomingMessage } from 'node:http';
-import { connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import { connect, type ClientHttp2Session } from 'node:http2';
 import { createHash, randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import type { WeftEvents } from '../../src/telemetry/events';
 import { TestMesh, type Caller, type Instance } from '../scenarios/mesh-fixture';
-
-interface H2Result {
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Buffer;
-  readonly trailers: IncomingHttpHeaders | undefined;
-}
-
-/** One request over an h2c session (prior knowledge, as `curl --http2-prior-knowledge` sends). */
-function h2Request(session: ClientHttp2Session, path: string, authority: string, body?: Buffer): Promise<H2Result> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({ ':method': body ? 'POST' : 'GET', ':path': path, ':authority': authority }, { endStream: !body });
-    let headers: IncomingHttpHeaders = {};
-    let trailers: IncomingHttpHeaders | undefined;
-    const chunks: Buffer[] = [];
-    stream.on('response', (h) => (headers = h));
-    stream.on('trailers', (t) => (trailers = t));
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => resolve({ headers, body: Buffer.concat(chunks), trailers }));
-    stream.on('error', reject);
-    if (body) stream.end(body);
-  });
-}
+import { h2Request } from './h2-request';
 
 describe('protocols: HTTP/2 (h2c) and HTTP/1.1 on the same outbound port', function () {
   this.timeout(20_000);
@@ -37,7 +16,8 @@ describe('protocols: HTTP/2 (h2c) and HTTP/1.1 on the same outbound port', funct
 
   before(async () => {
     mesh = new TestMesh();
-    // An HTTP/1.1 app: it reports the protocol it was spoken to in, and sends a trailer with a checksum.
+    // An HTTP/1.1 app declared as one (--app-protocol http1): it reports the protocol it was spoken
+    // to in, and sends a trailer with a checksum.
     files = await mesh.addInstance('files', (req, res) => {
       const hash = createHash('sha256');
       let bytes = 0;
@@ -50,7 +30,7 @@ describe('protocols: HTTP/2 (h2c) and HTTP/1.1 on the same outbound port', funct
         res.addTrailers({ 'x-checksum': hash.digest('hex') });
         res.end(`got ${bytes} bytes`);
       });
-    });
+    }, { appProtocol: 'http1' });
     files.telemetry.events.on('weft:request-end', (e: WeftEvents['weft:request-end']) => inboundProtocols.push(e.record.protocol));
     caller = await mesh.addCaller('frontend');
     mesh.push();
@@ -61,7 +41,7 @@ describe('protocols: HTTP/2 (h2c) and HTTP/1.1 on the same outbound port', funct
     await mesh?.close();
   });
 
-  it('serves an h2c request: HTTP/2 to the peer sidecar, HTTP/1.1 to the app that speaks it', async () => {
+  it('serves an h2c request: HTTP/2 to the peer sidecar, HTTP/1.1 to the app declared to speak it', async () => {
     inboundProtocols.length = 0;
     const res = await h2Request(session, '/report?x=1', 'files');
     expect(res.headers[':status']).to.equal(200);

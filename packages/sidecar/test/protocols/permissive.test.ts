@@ -31,7 +31,8 @@ describe('protocols: mTLS mode STRICT and PERMISSIVE at the inbound port', funct
 
   before(async () => {
     mesh = new TestMesh();
-    api = await mesh.addInstance('api', (req, res) => res.end(`peer=${req.headers['x-weft-peer-identity'] ?? '(none)'} http=${req.httpVersion}`));
+    // Declared HTTP/1.1: an h2c caller is spoken to the app in HTTP/1.1 (an undeclared app would get h2c).
+    api = await mesh.addInstance('api', (req, res) => res.end(`peer=${req.headers['x-weft-peer-identity'] ?? '(none)'} http=${req.httpVersion}`), { appProtocol: 'http1' });
     caller = await mesh.addCaller('frontend');
     mesh.push();
   });

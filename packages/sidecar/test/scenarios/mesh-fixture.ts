@@ -87,7 +87,7 @@ export class TestMesh {
   async addInstance(
     service: string,
     app: RequestListener,
-    options: { namespace?: string; labels?: Record<string, string>; identity?: IdentityMaterial; telemetry?: TelemetryOptions } = {},
+    options: { namespace?: string; labels?: Record<string, string>; identity?: IdentityMaterial; telemetry?: TelemetryOptions; appProtocol?: AppProtocol } = {},
   ): Promise<Instance> {
     const appServer = await listen(createServer(app));
     this.#closers.push(() => closeServer(appServer));

@@ -1,4 +1,5 @@
 import type { Destination } from '../../config/types';
+import { HTTP1_CALLER } from '../../layers/caller-protocol';
 import type { HttpProtocol } from '../../layers/downstream';
 import type { Service } from '../../layers/http';
 import { endpointClient, type EndpointDispatchers } from './client';
@@ -29,11 +30,13 @@ export interface UpstreamRequest extends H2EndpointRequest, UpgradeEndpointReque
 /**
  * The endpoint client for one destination: the hop to the peer sidecar keeps HTTP/2 for what
  * the app sent as HTTP/2 (gRPC needs its streams and trailers), carries HTTP/1.1 as configured
- * (pooled HTTP/1.1, or multiplexed HTTP/2), and gives an Upgrade a connection of its own.
+ * (pooled HTTP/1.1, or multiplexed HTTP/2 marked `x-weft-caller-protocol: http1`, so that the
+ * peer still speaks HTTP/1.1 to an app whose protocol is not declared), and gives an Upgrade a
+ * connection of its own.
  */
 export function upstreamClient(destination: Destination, upstreams: Upstreams): Service<UpstreamRequest> {
   const h2 = h2Client(destination, upstreams.h2);
-  const http1 = upstreams.http1Upstream === 'h2' ? h2 : endpointClient(destination, upstreams.http1);
+  const http1 = upstreams.http1Upstream === 'h2' ? (req: UpstreamRequest) => h2({ ...req, headers: { ...req.headers, ...HTTP1_CALLER } }) : endpointClient(destination, upstreams.http1);
   const upgrade = upgradeClient(destination, upstreams.tunnels);
   return (req) => (req.upgrade !== undefined ? upgrade(req) : req.protocol === 'h2' ? h2(req) : http1(req));
 }
