@@ -2,7 +2,7 @@ export { DEFAULT_PORTS, API_VERSION, DEFAULT_TRUST_DOMAIN, DEFAULT_NAMESPACE, CO
 export { parseDuration, formatDuration } from './duration';
 export { spiffeId, parseSpiffeId, NAME_RE, type WorkloadIdentity } from './spiffe';
 export { WeftError, ValidationError, formatIssue, type ValidationIssue } from './errors';
-export { validateDocument, validateDocuments, formatPath, type DocumentSource, type SourcedDocument } from './validate';
+export { validateDocument, validateDocuments, resourceDocument, formatPath, type DocumentSource, type SourcedDocument } from './validate';
 export { parseDocuments } from './documents';
 export { protoRoot, loadWeftServices, type WeftServices } from './proto';
 export { KINDS, isPolicyKind, resolveKind, resourceKey } from './resources/kinds';
