@@ -33,3 +33,4 @@ export {
 export type * from './wire';
 export { createLogger, type Logger, type LogLevel } from './log';
 export type { OperatorConfig } from './operator-config';
+export { JOIN_TOKEN_PREFIX, JOIN_TOKEN_ID_RE, parseJoinToken, formatJoinToken, type JoinTokenParts } from './join-token';

@@ -160,7 +160,10 @@ export interface CreateTokenRequest {
   service: string;
   namespace: string;
   ttlSeconds: number;
+  /** 0: the default (1). */
   maxUses: number;
+  /** Absent from older weftctl; proto-loader fills in false. */
+  unlimitedUses?: boolean;
 }
 
 export interface CreateTokenResponse {

@@ -149,13 +149,35 @@ describe('weftctl token create', () => {
     expect(await run(['token', 'create', '--service', 'orders', '-n', 'shop', '--ttl', '1h', '--max-uses', '1', ...CFG], io, { connect: () => admin })).to.equal(0);
     expect(io.out).to.equal('wft1.abc.def\n');
     expect(io.err).to.equal('token for spiffe://weft.local/ns/shop/sa/orders, valid until 2023-11-14T23:13:20.000Z (in 1h), at most 1 use\n');
-    expect(requests).to.deep.equal([{ service: 'orders', namespace: 'shop', ttlSeconds: 3600, maxUses: 1 }]);
+    expect(requests).to.deep.equal([{ service: 'orders', namespace: 'shop', ttlSeconds: 3600, maxUses: 1, unlimitedUses: false }]);
+  });
+
+  it('asks for a single-use token by default, and --max-uses says otherwise', async () => {
+    const requests: { maxUses: number; unlimitedUses?: boolean }[] = [];
+    const admin = fakeAdmin({
+      createToken: async (req) => (requests.push(req), { token: 'weft1.x', expiresAtMs: 0, spiffeId: 'spiffe://weft.local/ns/default/sa/orders' }),
+    });
+    const errs: string[] = [];
+    for (const extra of [[], ['--max-uses', '5'], ['--max-uses', 'unlimited']]) {
+      const io = memoryIo(files);
+      expect(await run(['token', 'create', '--service', 'orders', ...extra, ...CFG], io, { connect: () => admin })).to.equal(0);
+      errs.push(io.err);
+    }
+    expect(requests.map((r) => [r.maxUses, r.unlimitedUses])).to.deep.equal([[1, false], [5, false], [0, true]]);
+    expect(errs).to.deep.equal([
+      'token for spiffe://weft.local/ns/default/sa/orders, at most 1 use\n',
+      'token for spiffe://weft.local/ns/default/sa/orders, at most 5 uses\n',
+      'token for spiffe://weft.local/ns/default/sa/orders, any number of uses\n',
+    ]);
+    const help = memoryIo();
+    expect(await run(['token', 'create', '--help'], help)).to.equal(0);
+    expect(help.out).to.include('(default 1)').and.include('lets one sidecar join');
   });
 
   const usage: [string[], string][] = [
     [[], '--service is required'],
     [['--service', 'orders', '--ttl', 'soon'], '--ttl "soon" is not a positive duration such as 30m, 24h or 7d'],
-    [['--service', 'orders', '--max-uses', '0'], '--max-uses "0" must be a whole number >= 1'],
+    [['--service', 'orders', '--max-uses', '0'], '--max-uses "0" must be a whole number >= 1, or "unlimited" (any number of sidecars within the TTL)'],
     [['--service', 'Orders'], 'service "Orders" is not a valid name: lower-case letters, digits and "-", at most 63 characters'],
   ];
   for (const [argv, message] of usage) {
