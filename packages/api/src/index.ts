@@ -9,7 +9,7 @@ export { KINDS, isPolicyKind, resolveKind, resourceKey } from './resources/kinds
 export type { KindInfo, PolicyKind, PolicyResource, MeshConfig, Route, ServicePolicy, AuthorizationPolicy, ResourceMetadata } from './resources/kinds';
 export { meshConfigSpec, effectiveMeshConfig, type MeshConfigSpec, type EffectiveMeshConfig } from './resources/mesh-config';
 export { routeSpec, RETRY_ON, type RouteSpec, type RouteRule, type RouteMatch, type StringMatch, type HeaderMatch, type HeaderOps, type RetryOn } from './resources/route';
-export { servicePolicySpec, LOAD_BALANCERS, type ServicePolicySpec } from './resources/service-policy';
+export { servicePolicySpec, LOAD_BALANCERS, inSubset, type ServicePolicySpec } from './resources/service-policy';
 export { authorizationPolicySpec, type AuthorizationPolicySpec, type AuthorizationRule, type AuthorizationSource, type AuthorizationOperation } from './resources/authorization-policy';
 export {
   compileAuthorization,
@@ -34,3 +34,5 @@ export type * from './wire';
 export { createLogger, type Logger, type LogLevel } from './log';
 export type { OperatorConfig } from './operator-config';
 export { JOIN_TOKEN_PREFIX, JOIN_TOKEN_ID_RE, parseJoinToken, formatJoinToken, type JoinTokenParts } from './join-token';
+export { weftVersion } from './version';
+export { connectFailure, socketFailure } from './connect-failure';

@@ -254,3 +254,7 @@ export interface CaStatus {
   waitingFor: string;
   lastCompletedAtMs: number;
 }
+
+export interface VersionInfo {
+  version: string;
+}

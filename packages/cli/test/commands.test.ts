@@ -74,7 +74,7 @@ describe('weftctl get', () => {
     expect(missing.err).to.equal('error: Route "nope" not found in namespace "default"\n');
   });
 
-  it('lists services with ready/total endpoints in the chosen namespace', async () => {
+  it('lists services with ready/total endpoints, their labels, and each subset with the endpoints it matches', async () => {
     const services: WireServiceEndpoints[] = [
       {
         service: 'inventory',
@@ -87,11 +87,22 @@ describe('weftctl get', () => {
       },
       { service: 'orders', namespace: 'shop', spiffeId: '', endpoints: [] },
     ];
+    const policy = {
+      apiVersion: 'weft.dev/v1alpha1', kind: 'ServicePolicy', metadata: { name: 'inventory', namespace: 'default' },
+      spec: { service: 'inventory', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }, { name: 'v3', labels: { version: 'v3' } }] },
+    };
+    const asked: unknown[] = [];
+    const admin = fakeAdmin({
+      listServices: async () => ({ services }),
+      get: async (req) => (asked.push(req), { itemsJson: [JSON.stringify(policy)], revision: 1 }),
+    });
     const io = memoryIo(files);
-    expect(await run(['get', 'svc', ...CFG], io, { connect: () => fakeAdmin({ listServices: async () => ({ services }) }) })).to.equal(0);
+    expect(await run(['get', 'svc', ...CFG], io, { connect: () => admin })).to.equal(0);
     expect(io.out).to.equal(
-      'NAMESPACE   NAME        ENDPOINTS   ADDRESSES\ndefault     inventory   1/2         127.0.0.1:4001, 127.0.0.1:4002 (not ready)\n',
+      'NAMESPACE   NAME        ENDPOINTS   SUBSETS                  ADDRESSES\n' +
+        'default     inventory   1/2         v1 1/1, v2 0/1, v3 0/0   127.0.0.1:4001 {version=v1}, 127.0.0.1:4002 {version=v2} (not ready)\n',
     );
+    expect(asked).to.deep.equal([{ kind: 'ServicePolicy', namespace: 'default', name: '' }]);
     const one = memoryIo(files);
     expect(await run(['get', 'services', 'orders', '-n', 'shop', '-o', 'json', ...CFG], one, { connect: () => fakeAdmin({ listServices: async () => ({ services }) }) })).to.equal(0);
     expect(JSON.parse(one.out)).to.deep.equal(services[1]);

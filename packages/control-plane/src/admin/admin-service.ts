@@ -20,6 +20,8 @@ import {
   type RevokeTokenRequest,
   type RevokeTokenResponse,
   type RotateRootRequest,
+  type VersionInfo,
+  weftVersion,
 } from '@weft/api';
 import { peerIdentity, type CallWithAuthContext } from '../auth/peer-identity';
 import { operatorSpiffeId } from '../bootstrap/operator-credential';
@@ -92,6 +94,7 @@ export class AdminService {
       RemoveProxy: guarded('RemoveProxy', (req: RemoveProxyRequest) => removeProxy(this.#ctx, (req.proxyId ?? '').trim())),
       RotateRoot: guarded('RotateRoot', (req: RotateRootRequest) => this.#rotateRoot(req)),
       GetCaStatus: guarded('GetCaStatus', async (): Promise<CaStatus> => caStatus(this.#ctx.mesh, this.#ctx.rotation)),
+      GetVersion: guarded('GetVersion', async (): Promise<VersionInfo> => ({ version: weftVersion() })),
     };
   }
 
