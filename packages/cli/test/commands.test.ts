@@ -1,4 +1,5 @@
 import type { GetRequest, PolicyResource, WireServiceEndpoints } from '@weft/api';
+import { weftVersion } from '@weft/api';
 import { expect } from 'chai';
 import { parse as parseYaml } from 'yaml';
 import { COMMANDS } from '../src/commands/index';
@@ -235,5 +236,36 @@ describe('weftctl configuration and help', () => {
     const io = memoryIo();
     expect(await run(['rollout'], io)).to.equal(2);
     expect(io.err).to.equal(`error: unknown command "rollout": use one of ${COMMANDS.map((c) => c.name).join(', ')}\nRun 'weftctl --help' for usage.\n`);
+  });
+});
+
+describe('weftctl version', () => {
+  const client = weftVersion();
+
+  it('--version prints weftctl\'s version without a configuration or a control plane', async () => {
+    const io = memoryIo({});
+    expect(await run(['--version'], io)).to.equal(0);
+    expect([io.out, io.err]).to.deep.equal([`weftctl ${client}\n`, '']);
+  });
+
+  it('shows both versions, and no warning when they agree', async () => {
+    const io = memoryIo(files);
+    expect(await run(['version', ...CFG], io, { connect: () => fakeAdmin({ version: async () => ({ version: client }) }) })).to.equal(0);
+    expect(io.out).to.equal(`weftctl        ${client}\ncontrol plane  ${client} (127.0.0.1:15012)\n`);
+    expect(io.err).to.equal('');
+  });
+
+  it('warns on stderr when they differ, or when the control plane is too old to say', async () => {
+    const io = memoryIo(files);
+    expect(await run(['version', ...CFG], io, { connect: () => fakeAdmin({ version: async () => ({ version: '9.9.9' }) }) })).to.equal(0);
+    expect(io.out).to.contain('control plane  9.9.9 (127.0.0.1:15012)');
+    expect(io.err).to.equal(`warning: weftctl ${client} and the control plane 9.9.9 differ: use the weftctl of the control plane's release, or upgrade the older one (the admin API may differ between releases)\n`);
+    const old = memoryIo(files);
+    const unimplemented = async (): Promise<never> => {
+      throw new CliError('WEFT_ERR_UNIMPLEMENTED', 'the control plane does not offer this call');
+    };
+    expect(await run(['version', '-o', 'json', ...CFG], old, { connect: () => fakeAdmin({ version: unimplemented }) })).to.equal(0);
+    expect(JSON.parse(old.out)).to.deep.equal({ client, controlPlane: 'unknown (older than GetVersion)', endpoint: '127.0.0.1:15012' });
+    expect(old.err).to.contain('differ');
   });
 });
