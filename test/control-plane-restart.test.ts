@@ -56,6 +56,11 @@ describe('a control plane outage never stops configured traffic', function () {
       // Longer than the endpoint grace period: the sidecars must not forget each other meanwhile.
       await sleep(6_000);
       expect(load.results.length - duringOutage, 'requests served during the outage').to.be.greaterThan(50);
+      // Its reconnect attempts say in one line what failed and what to check, without gRPC's internals.
+      const lost = client.proc.lines().map((l) => l.json).filter((j) => j?.['msg'] === 'control plane stream lost; serving the last config and reconnecting');
+      expect(lost.map((j) => j?.['error'])).to.include(
+        `cannot reach the control plane at 127.0.0.1:${grpcPort}: connection refused. Is weft-control-plane running, and is --control-plane right?`,
+      );
 
       await mesh.startControlPlane({ dataDir, grpcPort, endpointGrace: '5s' });
       await waitFor('both sidecars to reconnect', async () => {

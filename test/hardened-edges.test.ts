@@ -78,7 +78,25 @@ describe('hardened edges: tokens, discovery, renewal and the admin API refuse wh
       expect((await client().sign(ID('orders'), token)).ok, 'the first use must succeed').to.equal(true);
       const run = await runSidecar('orders', token);
       expect(run.code, run.stderr).to.equal(1);
-      expect(whyNot(run)).to.match(/has been used 1 time, its limit \(--max-uses 1\)/);
+      expect(whyNot(run)).to.match(/has been used 1 time, its limit \(--max-uses 1, the default: each sidecar joins with its own token\)/);
+    });
+
+    it('by default a token lets one sidecar join: a second sidecar with it is refused, saying why and what to do', async () => {
+      const created = await mesh.weftctl(['token', 'create', '--service', 'orders']);
+      expect(created.code, created.stderr).to.equal(0);
+      expect(created.stderr).to.contain('at most 1 use');
+      const token = created.stdout.trim();
+      expect((await client().sign(ID('orders'), token)).ok, 'the first join must succeed').to.equal(true);
+      const second = await runSidecar('orders', token);
+      expect(second.code, second.stderr).to.equal(1);
+      expect(whyNot(second)).to.match(/join token [0-9a-f]{16} has been used 1 time, its limit \(--max-uses 1, the default: each sidecar joins with its own token\): create a new one with `weftctl token create --service orders`/);
+      const id = token.split('.')[2] as string;
+      expect((await mesh.weftctl(['token', 'list'])).stdout).to.match(new RegExp(`${id}\\s+orders\\.default\\s+exhausted\\s+1/1`));
+    });
+
+    it('a token created with --max-uses unlimited lets several sidecars join', async () => {
+      const token = (await mesh.weftctl(['token', 'create', '--service', 'orders', '--max-uses', 'unlimited'])).stdout.trim();
+      for (let i = 0; i < 3; i++) expect((await client().sign(ID('orders'), token)).ok, `join ${i + 1}`).to.equal(true);
     });
 
     it('a token with a guessed secret, or for another control plane, is refused', async () => {

@@ -49,7 +49,7 @@ describe('revocation: weftctl token revoke and weftctl proxy remove', function (
     const refused = await meshed('ledger', token).then(() => 'started', (err: Error) => err.message);
     expect(refused).to.include('exit code 1').and.include(`join token ${id} was revoked at`).and.include('create a new one with `weftctl token create --service ledger`');
     const list = await ctl(['token', 'list']);
-    expect(list.stdout).to.match(new RegExp(`${id}\\s+ledger\\.default\\s+revoked\\s+0/-`));
+    expect(list.stdout).to.match(new RegExp(`${id}\\s+ledger\\.default\\s+revoked\\s+0/1`));
     const json = await ctl(['token', 'list', '-o', 'json']);
     expect(json.stdout + list.stdout).to.not.include(secret);
   });

@@ -3,14 +3,14 @@ export { parseDuration, formatDuration } from './duration';
 export { probeConnect, type ConnectProbeResult } from './connect-probe';
 export { spiffeId, parseSpiffeId, NAME_RE, type WorkloadIdentity } from './spiffe';
 export { WeftError, ValidationError, formatIssue, type ValidationIssue } from './errors';
-export { validateDocument, validateDocuments, formatPath, type DocumentSource, type SourcedDocument } from './validate';
+export { validateDocument, validateDocuments, resourceDocument, formatPath, type DocumentSource, type SourcedDocument } from './validate';
 export { parseDocuments } from './documents';
 export { protoRoot, loadWeftService, loadWeftServices, type WeftServices } from './proto';
 export { KINDS, isPolicyKind, resolveKind, resourceKey } from './resources/kinds';
 export type { KindInfo, PolicyKind, PolicyResource, MeshConfig, Route, ServicePolicy, AuthorizationPolicy, ResourceMetadata } from './resources/kinds';
 export { meshConfigSpec, effectiveMeshConfig, type MeshConfigSpec, type EffectiveMeshConfig } from './resources/mesh-config';
 export { routeSpec, RETRY_ON, type RouteSpec, type RouteRule, type RouteMatch, type StringMatch, type HeaderMatch, type HeaderOps, type RetryOn } from './resources/route';
-export { servicePolicySpec, LOAD_BALANCERS, type ServicePolicySpec } from './resources/service-policy';
+export { servicePolicySpec, LOAD_BALANCERS, inSubset, type ServicePolicySpec } from './resources/service-policy';
 export { authorizationPolicySpec, type AuthorizationPolicySpec, type AuthorizationRule, type AuthorizationSource, type AuthorizationOperation } from './resources/authorization-policy';
 export {
   compileAuthorization,
@@ -34,3 +34,6 @@ export {
 export type * from './wire';
 export { createLogger, type Logger, type LogLevel } from './log';
 export type { OperatorConfig } from './operator-config';
+export { JOIN_TOKEN_PREFIX, JOIN_TOKEN_ID_RE, parseJoinToken, formatJoinToken, type JoinTokenParts } from './join-token';
+export { weftVersion } from './version';
+export { connectFailure, socketFailure } from './connect-failure';

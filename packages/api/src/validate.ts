@@ -123,6 +123,17 @@ export function validateDocument(doc: SourcedDocument): { resource: PolicyResour
 }
 
 /**
+ * A resource as an operator writes it, which `validateDocument` accepts back unchanged: mesh-wide
+ * kinds carry no namespace (the typed resource holds `""` there, which is not a valid namespace).
+ * What the store writes and what Admin.Get shows go through here, so both round-trip.
+ */
+export function resourceDocument(r: PolicyResource): PolicyResource {
+  if (KINDS[r.kind].namespaced) return r;
+  const { namespace: _omitted, ...metadata } = r.metadata;
+  return { ...r, metadata } as unknown as PolicyResource;
+}
+
+/**
  * Validates a whole request. Either every document is valid and the typed resources are
  * returned, or a ValidationError lists every issue in every document; nothing is partial.
  */

@@ -160,7 +160,10 @@ export interface CreateTokenRequest {
   service: string;
   namespace: string;
   ttlSeconds: number;
+  /** 0: the default (1). */
   maxUses: number;
+  /** Absent from older weftctl; proto-loader fills in false. */
+  unlimitedUses?: boolean;
 }
 
 export interface CreateTokenResponse {
@@ -250,4 +253,8 @@ export interface CaStatus {
   proxies: CaProxyProgress[];
   waitingFor: string;
   lastCompletedAtMs: number;
+}
+
+export interface VersionInfo {
+  version: string;
 }

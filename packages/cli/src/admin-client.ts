@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import {
+  connectFailure,
   loadWeftServices,
+  weftVersion,
   type ApplyRequest,
   type ApplyResponse,
   type CreateTokenRequest,
@@ -16,6 +18,7 @@ import {
   type RemoveProxyResponse,
   type RevokeTokenResponse,
   type RotateRootRequest,
+  type VersionInfo,
 } from '@weft/api';
 import type { LoadedConfig } from './client-config';
 import { CliError } from './errors';
@@ -33,6 +36,7 @@ export interface AdminApi {
   removeProxy(proxyId: string): Promise<RemoveProxyResponse>;
   rotateRoot(req: RotateRootRequest): Promise<CaStatus>;
   caStatus(): Promise<CaStatus>;
+  version(): Promise<VersionInfo>;
   close(): void;
 }
 
@@ -57,12 +61,14 @@ export function describeGrpcError(err: grpc.ServiceError, loaded: LoadedConfig):
   const details = err.details || err.message;
   const where = `(config: ${loaded.path})`;
   switch (err.code) {
-    case grpc.status.UNAVAILABLE:
-      return new CliError(
-        'WEFT_ERR_UNAVAILABLE',
-        `cannot reach the control plane at ${loaded.config.endpoint}: ${details}; is weft-control-plane running? ${where}`,
-        { cause: err },
-      );
+    case grpc.status.UNAVAILABLE: {
+      const failed = connectFailure(details);
+      const check = failed?.startsWith('TLS')
+        ? `Is ${loaded.path} the weftctl.json this control plane wrote?`
+        : `Is weft-control-plane running, and is the endpoint in ${loaded.path} right?`;
+      // One line: where, what failed, what to check (grpc-js's own wording says little of that).
+      return new CliError('WEFT_ERR_UNAVAILABLE', `cannot reach the control plane at ${loaded.config.endpoint}: ${failed ?? details}. ${check}`, { cause: err });
+    }
     case grpc.status.DEADLINE_EXCEEDED:
       return new CliError('WEFT_ERR_TIMEOUT', `the control plane at ${loaded.config.endpoint} did not answer within ${CALL_TIMEOUT_MS / 1000}s ${where}`);
     case grpc.status.INVALID_ARGUMENT:
@@ -73,6 +79,8 @@ export function describeGrpcError(err: grpc.ServiceError, loaded: LoadedConfig):
     case grpc.status.FAILED_PRECONDITION:
       // The server's message says what state it is in and what to do (a rotation in progress).
       return new CliError('WEFT_ERR_PRECONDITION', details);
+    case grpc.status.UNIMPLEMENTED:
+      return new CliError('WEFT_ERR_UNIMPLEMENTED', `the control plane at ${loaded.config.endpoint} does not offer this call: it is older than this weftctl (${weftVersion()})`);
     case grpc.status.PERMISSION_DENIED:
     case grpc.status.UNAUTHENTICATED:
       return new CliError('WEFT_ERR_PERMISSION_DENIED', `the control plane refused the operator credential: ${details} ${where}`);
@@ -123,6 +131,7 @@ export function connectAdmin(loaded: LoadedConfig): AdminApi {
     removeProxy: (proxyId) => unary('RemoveProxy', { proxyId }),
     rotateRoot: (req) => unary('RotateRoot', req),
     caStatus: () => unary('GetCaStatus', {}),
+    version: () => unary('GetVersion', {}),
     close: () => client.close(),
   };
 }

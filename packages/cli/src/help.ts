@@ -7,6 +7,9 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { name: 'help', short: 'h', description: 'show help' },
 ];
 
+/** Flags of the tool itself, before any command. */
+export const TOOL_FLAGS: readonly FlagSpec[] = [{ name: 'version', description: "print weftctl's version and exit (`weftctl version` also shows the control plane's)" }];
+
 function flagLines(flags: readonly FlagSpec[]): string {
   const left = flags.map((f) => `${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.value ? ` ${f.value}` : ''}`);
   const width = Math.max(...left.map((l) => l.length));
@@ -23,7 +26,7 @@ export function toolHelp(commands: readonly Command[]): string {
     'Commands:\n' +
     commands.map((c) => `  ${c.name.padEnd(width)}   ${c.summary}\n`).join('') +
     '\nGlobal flags:\n' +
-    flagLines(GLOBAL_FLAGS) +
+    flagLines([...GLOBAL_FLAGS, ...TOOL_FLAGS]) +
     '\nThe configuration (endpoint, CA, operator certificate) is written by the control plane to\n' +
     '<data-dir>/weftctl.json when it starts.\n\n' +
     EXIT_CODES +

@@ -1,11 +1,11 @@
-import { ValidationError } from '@weft/api';
+import { ValidationError, weftVersion } from '@weft/api';
 import { connectAdmin, type AdminApi } from './admin-client';
 import { parseArgs } from './args';
 import { loadClientConfig, type LoadedConfig } from './client-config';
 import type { Command, CommandContext, Connection } from './commands/command';
 import { COMMANDS } from './commands/index';
 import { CliError, EXIT, UsageError } from './errors';
-import { commandHelp, GLOBAL_FLAGS, toolHelp } from './help';
+import { commandHelp, GLOBAL_FLAGS, TOOL_FLAGS, toolHelp } from './help';
 import { processIo, type Io } from './io';
 
 export interface RunOptions {
@@ -74,7 +74,11 @@ export async function run(argv: readonly string[], io: Io = processIo(), options
     if (!command) {
       if (words.length === 0) {
         // Validate global flags even here, so `weftctl --bogus` is a usage error.
-        parseArgs(rest, GLOBAL_FLAGS, '');
+        const tool = parseArgs(rest, [...GLOBAL_FLAGS, ...TOOL_FLAGS], '');
+        if (tool.has('version') && !wantsHelp) {
+          io.stdout(`weftctl ${weftVersion()}\n`);
+          return EXIT.ok;
+        }
         io.stdout(toolHelp(COMMANDS));
         return EXIT.ok;
       }

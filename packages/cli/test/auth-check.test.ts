@@ -33,8 +33,13 @@ async function check(args: string[], seen: GetRequest[] = []): Promise<{ code: n
   const api = fakeAdmin({
     get: async (req) => {
       seen.push(req);
-      return { itemsJson: req.namespace === 'default' ? STORED.map((p) => JSON.stringify(p)) : [], revision: 4 };
+      // namespace '' is every namespace: the check for unknown services asks for those.
+      const stored = req.kind === 'AuthorizationPolicy' && (req.namespace === 'default' || req.namespace === '');
+      return { itemsJson: stored ? STORED.map((p) => JSON.stringify(p)) : [], revision: 4 };
     },
+    listServices: async () => ({
+      services: [{ service: 'inventory', namespace: 'default', spiffeId: 'spiffe://weft.local/ns/default/sa/inventory', endpoints: [] }],
+    }),
   });
   const code = await run(['auth', 'check', ...args, ...CFG], io, { connect: () => api });
   return { code, out: io.out, err: io.err };
@@ -45,7 +50,8 @@ describe('weftctl auth check', () => {
     const seen: GetRequest[] = [];
     const r = await check(['--from', 'frontend', '--to', 'orders', '--method', 'get', '--path', '/orders/7?x=1'], seen);
     expect(r.code, r.err).to.equal(0);
-    expect(seen).to.deep.equal([{ kind: 'AuthorizationPolicy', namespace: 'default', name: '' }]);
+    expect(seen).to.deep.include({ kind: 'AuthorizationPolicy', namespace: 'default', name: '' });
+    expect(r.err, 'orders and frontend are named by policies: known').to.equal('');
     expect(r.out.split('\n').slice(0, 3)).to.deep.equal([
       'ALLOWED: allowed by AuthorizationPolicy default/orders-callers (ALLOW rule 0)',
       '  caller:  spiffe://weft.local/ns/default/sa/frontend',
@@ -92,6 +98,22 @@ describe('weftctl auth check', () => {
     expect(open.out).to.contain('no AuthorizationPolicy applies to inventory.default: every caller is allowed');
     const closed = await check(['--from', 'frontend', '--to', 'reviews', '--method', 'GET', '--path', '/']);
     expect(closed.code).to.equal(1);
+  });
+
+  it('warns on stderr about a --to or --from service nobody knows, naming the likely one, and still decides', async () => {
+    const typo = await check(['--from', 'frontend', '--to', 'inventroy', '--method', 'GET', '--path', '/']);
+    expect(typo.code).to.equal(0);
+    expect(typo.out).to.match(/^ALLOWED: /);
+    expect(typo.err).to.equal(
+      'warning: --to inventroy: no service "inventroy" in namespace "default" is known to the control plane (no endpoints, and no policy names it): did you mean "inventory"?\n',
+    );
+    const caller = await check(['--from', 'frontnd', '--from-namespace', 'default', '--to', 'orders', '--method', 'GET', '--path', '/orders/1']);
+    expect(caller.code).to.equal(1);
+    expect(caller.err).to.contain('warning: --from frontnd: no service "frontnd" in namespace "default" is known').and.contain('did you mean "frontend"?');
+    const nothingNear = await check(['--from', 'frontend', '--to', 'payments', '-n', 'shop', '--method', 'GET', '--path', '/']);
+    expect(nothingNear.err).to.contain('no service "payments" in namespace "shop"').and.contain('check the spelling (weftctl get services -A)');
+    const elsewhere = await check(['--from', 'frontend', '--to', 'inventory', '-n', 'shop', '--method', 'GET', '--path', '/']);
+    expect(elsewhere.err).to.contain('it exists in namespace "default"');
   });
 
   it('reports a path the sidecar would refuse with 400', async () => {

@@ -47,7 +47,22 @@ describe('weftctl token list / token revoke', () => {
     expect(io.out).to.equal('token 0123456789abcdef revoked (spiffe://weft.local/ns/shop/sa/orders)\n');
     const bad = memoryIo(files);
     expect(await run(['token', 'revoke', 'weft1.abc.def.secret', ...CFG], bad, { connect: () => admin })).to.equal(2);
-    expect(bad.err).to.include('is not a token id');
+    expect(bad.err).to.include('starts like a join token but is not a whole one').and.not.include('secret');
+    const typo = memoryIo(files);
+    expect(await run(['token', 'revoke', 'orders', ...CFG], typo, { connect: () => admin })).to.equal(2);
+    expect(typo.err).to.include('"orders" is not a token id');
+    expect(seen).to.have.length(1);
+  });
+
+  it('revokes by the token exactly as token create printed it, sending only its id', async () => {
+    const seen: string[] = [];
+    const admin = fakeAdmin({ revokeToken: async (id) => (seen.push(id), { token: { ...token, state: 'revoked', revokedAtMs: NOW } }) });
+    const secret = 'S'.repeat(43);
+    const io = memoryIo(files);
+    expect(await run(['token', 'revoke', `weft1.${OLD}.0123456789abcdef.${secret}`, ...CFG], io, { connect: () => admin })).to.equal(0);
+    expect(seen).to.deep.equal(['0123456789abcdef']);
+    expect(io.out).to.equal('token 0123456789abcdef revoked (spiffe://weft.local/ns/shop/sa/orders)\n');
+    expect(io.out + io.err).to.not.include(secret);
   });
 });
 

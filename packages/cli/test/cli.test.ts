@@ -140,7 +140,8 @@ describe('weftctl binary against the stand-in admin server (mTLS)', () => {
       expect(result.code).to.equal(1);
       expect(result.stderr).to.include(`cannot reach the control plane at ${impostor.endpoint}`);
       expect(result.stderr).to.include('spiffe://weft.local/ns/default/sa/impostor');
-      expect(result.stderr).to.include(`is weft-control-plane running? (config: ${impostor.configPath})`);
+      expect(result.stderr).to.include(`TLS handshake failed (the server's certificate is for spiffe://weft.local/ns/default/sa/impostor`);
+      expect(result.stderr).to.include(`Is ${impostor.configPath} the weftctl.json this control plane wrote?`);
     } finally {
       await impostor.close();
     }
@@ -153,7 +154,8 @@ describe('weftctl binary against the stand-in admin server (mTLS)', () => {
     try {
       const result = await weftctl(['proxy-status'], { config: file });
       expect(result.code).to.equal(1);
-      expect(result.stderr).to.match(/^error: cannot reach the control plane at 127\.0\.0\.1:1: .+; is weft-control-plane running\? \(config: .+\)\n$/);
+      // One line: the address, what failed, what to check; none of grpc-js's internals.
+      expect(result.stderr).to.equal(`error: cannot reach the control plane at 127.0.0.1:1: connection refused. Is weft-control-plane running, and is the endpoint in ${file} right?\n`);
       expect(result.stderr).to.not.include('PRIVATE KEY');
     } finally {
       fs.rmSync(file, { force: true });

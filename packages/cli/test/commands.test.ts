@@ -1,4 +1,5 @@
 import type { GetRequest, PolicyResource, WireServiceEndpoints } from '@weft/api';
+import { weftVersion } from '@weft/api';
 import { expect } from 'chai';
 import { parse as parseYaml } from 'yaml';
 import { COMMANDS } from '../src/commands/index';
@@ -74,7 +75,7 @@ describe('weftctl get', () => {
     expect(missing.err).to.equal('error: Route "nope" not found in namespace "default"\n');
   });
 
-  it('lists services with ready/total endpoints in the chosen namespace', async () => {
+  it('lists services with ready/total endpoints, their labels, and each subset with the endpoints it matches', async () => {
     const services: WireServiceEndpoints[] = [
       {
         service: 'inventory',
@@ -87,11 +88,22 @@ describe('weftctl get', () => {
       },
       { service: 'orders', namespace: 'shop', spiffeId: '', endpoints: [] },
     ];
+    const policy = {
+      apiVersion: 'weft.dev/v1alpha1', kind: 'ServicePolicy', metadata: { name: 'inventory', namespace: 'default' },
+      spec: { service: 'inventory', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }, { name: 'v3', labels: { version: 'v3' } }] },
+    };
+    const asked: unknown[] = [];
+    const admin = fakeAdmin({
+      listServices: async () => ({ services }),
+      get: async (req) => (asked.push(req), { itemsJson: [JSON.stringify(policy)], revision: 1 }),
+    });
     const io = memoryIo(files);
-    expect(await run(['get', 'svc', ...CFG], io, { connect: () => fakeAdmin({ listServices: async () => ({ services }) }) })).to.equal(0);
+    expect(await run(['get', 'svc', ...CFG], io, { connect: () => admin })).to.equal(0);
     expect(io.out).to.equal(
-      'NAMESPACE   NAME        ENDPOINTS   ADDRESSES\ndefault     inventory   1/2         127.0.0.1:4001, 127.0.0.1:4002 (not ready)\n',
+      'NAMESPACE   NAME        ENDPOINTS   SUBSETS                  ADDRESSES\n' +
+        'default     inventory   1/2         v1 1/1, v2 0/1, v3 0/0   127.0.0.1:4001 {version=v1}, 127.0.0.1:4002 {version=v2} (not ready)\n',
     );
+    expect(asked).to.deep.equal([{ kind: 'ServicePolicy', namespace: 'default', name: '' }]);
     const one = memoryIo(files);
     expect(await run(['get', 'services', 'orders', '-n', 'shop', '-o', 'json', ...CFG], one, { connect: () => fakeAdmin({ listServices: async () => ({ services }) }) })).to.equal(0);
     expect(JSON.parse(one.out)).to.deep.equal(services[1]);
@@ -149,13 +161,35 @@ describe('weftctl token create', () => {
     expect(await run(['token', 'create', '--service', 'orders', '-n', 'shop', '--ttl', '1h', '--max-uses', '1', ...CFG], io, { connect: () => admin })).to.equal(0);
     expect(io.out).to.equal('wft1.abc.def\n');
     expect(io.err).to.equal('token for spiffe://weft.local/ns/shop/sa/orders, valid until 2023-11-14T23:13:20.000Z (in 1h), at most 1 use\n');
-    expect(requests).to.deep.equal([{ service: 'orders', namespace: 'shop', ttlSeconds: 3600, maxUses: 1 }]);
+    expect(requests).to.deep.equal([{ service: 'orders', namespace: 'shop', ttlSeconds: 3600, maxUses: 1, unlimitedUses: false }]);
+  });
+
+  it('asks for a single-use token by default, and --max-uses says otherwise', async () => {
+    const requests: { maxUses: number; unlimitedUses?: boolean }[] = [];
+    const admin = fakeAdmin({
+      createToken: async (req) => (requests.push(req), { token: 'weft1.x', expiresAtMs: 0, spiffeId: 'spiffe://weft.local/ns/default/sa/orders' }),
+    });
+    const errs: string[] = [];
+    for (const extra of [[], ['--max-uses', '5'], ['--max-uses', 'unlimited']]) {
+      const io = memoryIo(files);
+      expect(await run(['token', 'create', '--service', 'orders', ...extra, ...CFG], io, { connect: () => admin })).to.equal(0);
+      errs.push(io.err);
+    }
+    expect(requests.map((r) => [r.maxUses, r.unlimitedUses])).to.deep.equal([[1, false], [5, false], [0, true]]);
+    expect(errs).to.deep.equal([
+      'token for spiffe://weft.local/ns/default/sa/orders, at most 1 use\n',
+      'token for spiffe://weft.local/ns/default/sa/orders, at most 5 uses\n',
+      'token for spiffe://weft.local/ns/default/sa/orders, any number of uses\n',
+    ]);
+    const help = memoryIo();
+    expect(await run(['token', 'create', '--help'], help)).to.equal(0);
+    expect(help.out).to.include('(default 1)').and.include('lets one sidecar join');
   });
 
   const usage: [string[], string][] = [
     [[], '--service is required'],
     [['--service', 'orders', '--ttl', 'soon'], '--ttl "soon" is not a positive duration such as 30m, 24h or 7d'],
-    [['--service', 'orders', '--max-uses', '0'], '--max-uses "0" must be a whole number >= 1'],
+    [['--service', 'orders', '--max-uses', '0'], '--max-uses "0" must be a whole number >= 1, or "unlimited" (any number of sidecars within the TTL)'],
     [['--service', 'Orders'], 'service "Orders" is not a valid name: lower-case letters, digits and "-", at most 63 characters'],
   ];
   for (const [argv, message] of usage) {
@@ -202,5 +236,36 @@ describe('weftctl configuration and help', () => {
     const io = memoryIo();
     expect(await run(['rollout'], io)).to.equal(2);
     expect(io.err).to.equal(`error: unknown command "rollout": use one of ${COMMANDS.map((c) => c.name).join(', ')}\nRun 'weftctl --help' for usage.\n`);
+  });
+});
+
+describe('weftctl version', () => {
+  const client = weftVersion();
+
+  it('--version prints weftctl\'s version without a configuration or a control plane', async () => {
+    const io = memoryIo({});
+    expect(await run(['--version'], io)).to.equal(0);
+    expect([io.out, io.err]).to.deep.equal([`weftctl ${client}\n`, '']);
+  });
+
+  it('shows both versions, and no warning when they agree', async () => {
+    const io = memoryIo(files);
+    expect(await run(['version', ...CFG], io, { connect: () => fakeAdmin({ version: async () => ({ version: client }) }) })).to.equal(0);
+    expect(io.out).to.equal(`weftctl        ${client}\ncontrol plane  ${client} (127.0.0.1:15012)\n`);
+    expect(io.err).to.equal('');
+  });
+
+  it('warns on stderr when they differ, or when the control plane is too old to say', async () => {
+    const io = memoryIo(files);
+    expect(await run(['version', ...CFG], io, { connect: () => fakeAdmin({ version: async () => ({ version: '9.9.9' }) }) })).to.equal(0);
+    expect(io.out).to.contain('control plane  9.9.9 (127.0.0.1:15012)');
+    expect(io.err).to.equal(`warning: weftctl ${client} and the control plane 9.9.9 differ: use the weftctl of the control plane's release, or upgrade the older one (the admin API may differ between releases)\n`);
+    const old = memoryIo(files);
+    const unimplemented = async (): Promise<never> => {
+      throw new CliError('WEFT_ERR_UNIMPLEMENTED', 'the control plane does not offer this call');
+    };
+    expect(await run(['version', '-o', 'json', ...CFG], old, { connect: () => fakeAdmin({ version: unimplemented }) })).to.equal(0);
+    expect(JSON.parse(old.out)).to.deep.equal({ client, controlPlane: 'unknown (older than GetVersion)', endpoint: '127.0.0.1:15012' });
+    expect(old.err).to.contain('differ');
   });
 });

@@ -64,6 +64,7 @@ export function fakeAdmin(overrides: Partial<AdminApi> = {}): AdminApi & { calls
     removeProxy: wrap('removeProxy'),
     rotateRoot: wrap('rotateRoot'),
     caStatus: wrap('caStatus'),
+    version: wrap('version'),
     close: () => undefined,
   };
 }

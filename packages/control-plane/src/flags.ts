@@ -30,12 +30,16 @@ Flags:
   --root-cert FILE           the root workloads trust (default: the end of --ca-chain, or --ca-cert
                              when it is self-signed)
   -h, --help                 show this help
+  --version                  print the version and exit
 
 Durations look like 250ms, 2s, 1m. On start the control plane logs a JSON line with
 msg "ready" and the bound grpcPort and httpPort on stderr. SIGTERM or SIGINT stop it gracefully.
 `;
 
-export type ParsedFlags = { readonly help: true } | { readonly help: false; readonly options: ControlPlaneOptions };
+export type ParsedFlags =
+  | { readonly help: true }
+  | { readonly help: false; readonly version: true }
+  | { readonly help: false; readonly version?: false; readonly options: ControlPlaneOptions };
 
 const TRUST_DOMAIN_RE = /^[a-z0-9.\-_]+$/;
 const DNS_NAME_RE = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
@@ -62,12 +66,14 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
         'ca-chain': { type: 'string' },
         'root-cert': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', default: false },
       },
     }));
   } catch (err) {
     throw bad((err as Error).message);
   }
   if (values['help'] === true) return { help: true };
+  if (values['version'] === true) return { help: false, version: true };
   const str = (name: string): string => values[name] as string;
 
   const dataDir = values['data-dir'];

@@ -1,4 +1,4 @@
-import { createLogger } from '@weft/api';
+import { createLogger, weftVersion } from '@weft/api';
 import { ControlPlaneError } from './errors';
 import { parseFlags, USAGE } from './flags';
 import type { RunningControlPlane } from './options';
@@ -22,6 +22,10 @@ export async function main(argv: string[]): Promise<void> {
   }
   if (parsed.help) {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (parsed.version) {
+    process.stdout.write(`weft-control-plane ${weftVersion()}\n`);
     return;
   }
   const log = createLogger('control-plane');

@@ -46,7 +46,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     const lock = await DataDirLock.acquire(dataDir);
     cleanup.push(() => lock.release());
     const { mesh, rotation: rotationRecord } = await loadOrCreateCa(dataDir, options.trustDomain ?? DEFAULTS.trustDomain, log, options.ca);
-    const store = await FileStore.open(path.join(dataDir, DATA_FILES.store));
+    const store = await FileStore.open(path.join(dataDir, DATA_FILES.store), { log: log.child({ component: 'store' }) });
     cleanup.push(() => store.close());
     const tokens = await TokenStore.open(path.join(dataDir, DATA_FILES.tokens), { trustDomain: mesh.trustDomain, rootFingerprint: () => mesh.rootFingerprint });
     cleanup.push(() => tokens.close());

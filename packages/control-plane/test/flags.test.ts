@@ -24,14 +24,19 @@ describe('parseFlags', () => {
       '--endpoint-grace', '5s', '--push-debounce', '250ms', '--san', 'cp.example.com', '--san', '10.0.0.7', '--advertise', 'cp.example.com:15012',
     ]);
     expect(parsed.help).to.equal(false);
-    if (parsed.help) return;
+    if (!('options' in parsed)) return;
     expect(parsed.options).to.deep.include({ listen: ':0', endpointGraceMs: 5000, pushDebounceMs: 250, advertise: 'cp.example.com:15012', trustDomain: 'corp.example' });
     expect(parsed.options.sans).to.deep.equal(['cp.example.com', '10.0.0.7']);
   });
 
+  it('takes --version, whatever else is given', () => {
+    expect(parseFlags(['--version'])).to.deep.equal({ help: false, version: true });
+    expect(parseFlags(['--data-dir', 'd', '--version'])).to.deep.equal({ help: false, version: true });
+  });
+
   it('lists every flag in --help', () => {
     expect(parseFlags(['--help'])).to.deep.equal({ help: true });
-    for (const flag of ['--data-dir', '--listen', '--http', '--trust-domain', '--endpoint-grace', '--push-debounce', '--san', '--advertise', '--help']) {
+    for (const flag of ['--data-dir', '--listen', '--http', '--trust-domain', '--endpoint-grace', '--push-debounce', '--san', '--advertise', '--help', '--version']) {
       expect(USAGE).to.contain(flag);
     }
   });

@@ -90,6 +90,15 @@ describe('control plane process', () => {
     expect(tokensJson).to.not.contain(token.split('.')[3] as string);
   });
 
+  it('refuses to start on a corrupt CA key, and says to restore it rather than making a new root', async () => {
+    const cp = await start();
+    await cp.close();
+    await fs.writeFile(path.join(dir as string, 'ca-key.pem'), '-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n');
+    const err = await start().then(() => undefined, (e: unknown) => e as Error & { code?: string });
+    expect(err?.code).to.equal('WEFT_ERR_DATA_DIR');
+    expect(err?.message).to.contain('restore ca.pem and ca-key.pem from a backup');
+  });
+
   it('refuses a second control plane on the same data directory', async () => {
     await start();
     let code = '';

@@ -189,7 +189,10 @@ export class Mesh {
   async startMeshedApp(options: AppOptions & Omit<SidecarOptions, 'service' | 'appPort' | 'outboundPort'>): Promise<{ app: App; sidecar: Sidecar }> {
     for (let attempt = 1; ; attempt++) {
       const [appPort, outboundPort] = (await findFreePorts(2)) as [number, number];
-      const sidecarOptions: SidecarOptions = { ...options, service: options.name, appPort, outboundPort };
+      // A sidecar that failed on its port had already joined, spending its token (one use by
+      // default): a retry joins with a new one.
+      const token = attempt === 1 ? options.token : await this.createToken(options.name, options.namespace);
+      const sidecarOptions: SidecarOptions = { ...options, token, service: options.name, appPort, outboundPort };
       const appProc = this.#spawnApp({ ...options, port: appPort, outboundPort });
       const sidecarProc = await this.#spawnSidecar(sidecarOptions);
       const [app, sidecar] = await Promise.allSettled([this.#appReady(appProc, options.name), this.#sidecarReady(sidecarProc, sidecarOptions)]);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createLogger, DEFAULT_NAMESPACE, DEFAULT_PORTS, NAME_RE, parseDuration, WeftError } from '@weft/api';
+import { createLogger, DEFAULT_NAMESPACE, DEFAULT_PORTS, NAME_RE, parseDuration, weftVersion, WeftError } from '@weft/api';
 import { parseHostMaybePort, parseHostPort } from './control/address';
 import type { AppProtocol } from './inbound/local-app';
 import type { Http1Upstream } from './outbound/endpoint/upstream';
@@ -42,6 +42,7 @@ Flags:
                               shows the mesh's topology and policies; default: loopback only)
   --drain-timeout D           on SIGTERM, how long in-flight requests may finish (default 10s)
   -h, --help                  show this help
+  --version                   print the version and exit
 
 Logs are JSON lines on stderr; the line with "msg":"ready" says the sidecar is serving.
 Exit codes: 0 stopped by SIGTERM/SIGINT, 1 could not start, 2 bad flags.
@@ -183,6 +184,11 @@ function parseLabels(text: string | undefined): Record<string, string> {
 
 /** The weft-sidecar command. Exits the process: 0 after a signal, 1 if it cannot start, 2 on bad flags. */
 export async function main(argv: readonly string[]): Promise<void> {
+  // Before the flags are checked: --version answers even next to flags that are incomplete.
+  if (argv.includes('--version')) {
+    process.stdout.write(`weft-sidecar ${weftVersion()}\n`);
+    return;
+  }
   let parsed: ParsedFlags;
   try {
     parsed = parseFlags(argv, process.env);

@@ -70,3 +70,8 @@ export const servicePolicySpec = z
   });
 
 export type ServicePolicySpec = z.infer<typeof servicePolicySpec>;
+
+/** Whether an instance with `labels` belongs to a subset: it carries every label the subset names. */
+export function inSubset(labels: Readonly<Record<string, string>>, subsetLabels: Readonly<Record<string, string>>): boolean {
+  return Object.entries(subsetLabels).every(([k, v]) => labels[k] === v);
+}

@@ -16,12 +16,15 @@ import { CliError, EXIT, UsageError } from '../errors';
 import { parseOutputFormat, toJson } from '../output/format';
 import { renderTable } from '../output/table';
 import type { Command, CommandContext } from './command';
+import { knownServices, unknownServiceWarning } from './known-services';
 import { checkName, expectPositionals, outputFlag } from './shared-flags';
 
 /** What was asked: one request from one caller to one service. */
 interface Question {
   /** The caller's SPIFFE ID, or '' for a caller without identity (plaintext in PERMISSIVE mode). */
   readonly principal: CallerOf;
+  /** The calling service as --from named it, to check that it exists. */
+  readonly from: { readonly service: string; readonly namespace: string } | undefined;
   readonly service: string;
   readonly namespace: string;
   readonly method: string;
@@ -56,8 +59,10 @@ function questionOf(args: ParsedArgs, command: string): Question {
   if (target === undefined || !target.startsWith('/')) throw new UsageError('--path is required and starts with "/" (e.g. --path /orders/7)', command);
   const namespace = checkName(args.string('namespace') ?? DEFAULT_NAMESPACE, 'namespace', command);
   const q = target.indexOf('?');
+  const from = args.string('from');
   return {
     principal: callerOf(args, namespace, command),
+    from: from === undefined ? undefined : { service: from, namespace: args.string('from-namespace') ?? namespace },
     service: checkName(to, 'service', command),
     namespace,
     method: method.toUpperCase(),
@@ -148,7 +153,9 @@ export const authCommand: Command = {
   details:
     "Fetches the destination's AuthorizationPolicies from the control plane and decides the request with\n" +
     'the code every sidecar runs at its inbound port: DENY rules first, then, if any ALLOW policy exists,\n' +
-    'one of its rules must match. It prints the decision and the policy and rule that made it.\n\n' +
+    'one of its rules must match. It prints the decision and the policy and rule that made it.\n' +
+    'A --to or --from service the control plane does not know (no endpoints, no policy names it) gets\n' +
+    'a warning on stderr, with the closest known name; the decision is printed all the same.\n\n' +
     'Exit codes: 0 allowed, 1 denied (or the check could not be made: then stdout is empty and stderr\n' +
     'says why), 2 usage error.\n\n' +
     'Examples:\n  weftctl auth check --from frontend --to orders --method GET --path /orders/7\n' +
@@ -157,9 +164,17 @@ export const authCommand: Command = {
     expectPositionals(args, 0, 0, this.usage, this.name);
     const output = parseOutputFormat(args.string('output'), ['table', 'json'], this.name);
     const asked = questionOf(args, this.name);
-    const { config } = await ctx.connect();
+    const { api, config } = await ctx.connect();
     const trustDomain = config.config.trustDomain || DEFAULT_TRUST_DOMAIN;
     const q = { ...asked, principal: asked.principal(trustDomain) };
+    // The decision stands either way (an unknown service has no policies, so it is usually
+    // ALLOWED): the warning says the answer is likely about a typo, not about the service meant.
+    const known = await knownServices(api);
+    const warnings = [
+      unknownServiceWarning(known, '--to', q.service, q.namespace),
+      q.from && unknownServiceWarning(known, '--from', q.from.service, q.from.namespace),
+    ];
+    for (const w of warnings) if (w) ctx.io.stderr(w);
     const table = compileAuthorization(await fetchPolicies(ctx, q.namespace), q.service, q.namespace, { trustDomain });
     const d = decide(table, { principal: q.principal, method: q.method, path: q.path });
     if (output === 'json') {

@@ -1,4 +1,4 @@
-import { DEFAULT_TRUST_DOMAIN, KINDS, resolveKind, type PolicyKind, type PolicyResource } from '@weft/api';
+import { DEFAULT_TRUST_DOMAIN, KINDS, resolveKind, type PolicyKind, type PolicyResource, type ServicePolicy } from '@weft/api';
 import type { ParsedArgs } from '../args';
 import { CliError, EXIT, UsageError } from '../errors';
 import { parseOutputFormat, toJson, toYamlDocuments, type OutputFormat } from '../output/format';
@@ -49,12 +49,20 @@ async function getView(ctx: CommandContext, view: ViewKind, scope: Scope): Promi
   if (view === 'services') {
     const services = sortServices((await api.listServices()).services.filter((s) => inScope(s.namespace, s.service)));
     if (scope.name !== undefined && services.length === 0) throw notFound('service', scope);
-    emit(ctx, scope, services, () => renderServiceTable(services), 'services');
+    // The table shows subsets too; they are defined by ServicePolicies, so only the table asks for them.
+    const policies = scope.output === 'table' && services.length > 0 ? await servicePolicies(ctx, scope.namespace) : [];
+    emit(ctx, scope, services, () => renderServiceTable(services, policies), 'services');
   } else {
     // A name selects a service, which may run several proxies: the answer stays a list.
     const proxies = proxyViews((await api.listProxies()).proxies.filter((p) => inScope(p.namespace, p.service)));
     emit(ctx, scope, proxies, () => renderProxyTable(proxies, ctx.io.now()), 'proxies');
   }
+}
+
+async function servicePolicies(ctx: CommandContext, namespace: string): Promise<ServicePolicy[]> {
+  const { api } = await ctx.connect();
+  const response = await api.get({ kind: 'ServicePolicy', namespace, name: '' });
+  return response.itemsJson.map((json) => JSON.parse(json) as ServicePolicy);
 }
 
 export const getCommand: Command = {

@@ -7,6 +7,7 @@ import { getCommand } from './get';
 import { proxyRemoveCommand } from './proxy';
 import { proxyStatusCommand } from './proxy-status';
 import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './token';
+import { versionCommand } from './version';
 
 /** Every command, in the order `weftctl --help` lists them. */
-export const COMMANDS: readonly Command[] = [applyCommand, getCommand, deleteCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand, proxyStatusCommand, proxyRemoveCommand, caStatusCommand, caRotateRootCommand, authCommand];
+export const COMMANDS: readonly Command[] = [applyCommand, getCommand, deleteCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand, proxyStatusCommand, proxyRemoveCommand, caStatusCommand, caRotateRootCommand, authCommand, versionCommand];

@@ -1,19 +1,41 @@
-import type { WireServiceEndpoints } from '@weft/api';
+import { inSubset, type ServicePolicy, type WireEndpoint, type WireServiceEndpoints } from '@weft/api';
 import { renderTable } from '../output/table';
 
 export function sortServices(services: readonly WireServiceEndpoints[]): WireServiceEndpoints[] {
   return [...services].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.service.localeCompare(b.service));
 }
 
-/** ENDPOINTS is ready/total: an endpoint that is not ready receives no traffic. */
-export function renderServiceTable(services: readonly WireServiceEndpoints[]): string {
+/** `ready/total`: an endpoint that is not ready receives no traffic. */
+function counts(endpoints: readonly WireEndpoint[]): string {
+  return `${endpoints.filter((e) => e.ready).length}/${endpoints.length}`;
+}
+
+function labelText(labels: Readonly<Record<string, string>>): string {
+  const pairs = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
+  return pairs.length === 0 ? '' : ` {${pairs.map(([k, v]) => `${k}=${v}`).join(',')}}`;
+}
+
+/**
+ * ENDPOINTS is ready/total. SUBSETS lists each subset the service's ServicePolicies define with
+ * ready/total of the endpoints whose labels match it, so a subset no instance matches shows as
+ * `v2 0/0`; ADDRESSES shows each endpoint's labels, to see why. Both are where a 503 "no ready
+ * endpoints" points.
+ */
+export function renderServiceTable(services: readonly WireServiceEndpoints[], policies: readonly ServicePolicy[] = []): string {
   return renderTable(
-    ['NAMESPACE', 'NAME', 'ENDPOINTS', 'ADDRESSES'],
-    services.map((s) => [
-      s.namespace,
-      s.service,
-      `${s.endpoints.filter((e) => e.ready).length}/${s.endpoints.length}`,
-      s.endpoints.map((e) => (e.ready ? e.address : `${e.address} (not ready)`)).join(', ') || '-',
-    ]),
+    ['NAMESPACE', 'NAME', 'ENDPOINTS', 'SUBSETS', 'ADDRESSES'],
+    services.map((s) => {
+      const subsets = policies
+        .filter((p) => p.metadata.namespace === s.namespace && p.spec.service === s.service)
+        .flatMap((p) => p.spec.subsets ?? [])
+        .map((sub) => `${sub.name} ${counts(s.endpoints.filter((e) => inSubset(e.labels, sub.labels)))}`);
+      return [
+        s.namespace,
+        s.service,
+        counts(s.endpoints),
+        subsets.join(', ') || '-',
+        s.endpoints.map((e) => `${e.address}${labelText(e.labels)}${e.ready ? '' : ' (not ready)'}`).join(', ') || '-',
+      ];
+    }),
   );
 }

@@ -20,6 +20,8 @@ import {
   type RevokeTokenRequest,
   type RevokeTokenResponse,
   type RotateRootRequest,
+  type VersionInfo,
+  weftVersion,
 } from '@weft/api';
 import { peerIdentity, type CallWithAuthContext } from '../auth/peer-identity';
 import { operatorSpiffeId } from '../bootstrap/operator-credential';
@@ -52,6 +54,8 @@ export interface AdminContext extends RemoveProxyContext {
 const MAX_ROOT_VALIDITY_S = 30 * 365 * 86_400;
 
 const DEFAULT_TOKEN_TTL_S = 86_400;
+/** One sidecar per token unless the operator says otherwise: see docs/security.md (join tokens). */
+const DEFAULT_TOKEN_MAX_USES = 1;
 const MAX_TOKEN_TTL_S = 365 * 86_400;
 
 /** The operator API. Every call requires the operator certificate, and nothing else will do. */
@@ -90,6 +94,7 @@ export class AdminService {
       RemoveProxy: guarded('RemoveProxy', (req: RemoveProxyRequest) => removeProxy(this.#ctx, (req.proxyId ?? '').trim())),
       RotateRoot: guarded('RotateRoot', (req: RotateRootRequest) => this.#rotateRoot(req)),
       GetCaStatus: guarded('GetCaStatus', async (): Promise<CaStatus> => caStatus(this.#ctx.mesh, this.#ctx.rotation)),
+      GetVersion: guarded('GetVersion', async (): Promise<VersionInfo> => ({ version: weftVersion() })),
     };
   }
 
@@ -157,11 +162,16 @@ export class AdminService {
       throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', `namespace ${CONTROL_PLANE_NAMESPACE} is reserved for the control plane and the operator: no join token can be bound to it`);
     }
     const ttlSeconds = Number(req.ttlSeconds ?? 0);
-    const maxUses = Number(req.maxUses ?? 0);
+    const requestedUses = Number(req.maxUses ?? 0);
     if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > MAX_TOKEN_TTL_S) {
       throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', `ttlSeconds must be between 0 (the default, 24h) and ${MAX_TOKEN_TTL_S} (one year)`);
     }
-    if (!Number.isInteger(maxUses) || maxUses < 0) throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', 'maxUses must be 0 (no limit within the TTL) or a positive number');
+    if (!Number.isInteger(requestedUses) || requestedUses < 0) {
+      throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', `maxUses must be 0 (the default, ${DEFAULT_TOKEN_MAX_USES}) or a positive number`);
+    }
+    if (req.unlimitedUses === true && requestedUses > 0) throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', 'set either maxUses or unlimitedUses, not both');
+    // 0 in the token record means no limit within the TTL.
+    const maxUses = req.unlimitedUses === true ? 0 : requestedUses || DEFAULT_TOKEN_MAX_USES;
     const created = await this.#ctx.tokens.create({ service, namespace, ttlMs: (ttlSeconds || DEFAULT_TOKEN_TTL_S) * 1000, maxUses });
     // The id names the token in logs; the token itself (it holds the secret) is never logged.
     this.#ctx.log.info('join token created', { tokenId: created.id, spiffeId: created.spiffeId, expiresAtMs: created.expiresAtMs, maxUses });

@@ -4,6 +4,7 @@ import {
   effectiveMeshConfig,
   KINDS,
   resolveKind,
+  resourceDocument,
   resourceKey,
   type GetRequest,
   type PolicyKind,
@@ -43,15 +44,6 @@ export function getResources(store: Store, trustDomain: string, req: GetRequest)
   if (kind === 'MeshConfig' && items.length === 0) {
     items = [{ apiVersion: API_VERSION, kind: 'MeshConfig', metadata: { name: 'default', namespace: '' }, spec: effectiveMeshConfig(undefined, trustDomain) }];
   }
-  return items.map(forDisplay);
-}
-
-/**
- * Mesh-wide resources are stored with an empty namespace; leaving it out of what Get shows keeps
- * `weftctl get -o yaml | weftctl apply -f -` working (an empty namespace does not validate).
- */
-function forDisplay(r: PolicyResource): PolicyResource {
-  if (KINDS[r.kind].namespaced || r.metadata.namespace) return r;
-  const { namespace: _omitted, ...metadata } = r.metadata;
-  return { ...r, metadata } as unknown as PolicyResource;
+  // Mesh-wide resources leave out the namespace, so `weftctl get -o yaml | weftctl apply -f -` works.
+  return items.map(resourceDocument);
 }

@@ -70,11 +70,20 @@ export async function loadOrCreateCa(dataDir: string, requestedTrustDomain: stri
   return { mesh: new MeshAuthority(mesh.trustDomain, stateFor(rotation, ca), false), rotation };
 }
 
+/**
+ * A CA that cannot be loaded stops the start, unlike a policy resource (`store/store-load.ts`):
+ * there is nothing safe to start without. A new root would cut every sidecar off the mesh, and
+ * serving without a signer would let every certificate expire; the operator must restore it.
+ */
 function loadStored(material: CaMaterial, dataDir: string): CertificateAuthority {
   try {
     return CertificateAuthority.fromPem(material);
   } catch (err) {
-    throw new ControlPlaneError('WEFT_ERR_DATA_DIR', `the CA in ${dataDir} cannot be loaded: ${(err as Error).message}`, { cause: err });
+    throw new ControlPlaneError(
+      'WEFT_ERR_DATA_DIR',
+      `the CA in ${dataDir} cannot be loaded: ${(err as Error).message}: restore ${DATA_FILES.caCert} and ${DATA_FILES.caKey} from a backup (a new root would cut every sidecar off the mesh)`,
+      { cause: err },
+    );
   }
 }
 

@@ -1,15 +1,15 @@
-import { KINDS, resourceKey, validateDocument, type PolicyKind, type PolicyResource } from '@weft/api';
-import { isRecord, readJsonFile, writeJsonAtomic } from '../bootstrap/data-dir';
+import { KINDS, resourceDocument, resourceKey, type Logger, type PolicyKind, type PolicyResource } from '@weft/api';
+import { readJsonFile, writeJsonAtomic } from '../bootstrap/data-dir';
 import { ControlPlaneError } from '../errors';
 import { canonicalJson, deepFreeze } from './canonical-json';
 import type { AppliedResult, ApplyOutcome, DeleteOutcome, Store, StoreChange, StoreListener } from './store';
-
-const FORMAT_VERSION = 1;
+import { loadStoreContent, STORE_FORMAT_VERSION, type UnloadedResource } from './store-load';
 
 interface StoreFileContent {
   readonly formatVersion: number;
   readonly revision: number;
-  readonly resources: readonly PolicyResource[];
+  /** Each as an operator writes it (`resourceDocument`), so that the load check accepts it back. */
+  readonly resources: readonly unknown[];
 }
 
 /**
@@ -20,37 +20,40 @@ interface StoreFileContent {
 export class FileStore implements Store {
   readonly #file: string;
   #items: ReadonlyMap<string, PolicyResource>;
+  /** Resources the load skipped, written back verbatim until an apply or delete replaces them. */
+  #unloaded: readonly UnloadedResource[];
   #revision: number;
   readonly #listeners = new Set<StoreListener>();
   /** Writes run one at a time, in arrival order. */
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
 
-  private constructor(file: string, items: Map<string, PolicyResource>, revision: number) {
+  private constructor(file: string, items: Map<string, PolicyResource>, unloaded: readonly UnloadedResource[], revision: number) {
     this.#file = file;
     this.#items = items;
+    this.#unloaded = unloaded;
     this.#revision = revision;
   }
 
-  static async open(file: string): Promise<FileStore> {
+  /**
+   * Resources are re-validated on load, so that a hand-edited file is caught here, with the
+   * resource and field named, instead of reaching sidecars and being NACKed by all of them. What
+   * cannot be loaded is logged with its repair and skipped when that is safe (`store-load.ts`).
+   */
+  static async open(file: string, options: { readonly log?: Logger } = {}): Promise<FileStore> {
     const raw = await readJsonFile(file);
-    if (raw === undefined) return new FileStore(file, new Map(), 0);
-    if (!isRecord(raw) || typeof raw['revision'] !== 'number' || !Array.isArray(raw['resources'])) {
-      throw new ControlPlaneError('WEFT_ERR_DATA_DIR', `${file} is not a Weft store (expected revision and resources)`);
+    if (raw === undefined) return new FileStore(file, new Map(), [], 0);
+    const loaded = loadStoreContent(file, raw);
+    for (const u of loaded.unloaded) {
+      options.log?.error('stored resource not loaded', { file, index: u.index, kind: u.kind, name: u.name, problem: u.problem });
     }
-    const items = new Map<string, PolicyResource>();
-    // Re-validated on load so that a hand-edited or older file fails here, with the field named,
-    // instead of reaching sidecars and being NACKed by all of them.
-    raw['resources'].forEach((value: unknown, i) => {
-      const result = validateDocument({ source: file, document: i + 1, value });
-      if ('issues' in result) {
-        const first = result.issues[0];
-        throw new ControlPlaneError('WEFT_ERR_DATA_DIR', `${file}: resource ${i + 1} is invalid: ${first?.path ?? ''} ${first?.message ?? ''}`.trim());
-      }
-      const r = result.resource;
-      items.set(resourceKey(r.kind, r.metadata.namespace, r.metadata.name), deepFreeze(r));
-    });
-    return new FileStore(file, items, raw['revision']);
+    const store = new FileStore(file, loaded.items, loaded.unloaded, loaded.revision);
+    if (loaded.migrated > 0) {
+      // Written back now in this build's form, so the file no longer depends on the migration.
+      await writeJsonAtomic(file, store.#content(loaded.revision, loaded.items, loaded.unloaded));
+      options.log?.info('store migrated to the current format', { file, resources: loaded.migrated });
+    }
+    return store;
   }
 
   get revision(): number {
@@ -96,7 +99,8 @@ export class FileStore implements Store {
   delete(kind: PolicyKind, namespace: string, name: string): Promise<DeleteOutcome> {
     return this.#exclusive(async () => {
       const key = resourceKey(kind, namespace, name);
-      if (!this.#items.has(key)) return { revision: this.#revision, deleted: false };
+      const skipped = this.#unloaded.some((u) => u.key === key);
+      if (!this.#items.has(key) && !skipped) return { revision: this.#revision, deleted: false };
       const next = new Map(this.#items);
       next.delete(key);
       return { revision: await this.#commit(next, [key]), deleted: true };
@@ -114,11 +118,17 @@ export class FileStore implements Store {
     await this.#queue.catch(() => undefined);
   }
 
+  #content(revision: number, items: ReadonlyMap<string, PolicyResource>, unloaded: readonly UnloadedResource[]): StoreFileContent {
+    return { formatVersion: STORE_FORMAT_VERSION, revision, resources: [...[...items.values()].map(resourceDocument), ...unloaded.map((u) => u.raw)] };
+  }
+
   async #commit(next: Map<string, PolicyResource>, keys: readonly string[]): Promise<number> {
     const revision = this.#revision + 1;
-    const content: StoreFileContent = { formatVersion: FORMAT_VERSION, revision, resources: [...next.values()] };
-    await writeJsonAtomic(this.#file, content);
+    // An apply or delete of a skipped resource's key replaces it: that is one of its repairs.
+    const unloaded = this.#unloaded.filter((u) => u.key === undefined || !keys.includes(u.key));
+    await writeJsonAtomic(this.#file, this.#content(revision, next, unloaded));
     this.#items = next;
+    this.#unloaded = unloaded;
     this.#revision = revision;
     const change: StoreChange = { revision, keys };
     for (const listener of this.#listeners) {

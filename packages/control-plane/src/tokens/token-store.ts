@@ -127,7 +127,8 @@ export class TokenStore {
     if (record.maxUses > 0 && record.uses >= record.maxUses) {
       throw new ControlPlaneError(
         'WEFT_ERR_TOKEN_EXHAUSTED',
-        `join token ${record.id} has been used ${record.uses} time${record.uses === 1 ? '' : 's'}, its limit (--max-uses ${record.maxUses}): ${reissue}`,
+        `join token ${record.id} has been used ${record.uses} time${record.uses === 1 ? '' : 's'}, its limit (--max-uses ${record.maxUses}` +
+          `${record.maxUses === 1 ? ', the default: each sidecar joins with its own token' : ''}): ${reissue}`,
       );
     }
     record.uses += 1;

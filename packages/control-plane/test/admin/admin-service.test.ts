@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { API_VERSION, type ApplyResponse, type DeleteResponse, type GetResponse } from '@weft/api';
+import { API_VERSION, weftVersion, type ApplyResponse, type DeleteResponse, type GetResponse, type ListTokensResponse } from '@weft/api';
 import { CertificateAuthority, generateKeyPair } from '@weft/pki';
 import { startControlPlane, type OperatorConfig, type RunningControlPlane } from '../../src/index';
 import { makeTempDir, meshConfig, removeDir, route, silentLogger } from '../helpers/fixtures';
@@ -120,5 +120,22 @@ describe('Admin API', () => {
     const err = await callError(unaryCall(admin, 'CreateToken', { service: 'Not_A_Name', namespace: '', ttlSeconds: 0, maxUses: 0 }));
     expect(err.code).to.equal(grpc.status.INVALID_ARGUMENT);
     expect(err.details).to.contain('DNS label');
+    const both = await callError(unaryCall(admin, 'CreateToken', { service: 'orders', namespace: '', ttlSeconds: 0, maxUses: 2, unlimitedUses: true }));
+    expect(both.code).to.equal(grpc.status.INVALID_ARGUMENT);
+  });
+
+  it('makes single-use tokens unless told otherwise', async () => {
+    const create = (extra: Record<string, unknown>) => unaryCall<{ token: string }>(admin, 'CreateToken', { service: 'limits', namespace: '', ttlSeconds: 0, maxUses: 0, ...extra });
+    const ids = [
+      (await create({})).token.split('.')[2],
+      (await create({ maxUses: 3 })).token.split('.')[2],
+      (await create({ unlimitedUses: true })).token.split('.')[2],
+    ];
+    const { tokens } = await unaryCall<ListTokensResponse>(admin, 'ListTokens', {});
+    expect(ids.map((id) => tokens.find((t) => t.id === id)?.maxUses)).to.deep.equal([1, 3, 0]);
+  });
+
+  it('tells its version', async () => {
+    expect(await unaryCall(admin, 'GetVersion', {})).to.deep.equal({ version: weftVersion() });
   });
 });

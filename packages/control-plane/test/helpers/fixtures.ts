@@ -13,6 +13,22 @@ export const silentLogger: Logger = {
   child: () => silentLogger,
 };
 
+export interface LoggedLine {
+  readonly level: string;
+  readonly msg: string;
+  readonly fields: Record<string, unknown>;
+}
+
+/** A logger that keeps every line, for tests of what the control plane tells the operator. */
+export function recordingLogger(): { log: Logger; lines: LoggedLine[] } {
+  const lines: LoggedLine[] = [];
+  const make = (base: Record<string, unknown>): Logger => {
+    const at = (level: string) => (msg: string, fields: Record<string, unknown> = {}) => void lines.push({ level, msg, fields: { ...base, ...fields } });
+    return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (fields) => make({ ...base, ...fields }) };
+  };
+  return { log: make({}), lines };
+}
+
 export async function makeTempDir(prefix = 'weft-cp-test-'): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), prefix));
 }

@@ -77,7 +77,8 @@ describe('revocation: weftctl token revoke, weftctl proxy remove', function () {
   });
 
   it('a removed proxy loses its stream and endpoint at once, and none of its certificates renews, across a restart', async () => {
-    const { token } = await createToken(admin, 'reviews');
+    // Two proxies join with one token here, so it must allow two uses (the default is one).
+    const { token } = await createToken(admin, 'reviews', { maxUses: 2 });
     const tokenId = token.split('.')[2];
     const first = await sign(REVIEWS, 'doomed', { token });
     const current = await sign(REVIEWS, 'doomed', { current: first.credential });

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { expect } from 'chai';
 import { validateDocuments, type PolicyResource } from '@weft/api';
 import { FileStore, type StoreChange } from '../../src/index';
-import { makeTempDir, removeDir, route } from '../helpers/fixtures';
+import { meshConfig, makeTempDir, recordingLogger, removeDir, route } from '../helpers/fixtures';
 
 function resources(...values: Record<string, unknown>[]): PolicyResource[] {
   return validateDocuments(values.map((value, i) => ({ source: 'test', document: i + 1, value })));
@@ -110,5 +110,72 @@ describe('FileStore', () => {
       message = (err as Error).message;
     }
     expect(message).to.contain('not valid JSON');
+  });
+
+  it('loads back a MeshConfig it stored (mesh-wide: no namespace in the file)', async () => {
+    const s = store as FileStore;
+    await s.apply(resources(meshConfig({ accessLog: true }), route('a', 'reviews')));
+    const before = s.list();
+    await s.close();
+    const onDisk = JSON.parse(await fs.readFile(file, 'utf8')) as { resources: { kind: string; metadata: Record<string, unknown> }[] };
+    expect(onDisk.resources.find((r) => r.kind === 'MeshConfig')?.metadata).to.deep.equal({ name: 'default' });
+    store = await FileStore.open(file);
+    expect(store.list()).to.deep.equal(before);
+  });
+
+  it('loads a store an older build wrote (MeshConfig with namespace ""), and writes it back migrated', async () => {
+    await store?.close();
+    const old = {
+      formatVersion: 1,
+      revision: 4,
+      resources: [
+        { apiVersion: 'weft.dev/v1alpha1', kind: 'MeshConfig', metadata: { name: 'default', namespace: '' }, spec: { accessLog: true, mtls: 'PERMISSIVE' } },
+        { apiVersion: 'weft.dev/v1alpha1', kind: 'Route', metadata: { name: 'a', namespace: 'default' }, spec: { service: 'reviews', rules: [{ timeout: '2s' }] } },
+      ],
+    };
+    await fs.writeFile(file, JSON.stringify(old));
+    const { log, lines } = recordingLogger();
+    store = await FileStore.open(file, { log });
+    expect(store.revision).to.equal(4);
+    expect(store.get('MeshConfig//default')?.spec).to.deep.equal({ accessLog: true, mtls: 'PERMISSIVE' });
+    expect(store.get('Route/default/a')?.spec).to.deep.include({ service: 'reviews' });
+    expect(lines.filter((l) => l.level === 'error')).to.deep.equal([]);
+    const rewritten = JSON.parse(await fs.readFile(file, 'utf8')) as typeof old;
+    expect(rewritten.resources[0]?.metadata).to.deep.equal({ name: 'default' });
+  });
+
+  it('skips a Route it cannot load, says which and how to repair it, keeps it in the file, and an apply replaces it', async () => {
+    await store?.close();
+    const broken = { apiVersion: 'weft.dev/v1alpha1', kind: 'Route', metadata: { name: 'bad' }, spec: { service: 'reviews', rules: [{ timeout: 'soon' }] } };
+    await fs.writeFile(file, JSON.stringify({ formatVersion: 1, revision: 2, resources: [route('a', 'reviews'), broken] }));
+    const { log, lines } = recordingLogger();
+    store = await FileStore.open(file, { log });
+    expect(store.list().map((r) => r.metadata.name)).to.deep.equal(['a']);
+    const errors = lines.filter((l) => l.level === 'error');
+    expect(errors).to.have.length(1);
+    expect(errors[0]?.fields).to.deep.include({ index: 2, kind: 'Route', name: 'bad' });
+    expect(String(errors[0]?.fields['problem'])).to.contain('spec.rules[0].timeout').and.contain('resource 2').and.contain('weftctl apply -f');
+
+    // Another change keeps the skipped resource in the file, so the operator can still repair it.
+    await store.apply(resources(route('b', 'ratings')));
+    const kept = JSON.parse(await fs.readFile(file, 'utf8')) as { resources: unknown[] };
+    expect(kept.resources).to.deep.include(broken);
+    // Applying a good Route of that name replaces it, and the next load is clean.
+    await store.apply(resources(route('bad', 'reviews')));
+    await store.close();
+    const again = recordingLogger();
+    store = await FileStore.open(file, { log: again.log });
+    expect(store.list().map((r) => r.metadata.name)).to.deep.equal(['a', 'b', 'bad']);
+    expect(again.lines.filter((l) => l.level === 'error')).to.deep.equal([]);
+  });
+
+  it('refuses to start without an AuthorizationPolicy it cannot load, naming it and the repair', async () => {
+    await store?.close();
+    store = undefined;
+    const broken = { apiVersion: 'weft.dev/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name: 'deny-delete', namespace: 'shop' }, spec: { service: 'orders', action: 'MAYBE' } };
+    await fs.writeFile(file, JSON.stringify({ formatVersion: 1, revision: 1, resources: [route('a', 'reviews'), broken] }));
+    const err = await FileStore.open(file).then(() => undefined, (e: unknown) => e as Error & { code?: string });
+    expect(err?.code).to.equal('WEFT_ERR_DATA_DIR');
+    expect(err?.message).to.contain('resource 2 (AuthorizationPolicy shop/deny-delete)').and.contain('spec.action').and.contain('could let through traffic');
   });
 });

@@ -1,4 +1,4 @@
-import type { Route, ServicePolicy, WireServiceEndpoints } from '@weft/api';
+import { inSubset, type Route, type ServicePolicy, type WireServiceEndpoints } from '@weft/api';
 import { compileServicePolicy } from './compile-policy';
 import { compileRule, defaultRule, type RuleContext } from './compile-rule';
 import type { CompiledBackend, CompiledEndpoint, CompiledService, Destination } from './types';
@@ -37,8 +37,7 @@ export function compileService(
 
   const subsets = new Map<string, readonly CompiledEndpoint[]>();
   for (const s of policy?.spec.subsets ?? []) {
-    const wanted = Object.entries(s.labels);
-    subsets.set(s.name, Object.freeze(ready.filter((e) => wanted.every(([k, v]) => e.labels[k] === v))));
+    subsets.set(s.name, Object.freeze(ready.filter((e) => inSubset(e.labels, s.labels))));
   }
 
   const backends = new Map<string, CompiledBackend>();

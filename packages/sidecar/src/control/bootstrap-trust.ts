@@ -1,6 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import * as tls from 'node:tls';
-import { CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE, parseSpiffeId } from '@weft/api';
+import { CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE, parseSpiffeId, socketFailure } from '@weft/api';
 import { certificateInfo, presentedChain as peerChain, verifyChain } from '@weft/pki/workload';
 import { formatHostPort, type HostPort } from './address';
 import { ControlError } from './errors';
@@ -74,7 +74,8 @@ function presentedChain(address: HostPort, options: FetchTrustAnchorOptions): Pr
     });
     const fail = (err: Error): void => {
       cleanup();
-      reject(new ControlError('WEFT_ERR_CONTROL_PLANE_UNAVAILABLE', `cannot reach the control plane at ${where}: ${err.message}`, { cause: err }));
+      const check = 'Is weft-control-plane running, and is --control-plane right?';
+      reject(new ControlError('WEFT_ERR_CONTROL_PLANE_UNAVAILABLE', `cannot reach the control plane at ${where}: ${socketFailure(err.message)}. ${check}`, { cause: err }));
     };
     const onAbort = (): void => fail(new Error('cancelled'));
     const cleanup = (): void => {

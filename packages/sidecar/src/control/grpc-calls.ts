@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { loadWeftService, type DiscoveryRequest, type DiscoveryResponse, type SignRequest, type SignResponse } from '@weft/api';
+import { connectFailure, loadWeftService, type DiscoveryRequest, type DiscoveryResponse, type SignRequest, type SignResponse } from '@weft/api';
 import { ControlError, type ControlErrorCode } from './errors';
 
 /**
@@ -62,9 +62,12 @@ export function fromGrpcError(err: unknown, method: string, target: string, refu
   const serverCode = err.metadata?.get('weft-error-code')[0];
   const details = err.details || err.message;
   const transient = TRANSIENT.has(err.code);
-  const message = transient
-    ? `cannot reach the control plane at ${target} (${method}: ${grpcStatus}: ${details})`
-    : `the control plane at ${target} refused ${method}: ${grpcStatus}: ${details}`;
+  const failed = err.code === grpc.status.UNAVAILABLE ? connectFailure(details) : undefined;
+  const message = failed
+    ? `cannot reach the control plane at ${target}: ${failed}. ${failed.startsWith('TLS') ? 'Is --control-plane the address of the control plane that created the join token?' : 'Is weft-control-plane running, and is --control-plane right?'}`
+    : transient
+      ? `cannot reach the control plane at ${target} (${method}: ${grpcStatus}: ${details})`
+      : `the control plane at ${target} refused ${method}: ${grpcStatus}: ${details}`;
   return new ControlError(transient ? 'WEFT_ERR_CONTROL_PLANE_UNAVAILABLE' : refusedCode, message, {
     grpcStatus,
     ...(typeof serverCode === 'string' ? { serverCode } : {}),

@@ -1,17 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { weftVersion } from '@weft/api';
 
-let cached: string | undefined;
-
-/** The sidecar's package version, reported to the control plane in the node (read once). */
+/** The version the sidecar reports to the control plane in its node: the Weft release. */
 export function proxyVersion(): string {
-  if (cached !== undefined) return cached;
-  try {
-    // dist/src/control -> package root
-    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version?: unknown };
-    cached = typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    cached = 'unknown';
-  }
-  return cached;
+  return weftVersion();
 }
