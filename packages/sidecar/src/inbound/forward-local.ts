@@ -31,6 +31,11 @@ function forwardLocalHttp1(app: LocalApp): Service<ForwardRequest> {
   const where = `${app.host}:${app.port}`;
   return (req) =>
     new Promise<ProxyResponse>((resolve, reject) => {
+      const signal = req.signal;
+      if (signal.aborted) {
+        reject(signal.reason as Error);
+        return;
+      }
       req.record.phase = 'local app';
       let answered = false;
       const upgrade = req.upgrade;
@@ -41,8 +46,12 @@ function forwardLocalHttp1(app: LocalApp): Service<ForwardRequest> {
         path: req.target,
         headers: upgrade === undefined ? appHeaders(req) : { ...appHeaders(req), connection: 'Upgrade', upgrade },
         agent: upgrade === undefined ? app.agent : false,
-        signal: req.signal,
       });
+      // One listener, not node:http's `signal` option (an AbortSignal plus end-of-stream watchers per
+      // request): the client leaving or a deadline destroys the request, also while the body streams.
+      const onAbort = (): void => void out.destroy(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      out.once('close', () => signal.removeEventListener('abort', onAbort));
       out.on('response', (res) => {
         answered = true;
         // Node's parsed headers never hold undefined values. Trailers can only follow a chunked body.
@@ -56,7 +65,7 @@ function forwardLocalHttp1(app: LocalApp): Service<ForwardRequest> {
       });
       out.on('error', (err) => {
         if (answered) return; // the response body carries its own error to whoever reads it
-        reject(req.signal.aborted ? (req.signal.reason as Error) : new AppUnavailableError(where, err));
+        reject(signal.aborted ? (signal.reason as Error) : new AppUnavailableError(where, err));
       });
       if (!req.body) {
         out.end();

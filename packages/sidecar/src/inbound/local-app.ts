@@ -6,6 +6,7 @@ import type { H2Connection } from '../layers/h2-connection';
 import type { HeaderMap } from '../layers/http';
 import type { Phase } from '../telemetry/record';
 import type { PeerIdentity } from './tls-terminate';
+import type { CancelSignal } from '../layers/cancel';
 
 /**
  * What the local app speaks (`--app-protocol`). `auto`, the default, is HTTP with the protocol
@@ -29,7 +30,7 @@ export interface ForwardRequest {
   readonly target: string;
   readonly headers: HeaderMap;
   readonly body: Readable | null;
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   readonly peer: PeerIdentity;
   readonly record: { phase: Phase };
   readonly grpc: boolean;

@@ -3,6 +3,7 @@ import type { CompiledConfig } from '../config/types';
 import type { HttpProtocol, PeerCertificateSource } from '../layers/downstream';
 import type { HeaderMap } from '../layers/http';
 import type { RequestRecord } from '../telemetry/record';
+import type { CancelSignal } from '../layers/cancel';
 
 export type { PeerCertificateSource } from '../layers/downstream';
 
@@ -17,7 +18,7 @@ export interface InboundRequest {
   readonly body: Readable | null;
   /** The config this request runs on, read once (authorization will read it). */
   readonly config: CompiledConfig | undefined;
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   readonly record: RequestRecord;
   /** The TLS connection it came on, for the peer's certificate; null for plaintext (PERMISSIVE). */
   readonly socket: PeerCertificateSource | null;

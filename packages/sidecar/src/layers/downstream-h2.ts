@@ -1,11 +1,12 @@
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { HEADERS } from '@weft/api';
 import type { Downstream, Outcome, RespondOptions } from './downstream';
 import { ClientClosedError, type ProxyError } from './errors';
 import { grpcErrorHeaders } from './grpc';
 import { forwardableHeaders, withoutPseudoHeaders, type ProxyResponse } from './http';
+import { pipeBody } from './pipe-body';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR } = constants;
 
@@ -84,7 +85,7 @@ function sendResponse(stream: ServerHttp2Stream, response: ProxyResponse, option
   }
   // Back-pressure both ways; a client reset destroys the upstream body, an upstream failure
   // resets the client's stream so that a truncated body never looks complete.
-  pipeline(body, stream, (err) => done(err ?? undefined));
+  pipeBody(body, stream, done);
 }
 
 /** The sidecar's own error: a trailers-only gRPC status for gRPC, a plain-text answer otherwise. */

@@ -4,6 +4,7 @@ import type { Downstream } from './downstream';
 import { asProxyError, ClientClosedError } from './errors';
 import { grpcStatusIn, grpcStatusOf } from './grpc';
 import type { HeaderMap, ProxyResponse } from './http';
+import { Cancel, type CancelSignal } from './cancel';
 
 /** How one edge (outbound or inbound accept) answers. */
 export interface ExchangeEdge {
@@ -27,9 +28,9 @@ export function serveExchange(
   edge: ExchangeEdge,
   grpc: boolean,
   extra: () => HeaderMap,
-  run: (signal: AbortSignal) => Promise<ProxyResponse>,
+  run: (signal: CancelSignal) => Promise<ProxyResponse>,
 ): void {
-  const controller = new AbortController();
+  const controller = new Cancel();
   d.onClose((complete) => {
     if (!complete) {
       controller.abort(new ClientClosedError());

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { BadRequestError } from './errors';
 import { H2ConnectTimeoutError } from './h2-connection';
 import { withoutPseudoHeaders, type HeaderMap, type ProxyResponse } from './http';
+import type { CancelSignal } from './cancel';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = constants;
 
@@ -12,7 +13,7 @@ export interface H2Request {
   readonly target: string;
   readonly headers: HeaderMap;
   readonly body: Readable | Buffer | null;
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
 }
 
 /**

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { HEADERS } from '@weft/api';
 import { ClientClosedError, type ProxyError } from './errors';
 import { forwardableHeaders, type HeaderMap, type ProxyResponse } from './http';
+import { pipeBody } from './pipe-body';
 
 /**
  * Writes a proxied response: status, forwardable headers plus `extra`, then the body streamed
@@ -24,10 +25,10 @@ export function sendResponse(
     return;
   }
   const trailers = response.trailers;
-  // Registered before pipeline's own 'end' listener, so the trailers are set when it ends `res`.
+  // Registered before pipe's own 'end' listener, so the trailers are set when it ends `res`.
   // Node sends them only on a chunked response and drops them otherwise (HTTP/1.1 allows no more).
   if (trailers) response.body.once('end', () => addTrailers(res, trailers()));
-  pipeline(response.body, res, (err) => done(err ?? undefined));
+  pipeBody(response.body, res, done);
 }
 
 function addTrailers(res: ServerResponse, trailers: HeaderMap | undefined): void {

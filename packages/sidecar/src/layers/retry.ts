@@ -13,6 +13,7 @@ import { isRetryableMethod, neverSent, retryReason, type Outcome } from './retry
 import { RETRY_DEFAULTS } from './retry-defaults';
 import { sleep } from './sleep';
 import { withDeadline } from './timeout';
+import type { CancelSignal } from './cancel';
 
 export { retryReason } from './retry-classify';
 
@@ -47,7 +48,7 @@ export interface RetryRequest {
   readonly headers: Readonly<Record<string, string | string[]>>;
   readonly body: Readable | Buffer | null;
   readonly bodyLength: number | undefined;
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   readonly record: { attempts: number; phase: Phase; attemptsHeader: boolean };
   /** The request's CLIENT span, when there is one: each retry is an event on it. */
   readonly span?: Pick<TraceSpan, 'addEvent'>;

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Phase } from '../telemetry/record';
 import { DeadlineExceededError, UpstreamTimeoutError } from './errors';
 import type { ProxyResponse, Service } from './http';
+import { Cancel, type CancelSignal } from './cancel';
 
 /** What the timeout layer reads from its target (a compiled rule). */
 export interface TimeoutParams {
@@ -12,7 +13,7 @@ export interface TimeoutParams {
 
 /** What it reads from a request. */
 export interface TimeoutRequest {
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   readonly record: { phase: Phase };
   /**
    * The caller's own deadline (`performance.now()` ms) when its protocol carries one (gRPC's
@@ -51,12 +52,12 @@ export function timeout<R extends TimeoutRequest>(params: TimeoutParams, next: S
  */
 export function withDeadline(
   ms: number,
-  parent: AbortSignal,
-  work: (signal: AbortSignal) => Promise<ProxyResponse>,
+  parent: CancelSignal,
+  work: (signal: CancelSignal) => Promise<ProxyResponse>,
   expired: () => Error,
 ): Promise<ProxyResponse> {
   if (parent.aborted) return Promise.reject(parent.reason as Error);
-  const controller = new AbortController();
+  const controller = new Cancel();
   parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
   return new Promise<ProxyResponse>((resolve, reject) => {
     let settled = false;

@@ -3,6 +3,7 @@ import type { CompiledConfig } from '../config/types';
 import type { HttpProtocol } from '../layers/downstream';
 import type { HeaderMap } from '../layers/http';
 import type { RequestRecord } from '../telemetry/record';
+import type { CancelSignal } from '../layers/cancel';
 
 /**
  * A request as the outbound layers see it after `accept`. Immutable except `record`; a layer
@@ -24,7 +25,7 @@ export interface OutboundRequest {
   /** The config this request runs on from start to end, read once by accept. */
   readonly config: CompiledConfig;
   /** Aborts when the app goes away (and, below a timeout layer, when the deadline passes). */
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   readonly record: RequestRecord;
   /** What the app spoke; HTTP/2 stays HTTP/2 to the peer sidecar (streams, trailers). */
   readonly protocol: HttpProtocol;

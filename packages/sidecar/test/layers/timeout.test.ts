@@ -4,6 +4,7 @@ import { DeadlineExceededError, UpstreamTimeoutError } from '../../src/layers/er
 import type { ProxyResponse } from '../../src/layers/http';
 import { timeout, withDeadline } from '../../src/layers/timeout';
 import { neverAborted, record, response } from './fakes';
+import type { CancelSignal } from '../../src/layers/cancel';
 
 describe('layers/timeout', () => {
   const params = { timeoutMs: 30, name: 'orders/0', destination: { key: 'orders.default' } };
@@ -47,7 +48,7 @@ describe('layers/timeout', () => {
   });
 
   it('rejects with UpstreamTimeoutError naming the phase, and aborts the layers below', async () => {
-    let seen: AbortSignal | undefined;
+    let seen: CancelSignal | undefined;
     const rec = record();
     const svc = timeout(params, (req) => {
       seen = req.signal;
@@ -64,7 +65,7 @@ describe('layers/timeout', () => {
 
   it('follows the parent signal after the headers (a client that leaves stops the body)', async () => {
     const parent = new AbortController();
-    let seen: AbortSignal | undefined;
+    let seen: CancelSignal | undefined;
     await withDeadline(1000, parent.signal, async (signal) => {
       seen = signal;
       return response(200);

@@ -9,6 +9,7 @@ import type { AttemptState } from '../../layers/retry';
 import { neverSent, unprocessed } from '../../layers/retry-classify';
 import type { Phase } from '../../telemetry/record';
 import { OverflowError, type PendingQueues } from './pool-limits';
+import type { CancelSignal } from '../../layers/cancel';
 
 /** What the balance layer reads from its target (a compiled backend). */
 export interface BalanceParams {
@@ -30,7 +31,7 @@ export interface BalanceEnv {
 
 export interface BalanceRequest {
   readonly headers: HeaderMap;
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   readonly attempt: AttemptState;
   readonly record: { endpoint: string; phase: Phase };
 }

@@ -1,5 +1,6 @@
 import type { CompiledPoolLimits } from '../../config/types';
 import { ProxyError } from '../../layers/errors';
+import type { CancelSignal } from '../../layers/cancel';
 
 /** Connection pool defaults (Envoy's circuit-breaker default for pending requests). */
 export const POOL_DEFAULTS = Object.freeze({
@@ -50,7 +51,7 @@ export class PendingQueue {
    * Waits until `tryTake` succeeds. Rejects at once with OverflowError when the queue is full, and
    * with the signal's reason (a timeout naming the `queue` phase, the client leaving) when it aborts.
    */
-  wait(tryTake: () => boolean, signal: AbortSignal, overflow: { readonly maxPendingRequests: number; error(): ProxyError }): Promise<void> {
+  wait(tryTake: () => boolean, signal: CancelSignal, overflow: { readonly maxPendingRequests: number; error(): ProxyError }): Promise<void> {
     if (signal.aborted) return Promise.reject(signal.reason as Error);
     if (this.#waiters.size >= overflow.maxPendingRequests) return Promise.reject(overflow.error());
     return new Promise<void>((resolve, reject) => {

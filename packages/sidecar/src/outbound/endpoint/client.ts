@@ -4,6 +4,7 @@ import type { CompiledEndpoint, Destination } from '../../config/types';
 import { BadRequestError, ConnectError, ProxyError, UpstreamResetError } from '../../layers/errors';
 import type { HeaderMap, ProxyResponse, Service } from '../../layers/http';
 import type { Phase } from '../../telemetry/record';
+import type { CancelSignal } from '../../layers/cancel';
 
 /** What the endpoint client reads from a request. */
 export interface EndpointRequest {
@@ -11,7 +12,7 @@ export interface EndpointRequest {
   readonly target: string;
   readonly headers: HeaderMap;
   readonly body: Readable | Buffer | null;
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   readonly record: { phase: Phase };
   readonly endpoint: CompiledEndpoint;
 }

@@ -6,6 +6,7 @@ import { ConnectError, NotReadyError, ProxyError } from '../../layers/errors';
 import type { Watch } from '../../watch';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './h2-sessions';
 import { tlsClientOptions } from './tls-originate';
+import type { CancelSignal } from '../../layers/cancel';
 
 /**
  * What a tunnel asks the peer's inbound for, by ALPN: an HTTP/1.1 connection that will be
@@ -14,7 +15,7 @@ import { tlsClientOptions } from './tls-originate';
 export type TunnelProtocol = 'http/1.1' | 'weft-tcp';
 
 export interface TunnelSource {
-  connect(endpoint: string, destination: Destination, protocol: TunnelProtocol, signal: AbortSignal): Promise<TLSSocket>;
+  connect(endpoint: string, destination: Destination, protocol: TunnelProtocol, signal: CancelSignal): Promise<TLSSocket>;
 }
 
 /**
@@ -29,7 +30,7 @@ export class Tunnels implements TunnelSource {
     this.#identity = identity;
   }
 
-  connect(endpoint: string, destination: Destination, protocol: TunnelProtocol, signal: AbortSignal): Promise<TLSSocket> {
+  connect(endpoint: string, destination: Destination, protocol: TunnelProtocol, signal: CancelSignal): Promise<TLSSocket> {
     const material = this.#identity.current;
     if (!material) return Promise.reject(new NotReadyError('certificate'));
     if (signal.aborted) return Promise.reject(signal.reason as Error);

@@ -4,6 +4,7 @@ import type { CompiledFault } from '../../config/types';
 import type { ProxyResponse, Service } from '../../layers/http';
 import { sleep } from '../../layers/sleep';
 import type { Phase } from '../../telemetry/record';
+import type { CancelSignal } from '../../layers/cancel';
 
 export interface FaultParams {
   readonly fault: CompiledFault | undefined;
@@ -11,7 +12,7 @@ export interface FaultParams {
 }
 
 export interface FaultRequest {
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   readonly record: { phase: Phase };
 }
 
