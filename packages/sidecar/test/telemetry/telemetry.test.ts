@@ -197,6 +197,39 @@ describe('Telemetry', () => {
     expect(JSON.parse(lines[0] ?? '{}')).to.include({ direction: 'outbound', path: '/x', status: 200, traceId: 'abc', durationMs: 12 });
   });
 
+  it('counts each request in the series of its labels, gRPC status included, and its duration by direction and destination', () => {
+    const telemetry = new Telemetry(SELF, { log });
+    const end = (fields: Partial<RequestRecord>, durationMs: number, direction: 'inbound' | 'outbound' = 'outbound'): void => {
+      const record = new RequestRecord(direction, 'GET');
+      Object.assign(record, { source: 'frontend.default', destination: 'orders.default', route: 'orders/0', status: 200 }, fields);
+      telemetry.events.emit('weft:request-end', { record, durationMs });
+    };
+    end({}, 2);
+    end({ status: 503 }, 30);
+    end({}, 0.5);
+    end({ grpcStatus: '14' }, 4);
+    end({ grpcStatus: '0' }, 4);
+    end({ grpcStatus: '14' }, 4);
+    end({ source: 'billing.default', route: '' }, 700, 'inbound');
+    const lines = telemetry.renderMetrics().split('\n');
+    expect(lines.filter((l) => l.startsWith('weft_requests_total{'))).to.deep.equal([
+      'weft_requests_total{direction="outbound",source="frontend.default",destination="orders.default",route="orders/0",code="200"} 2',
+      'weft_requests_total{direction="outbound",source="frontend.default",destination="orders.default",route="orders/0",code="503"} 1',
+      'weft_requests_total{direction="outbound",source="frontend.default",destination="orders.default",route="orders/0",code="200",grpc_status="14"} 2',
+      'weft_requests_total{direction="outbound",source="frontend.default",destination="orders.default",route="orders/0",code="200",grpc_status="0"} 1',
+      'weft_requests_total{direction="inbound",source="billing.default",destination="orders.default",route="",code="200"} 1',
+    ]);
+    expect(lines).to.include.members([
+      'weft_request_duration_seconds_bucket{direction="outbound",destination="orders.default",le="0.001"} 1',
+      'weft_request_duration_seconds_bucket{direction="outbound",destination="orders.default",le="0.005"} 5',
+      'weft_request_duration_seconds_bucket{direction="outbound",destination="orders.default",le="0.05"} 6',
+      'weft_request_duration_seconds_count{direction="outbound",destination="orders.default"} 6',
+      'weft_request_duration_seconds_bucket{direction="inbound",destination="orders.default",le="0.5"} 0',
+      'weft_request_duration_seconds_bucket{direction="inbound",destination="orders.default",le="1"} 1',
+      'weft_request_duration_seconds_sum{direction="inbound",destination="orders.default"} 0.7',
+    ]);
+  });
+
   it('writes no access log unless the mesh config asks for it, and a failing listener cannot break emit', () => {
     const out = new PassThrough();
     let written = 0;
