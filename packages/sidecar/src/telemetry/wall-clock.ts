@@ -1,10 +1,11 @@
+import { performance } from 'node:perf_hooks';
 import type { HrTime } from '@opentelemetry/api';
 
 /** How often the monotonic clock is re-anchored to the wall clock, bounding drift between them. */
 const REANCHOR_MS = 60_000;
 
 let anchorWallMs = 0;
-let anchorMonoNs = 0n;
+let anchorMonoMs = 0;
 let timer: NodeJS.Timeout | undefined;
 
 /**
@@ -16,12 +17,13 @@ function anchor(): void {
   const start = Date.now();
   let now = Date.now();
   while (now === start) now = Date.now();
-  anchorMonoNs = process.hrtime.bigint();
+  anchorMonoMs = performance.now();
   anchorWallMs = now;
 }
 
 /**
- * The time for span timestamps: wall-clock based, with sub-millisecond resolution.
+ * The wall-clock time (ms since the epoch, with a fraction) of a `performance.now()` reading, so
+ * that one clock read per request serves both durations and timestamps.
  *
  * OpenTelemetry's default clock (performance.timeOrigin + performance.now()) can sit milliseconds
  * away from the wall clock, by a different amount in every process. Spans from two sidecars
@@ -29,12 +31,29 @@ function anchor(): void {
  * for it. Every process on a host shares the wall clock, so anchoring to it keeps a trace's spans
  * nested the way they happened.
  */
-export function wallClockNow(): HrTime {
+export function wallClockMsAt(monotonicMs: number): number {
   if (!timer) {
     anchor();
     timer = setInterval(anchor, REANCHOR_MS);
     timer.unref();
   }
-  const ns = BigInt(anchorWallMs) * 1_000_000n + (process.hrtime.bigint() - anchorMonoNs);
-  return [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
+  return anchorWallMs + (monotonicMs - anchorMonoMs);
+}
+
+/** The time for span timestamps: wall-clock based, with sub-microsecond resolution. */
+export function wallClockNow(): HrTime {
+  const now = performance.now();
+  if (!timer) wallClockMsAt(now);
+  // Whole milliseconds and the fraction apart: their sum as one double (about 1.8e12) would round
+  // to a quarter of a microsecond.
+  const delta = now - anchorMonoMs;
+  const wholeDelta = Math.floor(delta);
+  const ms = anchorWallMs + wholeDelta;
+  let seconds = Math.floor(ms / 1000);
+  let nanos = (ms - seconds * 1000) * 1_000_000 + Math.round((delta - wholeDelta) * 1_000_000);
+  if (nanos >= 1_000_000_000) {
+    seconds += 1;
+    nanos -= 1_000_000_000;
+  }
+  return [seconds, nanos];
 }
