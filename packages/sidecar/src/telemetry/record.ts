@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { wallClockMsAt } from './wall-clock';
 
 export type Direction = 'inbound' | 'outbound';
 
@@ -12,8 +11,8 @@ export type Phase = 'routing' | 'fault delay' | 'retry backoff' | 'queue' | 'con
  * the one mutable object on the request path, and only layers of that request write to it.
  */
 export class RequestRecord {
-  /** `performance.now()` when the request came in: the one clock read a request starts with. */
   readonly startedAt = performance.now();
+  readonly startTime = Date.now();
   source = 'unknown';
   destination = 'unknown';
   route = '';
@@ -41,11 +40,6 @@ export class RequestRecord {
     readonly direction: Direction,
     readonly method: string,
   ) {}
-
-  /** Wall-clock start in ms since the epoch (for the access log), derived from `startedAt`. */
-  get startTime(): number {
-    return wallClockMsAt(this.startedAt);
-  }
 
   elapsedMs(): number {
     return performance.now() - this.startedAt;

@@ -11,9 +11,11 @@ let timer: NodeJS.Timeout | undefined;
 /**
  * Waits for Date.now() to tick over and records the monotonic clock at that instant, so the anchor
  * is exact to within microseconds instead of a millisecond. Costs at most 1 ms, once a minute,
- * off the request path.
+ * off the request path. Between anchors the wall clock may be stepped (NTP, a resumed VM: steps
+ * of seconds were seen on the development VM); span times follow the monotonic clock until the
+ * next anchor, which is why the access log reads Date.now() itself.
  */
-function anchor(): void {
+export function anchorWallClock(): void {
   const start = Date.now();
   let now = Date.now();
   while (now === start) now = Date.now();
@@ -22,8 +24,8 @@ function anchor(): void {
 }
 
 /**
- * The wall-clock time (ms since the epoch, with a fraction) of a `performance.now()` reading, so
- * that one clock read per request serves both durations and timestamps.
+ * The time for span timestamps: wall-clock based, with sub-microsecond resolution, from one
+ * `performance.now()` and float arithmetic (no BigInt).
  *
  * OpenTelemetry's default clock (performance.timeOrigin + performance.now()) can sit milliseconds
  * away from the wall clock, by a different amount in every process. Spans from two sidecars
@@ -31,22 +33,15 @@ function anchor(): void {
  * for it. Every process on a host shares the wall clock, so anchoring to it keeps a trace's spans
  * nested the way they happened.
  */
-export function wallClockMsAt(monotonicMs: number): number {
+export function wallClockNow(): HrTime {
   if (!timer) {
-    anchor();
-    timer = setInterval(anchor, REANCHOR_MS);
+    anchorWallClock();
+    timer = setInterval(anchorWallClock, REANCHOR_MS);
     timer.unref();
   }
-  return anchorWallMs + (monotonicMs - anchorMonoMs);
-}
-
-/** The time for span timestamps: wall-clock based, with sub-microsecond resolution. */
-export function wallClockNow(): HrTime {
-  const now = performance.now();
-  if (!timer) wallClockMsAt(now);
   // Whole milliseconds and the fraction apart: their sum as one double (about 1.8e12) would round
   // to a quarter of a microsecond.
-  const delta = now - anchorMonoMs;
+  const delta = performance.now() - anchorMonoMs;
   const wholeDelta = Math.floor(delta);
   const ms = anchorWallMs + wholeDelta;
   let seconds = Math.floor(ms / 1000);
