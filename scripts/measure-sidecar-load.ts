@@ -6,8 +6,8 @@
  *     fresh Node.js process, N times (default 5), and prints the median RSS before and after, the
  *     number of loaded files and the files per package.
  *
- *   node scripts/dist/measure-sidecar-load.js --running [--wrk SECONDS | --rate R [--requests N]] [--node-arg FLAG ...]
- *     Starts a control plane, an OTLP receiver (tracing on, 1% sampling, as users get it) and two
+ *   node scripts/dist/measure-sidecar-load.js --running [--wrk SECONDS | --rate R [--requests N]] [--sampling P] [--node-arg FLAG ...]
+ *     Starts a control plane, an OTLP receiver (tracing on, P% sampling, default 1% as users get it) and two
  *     meshed sample apps with their sidecars; reads each sidecar's VmRSS from /proc once it is
  *     ready and has settled. With --wrk, then drives `wrk -t1 -c32` through the client sidecar to
  *     the server sidecar for SECONDS; with --rate, sends N requests (default 3000) at R per second
@@ -82,13 +82,13 @@ function completed(load: Load, stdout: string): number {
   return [...stdout.matchAll(/\[(\d{3})\]\s+(\d+) responses/g)].reduce((sum, m) => sum + Number(m[2]), 0);
 }
 
-async function measureRunning(load: Load | undefined, nodeArgs: readonly string[]): Promise<void> {
+async function measureRunning(load: Load | undefined, nodeArgs: readonly string[], samplingPercent: number): Promise<void> {
   const mesh = new Mesh();
   const receiver = await startOtlpReceiver();
   try {
     const cp = await mesh.startControlPlane();
     const apply = await mesh.weftctl(['apply', '-f', '-'], {
-      input: `apiVersion: weft.dev/v1alpha1\nkind: MeshConfig\nmetadata: {name: default}\nspec: {tracing: {otlpEndpoint: "${receiver.endpoint}", samplingPercent: 1}}\n`,
+      input: `apiVersion: weft.dev/v1alpha1\nkind: MeshConfig\nmetadata: {name: default}\nspec: {tracing: {otlpEndpoint: "${receiver.endpoint}", samplingPercent: ${samplingPercent}}}\n`,
     });
     if (apply.code !== 0) throw new Error(`weftctl apply failed: ${apply.stderr}`);
     // Only the sidecars get the flags under test; the control plane and weftctl run as usual.
@@ -131,6 +131,7 @@ async function main(): Promise<void> {
       wrk: { type: 'string' },
       rate: { type: 'string' },
       requests: { type: 'string', default: '3000' },
+      sampling: { type: 'string', default: '1' },
     },
   });
   const nodeArgs = values['node-arg'] ?? [];
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
     values.rate !== undefined ? { kind: 'hey', rate: Number(values.rate), requests: Number(values.requests) }
     : values.wrk !== undefined ? { kind: 'wrk', seconds: Number(values.wrk) }
     : undefined;
-  if (values.running) return measureRunning(load, nodeArgs);
+  if (values.running) return measureRunning(load, nodeArgs, Number(values.sampling));
   const modules = values.module ?? [path.join(repoRoot(), 'packages', 'sidecar', 'dist', 'src', 'main.js')];
   return measureLoad(modules, Number(values.runs), nodeArgs);
 }

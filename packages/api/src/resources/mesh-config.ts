@@ -41,7 +41,7 @@ export function effectiveMeshConfig(spec: MeshConfigSpec | undefined, trustDomai
     certificateTTL: spec?.certificateTTL ?? '24h',
     tracing: {
       otlpEndpoint: spec?.tracing?.otlpEndpoint ?? '',
-      samplingPercent: spec?.tracing?.samplingPercent ?? 100,
+      samplingPercent: spec?.tracing?.samplingPercent ?? 1, // as Istio's: a new trace is recorded once in a hundred
     },
     accessLog: spec?.accessLog ?? false,
   };

@@ -14,7 +14,7 @@ export interface AuthorizeRequest {
   readonly config: { readonly authz: AuthzTable } | undefined;
   /** The verified caller; `spiffeId` is '' for a caller without a certificate (plaintext). */
   readonly peer: { readonly spiffeId: string };
-  readonly span: { setAttributes(attributes: SpanAttributes): void };
+  readonly span: { readonly recording: boolean; setAttributes(attributes: SpanAttributes): void };
   readonly record: { readonly source: string; readonly destination: string };
 }
 
@@ -49,7 +49,7 @@ export function authorize<R extends AuthorizeRequest>(events: Pick<TelemetryEven
     if (!table) return Promise.reject(new NotReadyError('configuration'));
     const principal = req.peer.spiffeId;
     const decision = decide(table, { principal, method: req.method, path: req.path });
-    req.span.setAttributes(spanAttributes(decision));
+    if (req.span.recording) req.span.setAttributes(spanAttributes(decision)); // unsampled: no attributes to build
     if (!decision.allowed) {
       events.emit('weft:authz-denied', { source: req.record.source, destination: req.record.destination, policy: decision.policy ?? '', cause: decision.cause });
       if (decision.cause === 'ambiguous-path') return Promise.reject(new BadRequestError(decision.reason));

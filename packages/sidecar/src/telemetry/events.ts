@@ -64,8 +64,15 @@ export interface TcpConnectionLabels {
 
 export type WeftEventName = keyof WeftEvents;
 
+type Listener = (payload: never) => void;
+
 export class TelemetryEvents {
-  readonly #listeners = new Map<WeftEventName, Set<(payload: never) => void>>();
+  /**
+   * Listeners per event, in arrays replaced (never changed) on subscribe and unsubscribe: `emit`,
+   * once per request, walks a plain array, and a listener that unsubscribes during an emit does
+   * not disturb it.
+   */
+  readonly #listeners = new Map<WeftEventName, readonly Listener[]>();
   readonly #log: Logger | undefined;
 
   constructor(log?: Logger) {
@@ -74,22 +81,21 @@ export class TelemetryEvents {
 
   /** Subscribes; returns a function that unsubscribes. */
   on<K extends WeftEventName>(name: K, listener: (payload: WeftEvents[K]) => void): () => void {
-    let set = this.#listeners.get(name);
-    if (!set) {
-      set = new Set();
-      this.#listeners.set(name, set);
-    }
-    set.add(listener);
-    return () => set.delete(listener);
+    this.#listeners.set(name, [...(this.#listeners.get(name) ?? []), listener]);
+    return () => {
+      const rest = (this.#listeners.get(name) ?? []).filter((l) => l !== listener);
+      if (rest.length === 0) this.#listeners.delete(name);
+      else this.#listeners.set(name, rest);
+    };
   }
 
   emit<K extends WeftEventName>(name: K, payload: WeftEvents[K]): void {
-    const set = this.#listeners.get(name);
-    if (!set) return;
-    for (const listener of set) {
+    const listeners = this.#listeners.get(name);
+    if (listeners === undefined) return;
+    for (let i = 0; i < listeners.length; i++) {
       // Observation must never fail the request that is being observed.
       try {
-        (listener as (p: WeftEvents[K]) => void)(payload);
+        (listeners[i] as (p: WeftEvents[K]) => void)(payload);
       } catch (err) {
         this.#log?.debug('event listener failed', { event: name, error: err });
       }

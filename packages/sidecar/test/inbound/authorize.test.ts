@@ -33,7 +33,7 @@ function request(overrides: Partial<AuthorizeRequest> & { principal?: string } =
     target: '/orders/1?x=1',
     config: { authz: TABLE },
     peer: { spiffeId: overrides.principal ?? FRONTEND },
-    span: { setAttributes: (a) => Object.assign(attributes, a) },
+    span: { recording: true, setAttributes: (a) => Object.assign(attributes, a) },
     record: { source: 'frontend.default', destination: 'orders.default' },
     attributes,
     ...overrides,

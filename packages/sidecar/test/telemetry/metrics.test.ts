@@ -56,4 +56,20 @@ describe('telemetry/metrics', () => {
     expect(() => r.gauge('bad-name', 'x')).to.throw(/invalid metric name/);
     expect(() => r.gauge('ok', 'x').set({ 'bad-label': 'v' }, 1)).to.throw(/invalid label name/);
   });
+
+  it('a bound series is the one labels find: counting through it renders the same lines', () => {
+    const r = new Registry();
+    const c = r.counter('c_total', 'C.');
+    const h = r.histogram('h_seconds', 'H.', [0.1, 1]);
+    const bound = c.bind({ route: 'a', code: '200' });
+    bound.inc();
+    c.inc({ route: 'a', code: '200' });
+    bound.inc(2);
+    const hb = h.bind({ d: 'x' });
+    hb.observe(0.1); // on a bucket's bound: counts in that bucket (le)
+    h.observe({ d: 'x' }, 1.5);
+    hb.observe(Number.NaN); // no bucket, only +Inf and the count
+    expect(r.render()).to.contain('c_total{route="a",code="200"} 4\n');
+    expect(r.render()).to.contain(['h_seconds_bucket{d="x",le="0.1"} 1', 'h_seconds_bucket{d="x",le="1"} 1', 'h_seconds_bucket{d="x",le="+Inf"} 3'].join('\n'));
+  });
 });

@@ -1,10 +1,12 @@
+import { createLogger } from '@weft/api';
 import { expect } from 'chai';
 import { NoEndpointsError } from '../../src/layers/errors';
 import type { HeaderMap } from '../../src/layers/http';
-import type { SpanAttributes, TraceSpan } from '../../src/telemetry/trace';
+import { Tracing, type SpanAttributes, type SpanAttributesOf, type TraceSpan } from '../../src/telemetry/trace';
 import { traceAttempt, traceClient, traceServer } from '../../src/telemetry/trace-layers';
 import type { TraceParent } from '../../src/telemetry/traceparent';
 import { record, response } from '../layers/fakes';
+import { CollectingExporter } from './collecting-exporter';
 
 /** A tracer that hands out numbered spans and remembers what happened to them. */
 class FakeTracing {
@@ -12,8 +14,8 @@ class FakeTracing {
   readonly ended: { name: string; status: number | undefined; error: string | undefined }[] = [];
   #n = 0;
 
-  startSpan(name: string, kind: 'client' | 'server', parent: TraceParent | undefined, attrs: SpanAttributes): TraceSpan {
-    this.started.push({ name, kind, parent, attrs });
+  startSpan<S>(name: string, kind: 'client' | 'server', parent: TraceParent | undefined, attributesOf: SpanAttributesOf<S>, subject: S): TraceSpan {
+    this.started.push({ name, kind, parent, attrs: attributesOf(subject) });
     return this.#span(name, parent?.traceId ?? 'f'.repeat(32));
   }
 
@@ -22,6 +24,7 @@ class FakeTracing {
     return {
       traceId,
       traceparent: `00-${traceId}-${id}-01`,
+      recording: true,
       setAttributes: () => undefined,
       addEvent: () => undefined,
       child: (childName) => this.#span(childName, traceId),
@@ -62,7 +65,7 @@ describe('telemetry/trace-layers (fake next)', () => {
 
   it('traceAttempt makes one child span per attempt and sends that context upstream', async () => {
     const tracing = new FakeTracing();
-    const parent = tracing.startSpan('outbound orders', 'client', undefined, {});
+    const parent = tracing.startSpan('outbound orders', 'client', undefined, () => ({}), undefined);
     const sent: (string | string[] | undefined)[] = [];
     const svc = traceAttempt('outbound orders', async (q: { headers: HeaderMap; span: TraceSpan; attempt: { number: number; avoid: undefined; endpoint: string | undefined } }) => {
       sent.push(q.headers['traceparent']);
@@ -89,5 +92,71 @@ describe('telemetry/trace-layers (fake next)', () => {
     expect(tracing.started[0]?.attrs['weft.peer.identity']).to.equal('spiffe://weft.local/ns/default/sa/frontend');
     expect(toApp).to.equal(`00-${T}-0000000000000001-01`);
     expect(tracing.ended).to.deep.equal([{ name: 'inbound orders', status: 204, error: undefined }]);
+  });
+});
+
+describe('telemetry/trace-layers (real Tracing, a client and a server sidecar)', () => {
+  const T = 'd'.repeat(32);
+  const CALLER = 'e'.repeat(16);
+  const rule = { name: 'orders/0', destination: { key: 'orders.default', service: 'orders', spiffeId: 'spiffe://weft.local/ns/default/sa/orders' } };
+  const log = createLogger('test');
+  let clientSpans: CollectingExporter;
+  let serverSpans: CollectingExporter;
+  let client: Tracing;
+  let server: Tracing;
+  beforeEach(() => {
+    clientSpans = new CollectingExporter();
+    serverSpans = new CollectingExporter();
+    client = new Tracing({ 'service.name': 'frontend' }, log, () => clientSpans);
+    server = new Tracing({ 'service.name': 'orders' }, log, () => serverSpans);
+    for (const t of [client, server]) t.configure({ otlpEndpoint: 'collector:4317', samplingPercent: 0 });
+  });
+  afterEach(() => Promise.all([client.shutdown(), server.shutdown()]));
+
+  /** One request from the app through both sidecars' span layers; returns what each hop received. */
+  async function hop(appTraceparent: string): Promise<{ upstream: string; toApp: string; clientTraceId: string; serverTraceId: string }> {
+    let upstream = '';
+    let toApp = '';
+    const serverRecord = { ...record(), peerIdentity: 'spiffe://weft.local/ns/default/sa/frontend' };
+    const inbound = traceServer('orders', server, async (q) => {
+      toApp = String(q.headers['traceparent']);
+      return response(200, 'ok');
+    });
+    const outbound = traceClient(rule, client, async (q) => {
+      upstream = String(q.headers['traceparent']);
+      return inbound({ method: q.method, path: q.path, headers: { traceparent: upstream }, record: serverRecord });
+    });
+    const clientRecord = record();
+    const res = await outbound({ method: 'GET', path: '/orders/1', headers: { traceparent: appTraceparent }, record: clientRecord });
+    res.body?.resume();
+    await new Promise((resolve) => res.body?.on('close', resolve));
+    return { upstream, toApp, clientTraceId: clientRecord.traceId, serverTraceId: serverRecord.traceId };
+  }
+
+  it('an unsampled request at 0% records nothing; each hop gets the caller trace with a new span id and flags 00', async () => {
+    const seen = await hop(`00-${T}-${CALLER}-00`);
+    expect(seen.upstream).to.match(new RegExp(`^00-${T}-[0-9a-f]{16}-00$`)).and.not.contain(CALLER);
+    expect(seen.toApp).to.match(new RegExp(`^00-${T}-[0-9a-f]{16}-00$`)).and.not.equal(seen.upstream);
+    expect([seen.clientTraceId, seen.serverTraceId]).to.deep.equal([T, T]);
+    await Promise.all([client.shutdown(), server.shutdown()]);
+    expect(clientSpans.spans).to.have.length(0);
+    expect(serverSpans.spans).to.have.length(0);
+  });
+
+  it('a sampled caller is recorded on both hops even at 0%, each span under the one before', async () => {
+    const seen = await hop(`00-${T}-${CALLER}-01`);
+    await Promise.all([client.shutdown(), server.shutdown()]);
+    const [clientSpan] = clientSpans.spans;
+    const [serverSpan] = serverSpans.spans;
+    expect(clientSpans.spans).to.have.length(1);
+    expect(serverSpans.spans).to.have.length(1);
+    expect(clientSpan?.name).to.equal('outbound orders');
+    expect(clientSpan?.parentSpanContext?.spanId).to.equal(CALLER);
+    expect(clientSpan?.attributes['weft.route']).to.equal('orders/0');
+    expect(seen.upstream).to.equal(`00-${T}-${clientSpan?.spanContext().spanId}-01`);
+    expect(serverSpan?.parentSpanContext?.spanId).to.equal(clientSpan?.spanContext().spanId);
+    expect(serverSpan?.attributes['weft.peer.identity']).to.equal('spiffe://weft.local/ns/default/sa/frontend');
+    expect(seen.toApp).to.equal(`00-${T}-${serverSpan?.spanContext().spanId}-01`);
+    expect(clientSpan?.attributes['http.response.status_code']).to.equal(200);
   });
 });
