@@ -9,6 +9,8 @@ import { ensureServingCertificate } from './bootstrap/serving-cert';
 import { CaRotation } from './ca/ca-rotation';
 import { followAuthority } from './ca/follow-authority';
 import { rotationProgress } from './ca/rotation-progress';
+import { JoinThrottle } from './audit/join-throttle';
+import { Refusals } from './audit/refusals';
 import { DiscoveryService } from './discovery/discovery-service';
 import { ProxyTable } from './discovery/proxy-table';
 import { PushQueue } from './discovery/push-queue';
@@ -63,8 +65,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
 
     const proxies = new ProxyTable();
     const metrics = new Metrics({ connectedProxies: () => proxies.connectedCount, storeRevision: () => store.revision, endpoints: () => registry.endpoints().length });
+    // Every refused call is counted and logged (rate limited); wrong join token secrets are throttled.
+    const refusals = new Refusals(log.child({ component: 'audit' }), metrics);
+    cleanup.push(() => refusals.close());
     const snapshots = new SnapshotBuilder({ store, registry, trustDomain: mesh.trustDomain, trust: mesh });
-    const discovery = new DiscoveryService({ registry, proxies, snapshots, metrics, revocations, ledger, log: log.child({ service: 'discovery' }) });
+    const discovery = new DiscoveryService({ registry, proxies, snapshots, metrics, revocations, ledger, refusals, log: log.child({ service: 'discovery' }) });
     const pushes = new PushQueue(options.pushDebounceMs ?? DEFAULTS.pushDebounceMs, () => discovery.pushAll());
     const changed = (): void => {
       // Invalidate now, so that a stream opening before the push already sees the change.
@@ -86,9 +91,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       holdUntilMs: Date.now() + graceMs,
     });
     cleanup.push(() => rotation.close());
-    const identity = new IdentityService({ mesh, store, tokens, metrics, revocations, ledger, log: log.child({ service: 'identity' }) });
+    const identity = new IdentityService({ mesh, store, tokens, metrics, revocations, ledger, refusals, throttle: new JoinThrottle(), log: log.child({ service: 'identity' }) });
     const admin = new AdminService({
-      trustDomain: mesh.trustDomain, store, registry, proxies, tokens, mesh, rotation, ledger, revocations, discovery, log: log.child({ service: 'admin' }),
+      trustDomain: mesh.trustDomain, store, registry, proxies, tokens, mesh, rotation, ledger, revocations, discovery, refusals, log: log.child({ service: 'admin' }),
     });
     const grpcServer = await startGrpcServer(bindHost(listen.host), listen.port, provider, {
       identity: identity.implementation,
@@ -127,6 +132,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         await registry.close();
         discovery.close();
         await stopGrpcServer(grpcServer.server, DEFAULTS.shutdownGraceMs);
+        // Last, so that the summaries of suppressed refusals are written before the process ends.
+        refusals.close();
         await health.close();
         await Promise.all([store.close(), tokens.close(), ledger.close(), revocations.close()]);
         await lock.release();

@@ -20,6 +20,8 @@ export class Metrics {
   readonly #acks = counter('weft_cp_acks_total', 'Snapshots sidecars accepted.');
   readonly #nacks = counter('weft_cp_nacks_total', 'Snapshots sidecars rejected (they keep their last good config).');
   readonly #certificates = counter('weft_cp_certificates_issued_total', 'Workload certificates signed (first issue and renewals).');
+  /** By `rpc\0reason`: both come from fixed sets (method names, WEFT_ERR_* codes), so the series are bounded. */
+  readonly #refusals = new Map<string, number>();
   readonly #gauges: MetricGauges;
 
   constructor(gauges: MetricGauges) {
@@ -42,6 +44,11 @@ export class Metrics {
     this.#certificates.value++;
   }
 
+  refused(rpc: string, reason: string): void {
+    const key = `${rpc}\0${reason}`;
+    this.#refusals.set(key, (this.#refusals.get(key) ?? 0) + 1);
+  }
+
   /** Prometheus text exposition format 0.0.4. */
   render(): string {
     const lines: string[] = [];
@@ -53,6 +60,11 @@ export class Metrics {
     gauge('weft_cp_registry_endpoints', 'Endpoints in the service registry (including those in their grace period).', this.#gauges.endpoints());
     for (const c of [this.#pushes, this.#acks, this.#nacks, this.#certificates]) {
       lines.push(`# HELP ${c.name} ${c.help}`, `# TYPE ${c.name} counter`, `${c.name} ${c.value}`);
+    }
+    lines.push('# HELP weft_cp_refusals_total Calls refused, by RPC and stable error code (the control plane log has who).', '# TYPE weft_cp_refusals_total counter');
+    for (const [key, value] of this.#refusals) {
+      const [rpc, reason] = key.split('\0') as [string, string];
+      lines.push(`weft_cp_refusals_total{rpc="${rpc}",reason="${reason}"} ${value}`);
     }
     return `${lines.join('\n')}\n`;
   }
