@@ -23,6 +23,8 @@ import { Metrics } from './metrics/metrics';
 import { bindHost, formatHostPort, parseHostPort, type HostPort } from './net/host-port';
 import { DEFAULTS, type ControlPlaneOptions, type RunningControlPlane } from './options';
 import { probeInbound } from './registry/endpoint-probe';
+import { tlsAddressVerifier } from './registry/endpoint-verify';
+import { verifierCredential } from './registry/verifier-credential';
 import { Registry } from './registry/registry';
 import { CertificateLedger } from './revocation/certificate-ledger';
 import { Revocations } from './revocation/revocations';
@@ -54,7 +56,22 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     cleanup.push(() => tokens.close());
     const graceMs = options.endpointGraceMs ?? DEFAULTS.endpointGraceMs;
     // A departed endpoint is probed and withdrawn at once if nothing listens at its address any more.
-    const registry = await Registry.open({ file: path.join(dataDir, DATA_FILES.registry), graceMs, probe: probeInbound });
+    // An announced address is published only once it served the announcing proxy's identity over TLS.
+    const verify = options.verifyAddress === 'off' ? undefined : (options.verifyAddress ?? tlsAddressVerifier(verifierCredential(mesh)));
+    const registryLog = log.child({ component: 'registry' });
+    const registry = await Registry.open({
+      file: path.join(dataDir, DATA_FILES.registry),
+      graceMs,
+      probe: probeInbound,
+      ...(verify ? { verify } : {}),
+      onVerification: (endpoint) => {
+        metrics.verification(endpoint.verification);
+        const fields = { proxyId: endpoint.proxyId, service: endpoint.service, namespace: endpoint.namespace, address: endpoint.address };
+        if (endpoint.verification === 'verified') registryLog.debug('endpoint address verified', fields);
+        else if (endpoint.verification === 'refused') registryLog.warn('endpoint address refused: it serves another identity', { ...fields, detail: endpoint.verificationDetail });
+        else registryLog.info('endpoint address not verified yet: retrying', { ...fields, detail: endpoint.verificationDetail });
+      },
+    });
     cleanup.push(() => registry.close());
     const ledger = await CertificateLedger.open(path.join(dataDir, DATA_FILES.certificates));
     const revocations = await Revocations.open(path.join(dataDir, DATA_FILES.revocations));

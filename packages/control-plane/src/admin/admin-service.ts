@@ -87,7 +87,10 @@ export class AdminService {
       Get: guarded('Get', (req: GetRequest) => this.#get(req)),
       Delete: guarded('Delete', (req: DeleteRequest) => this.#delete(req)),
       ListProxies: guarded('ListProxies', async (): Promise<ListProxiesResponse> => ({
-        proxies: this.#ctx.proxies.list(),
+        proxies: this.#ctx.proxies.list().map((p) => {
+          const endpoint = this.#ctx.registry.endpoint(p.proxyId);
+          return endpoint ? { ...p, addressVerification: endpoint.verification, addressVerificationDetail: endpoint.verificationDetail } : p;
+        }),
         currentRevision: String(this.#ctx.store.revision),
       })),
       ListServices: guarded('ListServices', async (): Promise<ListServicesResponse> => ({

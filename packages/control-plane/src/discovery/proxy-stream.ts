@@ -126,7 +126,7 @@ export class ProxyStream {
     ctx.ledger
       .record({ serial: this.#peer.serialNumber, proxyId: node.proxyId, spiffeId: this.#peer.spiffeId, notAfterMs: this.#peer.certificateExpiresAtMs, tokenId: '' })
       .catch((err: unknown) => this.#log.warn('cannot record the certificate of this stream', { error: err instanceof Error ? err : String(err) }));
-    if (node.address) ctx.registry.announce(node, this);
+    if (node.address) ctx.registry.announce(node, this, this.#peer.spiffeId);
     if (!this.#record) {
       this.#record = ctx.proxies.connect(node, this.#peer.spiffeId, this);
       this.#log.info('proxy connected', { proxyId: node.proxyId, address: node.address, ready: node.ready });
