@@ -50,17 +50,24 @@ describe('refused control plane calls are logged, counted and throttled', functi
       expect((await anonymous.admin('ListProxies', {})) as { code?: number }).to.include({ ok: false, code: grpc.status.UNAUTHENTICATED });
       expect((await workload.admin('ListTokens', {})) as { code?: number }).to.include({ ok: false, code: grpc.status.PERMISSION_DENIED });
       expect((await anonymous.discoverOnce({ node: { service: 'orders' } as never, responseNonce: '', version: '', error: '' })).code).to.equal(grpc.status.UNAUTHENTICATED);
+      // A workload announcing a node of another service on its stream.
+      const foreign = { proxyId: 'audit-probe', service: 'payments', namespace: 'default', address: '', labels: {}, ready: false, proxyVersion: 'test', certificateExpiresAtMs: 0 };
+      expect((await workload.discoverOnce({ node: foreign, responseNonce: '', version: '', error: '' })).code).to.equal(grpc.status.PERMISSION_DENIED);
     } finally {
       workload.close();
     }
     expect(refusedLines('Admin.ListProxies').map((l) => [l['reason'], l['source'], l['identity']])).to.deep.equal([['WEFT_ERR_UNAUTHENTICATED', '127.0.0.1', undefined]]);
     expect(refusedLines('Admin.ListTokens').map((l) => [l['reason'], l['identity']])).to.deep.equal([['WEFT_ERR_PERMISSION_DENIED', frontend.spiffeId]]);
-    expect(refusedLines('Discovery.Stream').map((l) => l['reason'])).to.deep.equal(['WEFT_ERR_UNAUTHENTICATED']);
+    expect(refusedLines('Discovery.Stream').map((l) => [l['reason'], l['identity']])).to.deep.equal([
+      ['WEFT_ERR_UNAUTHENTICATED', undefined],
+      ['WEFT_ERR_PERMISSION_DENIED', frontend.spiffeId],
+    ]);
     expect(refusedLines('Admin.ListProxies')[0]?.['peer']).to.match(/^127\.0\.0\.1:\d+$/);
     expect(await refusals()).to.deep.include({
       'Admin.ListProxies WEFT_ERR_UNAUTHENTICATED': 1,
       'Admin.ListTokens WEFT_ERR_PERMISSION_DENIED': 1,
       'Discovery.Stream WEFT_ERR_UNAUTHENTICATED': 1,
+      'Discovery.Stream WEFT_ERR_PERMISSION_DENIED': 1,
     });
   });
 

@@ -3,23 +3,18 @@ import { CONTROL_PLANE_NAMESPACE } from '@weft/api';
 import { peerIdentity, type PeerIdentity } from '../auth/peer-identity';
 import { ControlPlaneError } from '../errors';
 import { toStatus } from '../grpc/status';
-import type { Refusals } from '../audit/refusals';
 import { ProxyStream, type DiscoveryCall, type StreamContext } from './proxy-stream';
-
-export interface DiscoveryContext extends StreamContext {
-  readonly refusals: Refusals;
-}
 
 /**
  * Discovery.Stream: one long-lived stream per sidecar, authenticated by its workload certificate.
  * Pushes go to every open stream; each stream sends only when its proxy's version moved.
  */
 export class DiscoveryService {
-  readonly #ctx: DiscoveryContext;
+  readonly #ctx: StreamContext;
   readonly #streams = new Set<ProxyStream>();
   #closed = false;
 
-  constructor(ctx: DiscoveryContext) {
+  constructor(ctx: StreamContext) {
     this.#ctx = ctx;
   }
 

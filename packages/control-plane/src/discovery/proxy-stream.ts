@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { DiscoveryRequest, DiscoveryResponse, Logger, WireNode } from '@weft/api';
+import type { Refusals } from '../audit/refusals';
 import type { PeerIdentity } from '../auth/peer-identity';
 import { ControlPlaneError } from '../errors';
 import { toStatus } from '../grpc/status';
@@ -20,6 +21,8 @@ export interface StreamContext {
   readonly log: Logger;
   readonly revocations: Revocations;
   readonly ledger: CertificateLedger;
+  /** Where refused streams are logged and counted. */
+  readonly refusals: Refusals;
 }
 
 export type DiscoveryCall = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
@@ -109,6 +112,7 @@ export class ProxyStream {
       else if (!this.#record) throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', 'the first discovery request must carry `node`');
       if (req.responseNonce) this.#reply(req);
     } catch (err) {
+      this.#ctx.refusals.record(this.#call, 'Discovery.Stream', err, { identity: this.#peer.spiffeId });
       const status = toStatus(err, this.#log, 'Discovery.Stream');
       this.#finish(status.details);
       this.#call.emit('error', status);

@@ -127,8 +127,10 @@ describe('Discovery.Stream over mTLS', () => {
     const r = open(reviews);
     r.announce({ proxyId: 'reviews-3', service: 'reviews', address: inbound.address });
     await r.next();
-    const joined = await watcher.next(1000);
     const ep = (res: DiscoveryResponse) => res.snapshot?.services.find((x) => x.service === 'reviews')?.endpoints.find((e) => e.proxyId === 'reviews-3');
+    // Other changes may be pushed first; the endpoint comes once its address is verified.
+    let joined = await watcher.next(1000);
+    while (!ep(joined)) joined = await watcher.next(1000);
     expect(ep(joined)?.ready).to.equal(true);
     r.announce({ proxyId: 'reviews-3', service: 'reviews', address: inbound.address, ready: false });
     const draining = await watcher.next(1000);
