@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { Mesh } from '@weft/harness';
+import { CONTROL_PLANE_MAX_MESSAGE_BYTES } from '@weft/api';
 import { API } from './fixtures';
 
 const GOOD_ROUTE = `${API}\nkind: Route\nmetadata: {name: orders}\nspec: {service: orders, rules: [{timeout: 2s}]}\n`;
@@ -83,5 +84,48 @@ describe('bad policy is rejected with an actionable message, and nothing is stor
     const missing = await mesh.weftctl(['delete', 'route', 'orders']);
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.match(/Route default\/orders not found/);
+  });
+  describe('an apply over the control plane\'s message limit', () => {
+    /** A valid first document, then padding, then a YAML error past the limit. */
+    const oversized = (bytes: number): string => {
+      const padding = `# ${'x'.repeat(98)}\n`.repeat(Math.ceil(bytes / 101));
+      return `${GOOD_ROUTE}${padding}---\nkind: Route\nmetadata: {name: [broken\n`;
+    };
+    const limit = `${CONTROL_PLANE_MAX_MESSAGE_BYTES / (1024 * 1024)} MiB`;
+
+    it('is refused before the file is read: the message gives the size and the limit, not the YAML error past it', async () => {
+      const f = await file('huge.yaml', oversized(20 * 1024 * 1024));
+      const out = await mesh.weftctl(['apply', '-f', f]);
+      expect(out.code).to.equal(1);
+      expect(out.stderr).to.equal(
+        `error: ${f} is 20.0 MiB, over the ${limit} the control plane accepts in one apply: split the resources into several files and apply each with its own \`weftctl apply -f\` (nothing was applied)\n`,
+      );
+      expect(await storedRoutes()).to.deep.equal([]);
+    });
+
+    it('is refused while stdin is read, without reading it all', async () => {
+      const out = await mesh.weftctl(['apply', '-f', '-'], { input: oversized(CONTROL_PLANE_MAX_MESSAGE_BYTES + 1024 * 1024) });
+      expect(out.code).to.equal(1);
+      expect(out.stderr).to.contain(`error: stdin is over ${limit}, over the ${limit} the control plane accepts in one apply: split the resources`).and.not.contain('invalid YAML');
+      expect(await storedRoutes()).to.deep.equal([]);
+    });
+
+    it('counts every file of one apply together', async () => {
+      const third = Math.floor(CONTROL_PLANE_MAX_MESSAGE_BYTES / 3);
+      const files = await Promise.all(['a', 'b', 'c', 'd'].map((n) => file(`${n}.yaml`, `# ${'x'.repeat(third - 3)}\n`)));
+      const out = await mesh.weftctl(['apply', ...files.flatMap((f) => ['-f', f])]);
+      expect(out.code).to.equal(1);
+      expect(out.stderr).to.match(new RegExp(`^error: ${files[3]} and the files before it together is \\d+(\\.\\d)? MiB, over the ${limit} `));
+    });
+
+    it('is refused before sending when the YAML fits but the request would not (JSON escapes grow it)', async () => {
+      // Backslashes are one byte in a single-quoted YAML string and two in JSON.
+      const value = '\\'.repeat(Math.ceil(CONTROL_PLANE_MAX_MESSAGE_BYTES * 0.6));
+      const f = await file('escapes.yaml', `${API}\nkind: Route\nmetadata: {name: orders}\nspec: {service: orders, rules: [{match: [{headers: [{name: x-a, exact: '${value}'}]}]}]}\n`);
+      const out = await mesh.weftctl(['apply', '-f', f]);
+      expect(out.code).to.equal(1);
+      expect(out.stderr).to.match(new RegExp(`^error: the Apply request is \\d+(\\.\\d)? MiB, over the ${limit} the control plane accepts in one request: split the resources`));
+      expect(await storedRoutes()).to.deep.equal([]);
+    });
   });
 });

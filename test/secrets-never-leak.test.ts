@@ -107,15 +107,19 @@ describe('secrets never leak: no private key in any log, /config page or weftctl
     const truncated = path.join(dir, 'truncated.json');
     await fs.writeFile(truncated, (await fs.readFile(cp.configPath, 'utf8')).slice(0, 900), { mode: 0o600 });
     record('weftctl truncated', await weftctl(['get', 'routes'], { config: truncated }));
-    // A sidecar that cannot start (its token is for another identity).
-    record(
-      'weft-sidecar refused',
-      await runNode(programPath('sidecar'), ['--service', 'payments', '--app-port', '1', '--control-plane', cp.endpoint, '--inbound-port', '0', '--outbound-port', '0', '--admin-port', '0', '--bind-inbound', '127.0.0.1', '--bind-admin', '127.0.0.1'], {
-        cwd: repoRoot(),
-        env: { WEFT_TOKEN: ordersToken },
-        timeoutMs: 20_000,
-      }),
-    );
+    // Sidecars that cannot start: a token for another identity, and a wrong secret (both refusals
+    // are in the control plane's audit log, which must name the token id and never the secret).
+    const wrongSecret = `${ordersToken.split('.').slice(0, 3).join('.')}.${'Wrong0Secret'.repeat(4)}`;
+    for (const [where, service, token] of [['refused', 'payments', ordersToken], ['wrong secret', 'orders', wrongSecret]] as const) {
+      record(
+        `weft-sidecar ${where}`,
+        await runNode(programPath('sidecar'), ['--service', service, '--app-port', '1', '--control-plane', cp.endpoint, '--inbound-port', '0', '--outbound-port', '0', '--admin-port', '0', '--bind-inbound', '127.0.0.1', '--bind-admin', '127.0.0.1'], {
+          cwd: repoRoot(),
+          env: { WEFT_TOKEN: token },
+          timeoutMs: 20_000,
+        }),
+      );
+    }
 
     // The admin pages.
     for (const s of sidecars) {
@@ -144,8 +148,13 @@ describe('secrets never leak: no private key in any log, /config page or weftctl
       if (/PRIVATE KEY/.test(o.text)) leaks.push(`${o.where}: "PRIVATE KEY"`);
       for (const s of secrets) if (o.text.includes(s)) leaks.push(`${o.where}: a piece of a private key (${s.slice(0, 8)}...)`);
       if (o.where !== 'weftctl token create (stdout)' && o.text.includes(tokenSecret)) leaks.push(`${o.where}: the join token's secret`);
+      if (o.text.includes('Wrong0Secret')) leaks.push(`${o.where}: a wrong join token secret`);
     }
     expect(leaks).to.deep.equal([]);
+    // The refusals were logged, by token id.
+    const audit = cp.proc.lines().flatMap((l) => (l.json?.['msg'] === 'refused' ? [[l.json['reason'], l.json['tokenId']]] : []));
+    const tokenId = ordersToken.split('.')[2] as string;
+    expect(audit).to.deep.include.members([['WEFT_ERR_IDENTITY_MISMATCH', tokenId], ['WEFT_ERR_TOKEN_INVALID', tokenId]]);
     // The search itself works: the same scan flags the file it took the keys from.
     const planted = await fs.readFile(cp.configPath, 'utf8');
     expect(secrets.some((s) => planted.includes(s)) && /PRIVATE KEY/.test(planted)).to.equal(true);

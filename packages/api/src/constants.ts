@@ -33,3 +33,10 @@ export const HEADERS = Object.freeze({
    */
   callerProtocol: 'x-weft-caller-protocol',
 });
+
+/**
+ * The largest gRPC message the control plane accepts (grpc-js's default, 4 MiB, set explicitly on
+ * its server). `weftctl apply` checks files against it before reading them, so an oversized apply
+ * fails at once with advice instead of after parsing megabytes of YAML.
+ */
+export const CONTROL_PLANE_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;

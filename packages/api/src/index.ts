@@ -1,4 +1,4 @@
-export { DEFAULT_PORTS, API_VERSION, DEFAULT_TRUST_DOMAIN, DEFAULT_NAMESPACE, CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE, OPERATOR_SERVICE, HEADERS } from './constants';
+export { DEFAULT_PORTS, API_VERSION, DEFAULT_TRUST_DOMAIN, DEFAULT_NAMESPACE, CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE, OPERATOR_SERVICE, HEADERS, CONTROL_PLANE_MAX_MESSAGE_BYTES } from './constants';
 export { parseDuration, formatDuration } from './duration';
 export { probeConnect, type ConnectProbeResult } from './connect-probe';
 export { spiffeId, parseSpiffeId, NAME_RE, type WorkloadIdentity } from './spiffe';

@@ -50,6 +50,9 @@ export interface WireEndpoint {
   labels: Record<string, string>;
   ready: boolean;
   proxyId: string;
+  /** ListServices only: `verified`, `verifying`, `unverified` or `refused` (snapshots carry verified endpoints alone). */
+  verification?: string;
+  verificationDetail?: string;
 }
 
 export interface WireServiceEndpoints {
@@ -143,6 +146,9 @@ export interface ProxyStatus {
   proxyVersion: string;
   certificateRootFingerprint?: string;
   certificateSerial?: string;
+  /** Whether its announced address was shown to serve its identity: as WireEndpoint.verification. */
+  addressVerification?: string;
+  addressVerificationDetail?: string;
 }
 
 export interface ListProxiesResponse {

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import {
+  CONTROL_PLANE_MAX_MESSAGE_BYTES,
   connectFailure,
   loadWeftServices,
   weftVersion,
@@ -22,6 +23,7 @@ import {
 } from '@weft/api';
 import type { LoadedConfig } from './client-config';
 import { CliError } from './errors';
+import { mebibytes } from './output/format';
 
 /** The admin API as commands see it: promises, and errors already turned into CliErrors. */
 export interface AdminApi {
@@ -79,6 +81,12 @@ export function describeGrpcError(err: grpc.ServiceError, loaded: LoadedConfig):
     case grpc.status.FAILED_PRECONDITION:
       // The server's message says what state it is in and what to do (a rotation in progress).
       return new CliError('WEFT_ERR_PRECONDITION', details);
+    case grpc.status.RESOURCE_EXHAUSTED:
+      // grpc-js's wording ("Received message larger than max (N vs M)") says neither which limit nor what to do.
+      return new CliError(
+        'WEFT_ERR_APPLY_TOO_LARGE',
+        `the control plane at ${loaded.config.endpoint} refused the request as too large (${details}); it accepts at most ${mebibytes(CONTROL_PLANE_MAX_MESSAGE_BYTES)} per request: split the resources into several files and apply each on its own`,
+      );
     case grpc.status.UNIMPLEMENTED:
       return new CliError('WEFT_ERR_UNIMPLEMENTED', `the control plane at ${loaded.config.endpoint} does not offer this call: it is older than this weftctl (${weftVersion()})`);
     case grpc.status.PERMISSION_DENIED:
@@ -107,6 +115,16 @@ export function connectAdmin(loaded: LoadedConfig): AdminApi {
   const unary = <Req, Res>(method: string, req: Req): Promise<Res> => {
     const def = Admin.service[method];
     if (!def) throw new Error(`Admin.${method} is not in admin.proto`);
+    const size = (def.requestSerialize as (value: Req) => Buffer)(req).length;
+    if (size > CONTROL_PLANE_MAX_MESSAGE_BYTES) {
+      // YAML can grow when sent as JSON; what counts is the message, and the server would refuse it.
+      return Promise.reject(
+        new CliError(
+          'WEFT_ERR_APPLY_TOO_LARGE',
+          `the ${method} request is ${mebibytes(size)}, over the ${mebibytes(CONTROL_PLANE_MAX_MESSAGE_BYTES)} the control plane accepts in one request: split the resources into several files and apply each on its own (nothing was sent)`,
+        ),
+      );
+    }
     return new Promise<Res>((resolve, reject) => {
       client.makeUnaryRequest<Req, Res>(
         def.path,

@@ -109,6 +109,27 @@ describe('weftctl get', () => {
     expect(JSON.parse(one.out)).to.deep.equal(services[1]);
   });
 
+  it('get services marks an endpoint whose address was not verified, and does not count it as ready', async () => {
+    const services = [
+      {
+        service: 'orders',
+        namespace: 'default',
+        spiffeId: 'spiffe://weft.local/ns/default/sa/orders',
+        endpoints: [
+          { address: '127.0.0.1:4001', labels: {}, ready: true, proxyId: 'p1', verification: 'verified', verificationDetail: '' },
+          { address: '127.0.0.1:4002', labels: {}, ready: true, proxyId: 'p2', verification: 'refused', verificationDetail: '127.0.0.1:4002 serves a certificate for spiffe://weft.local/ns/default/sa/payments, not spiffe://weft.local/ns/default/sa/orders' },
+          { address: '127.0.0.1:4003', labels: {}, ready: true, proxyId: 'p3', verification: 'unverified', verificationDetail: 'connection refused' },
+        ],
+      },
+    ];
+    const io = memoryIo(files);
+    expect(await run(['get', 'svc', ...CFG], io, { connect: () => fakeAdmin({ listServices: async () => ({ services }), get: async () => ({ itemsJson: [], revision: 1 }) }) })).to.equal(0);
+    expect(io.out).to.equal(
+      'NAMESPACE   NAME     ENDPOINTS   SUBSETS   ADDRESSES\n' +
+        'default     orders   1/3         -         127.0.0.1:4001, 127.0.0.1:4002 (refused), 127.0.0.1:4003 (unverified)\n',
+    );
+  });
+
   const usage: [string[], string][] = [
     [['get'], 'missing argument: get KIND [NAME] [-n NS | -A] [-o table|json|yaml]'],
     [['get', 'gateways'], 'unknown kind "gateways": use one of meshconfig, routes, servicepolicies, authorizationpolicies, services, proxies'],

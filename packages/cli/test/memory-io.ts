@@ -1,5 +1,5 @@
 import type { AdminApi } from '../src/admin-client';
-import type { Io } from '../src/io';
+import { InputTooLarge, type Io } from '../src/io';
 
 export interface MemoryIo extends Io {
   out: string;
@@ -13,10 +13,15 @@ export function memoryIo(files: Readonly<Record<string, string>> = {}, options: 
     err: '',
     stdout: (text) => void (io.out += text),
     stderr: (text) => void (io.err += text),
-    readStdin: async () => options.stdin ?? '',
-    readFile: async (path) => {
+    readStdin: async (maxBytes) => {
+      const text = options.stdin ?? '';
+      if (Buffer.byteLength(text) > maxBytes) throw new InputTooLarge(maxBytes, false);
+      return text;
+    },
+    readFile: async (path, maxBytes) => {
       const text = files[path];
       if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+      if (maxBytes !== undefined && Buffer.byteLength(text) > maxBytes) throw new InputTooLarge(Buffer.byteLength(text), true);
       return text;
     },
     env: options.env ?? {},

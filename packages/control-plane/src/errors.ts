@@ -25,12 +25,17 @@ export type ControlPlaneErrorCode =
   /** `weftctl ca rotate-root` while a rotation is still in progress. */
   | 'WEFT_ERR_ROTATION_IN_PROGRESS'
   /** CA files brought with --ca-cert/--ca-key/--ca-chain/--root-cert that cannot be used. */
-  | 'WEFT_ERR_BAD_CA';
+  | 'WEFT_ERR_BAD_CA'
+  /** A token id or source address locked out after repeated wrong join token secrets. */
+  | 'WEFT_ERR_TOO_MANY_FAILURES';
 
 export class ControlPlaneError extends WeftError {
   declare readonly code: ControlPlaneErrorCode;
+  /** When retrying can succeed, after how long (sent as `retry-after-ms` in the trailers). */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ControlPlaneErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ControlPlaneErrorCode, message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super(code, message, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }

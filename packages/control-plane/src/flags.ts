@@ -19,6 +19,10 @@ Flags:
   --endpoint-grace DURATION  how long an endpoint outlives its sidecar's stream, and how long a
                              restarted control plane waits for sidecars to re-announce (default ${DEFAULTS.endpointGrace})
   --push-debounce DURATION   how long changes are gathered before a push (default ${DEFAULTS.pushDebounce})
+  --endpoint-verification tls|off
+                             tls (default): publish an announced sidecar address only after a TLS
+                             dial there met the announcing proxy's identity; off: publish as
+                             announced (only where the control plane cannot reach its workloads)
   --san NAME                 extra DNS name or IP address for the serving certificate (repeatable)
   --advertise HOST:PORT      endpoint written into <data-dir>/weftctl.json
                              (default 127.0.0.1:<bound gRPC port>)
@@ -59,6 +63,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
         'trust-domain': { type: 'string', default: DEFAULTS.trustDomain },
         'endpoint-grace': { type: 'string', default: DEFAULTS.endpointGrace },
         'push-debounce': { type: 'string', default: DEFAULTS.pushDebounce },
+        'endpoint-verification': { type: 'string', default: 'tls' },
         san: { type: 'string', multiple: true, default: [] },
         advertise: { type: 'string' },
         'ca-cert': { type: 'string' },
@@ -93,6 +98,8 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
   for (const san of sans) {
     if (!isIP(san.replace(/^\[(.*)\]$/, '$1')) && !DNS_NAME_RE.test(san)) throw bad(`--san ${JSON.stringify(san)} is neither a DNS name nor an IP address`);
   }
+  const verification = str('endpoint-verification');
+  if (verification !== 'tls' && verification !== 'off') throw bad(`--endpoint-verification ${JSON.stringify(verification)} must be tls or off`);
   const ca = caFiles(values);
   return {
     help: false,
@@ -106,6 +113,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
       sans,
       ...(typeof advertise === 'string' ? { advertise } : {}),
       ...(ca ? { ca } : {}),
+      ...(verification === 'off' ? { verifyAddress: 'off' as const } : {}),
     },
   };
 }

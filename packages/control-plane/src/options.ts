@@ -1,5 +1,6 @@
 import { DEFAULT_PORTS, DEFAULT_TRUST_DOMAIN, type Logger } from '@weft/api';
 import type { OperatorCaFiles } from './ca/byo-ca';
+import type { AddressVerifier } from './registry/endpoint-verify';
 
 /** How to run a control plane; `main.ts` builds this from flags, tests build it directly. */
 export interface ControlPlaneOptions {
@@ -21,6 +22,12 @@ export interface ControlPlaneOptions {
   /** The operator's CA (root or intermediate) instead of a generated root; used at first start only. */
   readonly ca?: OperatorCaFiles;
   readonly logger?: Logger;
+  /**
+   * How announced addresses are checked before they are published: by default a TLS dial that
+   * must meet the announcing proxy's identity; 'off' publishes them as announced (for a control
+   * plane that cannot reach its workloads); tests pass a double.
+   */
+  readonly verifyAddress?: AddressVerifier | 'off';
 }
 
 /** The defaults, in one block. */

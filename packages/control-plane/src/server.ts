@@ -9,6 +9,8 @@ import { ensureServingCertificate } from './bootstrap/serving-cert';
 import { CaRotation } from './ca/ca-rotation';
 import { followAuthority } from './ca/follow-authority';
 import { rotationProgress } from './ca/rotation-progress';
+import { JoinThrottle } from './audit/join-throttle';
+import { Refusals } from './audit/refusals';
 import { DiscoveryService } from './discovery/discovery-service';
 import { ProxyTable } from './discovery/proxy-table';
 import { PushQueue } from './discovery/push-queue';
@@ -21,6 +23,8 @@ import { Metrics } from './metrics/metrics';
 import { bindHost, formatHostPort, parseHostPort, type HostPort } from './net/host-port';
 import { DEFAULTS, type ControlPlaneOptions, type RunningControlPlane } from './options';
 import { probeInbound } from './registry/endpoint-probe';
+import { tlsAddressVerifier } from './registry/endpoint-verify';
+import { verifierCredential } from './registry/verifier-credential';
 import { Registry } from './registry/registry';
 import { CertificateLedger } from './revocation/certificate-ledger';
 import { Revocations } from './revocation/revocations';
@@ -52,7 +56,22 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     cleanup.push(() => tokens.close());
     const graceMs = options.endpointGraceMs ?? DEFAULTS.endpointGraceMs;
     // A departed endpoint is probed and withdrawn at once if nothing listens at its address any more.
-    const registry = await Registry.open({ file: path.join(dataDir, DATA_FILES.registry), graceMs, probe: probeInbound });
+    // An announced address is published only once it served the announcing proxy's identity over TLS.
+    const verify = options.verifyAddress === 'off' ? undefined : (options.verifyAddress ?? tlsAddressVerifier(verifierCredential(mesh)));
+    const registryLog = log.child({ component: 'registry' });
+    const registry = await Registry.open({
+      file: path.join(dataDir, DATA_FILES.registry),
+      graceMs,
+      probe: probeInbound,
+      ...(verify ? { verify } : {}),
+      onVerification: (endpoint) => {
+        metrics.verification(endpoint.verification);
+        const fields = { proxyId: endpoint.proxyId, service: endpoint.service, namespace: endpoint.namespace, address: endpoint.address };
+        if (endpoint.verification === 'verified') registryLog.debug('endpoint address verified', fields);
+        else if (endpoint.verification === 'refused') registryLog.warn('endpoint address refused: it serves another identity', { ...fields, detail: endpoint.verificationDetail });
+        else registryLog.info('endpoint address not verified yet: retrying', { ...fields, detail: endpoint.verificationDetail });
+      },
+    });
     cleanup.push(() => registry.close());
     const ledger = await CertificateLedger.open(path.join(dataDir, DATA_FILES.certificates));
     const revocations = await Revocations.open(path.join(dataDir, DATA_FILES.revocations));
@@ -63,8 +82,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
 
     const proxies = new ProxyTable();
     const metrics = new Metrics({ connectedProxies: () => proxies.connectedCount, storeRevision: () => store.revision, endpoints: () => registry.endpoints().length });
+    // Every refused call is counted and logged (rate limited); wrong join token secrets are throttled.
+    const refusals = new Refusals(log.child({ component: 'audit' }), metrics);
+    cleanup.push(() => refusals.close());
     const snapshots = new SnapshotBuilder({ store, registry, trustDomain: mesh.trustDomain, trust: mesh });
-    const discovery = new DiscoveryService({ registry, proxies, snapshots, metrics, revocations, ledger, log: log.child({ service: 'discovery' }) });
+    const discovery = new DiscoveryService({ registry, proxies, snapshots, metrics, revocations, ledger, refusals, log: log.child({ service: 'discovery' }) });
     const pushes = new PushQueue(options.pushDebounceMs ?? DEFAULTS.pushDebounceMs, () => discovery.pushAll());
     const changed = (): void => {
       // Invalidate now, so that a stream opening before the push already sees the change.
@@ -86,9 +108,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       holdUntilMs: Date.now() + graceMs,
     });
     cleanup.push(() => rotation.close());
-    const identity = new IdentityService({ mesh, store, tokens, metrics, revocations, ledger, log: log.child({ service: 'identity' }) });
+    const identity = new IdentityService({ mesh, store, tokens, metrics, revocations, ledger, refusals, throttle: new JoinThrottle(), log: log.child({ service: 'identity' }) });
     const admin = new AdminService({
-      trustDomain: mesh.trustDomain, store, registry, proxies, tokens, mesh, rotation, ledger, revocations, discovery, log: log.child({ service: 'admin' }),
+      trustDomain: mesh.trustDomain, store, registry, proxies, tokens, mesh, rotation, ledger, revocations, discovery, refusals, log: log.child({ service: 'admin' }),
     });
     const grpcServer = await startGrpcServer(bindHost(listen.host), listen.port, provider, {
       identity: identity.implementation,
@@ -127,6 +149,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         await registry.close();
         discovery.close();
         await stopGrpcServer(grpcServer.server, DEFAULTS.shutdownGraceMs);
+        // Last, so that the summaries of suppressed refusals are written before the process ends.
+        refusals.close();
         await health.close();
         await Promise.all([store.close(), tokens.close(), ledger.close(), revocations.close()]);
         await lock.release();

@@ -1,16 +1,34 @@
-import { parseDocuments, validateDocuments, ValidationError, type SourcedDocument, type ValidationIssue } from '@weft/api';
+import { CONTROL_PLANE_MAX_MESSAGE_BYTES, parseDocuments, validateDocuments, ValidationError, type SourcedDocument, type ValidationIssue } from '@weft/api';
 import type { ParsedArgs } from '../args';
 import { CliError, EXIT, UsageError } from '../errors';
+import { InputTooLarge } from '../io';
+import { mebibytes } from '../output/format';
 import { resourceRef } from '../views/resource-table';
 import type { Command, CommandContext } from './command';
 import { expectPositionals } from './shared-flags';
 
-/** Reads one -f argument; `-` is stdin. A file that cannot be read fails the whole apply. */
-async function readSource(ctx: CommandContext, file: string): Promise<string> {
-  if (file === '-') return ctx.io.readStdin();
+/** One apply is one gRPC message, so all of its files together must fit the control plane's limit. */
+function tooLarge(file: string, err: InputTooLarge, earlier: number): CliError {
+  const name = file === '-' ? 'stdin' : file;
+  const size = err.exact ? `is ${mebibytes(err.bytes + earlier)}` : `is over ${mebibytes(err.bytes + earlier)}`;
+  const what = earlier > 0 ? `${name} and the files before it together ${size}` : `${name} ${size}`;
+  return new CliError(
+    'WEFT_ERR_APPLY_TOO_LARGE',
+    `${what}, over the ${mebibytes(CONTROL_PLANE_MAX_MESSAGE_BYTES)} the control plane accepts in one apply: split the resources into several files and apply each with its own \`weftctl apply -f\` (nothing was applied)`,
+  );
+}
+
+/**
+ * Reads one -f argument; `-` is stdin. A file that cannot be read fails the whole apply, and so
+ * does one that would take the apply over the control plane's message limit: that is checked
+ * before the file is read (its size) or while it is read (stdin), never after parsing it.
+ */
+async function readSource(ctx: CommandContext, file: string, earlier: number): Promise<string> {
+  const budget = Math.max(0, CONTROL_PLANE_MAX_MESSAGE_BYTES - earlier);
   try {
-    return await ctx.io.readFile(file);
+    return file === '-' ? await ctx.io.readStdin(budget) : await ctx.io.readFile(file, budget);
   } catch (err) {
+    if (err instanceof InputTooLarge) throw tooLarge(file, err, earlier);
     const code = (err as NodeJS.ErrnoException).code;
     throw new CliError('WEFT_ERR_READ', `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : (code ?? (err as Error).message)}`);
   }
@@ -23,8 +41,10 @@ async function readSource(ctx: CommandContext, file: string): Promise<string> {
 export async function loadDocuments(ctx: CommandContext, files: readonly string[]): Promise<SourcedDocument[]> {
   const issues: ValidationIssue[] = [];
   const docs: SourcedDocument[] = [];
+  let bytes = 0;
   for (const file of files) {
-    const text = await readSource(ctx, file);
+    const text = await readSource(ctx, file, bytes);
+    bytes += Buffer.byteLength(text);
     try {
       docs.push(...parseDocuments(text, file));
     } catch (err) {

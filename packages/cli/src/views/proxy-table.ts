@@ -33,7 +33,7 @@ export function renderProxyTable(views: readonly ProxyView[], nowMs: number): st
     views.map((p) => [
       p.name,
       shortProxyId(p.proxyId),
-      p.address || '-',
+      p.address ? `${p.address}${p.addressVerification && p.addressVerification !== 'verified' ? ` (${p.addressVerification})` : ''}` : '-',
       p.status,
       p.ackedVersion || '-',
       p.lastNackMessage ? truncate(p.lastNackMessage, NACK_WIDTH) : '-',

@@ -5,9 +5,19 @@ export function sortServices(services: readonly WireServiceEndpoints[]): WireSer
   return [...services].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.service.localeCompare(b.service));
 }
 
-/** `ready/total`: an endpoint that is not ready receives no traffic. */
+/** Whether callers are sent this endpoint: its address was verified (older control planes do not say). */
+function published(e: WireEndpoint): boolean {
+  return !e.verification || e.verification === 'verified';
+}
+
+/** `ready/total`: an endpoint that is not ready, or whose address is not verified, receives no traffic. */
 function counts(endpoints: readonly WireEndpoint[]): string {
-  return `${endpoints.filter((e) => e.ready).length}/${endpoints.length}`;
+  return `${endpoints.filter((e) => e.ready && published(e)).length}/${endpoints.length}`;
+}
+
+/** ` (refused)`, ` (unverified)`: why callers do not get it (`-o json` has the detail). */
+function verificationNote(e: WireEndpoint): string {
+  return published(e) ? '' : ` (${e.verification})`;
 }
 
 function labelText(labels: Readonly<Record<string, string>>): string {
@@ -16,7 +26,8 @@ function labelText(labels: Readonly<Record<string, string>>): string {
 }
 
 /**
- * ENDPOINTS is ready/total. SUBSETS lists each subset the service's ServicePolicies define with
+ * ENDPOINTS is ready/total; an address the control plane could not verify (it did not serve the
+ * announcing proxy's identity) is marked and not counted as ready: callers are not sent it. SUBSETS lists each subset the service's ServicePolicies define with
  * ready/total of the endpoints whose labels match it, so a subset no instance matches shows as
  * `v2 0/0`; ADDRESSES shows each endpoint's labels, to see why. Both are where a 503 "no ready
  * endpoints" points.
@@ -34,7 +45,7 @@ export function renderServiceTable(services: readonly WireServiceEndpoints[], po
         s.service,
         counts(s.endpoints),
         subsets.join(', ') || '-',
-        s.endpoints.map((e) => `${e.address}${labelText(e.labels)}${e.ready ? '' : ' (not ready)'}`).join(', ') || '-',
+        s.endpoints.map((e) => `${e.address}${labelText(e.labels)}${e.ready ? '' : ' (not ready)'}${verificationNote(e)}`).join(', ') || '-',
       ];
     }),
   );

@@ -23,6 +23,7 @@ import {
   type VersionInfo,
   weftVersion,
 } from '@weft/api';
+import type { Refusals } from '../audit/refusals';
 import { peerIdentity, type CallWithAuthContext } from '../auth/peer-identity';
 import { operatorSpiffeId } from '../bootstrap/operator-credential';
 import type { CaRotation } from '../ca/ca-rotation';
@@ -49,6 +50,7 @@ export interface AdminContext extends RemoveProxyContext {
   readonly log: Logger;
   readonly mesh: MeshAuthority;
   readonly rotation: CaRotation;
+  readonly refusals: Refusals;
 }
 
 const MAX_ROOT_VALIDITY_S = 30 * 365 * 86_400;
@@ -72,7 +74,12 @@ export class AdminService {
     const log = this.#ctx.log;
     const guarded = <Req, Res>(name: string, impl: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
       unary<Req, Res>(`Admin.${name}`, log, async (call) => {
-        this.#requireOperator(call);
+        try {
+          this.#requireOperator(call);
+        } catch (err) {
+          this.#ctx.refusals.record(call, `Admin.${name}`, err, { identity: peerIdentity(call)?.spiffeId });
+          throw err;
+        }
         return impl(call.request);
       });
     return {
@@ -80,7 +87,10 @@ export class AdminService {
       Get: guarded('Get', (req: GetRequest) => this.#get(req)),
       Delete: guarded('Delete', (req: DeleteRequest) => this.#delete(req)),
       ListProxies: guarded('ListProxies', async (): Promise<ListProxiesResponse> => ({
-        proxies: this.#ctx.proxies.list(),
+        proxies: this.#ctx.proxies.list().map((p) => {
+          const endpoint = this.#ctx.registry.endpoint(p.proxyId);
+          return endpoint ? { ...p, addressVerification: endpoint.verification, addressVerificationDetail: endpoint.verificationDetail } : p;
+        }),
         currentRevision: String(this.#ctx.store.revision),
       })),
       ListServices: guarded('ListServices', async (): Promise<ListServicesResponse> => ({

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { CONTROL_PLANE_NAMESPACE, type DiscoveryRequest, type DiscoveryResponse } from '@weft/api';
-import { peerIdentity } from '../auth/peer-identity';
+import { CONTROL_PLANE_NAMESPACE } from '@weft/api';
+import { peerIdentity, type PeerIdentity } from '../auth/peer-identity';
 import { ControlPlaneError } from '../errors';
 import { toStatus } from '../grpc/status';
 import { ProxyStream, type DiscoveryCall, type StreamContext } from './proxy-stream';
@@ -49,32 +49,39 @@ export class DiscoveryService {
     this.#streams.clear();
   }
 
-  #open(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
+  #open(call: DiscoveryCall): void {
     if (this.#closed) {
       call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'the control plane is shutting down' });
       return;
     }
     const peer = peerIdentity(call);
     if (!peer) {
-      call.emit('error', {
-        code: grpc.status.UNAUTHENTICATED,
-        details: 'Discovery.Stream requires a workload certificate from this mesh: get one with Identity.Sign and a join token first',
-      });
+      this.#refuse(call, new ControlPlaneError('WEFT_ERR_UNAUTHENTICATED', 'Discovery.Stream requires a workload certificate from this mesh: get one with Identity.Sign and a join token first'));
       return;
     }
-    if (peer.namespace === CONTROL_PLANE_NAMESPACE) {
-      call.emit('error', {
-        code: grpc.status.PERMISSION_DENIED,
-        details: `${peer.spiffeId} is not a workload identity: Discovery.Stream is for sidecars`,
-      });
-      return;
-    }
-    if (this.#ctx.revocations.isSerialRevoked(peer.serialNumber)) {
-      const removed = new ControlPlaneError('WEFT_ERR_PROXY_REMOVED', `the certificate ${peer.serialNumber} belongs to a proxy removed from the mesh (weftctl proxy remove): start a new sidecar with a new join token`);
-      call.emit('error', toStatus(removed, this.#ctx.log, 'Discovery.Stream'));
+    const refusal = this.#refusal(peer);
+    if (refusal) {
+      this.#refuse(call, refusal, peer);
       return;
     }
     const stream = new ProxyStream(call, peer, this.#ctx, (s) => this.#streams.delete(s));
     this.#streams.add(stream);
+  }
+
+  /** Ends the call with `error`, and puts it in the audit trail (log and metrics). */
+  #refuse(call: DiscoveryCall, error: ControlPlaneError, peer?: PeerIdentity): void {
+    this.#ctx.refusals.record(call, 'Discovery.Stream', error, { identity: peer?.spiffeId });
+    call.emit('error', toStatus(error, this.#ctx.log, 'Discovery.Stream'));
+  }
+
+  /** Why this workload may not open a stream, or undefined when it may. */
+  #refusal(peer: PeerIdentity): ControlPlaneError | undefined {
+    if (peer.namespace === CONTROL_PLANE_NAMESPACE) {
+      return new ControlPlaneError('WEFT_ERR_PERMISSION_DENIED', `${peer.spiffeId} is not a workload identity: Discovery.Stream is for sidecars`);
+    }
+    if (this.#ctx.revocations.isSerialRevoked(peer.serialNumber)) {
+      return new ControlPlaneError('WEFT_ERR_PROXY_REMOVED', `the certificate ${peer.serialNumber} belongs to a proxy removed from the mesh (weftctl proxy remove): start a new sidecar with a new join token`);
+    }
+    return undefined;
   }
 }

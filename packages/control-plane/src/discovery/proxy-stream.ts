@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { DiscoveryRequest, DiscoveryResponse, Logger, WireNode } from '@weft/api';
+import type { Refusals } from '../audit/refusals';
 import type { PeerIdentity } from '../auth/peer-identity';
 import { ControlPlaneError } from '../errors';
 import { toStatus } from '../grpc/status';
@@ -20,6 +21,8 @@ export interface StreamContext {
   readonly log: Logger;
   readonly revocations: Revocations;
   readonly ledger: CertificateLedger;
+  /** Where refused streams are logged and counted. */
+  readonly refusals: Refusals;
 }
 
 export type DiscoveryCall = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
@@ -109,6 +112,7 @@ export class ProxyStream {
       else if (!this.#record) throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', 'the first discovery request must carry `node`');
       if (req.responseNonce) this.#reply(req);
     } catch (err) {
+      this.#ctx.refusals.record(this.#call, 'Discovery.Stream', err, { identity: this.#peer.spiffeId });
       const status = toStatus(err, this.#log, 'Discovery.Stream');
       this.#finish(status.details);
       this.#call.emit('error', status);
@@ -126,7 +130,7 @@ export class ProxyStream {
     ctx.ledger
       .record({ serial: this.#peer.serialNumber, proxyId: node.proxyId, spiffeId: this.#peer.spiffeId, notAfterMs: this.#peer.certificateExpiresAtMs, tokenId: '' })
       .catch((err: unknown) => this.#log.warn('cannot record the certificate of this stream', { error: err instanceof Error ? err : String(err) }));
-    if (node.address) ctx.registry.announce(node, this);
+    if (node.address) ctx.registry.announce(node, this, this.#peer.spiffeId);
     if (!this.#record) {
       this.#record = ctx.proxies.connect(node, this.#peer.spiffeId, this);
       this.#log.info('proxy connected', { proxyId: node.proxyId, address: node.address, ready: node.ready });

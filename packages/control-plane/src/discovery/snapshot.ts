@@ -93,7 +93,7 @@ export class SnapshotBuilder {
       meshConfigJson: meshConfig ? canonicalJson(meshConfig.spec) : '{}',
       resources: policies.map(toWireResource),
       authorizationPolicies: store.list('AuthorizationPolicy'),
-      services: servicesToWire(registry, trustDomain),
+      services: servicesToWire(registry, trustDomain, { published: true }),
       trustBundlePem: [...trust.trustBundlePem],
       trustFingerprints: [...trust.trustBundleFingerprints],
       signingRootFingerprint: trust.rootFingerprint,

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { loadWeftServices } from '@weft/api';
+import { CONTROL_PLANE_MAX_MESSAGE_BYTES, loadWeftServices } from '@weft/api';
 import type { MemoryCertificateProvider } from '../tls/certificate-provider';
 import { formatHostPort } from '../net/host-port';
 
@@ -17,6 +17,8 @@ const SERVER_OPTIONS: grpc.ServerOptions = {
   'grpc.keepalive_time_ms': 10_000,
   'grpc.keepalive_timeout_ms': 5_000,
   'grpc.keepalive_permit_without_calls': 1,
+  // grpc-js's default, stated here because weftctl checks applies against the same constant.
+  'grpc.max_receive_message_length': CONTROL_PLANE_MAX_MESSAGE_BYTES,
 };
 
 /** Binds Identity, Discovery and Admin on one TLS port; returns the server and the bound port. */

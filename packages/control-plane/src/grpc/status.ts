@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { WeftError, type Logger } from '@weft/api';
+import { ControlPlaneError } from '../errors';
 
 /** One table from stable error codes to gRPC statuses; anything else is INTERNAL. */
 const STATUS_BY_CODE: Readonly<Record<string, grpc.status>> = Object.freeze({
@@ -21,6 +22,8 @@ const STATUS_BY_CODE: Readonly<Record<string, grpc.status>> = Object.freeze({
   WEFT_ERR_BAD_KEY: grpc.status.INVALID_ARGUMENT,
   WEFT_ERR_NOT_FOUND: grpc.status.NOT_FOUND,
   WEFT_ERR_CLOSED: grpc.status.UNAVAILABLE,
+  // A lockout ends, so retrying later can succeed: RESOURCE_EXHAUSTED, with retry-after-ms.
+  WEFT_ERR_TOO_MANY_FAILURES: grpc.status.RESOURCE_EXHAUSTED,
 });
 
 /**
@@ -31,16 +34,17 @@ const STATUS_BY_CODE: Readonly<Record<string, grpc.status>> = Object.freeze({
 export function toStatus(err: unknown, log: Logger, method: string): Partial<grpc.StatusObject> {
   if (err instanceof WeftError) {
     const code = STATUS_BY_CODE[err.code];
-    if (code !== undefined) return { code, details: err.message, metadata: codeMetadata(err.code) };
+    if (code !== undefined) return { code, details: err.message, metadata: codeMetadata(err.code, err instanceof ControlPlaneError ? err.retryAfterMs : undefined) };
   }
   log.error('request failed', { method, error: err instanceof Error ? err : String(err) });
   return { code: grpc.status.INTERNAL, details: `internal error in ${method} (see the control plane log)` };
 }
 
 /** The stable code travels in trailers too, so that weftctl can branch on it. */
-function codeMetadata(code: string): grpc.Metadata {
+function codeMetadata(code: string, retryAfterMs: number | undefined): grpc.Metadata {
   const md = new grpc.Metadata();
   md.set('weft-error-code', code);
+  if (retryAfterMs !== undefined) md.set('retry-after-ms', String(Math.ceil(retryAfterMs)));
   return md;
 }
 

@@ -4,6 +4,7 @@ import {
   DEFAULT_NAMESPACE,
   effectiveMeshConfig,
   parseDuration,
+  parseJoinToken,
   parseSpiffeId,
   type Logger,
   type MeshConfigSpec,
@@ -11,6 +12,8 @@ import {
   type SignResponse,
 } from '@weft/api';
 import { normalizeSerial, parseCsr } from '@weft/pki';
+import type { JoinThrottle } from '../audit/join-throttle';
+import { sourceOf, type Refusals } from '../audit/refusals';
 import { peerIdentity } from '../auth/peer-identity';
 import type { MeshAuthority } from '../ca/mesh-authority';
 import { ControlPlaneError } from '../errors';
@@ -29,6 +32,8 @@ export interface IdentityContext {
   readonly log: Logger;
   readonly revocations: Revocations;
   readonly ledger: CertificateLedger;
+  readonly refusals: Refusals;
+  readonly throttle: JoinThrottle;
 }
 
 /**
@@ -44,11 +49,36 @@ export class IdentityService {
   }
 
   get implementation(): grpc.UntypedServiceImplementation {
-    return { Sign: unary('Identity.Sign', this.#ctx.log, (call: grpc.ServerUnaryCall<SignRequest, SignResponse>) => this.#sign(call)) };
+    return {
+      Sign: unary('Identity.Sign', this.#ctx.log, (call: grpc.ServerUnaryCall<SignRequest, SignResponse>) =>
+        this.#sign(call).catch((err: unknown) => {
+          // Who: the address, the certificate's identity, the token's id (its secret stays in the request).
+          const tokenId = parseJoinToken((call.request.token ?? '').trim())?.id;
+          this.#ctx.refusals.record(call, 'Identity.Sign', err, { identity: peerIdentity(call)?.spiffeId, tokenId });
+          throw err;
+        }),
+      ),
+    };
+  }
+
+  /** Redeems a join token, behind the throttle: wrong secrets lock the token id and the source out for a while. */
+  async #redeem(call: grpc.ServerUnaryCall<SignRequest, SignResponse>, token: string, spiffeId: string): Promise<{ id: string }> {
+    const { tokens, throttle } = this.#ctx;
+    const tokenId = parseJoinToken(token)?.id ?? '';
+    const source = sourceOf(call.getPeer());
+    throttle.check(tokenId, source);
+    try {
+      const record = await tokens.redeem(token, spiffeId);
+      throttle.succeeded(tokenId);
+      return record;
+    } catch (err) {
+      if (err instanceof ControlPlaneError && err.code === 'WEFT_ERR_TOKEN_INVALID') throttle.failed(tokenId, source);
+      throw err;
+    }
   }
 
   async #sign(call: grpc.ServerUnaryCall<SignRequest, SignResponse>): Promise<SignResponse> {
-    const { mesh, tokens, metrics, log, revocations, ledger } = this.#ctx;
+    const { mesh, metrics, log, revocations, ledger } = this.#ctx;
     const requested = this.#requestedIdentity(call.request.csrPem ?? '');
     const peer = peerIdentity(call);
     const token = (call.request.token ?? '').trim();
@@ -73,7 +103,7 @@ export class IdentityService {
       }
       via = { via: 'renewal' };
     } else if (token) {
-      const record = await tokens.redeem(token, requested.spiffeId);
+      const record = await this.#redeem(call, token, requested.spiffeId);
       via = { via: 'join-token', tokenId: record.id };
     } else {
       const ns = requested.namespace === DEFAULT_NAMESPACE ? '' : ` --namespace ${requested.namespace}`;

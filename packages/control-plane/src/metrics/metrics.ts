@@ -20,6 +20,10 @@ export class Metrics {
   readonly #acks = counter('weft_cp_acks_total', 'Snapshots sidecars accepted.');
   readonly #nacks = counter('weft_cp_nacks_total', 'Snapshots sidecars rejected (they keep their last good config).');
   readonly #certificates = counter('weft_cp_certificates_issued_total', 'Workload certificates signed (first issue and renewals).');
+  /** By `rpc\0reason`: both come from fixed sets (method names, WEFT_ERR_* codes), so the series are bounded. */
+  readonly #refusals = new Map<string, number>();
+  /** By verification state an endpoint's address moved to (verified, unverified, refused). */
+  readonly #verifications = new Map<string, number>();
   readonly #gauges: MetricGauges;
 
   constructor(gauges: MetricGauges) {
@@ -42,6 +46,15 @@ export class Metrics {
     this.#certificates.value++;
   }
 
+  refused(rpc: string, reason: string): void {
+    const key = `${rpc}\0${reason}`;
+    this.#refusals.set(key, (this.#refusals.get(key) ?? 0) + 1);
+  }
+
+  verification(state: string): void {
+    this.#verifications.set(state, (this.#verifications.get(state) ?? 0) + 1);
+  }
+
   /** Prometheus text exposition format 0.0.4. */
   render(): string {
     const lines: string[] = [];
@@ -54,6 +67,13 @@ export class Metrics {
     for (const c of [this.#pushes, this.#acks, this.#nacks, this.#certificates]) {
       lines.push(`# HELP ${c.name} ${c.help}`, `# TYPE ${c.name} counter`, `${c.name} ${c.value}`);
     }
+    lines.push('# HELP weft_cp_refusals_total Calls refused, by RPC and stable error code (the control plane log has who).', '# TYPE weft_cp_refusals_total counter');
+    for (const [key, value] of this.#refusals) {
+      const [rpc, reason] = key.split('\0') as [string, string];
+      lines.push(`weft_cp_refusals_total{rpc="${rpc}",reason="${reason}"} ${value}`);
+    }
+    lines.push('# HELP weft_cp_endpoint_verifications_total Announced addresses dialed and found to serve the proxy\'s identity (verified), another one (refused), or nothing decidable yet (unverified).', '# TYPE weft_cp_endpoint_verifications_total counter');
+    for (const [state, value] of this.#verifications) lines.push(`weft_cp_endpoint_verifications_total{result="${state}"} ${value}`);
     return `${lines.join('\n')}\n`;
   }
 }

@@ -1,12 +1,22 @@
 import { spiffeId, type WireServiceEndpoints } from '@weft/api';
 import type { Registry } from './registry';
 
-/** The registry as the wire shows it (ListServices and snapshots use the same shape). */
-export function servicesToWire(registry: Registry, trustDomain: string): WireServiceEndpoints[] {
-  return registry.services().map((s) => ({
+/**
+ * The registry as the wire shows it. Snapshots (`published`) carry only verified endpoints;
+ * ListServices shows every endpoint with its verification, so an operator sees why one is missing.
+ */
+export function servicesToWire(registry: Registry, trustDomain: string, options: { readonly published?: boolean } = {}): WireServiceEndpoints[] {
+  const published = options.published === true;
+  return registry.services({ published }).map((s) => ({
     service: s.service,
     namespace: s.namespace,
     spiffeId: spiffeId({ trustDomain, namespace: s.namespace, service: s.service }),
-    endpoints: s.endpoints.map((e) => ({ address: e.address, labels: { ...e.labels }, ready: e.ready, proxyId: e.proxyId })),
+    endpoints: s.endpoints.map((e) => ({
+      address: e.address,
+      labels: { ...e.labels },
+      ready: e.ready,
+      proxyId: e.proxyId,
+      ...(published ? {} : { verification: e.verification, verificationDetail: e.verificationDetail }),
+    })),
   }));
 }

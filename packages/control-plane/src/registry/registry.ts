@@ -2,6 +2,7 @@ import type { ConnectProbeResult } from '@weft/api';
 import { isRecord, readJsonFile } from '../bootstrap/data-dir';
 import { JsonFileWriter } from '../bootstrap/json-file-writer';
 import { canonicalJson } from '../store/canonical-json';
+import type { AddressVerifier, VerifyOutcome } from './endpoint-verify';
 
 /** What a sidecar announces about its instance. */
 export interface RegistryNode {
@@ -19,8 +20,19 @@ export interface RegistryNode {
  */
 export type EndpointState = 'connected' | 'disconnected' | 'unconfirmed';
 
+/**
+ * Whether the announced address was shown to serve the announcing proxy's identity. Only
+ * `verified` endpoints are published to callers. verifying: the first dial is under way;
+ * unverified: dials decided nothing yet (retried with backoff); refused: the address serves
+ * another identity (retried slowly, in case it changes hands).
+ */
+export type AddressVerification = 'verified' | 'verifying' | 'unverified' | 'refused';
+
 export interface RegistryEndpoint extends RegistryNode {
   readonly state: EndpointState;
+  readonly verification: AddressVerification;
+  /** Why it is not verified ('' when it is). */
+  readonly verificationDetail: string;
 }
 
 export interface ServiceEntry {
@@ -40,7 +52,17 @@ export interface RegistryOptions {
    * Without it, every endpoint whose stream ended waits out the grace period.
    */
   readonly probe?: (address: string) => Promise<ConnectProbeResult>;
+  /**
+   * Checks an announced address before it is published (registry/endpoint-verify). Without it,
+   * every announced address is published at once.
+   */
+  readonly verify?: AddressVerifier;
+  /** Told about each change of an endpoint's verification (for the log and metrics). */
+  readonly onVerification?: (endpoint: RegistryEndpoint, outcome: VerifyOutcome) => void;
 }
+
+/** When to dial an announced address again after a dial that decided nothing (the last repeats). */
+export const VERIFY_RETRY_DELAYS_MS: readonly number[] = Object.freeze([100, 250, 500, 1_000, 2_000, 5_000, 10_000, 30_000]);
 
 /** When to probe an endpoint whose stream ended: at once, then after these waits (the last repeats) until the grace ends. */
 export const DEPARTURE_PROBE_DELAYS_MS: readonly number[] = Object.freeze([0, 500, 1_000, 2_000, 5_000]);
@@ -69,6 +91,10 @@ export class Registry {
   readonly #expiry = new Map<string, NodeJS.Timeout>();
   readonly #probes = new Map<string, NodeJS.Timeout>();
   readonly #probe: ((address: string) => Promise<ConnectProbeResult>) | undefined;
+  readonly #verify: AddressVerifier | undefined;
+  readonly #onVerification: ((endpoint: RegistryEndpoint, outcome: VerifyOutcome) => void) | undefined;
+  /** Verification dials scheduled or under way, by proxy id, with the address they are for. */
+  readonly #verifying = new Map<string, { readonly address: string; timer: NodeJS.Timeout | undefined }>();
   readonly #listeners = new Set<() => void>();
   #persistTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -78,6 +104,8 @@ export class Registry {
     this.#persistDebounceMs = options.persistDebounceMs ?? 250;
     this.#writer = new JsonFileWriter(options.file);
     this.#probe = options.probe;
+    this.#verify = options.verify;
+    this.#onVerification = options.onVerification;
   }
 
   /** Loads the last known endpoints as unconfirmed: served, and dropped unless re-announced within the grace period. */
@@ -88,22 +116,42 @@ export class Registry {
     for (const value of list) {
       const node = toNode(value);
       if (!node) continue;
-      registry.#entries.set(node.proxyId, { ...node, state: 'unconfirmed' });
+      // Files from before verification hold only endpoints that were published: they stay so.
+      const verified = !isRecord(value) || value['verified'] !== false;
+      registry.#entries.set(node.proxyId, { ...node, state: 'unconfirmed', verification: verified ? 'verified' : 'unverified', verificationDetail: verified ? '' : 'not verified before the restart' });
       registry.#expireLater(node.proxyId);
     }
     return registry;
   }
 
-  /** A sidecar announced (or re-announced) itself on the stream `owner`. */
-  announce(node: RegistryNode, owner: object): void {
+  /**
+   * A sidecar announced (or re-announced) itself on the stream `owner`; `identity` is the SPIFFE
+   * ID its certificate proved, which its address must serve before it is published. An address
+   * already verified for this proxy stays verified (a readiness or label change re-announces).
+   */
+  announce(node: RegistryNode, owner: object, identity = ''): void {
     if (this.#closed) return;
     this.#owners.set(node.proxyId, owner);
     this.#cancelExpiry(node.proxyId);
     const before = this.#entries.get(node.proxyId);
-    const entry: RegistryEndpoint = { ...(toNode(node) as RegistryNode), state: 'connected' };
+    const sameAddress = before?.address === node.address;
+    const pending = this.#verifying.get(node.proxyId);
+    const keep = sameAddress && (before.verification === 'verified' || pending?.address === node.address);
+    const verification: Pick<RegistryEndpoint, 'verification' | 'verificationDetail'> =
+      !this.#verify || !node.address ? { verification: 'verified', verificationDetail: '' }
+      : keep ? { verification: before.verification, verificationDetail: before.verificationDetail }
+      : { verification: 'verifying', verificationDetail: 'the control plane is dialing the address' };
+    const entry: RegistryEndpoint = { ...(toNode(node) as RegistryNode), state: 'connected', ...verification };
     this.#entries.set(node.proxyId, entry);
-    const replaced = this.#dropDepartedAt(entry.address, node.proxyId);
+    if (!keep && entry.verification !== 'verified') this.#verifyLater(node.proxyId, entry.address, identity, 0);
+    // Only a verified address may displace a departed endpoint: otherwise anyone could evict one by announcing its address.
+    const replaced = entry.verification === 'verified' && this.#dropDepartedAt(entry.address, node.proxyId);
     if (replaced || !before || visible(before) !== visible(entry)) this.#changed();
+  }
+
+  /** One endpoint by proxy id, published or not. */
+  endpoint(proxyId: string): RegistryEndpoint | undefined {
+    return this.#entries.get(proxyId);
   }
 
   /** The stream `owner` ended. Ignored if a newer stream has taken the proxy over. */
@@ -113,6 +161,7 @@ export class Registry {
     const entry = this.#entries.get(proxyId);
     if (!entry) return;
     this.#entries.set(proxyId, { ...entry, state: 'disconnected' });
+    this.#cancelVerify(proxyId);
     this.#expireLater(proxyId);
     if (this.#probe && entry.address) this.#probeLater(proxyId, entry.address, 0);
   }
@@ -122,6 +171,7 @@ export class Registry {
     if (this.#closed) return;
     this.#owners.delete(proxyId);
     this.#cancelExpiry(proxyId);
+    this.#cancelVerify(proxyId);
     if (this.#entries.delete(proxyId)) this.#changed();
   }
 
@@ -129,9 +179,14 @@ export class Registry {
     return [...this.#entries.values()].sort((a, b) => a.proxyId.localeCompare(b.proxyId));
   }
 
-  services(): readonly ServiceEntry[] {
+  /**
+   * Endpoints by service. `published`: only verified ones, what callers are sent; otherwise all,
+   * what `weftctl get services` shows (with each one's verification).
+   */
+  services(options: { readonly published?: boolean } = {}): readonly ServiceEntry[] {
     const byService = new Map<string, RegistryEndpoint[]>();
     for (const e of this.endpoints()) {
+      if (options.published && e.verification !== 'verified') continue;
       const key = `${e.namespace}/${e.service}`;
       const list = byService.get(key) ?? [];
       list.push(e);
@@ -154,6 +209,7 @@ export class Registry {
     if (this.#closed) return;
     this.#closed = true;
     for (const timer of [...this.#expiry.values(), ...this.#probes.values()]) clearTimeout(timer);
+    for (const id of [...this.#verifying.keys()]) this.#cancelVerify(id);
     this.#expiry.clear();
     this.#probes.clear();
     clearTimeout(this.#persistTimer);
@@ -201,6 +257,47 @@ export class Registry {
     this.#probes.set(proxyId, timer);
   }
 
+  /** The `n`-th dial of an announced address: at once, then with backoff until it is decided. */
+  #verifyLater(proxyId: string, address: string, identity: string, n: number): void {
+    this.#cancelVerify(proxyId);
+    const verify = this.#verify;
+    if (!verify) return;
+    const attempt = { address, timer: undefined as NodeJS.Timeout | undefined };
+    this.#verifying.set(proxyId, attempt);
+    const delay = n === 0 ? 0 : (VERIFY_RETRY_DELAYS_MS[Math.min(n - 1, VERIFY_RETRY_DELAYS_MS.length - 1)] as number);
+    attempt.timer = setTimeout(() => {
+      attempt.timer = undefined;
+      verify(address, identity).then(
+        (outcome) => this.#verified(proxyId, address, identity, n, outcome, attempt),
+        (err: unknown) => this.#verified(proxyId, address, identity, n, { result: 'undecided', detail: err instanceof Error ? err.message : String(err) }, attempt),
+      );
+    }, delay);
+    attempt.timer.unref();
+  }
+
+  #verified(proxyId: string, address: string, identity: string, n: number, outcome: VerifyOutcome, attempt: object): void {
+    const entry = this.#entries.get(proxyId);
+    // A newer announcement, a departure or close made this dial moot.
+    if (this.#closed || this.#verifying.get(proxyId) !== attempt || !entry || entry.address !== address || entry.state !== 'connected') return;
+    this.#verifying.delete(proxyId);
+    const next: RegistryEndpoint =
+      outcome.result === 'verified' ? { ...entry, verification: 'verified', verificationDetail: '' }
+      : { ...entry, verification: outcome.result === 'mismatch' ? 'refused' : 'unverified', verificationDetail: outcome.detail };
+    this.#entries.set(proxyId, next);
+    if (outcome.result !== 'verified') this.#verifyLater(proxyId, address, identity, outcome.result === 'mismatch' ? VERIFY_RETRY_DELAYS_MS.length : n + 1);
+    if (visible(entry) === visible(next)) return;
+    if (outcome.result === 'verified') this.#dropDepartedAt(address, proxyId);
+    this.#onVerification?.(next, outcome);
+    this.#changed();
+  }
+
+  #cancelVerify(proxyId: string): void {
+    const attempt = this.#verifying.get(proxyId);
+    if (!attempt) return;
+    clearTimeout(attempt.timer);
+    this.#verifying.delete(proxyId);
+  }
+
   /** Whether `proxyId` is still the departed endpoint at `address` that a probe was started for. */
   #departed(proxyId: string, address: string): boolean {
     const entry = this.#entries.get(proxyId);
@@ -237,12 +334,13 @@ export class Registry {
   }
 
   #fileContent(): unknown {
-    return { formatVersion: 1, savedAtMs: Date.now(), endpoints: this.endpoints().map((e) => toNode(e)) };
+    return { formatVersion: 1, savedAtMs: Date.now(), endpoints: this.endpoints().map((e) => ({ ...toNode(e), verified: e.verification === 'verified' })) };
   }
 }
 
-function visible(e: RegistryNode): string {
-  return canonicalJson(toNode(e));
+/** What callers and `weftctl get services` can see of an endpoint: a change of it is pushed. */
+function visible(e: RegistryEndpoint): string {
+  return canonicalJson({ ...toNode(e), verification: e.verification, verificationDetail: e.verificationDetail });
 }
 
 function toNode(value: unknown): RegistryNode | undefined {

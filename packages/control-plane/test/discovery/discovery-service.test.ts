@@ -5,7 +5,7 @@ import type { ApplyResponse, DiscoveryResponse, ListProxiesResponse, ListService
 import { API_VERSION } from '@weft/api';
 import { startControlPlane, type OperatorConfig, type RunningControlPlane } from '../../src/index';
 import { TestDiscoveryStream } from '../helpers/discovery-client';
-import { eventually, makeTempDir, removeDir, route, silentLogger } from '../helpers/fixtures';
+import { acceptAnyAddress, eventually, makeTempDir, removeDir, route, silentLogger } from '../helpers/fixtures';
 import { joinAs, makeClient, operatorCredential, readOperatorConfig, unaryCall, type ClientCredential } from '../helpers/grpc-clients';
 
 describe('Discovery.Stream over mTLS', () => {
@@ -37,7 +37,7 @@ describe('Discovery.Stream over mTLS', () => {
 
   before(async () => {
     dir = await makeTempDir();
-    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', pushDebounceMs: 50, endpointGraceMs: 60_000, logger: silentLogger });
+    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', pushDebounceMs: 50, endpointGraceMs: 60_000, logger: silentLogger, verifyAddress: acceptAnyAddress });
     config = await readOperatorConfig(cp);
     admin = makeClient(cp, config, 'Admin', operatorCredential(config));
     clients.push(admin);
@@ -59,7 +59,10 @@ describe('Discovery.Stream over mTLS', () => {
     await apply(route('reviews-route', 'reviews'));
     const s = open(reviews);
     s.announce({ proxyId: 'reviews-1', service: 'reviews', address: '10.1.0.1:15006', labels: { version: 'v1' } });
-    const first = await s.next();
+    // The snapshot sent on connect may precede the verification of the proxy's own address; the
+    // push that follows it carries the endpoint.
+    const onConnect = await s.next();
+    const first = onConnect.snapshot?.services.some((x) => x.service === 'reviews') ? onConnect : await s.next();
     expect(first.version).to.match(/^\d+-[0-9a-f]{8}$/);
     expect(first.nonce).to.be.a('string').and.not.empty;
     const snap = first.snapshot as NonNullable<DiscoveryResponse['snapshot']>;
@@ -68,7 +71,7 @@ describe('Discovery.Stream over mTLS', () => {
     expect(snap.trustBundlePem).to.deep.equal([config.caPem]);
     const own = snap.services.find((x) => x.service === 'reviews');
     expect(own?.spiffeId).to.equal('spiffe://weft.local/ns/default/sa/reviews');
-    expect(own?.endpoints).to.deep.equal([{ address: '10.1.0.1:15006', labels: { version: 'v1' }, ready: true, proxyId: 'reviews-1' }]);
+    expect(own?.endpoints).to.deep.equal([{ address: '10.1.0.1:15006', labels: { version: 'v1' }, ready: true, proxyId: 'reviews-1', verification: '', verificationDetail: '' }]);
 
     s.ack(first);
     const acked = await eventually(async () => {
@@ -124,8 +127,10 @@ describe('Discovery.Stream over mTLS', () => {
     const r = open(reviews);
     r.announce({ proxyId: 'reviews-3', service: 'reviews', address: inbound.address });
     await r.next();
-    const joined = await watcher.next(1000);
     const ep = (res: DiscoveryResponse) => res.snapshot?.services.find((x) => x.service === 'reviews')?.endpoints.find((e) => e.proxyId === 'reviews-3');
+    // Other changes may be pushed first; the endpoint comes once its address is verified.
+    let joined = await watcher.next(1000);
+    while (!ep(joined)) joined = await watcher.next(1000);
     expect(ep(joined)?.ready).to.equal(true);
     r.announce({ proxyId: 'reviews-3', service: 'reviews', address: inbound.address, ready: false });
     const draining = await watcher.next(1000);
