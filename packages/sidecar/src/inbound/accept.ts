@@ -53,6 +53,8 @@ export function acceptInbound(deps: InboundAcceptDeps, next: Service<InboundRequ
         callerProtocol: callerProtocolOf(d.protocol, d.tls !== null, d.headers[HEADERS.callerProtocol]),
         grpc,
         upgrade: d.upgrade,
+        peer: undefined, // filled in below: see InboundRequest
+        span: undefined,
       });
     });
   };
