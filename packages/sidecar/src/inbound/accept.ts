@@ -37,7 +37,7 @@ export function acceptInbound(deps: InboundAcceptDeps, next: Service<InboundRequ
       if (!url.startsWith('/')) throw new BadRequestError(`unsupported request target "${url.slice(0, 100)}"`);
       const q = url.indexOf('?');
       record.path = q < 0 ? url : url.slice(0, q);
-      record.authority = (d.authority ?? '').toLowerCase().replace(/:\d+$/, '');
+      record.authority = authorityOf(d.authority);
       return next({
         method: record.method,
         target: url,
@@ -53,7 +53,25 @@ export function acceptInbound(deps: InboundAcceptDeps, next: Service<InboundRequ
         callerProtocol: callerProtocolOf(d.protocol, d.tls !== null, d.headers[HEADERS.callerProtocol]),
         grpc,
         upgrade: d.upgrade,
+        peer: undefined, // filled in below: see InboundRequest
+        span: undefined,
       });
     });
   };
+}
+
+/** Lower-case host without a port, for the record (no regex per request). */
+function authorityOf(raw: string | undefined): string {
+  if (raw === undefined) return '';
+  const colon = raw.lastIndexOf(':');
+  const host = colon >= 0 && colon < raw.length - 1 && colon > raw.lastIndexOf(']') && isDigits(raw, colon + 1) ? raw.slice(0, colon) : raw;
+  return host.toLowerCase();
+}
+
+function isDigits(text: string, from: number): boolean {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }

@@ -15,10 +15,11 @@ export function forwardLocalH2(app: LocalApp, connection: H2Connection): Service
   return (req) => {
     req.record.phase = 'local app';
     const headers = appHeaders(req);
+    // gRPC servers expect `te: trailers` (it says the client reads trailers); it is hop-by-hop, so it was dropped on the way in.
+    if (req.grpc) headers['te'] = 'trailers';
     return h2Exchange(
       connection.session(),
-      // gRPC servers expect `te: trailers` (it says the client reads trailers); it is hop-by-hop, so it was dropped on the way in.
-      { method: req.method, target: req.target, headers: req.grpc ? { ...headers, te: 'trailers' } : headers, body: req.body, signal: req.signal },
+      { method: req.method, target: req.target, headers, body: req.body, signal: req.signal },
       (cause) => new AppUnavailableError(where, cause),
       () => undefined,
     );

@@ -40,7 +40,12 @@ export interface ForwardRequest {
   readonly upgrade: string | undefined;
 }
 
-/** The headers the app receives: the caller's, plus its verified identity when it has one. */
+/**
+ * The headers the app receives: the caller's, plus its verified identity when it has one. Set in
+ * the request's own header map (accept built it and removed any `x-weft-*` the caller sent, as the
+ * trace layer sets `traceparent` in it): a copy that adds a key costs about 1 us on Node.js 20.
+ */
 export function appHeaders(req: ForwardRequest): HeaderMap {
-  return req.peer.spiffeId === '' ? req.headers : { ...req.headers, [HEADERS.peerIdentity]: req.peer.spiffeId };
+  if (req.peer.spiffeId !== '') req.headers[HEADERS.peerIdentity] = req.peer.spiffeId;
+  return req.headers;
 }

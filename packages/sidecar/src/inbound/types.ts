@@ -4,10 +4,16 @@ import type { HttpProtocol, PeerCertificateSource } from '../layers/downstream';
 import type { HeaderMap } from '../layers/http';
 import type { RequestRecord } from '../telemetry/record';
 import type { CancelSignal } from '../layers/cancel';
+import type { TraceSpan } from '../telemetry/trace';
+import type { PeerIdentity } from './tls-terminate';
 
 export type { PeerCertificateSource } from '../layers/downstream';
 
-/** A request from a peer sidecar (or, in PERMISSIVE mode, a plaintext client) after `accept`. */
+/**
+ * A request from a peer sidecar (or, in PERMISSIVE mode, a plaintext client) after `accept`. The
+ * fields layers fill in (`peer`, `span`) are there from the start, undefined, so that each copy
+ * keeps one hidden class (see ONE_SHAPE in ../outbound/types).
+ */
 export interface InboundRequest {
   readonly method: string;
   /** Path and query as received. */
@@ -30,4 +36,8 @@ export interface InboundRequest {
   readonly grpc: boolean;
   /** The `Upgrade` token (`websocket`) when the caller asks to switch protocols; no body then. */
   readonly upgrade: string | undefined;
+  /** Set by tls-terminate: who called. */
+  readonly peer: PeerIdentity | undefined;
+  /** Set by the trace layer: the request's SERVER span. */
+  readonly span: TraceSpan | undefined;
 }

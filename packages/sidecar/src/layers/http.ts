@@ -69,7 +69,7 @@ export function forwardableHeaders(incoming: Readonly<Record<string, string | st
 }
 
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  if (value === undefined || value === 'keep-alive' || value === 'close') return undefined; // what nearly every request carries: no split per request
   const text = typeof value === 'string' ? value : value.join(',');
   const tokens = text.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== '' && t !== 'close' && t !== 'keep-alive');
   return tokens.length > 0 ? new Set(tokens) : undefined;

@@ -56,6 +56,10 @@ export function acceptOutbound(deps: OutboundAcceptDeps, next: Service<OutboundR
         grpc,
         deadlineAt: grpc ? takeDeadline(headers) : undefined,
         upgrade: d.upgrade,
+        service: undefined, // filled in below: see ONE_SHAPE in ./types
+        span: undefined,
+        attempt: undefined,
+        endpoint: undefined,
       });
     });
   };

@@ -25,7 +25,7 @@ export function parseRequestTarget(url: string | undefined, hostHeader: string |
     if (hostHeader === undefined || hostHeader === '') {
       throw new BadRequestError('the request has no Host header: send Host: <service> (or use the sidecar as http_proxy)');
     }
-    return { ...splitHost(hostHeader), ...splitPath(url) };
+    return targetOf(hostOf(hostHeader), url);
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
   if (scheme === 'https') {
@@ -37,10 +37,41 @@ export function parseRequestTarget(url: string | undefined, hostHeader: string |
   const authority = slash < 0 ? rest : rest.slice(0, slash);
   if (authority.includes('@')) throw new BadRequestError('credentials in the request URI are not supported');
   const pathPart = slash < 0 ? '/' : rest.slice(slash);
-  return { ...splitHost(authority), ...splitPath(pathPart.startsWith('/') ? pathPart : `/${pathPart}`) };
+  return targetOf(splitHost(authority), pathPart.startsWith('/') ? pathPart : `/${pathPart}`);
 }
 
-function splitHost(raw: string): { authority: string; host: string } {
+interface HostParts {
+  readonly authority: string;
+  readonly host: string;
+}
+
+/**
+ * Host headers checked before, by their raw value: an app calls a handful of services, so the
+ * check (a regex) and the lower-casing run once per name, not per request. Bounded: a caller
+ * that sends many names only refills it.
+ */
+const knownHosts = new Map<string, HostParts>();
+const KNOWN_HOSTS_MAX = 1024;
+
+function hostOf(raw: string): HostParts {
+  let parts = knownHosts.get(raw);
+  if (parts === undefined) {
+    parts = splitHost(raw); // throws on an invalid name, which is never kept
+    if (knownHosts.size >= KNOWN_HOSTS_MAX) knownHosts.clear();
+    knownHosts.set(raw, parts);
+  }
+  return parts;
+}
+
+/** One object literal, not spreads of two parts (a spread that adds keys is slow on Node.js 20). */
+function targetOf(host: HostParts, target: string): RequestTarget {
+  const hash = target.indexOf('#'); // fragments are never sent; drop one if an app did
+  const clean = hash < 0 ? target : target.slice(0, hash);
+  const q = clean.indexOf('?');
+  return { authority: host.authority, host: host.host, target: clean, path: q < 0 ? clean : clean.slice(0, q) };
+}
+
+function splitHost(raw: string): HostParts {
   const host = raw.trim().toLowerCase();
   if (!HOST_RE.test(host)) throw new BadRequestError(`invalid host "${truncate(raw)}": expected <service>[.<namespace>][:port]`);
   const colon = host.lastIndexOf(':');
@@ -48,13 +79,6 @@ function splitHost(raw: string): { authority: string; host: string } {
   let name = colon > bracket ? host.slice(0, colon) : host;
   if (name.endsWith('.')) name = name.slice(0, -1); // a fully qualified name may end in a dot
   return { authority: name, host };
-}
-
-function splitPath(target: string): { target: string; path: string } {
-  const hash = target.indexOf('#'); // fragments are never sent; drop one if an app did
-  const clean = hash < 0 ? target : target.slice(0, hash);
-  const q = clean.indexOf('?');
-  return { target: clean, path: q < 0 ? clean : clean.slice(0, q) };
 }
 
 function truncate(text: string): string {

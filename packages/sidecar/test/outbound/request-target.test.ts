@@ -32,4 +32,16 @@ describe('outbound/request-target', () => {
       expect(() => parseRequestTarget(url, host)).to.throw(BadRequestError, message).with.property('httpStatus', 400);
     });
   }
+
+  it('answers a Host header it has seen before the same way, and refuses a bad one every time', () => {
+    for (let i = 0; i < 3; i++) {
+      expect(parseRequestTarget(`/p${i}?q`, 'Orders.Shop:8080')).to.deep.equal({ authority: 'orders.shop', host: 'orders.shop:8080', target: `/p${i}?q`, path: `/p${i}` });
+      expect(() => parseRequestTarget('/x', 'bad host')).to.throw(BadRequestError, /invalid host/);
+    }
+  });
+
+  it('keeps answering right past the bound of Host headers it remembers', () => {
+    for (let i = 0; i < 1100; i++) expect(parseRequestTarget('/', `svc${i}:80`).authority).to.equal(`svc${i}`);
+    expect(parseRequestTarget('/', 'svc0:80')).to.deep.equal({ authority: 'svc0', host: 'svc0:80', target: '/', path: '/' });
+  });
 });
