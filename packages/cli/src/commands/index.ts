@@ -1,3 +1,4 @@
+import { analyzeCommand } from './analyze';
 import { applyCommand } from './apply';
 import { authCommand } from './auth';
 import { caRotateRootCommand, caStatusCommand } from './ca';
@@ -10,4 +11,4 @@ import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './toke
 import { versionCommand } from './version';
 
 /** Every command, in the order `weftctl --help` lists them. */
-export const COMMANDS: readonly Command[] = [applyCommand, getCommand, deleteCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand, proxyStatusCommand, proxyRemoveCommand, caStatusCommand, caRotateRootCommand, authCommand, versionCommand];
+export const COMMANDS: readonly Command[] = [applyCommand, getCommand, deleteCommand, analyzeCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand, proxyStatusCommand, proxyRemoveCommand, caStatusCommand, caRotateRootCommand, authCommand, versionCommand];

@@ -36,7 +36,7 @@ export async function knownServices(api: AdminApi): Promise<KnownServices> {
 export function unknownServiceWarning(known: KnownServices, flag: string, service: string, namespace: string): string | undefined {
   if (known.has(`${namespace}/${service}`)) return undefined;
   const names = [...known].filter((k) => k.startsWith(`${namespace}/`)).map((k) => k.slice(namespace.length + 1));
-  const near = names.filter((n) => editDistance(n, service) <= 2).sort((a, b) => editDistance(a, service) - editDistance(b, service))[0];
+  const near = closestName(names, service);
   const elsewhere = [...known].filter((k) => k.endsWith(`/${service}`)).map((k) => k.split('/')[0]);
   const hint = near
     ? `did you mean "${near}"?`
@@ -44,6 +44,11 @@ export function unknownServiceWarning(known: KnownServices, flag: string, servic
       ? `it exists in namespace ${elsewhere.map((n) => `"${n}"`).join(', ')}`
       : 'check the spelling (weftctl get services -A)';
   return `warning: ${flag} ${service}: no service "${service}" in namespace "${namespace}" is known to the control plane (no endpoints, and no policy names it): ${hint}\n`;
+}
+
+/** The candidate at most two edits from `name` (the nearest one), as a "did you mean" hint. */
+export function closestName(candidates: Iterable<string>, name: string): string | undefined {
+  return [...candidates].filter((n) => n !== name && editDistance(n, name) <= 2).sort((a, b) => editDistance(a, name) - editDistance(b, name))[0];
 }
 
 /** Levenshtein distance with adjacent transpositions counted as one edit (`inventroy` is 1 from `inventory`). */
