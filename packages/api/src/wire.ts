@@ -264,3 +264,30 @@ export interface CaStatus {
 export interface VersionInfo {
   version: string;
 }
+
+export type GetStatusRequest = Record<string, never>;
+
+export interface ControlPlaneStatus {
+  version: string;
+  /** `HOST:PORT` of /ready as bound; a wildcard host answers on the gRPC endpoint's host too. */
+  httpAddress: string;
+  ready: boolean;
+  nowMs: number;
+}
+
+export interface GetProxyConfigRequest {
+  proxyId: string;
+}
+
+export interface ProxySnapshot {
+  version: string;
+  snapshot?: Snapshot | null;
+  atMs: number;
+}
+
+export interface ProxyConfig {
+  proxy?: ProxyStatus | null;
+  /** Unset until the proxy ACKs a snapshot on its current stream. */
+  acked?: ProxySnapshot | null;
+  current?: ProxySnapshot | null;
+}

@@ -13,7 +13,9 @@ import {
   type GetRequest,
   type GetResponse,
   type CaStatus,
+  type ControlPlaneStatus,
   type ListProxiesResponse,
+  type ProxyConfig,
   type ListServicesResponse,
   type ListTokensResponse,
   type RemoveProxyResponse,
@@ -39,6 +41,8 @@ export interface AdminApi {
   rotateRoot(req: RotateRootRequest): Promise<CaStatus>;
   caStatus(): Promise<CaStatus>;
   version(): Promise<VersionInfo>;
+  status(): Promise<ControlPlaneStatus>;
+  proxyConfig(proxyId: string): Promise<ProxyConfig>;
   close(): void;
 }
 
@@ -150,6 +154,8 @@ export function connectAdmin(loaded: LoadedConfig): AdminApi {
     rotateRoot: (req) => unary('RotateRoot', req),
     caStatus: () => unary('GetCaStatus', {}),
     version: () => unary('GetVersion', {}),
+    status: () => unary('GetStatus', {}),
+    proxyConfig: (proxyId) => unary('GetProxyConfig', { proxyId }),
     close: () => client.close(),
   };
 }

@@ -70,6 +70,8 @@ export function fakeAdmin(overrides: Partial<AdminApi> = {}): AdminApi & { calls
     rotateRoot: wrap('rotateRoot'),
     caStatus: wrap('caStatus'),
     version: wrap('version'),
+    status: wrap('status'),
+    proxyConfig: wrap('proxyConfig'),
     close: () => undefined,
   };
 }

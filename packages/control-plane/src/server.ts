@@ -109,8 +109,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     });
     cleanup.push(() => rotation.close());
     const identity = new IdentityService({ mesh, store, tokens, metrics, revocations, ledger, refusals, throttle: new JoinThrottle(), log: log.child({ service: 'identity' }) });
+    // Set once the HTTP server listens (it starts after the gRPC server, which serves the admin API).
+    let health: HealthServer | undefined;
+    let ready = false;
     const admin = new AdminService({
-      trustDomain: mesh.trustDomain, store, registry, proxies, tokens, mesh, rotation, ledger, revocations, discovery, refusals, log: log.child({ service: 'admin' }),
+      trustDomain: mesh.trustDomain, store, registry, proxies, tokens, mesh, rotation, ledger, revocations, discovery, refusals, snapshots,
+      health: () => ({ httpAddress: health ? formatHostPort(httpAt.host, health.port) : '', ready }),
+      log: log.child({ service: 'admin' }),
     });
     const grpcServer = await startGrpcServer(bindHost(listen.host), listen.port, provider, {
       identity: identity.implementation,
@@ -122,9 +127,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     await writeOperatorConfig(dataDir, mesh, endpoint, log);
     rotation.resume();
 
-    let ready = false;
-    const health = await HealthServer.listen(bindHost(httpAt.host), httpAt.port, { ready: () => ready, metrics: () => metrics.render() });
-    cleanup.push(() => health.close());
+    const httpServer = await HealthServer.listen(bindHost(httpAt.host), httpAt.port, { ready: () => ready, metrics: () => metrics.render() });
+    health = httpServer;
+    cleanup.push(() => httpServer.close());
 
     const renewal = setInterval(() => {
       ensureServingCertificate(dataDir, mesh, sans, log).then(
@@ -135,7 +140,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     renewal.unref();
 
     ready = true;
-    log.info('ready', { grpcPort: grpcServer.port, httpPort: health.port, dataDir, trustDomain: mesh.trustDomain, rootFingerprint: mesh.rootFingerprint });
+    log.info('ready', { grpcPort: grpcServer.port, httpPort: httpServer.port, dataDir, trustDomain: mesh.trustDomain, rootFingerprint: mesh.rootFingerprint });
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>
@@ -151,7 +156,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         await stopGrpcServer(grpcServer.server, DEFAULTS.shutdownGraceMs);
         // Last, so that the summaries of suppressed refusals are written before the process ends.
         refusals.close();
-        await health.close();
+        await httpServer.close();
         await Promise.all([store.close(), tokens.close(), ledger.close(), revocations.close()]);
         await lock.release();
         log.info('stopped', { dataDir });
@@ -159,7 +164,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
 
     return Object.freeze({
       grpcPort: grpcServer.port,
-      httpPort: health.port,
+      httpPort: httpServer.port,
       dataDir,
       trustDomain: mesh.trustDomain,
       get rootFingerprint() {

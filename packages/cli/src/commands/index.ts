@@ -2,6 +2,7 @@ import { analyzeCommand } from './analyze';
 import { applyCommand } from './apply';
 import { authCommand } from './auth';
 import { caRotateRootCommand, caStatusCommand } from './ca';
+import { checkCommand } from './check';
 import type { Command } from './command';
 import { deleteCommand } from './delete';
 import { getCommand } from './get';
@@ -11,4 +12,4 @@ import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './toke
 import { versionCommand } from './version';
 
 /** Every command, in the order `weftctl --help` lists them. */
-export const COMMANDS: readonly Command[] = [applyCommand, getCommand, deleteCommand, analyzeCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand, proxyStatusCommand, proxyRemoveCommand, caStatusCommand, caRotateRootCommand, authCommand, versionCommand];
+export const COMMANDS: readonly Command[] = [applyCommand, getCommand, deleteCommand, analyzeCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand, proxyStatusCommand, proxyRemoveCommand, caStatusCommand, caRotateRootCommand, authCommand, checkCommand, versionCommand];

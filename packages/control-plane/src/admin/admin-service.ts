@@ -12,6 +12,8 @@ import {
   type GetRequest,
   type GetResponse,
   type CaStatus,
+  type ControlPlaneStatus,
+  type GetProxyConfigRequest,
   type ListProxiesResponse,
   type ListServicesResponse,
   type ListTokensResponse,
@@ -30,6 +32,7 @@ import type { CaRotation } from '../ca/ca-rotation';
 import { caStatus } from '../ca/ca-status';
 import type { MeshAuthority } from '../ca/mesh-authority';
 import type { ProxyTable } from '../discovery/proxy-table';
+import type { SnapshotBuilder } from '../discovery/snapshot';
 import { ControlPlaneError } from '../errors';
 import { unary } from '../grpc/status';
 import type { Registry } from '../registry/registry';
@@ -38,6 +41,7 @@ import type { TokenStore } from '../tokens/token-store';
 import { resourcesFromDocuments } from './apply-documents';
 import { getResources, kindFor, namespaceFor } from './get-resources';
 import { servicesToWire } from '../registry/registry-wire';
+import { proxyConfig, withVerification } from './proxy-config';
 import { removeProxy, type RemoveProxyContext } from './remove-proxy';
 import { tokenInfo } from './token-info';
 
@@ -51,6 +55,9 @@ export interface AdminContext extends RemoveProxyContext {
   readonly mesh: MeshAuthority;
   readonly rotation: CaRotation;
   readonly refusals: Refusals;
+  readonly snapshots: SnapshotBuilder;
+  /** The HTTP server's bound address and whether the control plane is ready (for `weftctl check`). */
+  readonly health: () => { readonly httpAddress: string; readonly ready: boolean };
 }
 
 const MAX_ROOT_VALIDITY_S = 30 * 365 * 86_400;
@@ -87,10 +94,7 @@ export class AdminService {
       Get: guarded('Get', (req: GetRequest) => this.#get(req)),
       Delete: guarded('Delete', (req: DeleteRequest) => this.#delete(req)),
       ListProxies: guarded('ListProxies', async (): Promise<ListProxiesResponse> => ({
-        proxies: this.#ctx.proxies.list().map((p) => {
-          const endpoint = this.#ctx.registry.endpoint(p.proxyId);
-          return endpoint ? { ...p, addressVerification: endpoint.verification, addressVerificationDetail: endpoint.verificationDetail } : p;
-        }),
+        proxies: this.#ctx.proxies.list().map((p) => withVerification(this.#ctx.registry, p)),
         currentRevision: String(this.#ctx.store.revision),
       })),
       ListServices: guarded('ListServices', async (): Promise<ListServicesResponse> => ({
@@ -105,6 +109,8 @@ export class AdminService {
       RotateRoot: guarded('RotateRoot', (req: RotateRootRequest) => this.#rotateRoot(req)),
       GetCaStatus: guarded('GetCaStatus', async (): Promise<CaStatus> => caStatus(this.#ctx.mesh, this.#ctx.rotation)),
       GetVersion: guarded('GetVersion', async (): Promise<VersionInfo> => ({ version: weftVersion() })),
+      GetStatus: guarded('GetStatus', async (): Promise<ControlPlaneStatus> => ({ version: weftVersion(), ...this.#ctx.health(), nowMs: Date.now() })),
+      GetProxyConfig: guarded('GetProxyConfig', async (req: GetProxyConfigRequest) => proxyConfig(this.#ctx, req)),
     };
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import type { DiscoveryRequest, DiscoveryResponse, Logger, WireNode } from '@weft/api';
+import type { DiscoveryRequest, DiscoveryResponse, Logger, Snapshot, WireNode } from '@weft/api';
 import type { Refusals } from '../audit/refusals';
 import type { PeerIdentity } from '../auth/peer-identity';
 import { ControlPlaneError } from '../errors';
@@ -34,6 +34,8 @@ const NONCES_KEPT = 8;
 interface Sent {
   readonly version: string;
   readonly trust: readonly string[];
+  /** Shared and frozen (SnapshotBuilder caches it per identity): kept by reference. */
+  readonly snapshot: Snapshot;
 }
 
 /**
@@ -91,7 +93,7 @@ export class ProxyStream {
     const { version, snapshot, trustFingerprints } = this.#ctx.snapshots.forProxy(record.node.service, record.node.namespace);
     if (version === record.sentVersion) return;
     const nonce = randomBytes(12).toString('base64url');
-    this.#nonces.set(nonce, { version, trust: trustFingerprints });
+    this.#nonces.set(nonce, { version, trust: trustFingerprints, snapshot });
     if (this.#nonces.size > NONCES_KEPT) this.#nonces.delete(this.#nonces.keys().next().value as string);
     record.sentVersion = version;
     this.#ctx.metrics.pushed();
@@ -151,6 +153,7 @@ export class ProxyStream {
       record.ackedVersion = req.version || version;
       record.ackedAtMs = now;
       record.ackedTrustFingerprints = sent.trust;
+      record.ackedSnapshot = sent.snapshot;
       this.#ctx.metrics.acked();
       return;
     }

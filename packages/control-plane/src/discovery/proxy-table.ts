@@ -1,4 +1,4 @@
-import type { ProxyStatus, WireNode } from '@weft/api';
+import type { ProxyStatus, Snapshot, WireNode } from '@weft/api';
 
 /** Disconnected proxies stay listed this long, so `weftctl proxy-status` can show them as gone. */
 export const DISCONNECTED_RETENTION_MS = 10 * 60_000;
@@ -18,6 +18,12 @@ export interface ProxyRecord {
   lastNackAtMs: number;
   /** Fingerprints of the trust bundle in the newest snapshot it ACKed (what it trusts now). */
   ackedTrustFingerprints: readonly string[];
+  /**
+   * The snapshot it ACKed, as sent (`weftctl proxy-config`, and the diff of `proxy-status PROXY`).
+   * Snapshots are frozen and shared by every proxy of one service identity, so this holds a
+   * reference, not a copy.
+   */
+  ackedSnapshot: Snapshot | undefined;
 }
 
 /**
@@ -47,6 +53,7 @@ export class ProxyTable {
       lastNackMessage: '',
       lastNackAtMs: 0,
       ackedTrustFingerprints: [],
+      ackedSnapshot: undefined,
     };
     this.#records.set(node.proxyId, { record, owner });
     return record;
@@ -71,10 +78,16 @@ export class ProxyTable {
     return [...this.#records.values()].map(({ record }) => record);
   }
 
+  /** One record by its full proxy id, connected or recently gone. */
+  get(proxyId: string): Readonly<ProxyRecord> | undefined {
+    this.#prune();
+    return this.#records.get(proxyId)?.record;
+  }
+
   list(): ProxyStatus[] {
     this.#prune();
     return [...this.#records.values()]
-      .map(({ record }) => toStatus(record))
+      .map(({ record }) => proxyStatusOf(record))
       .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.service.localeCompare(b.service) || a.proxyId.localeCompare(b.proxyId));
   }
 
@@ -86,7 +99,7 @@ export class ProxyTable {
   }
 }
 
-function toStatus(r: ProxyRecord): ProxyStatus {
+export function proxyStatusOf(r: Readonly<ProxyRecord>): ProxyStatus {
   return {
     proxyId: r.node.proxyId,
     spiffeId: r.spiffeId,
