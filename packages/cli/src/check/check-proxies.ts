@@ -19,7 +19,12 @@ export function checkProxies(proxies: readonly ProxyStatus[], nowMs: number): Ch
     return [{ group: GROUP, status: 'warn', message: 'no proxy is connected or recently gone', hint: 'start sidecars with a join token (weftctl token create --service S)' }];
   }
   const n = proxies.length;
-  const every = (what: string): CheckResult => ({ group: GROUP, status: 'ok', message: `${n === 1 ? 'the' : `all ${n}`} prox${n === 1 ? 'y' : 'ies'} ${what}` });
+  // `is connected` for one proxy, `are connected` for several.
+  const every = (what: string): CheckResult => ({
+    group: GROUP,
+    status: 'ok',
+    message: n === 1 ? `the proxy ${what.replace('{is}', 'is').replace('{holds}', 'holds')}` : `all ${n} proxies ${what.replace('{is}', 'are').replace('{holds}', 'hold')}`,
+  });
   const aspect = (what: string, failures: CheckResult[]): CheckResult[] => (failures.some((f) => f.status === 'fail') ? failures : [every(what), ...failures]);
 
   const connected = proxies.flatMap((p): CheckResult[] =>
@@ -72,9 +77,9 @@ export function checkProxies(proxies: readonly ProxyStatus[], nowMs: number): Ch
   }));
 
   return [
-    ...aspect('connected', connected),
-    ...aspect('SYNCED', synced),
-    ...aspect('hold a valid certificate', certificates),
-    ...(notReady.length > 0 ? notReady : [every('ready')]),
+    ...aspect('{is} connected', connected),
+    ...aspect('{is} SYNCED', synced),
+    ...aspect('{holds} a valid certificate', certificates),
+    ...(notReady.length > 0 ? notReady : [every('{is} ready')]),
   ];
 }

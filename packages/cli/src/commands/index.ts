@@ -7,9 +7,10 @@ import type { Command } from './command';
 import { deleteCommand } from './delete';
 import { getCommand } from './get';
 import { proxyRemoveCommand } from './proxy';
+import { proxyConfigCommand } from './proxy-config';
 import { proxyStatusCommand } from './proxy-status';
 import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './token';
 import { versionCommand } from './version';
 
 /** Every command, in the order `weftctl --help` lists them. */
-export const COMMANDS: readonly Command[] = [applyCommand, getCommand, deleteCommand, analyzeCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand, proxyStatusCommand, proxyRemoveCommand, caStatusCommand, caRotateRootCommand, authCommand, checkCommand, versionCommand];
+export const COMMANDS: readonly Command[] = [applyCommand, getCommand, deleteCommand, analyzeCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand, proxyStatusCommand, proxyConfigCommand, proxyRemoveCommand, caStatusCommand, caRotateRootCommand, authCommand, checkCommand, versionCommand];
