@@ -1,6 +1,7 @@
-import { DEFAULT_NAMESPACE, isPolicyKind, KINDS, parseDocuments, resourceKey, validateDocument, validateDocuments, ValidationError, type SourcedDocument, type ValidationIssue } from '@weft/api';
+import { DEFAULT_NAMESPACE, isPolicyKind, KINDS, resourceKey, validateDocument, type SourcedDocument, type ValidationIssue } from '@weft/api';
 import type { CommandContext } from '../commands/command';
 import { CliError } from '../errors';
+import { parseAndValidate } from '../validate-sources';
 import { FINDINGS, type Finding, type Located } from './finding';
 
 /** Far above any policy file; only stops a runaway pipe from filling memory. */
@@ -18,22 +19,9 @@ export interface LoadedFiles {
  * use, but keeps going: a document that fails becomes a finding, the valid ones are analysed.
  */
 export async function loadFiles(ctx: CommandContext, files: readonly string[]): Promise<LoadedFiles> {
-  const docs: SourcedDocument[] = [];
-  const issues: ValidationIssue[] = [];
-  for (const file of files) {
-    try {
-      docs.push(...parseDocuments(await read(ctx, file), file));
-    } catch (err) {
-      if (!(err instanceof ValidationError)) throw err;
-      issues.push(...err.issues);
-    }
-  }
-  try {
-    validateDocuments(docs);
-  } catch (err) {
-    if (!(err instanceof ValidationError)) throw err;
-    issues.push(...err.issues);
-  }
+  const sources = [];
+  for (const file of files) sources.push({ file, text: await read(ctx, file) });
+  const { docs, issues } = parseAndValidate(sources);
   const resources: Located[] = [];
   const seen = new Set<string>();
   for (const doc of docs) {

@@ -8,7 +8,7 @@ import type { ParsedArgs } from '../args';
 import { EXIT, UsageError } from '../errors';
 import { toJson } from '../output/format';
 import type { Command, CommandContext } from './command';
-import { expectPositionals } from './shared-flags';
+import { expectPositionals, fileArgs, FILES_FLAG } from './shared-flags';
 
 const THRESHOLDS: readonly Severity[] = ['warn', 'error'];
 
@@ -21,7 +21,7 @@ export const analyzeCommand: Command = {
   summary: 'find mistakes in resource files before they are applied (a CI gate)',
   usage: 'analyze -f FILE [-f FILE...] [--against-control-plane] [--failure-threshold warn|error] [-o text|json]',
   flags: [
-    { name: 'file', short: 'f', value: 'FILE', multiple: true, description: 'file with one or more resources; "-" reads stdin (repeatable)' },
+    FILES_FLAG,
     { name: 'against-control-plane', description: 'also analyse what the control plane holds (files replace live resources of the same kind and name) and its registered instances' },
     { name: 'failure-threshold', value: 'LEVEL', description: 'exit 1 when a finding is at or above LEVEL: warn or error (default error)' },
     { name: 'output', short: 'o', value: 'FORMAT', description: 'output format: text, json (default text)' },
@@ -37,9 +37,7 @@ export const analyzeCommand: Command = {
     'Example:\n  weftctl analyze -f deploy/examples/policy.yaml\n  weftctl analyze -f routes.yaml --against-control-plane --failure-threshold warn -o json',
   async run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
     expectPositionals(args, 0, 0, this.usage, this.name);
-    const files = args.strings('file');
-    if (files.length === 0) throw new UsageError('analyze needs at least one -f FILE (-f - reads stdin)', this.name);
-    if (files.filter((f) => f === '-').length > 1) throw new UsageError('-f - (stdin) can be given only once', this.name);
+    const files = fileArgs(args, this.name);
     const threshold = (args.string('failure-threshold') ?? 'error') as Severity;
     if (!THRESHOLDS.includes(threshold)) throw new UsageError(`--failure-threshold ${threshold}: must be warn or error`, this.name);
     const output = args.string('output') ?? 'text';

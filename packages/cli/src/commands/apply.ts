@@ -1,11 +1,12 @@
-import { CONTROL_PLANE_MAX_MESSAGE_BYTES, parseDocuments, validateDocuments, ValidationError, type SourcedDocument, type ValidationIssue } from '@weft/api';
+import { CONTROL_PLANE_MAX_MESSAGE_BYTES, ValidationError, type SourcedDocument, type ValidationIssue } from '@weft/api';
 import type { ParsedArgs } from '../args';
-import { CliError, EXIT, UsageError } from '../errors';
+import { CliError, EXIT } from '../errors';
 import { InputTooLarge } from '../io';
 import { mebibytes } from '../output/format';
+import { parseAndValidate, type SourceText } from '../validate-sources';
 import { resourceRef } from '../views/resource-table';
 import type { Command, CommandContext } from './command';
-import { expectPositionals } from './shared-flags';
+import { expectPositionals, fileArgs, FILES_FLAG } from './shared-flags';
 
 /** One apply is one gRPC message, so all of its files together must fit the control plane's limit. */
 function tooLarge(file: string, err: InputTooLarge, earlier: number): CliError {
@@ -39,25 +40,14 @@ async function readSource(ctx: CommandContext, file: string, earlier: number): P
  * file at once (sorted by file, then document), so one run shows the operator all there is to fix.
  */
 export async function loadDocuments(ctx: CommandContext, files: readonly string[]): Promise<SourcedDocument[]> {
-  const issues: ValidationIssue[] = [];
-  const docs: SourcedDocument[] = [];
+  const sources: SourceText[] = [];
   let bytes = 0;
   for (const file of files) {
     const text = await readSource(ctx, file, bytes);
     bytes += Buffer.byteLength(text);
-    try {
-      docs.push(...parseDocuments(text, file));
-    } catch (err) {
-      if (!(err instanceof ValidationError)) throw err;
-      issues.push(...err.issues);
-    }
+    sources.push({ file, text });
   }
-  try {
-    validateDocuments(docs);
-  } catch (err) {
-    if (!(err instanceof ValidationError)) throw err;
-    issues.push(...err.issues);
-  }
+  const { docs, issues } = parseAndValidate(sources);
   if (issues.length > 0) {
     const order = (i: ValidationIssue): number => files.indexOf(i.source);
     throw new ValidationError([...issues].sort((a, b) => order(a) - order(b) || a.document - b.document));
@@ -71,7 +61,7 @@ export const applyCommand: Command = {
   summary: 'create or update resources from YAML or JSON files',
   usage: 'apply -f FILE [-f FILE...] [--dry-run]',
   flags: [
-    { name: 'file', short: 'f', value: 'FILE', multiple: true, description: 'file with one or more resources; "-" reads stdin (repeatable)' },
+    FILES_FLAG,
     { name: 'dry-run', description: 'validate on the control plane and show what would change, without storing anything' },
   ],
   details:
@@ -80,9 +70,7 @@ export const applyCommand: Command = {
     'Example:\n  weftctl apply -f deploy/examples/policy.yaml\n  cat routes.yaml | weftctl apply -f - --dry-run',
   async run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
     expectPositionals(args, 0, 0, this.usage, this.name);
-    const files = args.strings('file');
-    if (files.length === 0) throw new UsageError('apply needs at least one -f FILE (-f - reads stdin)', this.name);
-    if (files.filter((f) => f === '-').length > 1) throw new UsageError('-f - (stdin) can be given only once', this.name);
+    const files = fileArgs(args, this.name);
     const dryRun = args.has('dry-run');
 
     const docs = await loadDocuments(ctx, files);

@@ -33,3 +33,14 @@ export function expectPositionals(args: ParsedArgs, min: number, max: number, us
   if (n > max) throw new UsageError(`unexpected argument "${args.positionals[max]}": ${usage}`, command);
   return args.positionals;
 }
+
+/** `-f FILE`, repeatable; `-` is stdin. */
+export const FILES_FLAG: FlagSpec = { name: 'file', short: 'f', value: 'FILE', multiple: true, description: 'file with one or more resources; "-" reads stdin (repeatable)' };
+
+/** The `-f` files: at least one, and stdin at most once. */
+export function fileArgs(args: ParsedArgs, command: string): readonly string[] {
+  const files = args.strings('file');
+  if (files.length === 0) throw new UsageError(`${command} needs at least one -f FILE (-f - reads stdin)`, command);
+  if (files.filter((f) => f === '-').length > 1) throw new UsageError('-f - (stdin) can be given only once', command);
+  return files;
+}
