@@ -41,6 +41,7 @@ export function commandHelp(command: Command): string {
     (command.flags.length > 0 ? `Flags:\n${flagLines(command.flags)}\n` : '') +
     `Global flags:\n${flagLines(GLOBAL_FLAGS)}` +
     (command.details ? `\n${command.details}\n` : '') +
-    `\n${EXIT_CODES}`
+    // A command whose exit codes mean more (analyze, check) says so in its details.
+    (command.details?.includes('Exit codes:') ? '' : `\n${EXIT_CODES}`)
   );
 }
