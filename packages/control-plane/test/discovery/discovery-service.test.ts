@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as net from 'node:net';
 import { expect } from 'chai';
-import type { ApplyResponse, DiscoveryResponse, ListProxiesResponse, ListServicesResponse } from '@weft/api';
+import type { ApplyResponse, DiscoveryResponse, ListProxiesResponse, ListServicesResponse, ProxyConfig } from '@weft/api';
 import { API_VERSION } from '@weft/api';
 import { startControlPlane, type OperatorConfig, type RunningControlPlane } from '../../src/index';
 import { TestDiscoveryStream } from '../helpers/discovery-client';
@@ -97,6 +97,30 @@ describe('Discovery.Stream over mTLS', () => {
     expect(nacked.lastNackVersion).to.equal(pushed.version);
     expect(nacked.lastNackMessage).to.equal('Route ratings-route: cannot compile');
     expect(nacked.ackedVersion).to.equal(first.version);
+  });
+
+  it('Admin.GetProxyConfig gives the snapshot a proxy ACKed (never one it NACKed) and the one it would be sent now', async () => {
+    const s = open(ratings);
+    s.announce({ proxyId: 'ratings-1', service: 'ratings', address: '10.1.0.2:15006', labels: {} });
+    const first = await s.next();
+    const before = await unaryCall<ProxyConfig>(admin, 'GetProxyConfig', { proxyId: 'ratings-1' });
+    expect(before.acked).to.equal(null);
+    s.ack(first);
+    await eventually(async () => ((await proxy('ratings-1'))?.ackedVersion === first.version ? true : undefined), 2000, 'the ACK to show');
+
+    await apply(route('ratings-v2', 'ratings'));
+    let pushed = await s.next(1000);
+    while (!pushed.snapshot?.resources.some((r) => r.name === 'ratings-v2')) pushed = await s.next(1000);
+    s.nack(pushed, first.version, 'Route ratings-v2: cannot compile');
+    await eventually(async () => ((await proxy('ratings-1'))?.lastNackMessage ? true : undefined), 2000, 'the NACK to show');
+
+    const config = await unaryCall<ProxyConfig>(admin, 'GetProxyConfig', { proxyId: 'ratings-1' });
+    expect(config.proxy?.lastNackMessage).to.equal('Route ratings-v2: cannot compile');
+    expect(config.acked?.version).to.equal(first.version);
+    expect(config.acked?.snapshot).to.deep.equal(first.snapshot);
+    expect(config.current?.snapshot?.resources.map((r) => r.name)).to.include('ratings-v2');
+    const missing = await unaryCall(admin, 'GetProxyConfig', { proxyId: 'nobody' }).then(() => undefined, (err: grpc.ServiceError) => err);
+    expect(missing?.code).to.equal(grpc.status.NOT_FOUND);
   });
 
   it('gives a proxy the AuthorizationPolicies of its own service only', async () => {
