@@ -32,6 +32,11 @@ export const HEADERS = Object.freeze({
    * carried as HTTP/2, `--http1-upstream h2`), so that the destination speaks it to its app.
    */
   callerProtocol: 'x-weft-caller-protocol',
+  /**
+   * Envoy's header for the verified client certificate (`By=...;Hash=...;URI=...`), set by the
+   * inbound sidecar from the peer's certificate; apps behind Envoy trust it, so nothing else may set it.
+   */
+  forwardedClientCert: 'x-forwarded-client-cert',
 });
 
 /**

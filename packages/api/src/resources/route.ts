@@ -64,7 +64,7 @@ const retries = z.strictObject({
 });
 
 /**
- * Headers a Route may not touch: the mesh's own (`x-weft-*`, trace context), the ones that frame
+ * Headers a Route may not touch: the mesh's own (`x-weft-*`, trace context, the client certificate), the ones that frame
  * the message or describe one connection, and the authority, which routing already used.
  */
 const RESERVED_HEADERS = new Set([
@@ -79,6 +79,7 @@ const RESERVED_HEADERS = new Set([
   'upgrade',
   'traceparent',
   'tracestate',
+  'x-forwarded-client-cert',
 ]);
 
 // RFC 9110 field values: visible characters, spaces and tabs; never CR, LF or NUL.

@@ -38,12 +38,16 @@ export function acceptInbound(deps: InboundAcceptDeps, next: Service<InboundRequ
       const q = url.indexOf('?');
       record.path = q < 0 ? url : url.slice(0, q);
       record.authority = authorityOf(d.authority);
+      // Whatever x-weft-* or x-forwarded-client-cert the caller sent goes: only forward-local names the peer.
+      const headers = forwardableHeaders(d.headers, true);
+      // The authority the calling app addressed, as Host whatever carried it (HTTP/2 has it in
+      // :authority): forward-local sends it on as Host or :authority, whatever the app speaks.
+      if (d.authority !== undefined) headers['host'] = d.authority;
       return next({
         method: record.method,
         target: url,
         path: record.path,
-        // Whatever x-weft-* the caller sent goes: only forward-local names the peer.
-        headers: forwardableHeaders(d.headers, true),
+        headers,
         body: d.takeBody().body,
         config: deps.config.current,
         signal,

@@ -5,7 +5,7 @@ import type { HttpProtocol } from '../layers/downstream';
 import type { H2Connection } from '../layers/h2-connection';
 import type { HeaderMap } from '../layers/http';
 import type { Phase } from '../telemetry/record';
-import type { PeerIdentity } from './tls-terminate';
+import type { HttpPeer } from './tls-terminate';
 import type { CancelSignal } from '../layers/cancel';
 
 /**
@@ -31,7 +31,7 @@ export interface ForwardRequest {
   readonly headers: HeaderMap;
   readonly body: Readable | null;
   readonly signal: CancelSignal;
-  readonly peer: PeerIdentity;
+  readonly peer: HttpPeer;
   readonly record: { phase: Phase };
   readonly grpc: boolean;
   /** What the calling app spoke: an `auto` app is spoken to in it. */
@@ -41,11 +41,16 @@ export interface ForwardRequest {
 }
 
 /**
- * The headers the app receives: the caller's, plus its verified identity when it has one. Set in
- * the request's own header map (accept built it and removed any `x-weft-*` the caller sent, as the
- * trace layer sets `traceparent` in it): a copy that adds a key costs about 1 us on Node.js 20.
+ * The headers the app receives: the caller's, plus its verified identity when it has one, in
+ * `x-weft-peer-identity` and in Envoy's `x-forwarded-client-cert`. Set in the request's own header
+ * map (accept built it and removed any the caller sent, as the trace layer sets `traceparent` in
+ * it): a copy that adds a key costs about 1 us on Node.js 20.
  */
 export function appHeaders(req: ForwardRequest): HeaderMap {
-  if (req.peer.spiffeId !== '') req.headers[HEADERS.peerIdentity] = req.peer.spiffeId;
+  const peer = req.peer;
+  if (peer.spiffeId !== '') {
+    req.headers[HEADERS.peerIdentity] = peer.spiffeId;
+    req.headers[HEADERS.forwardedClientCert] = peer.forwardedClientCert;
+  }
   return req.headers;
 }

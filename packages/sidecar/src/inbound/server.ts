@@ -103,8 +103,9 @@ export async function startInbound(options: InboundOptions): Promise<ProxyListen
   };
   const listener = new MuxListener({
     limits,
-    handler: inboundStack({ config: options.config, service: options.self.service, destination, events: options.telemetry.events, tracing: options.telemetry.tracing, app }),
+    handler: inboundStack({ config: options.config, service: options.self.service, spiffeId: options.self.spiffeId, destination, events: options.telemetry.events, tracing: options.telemetry.tracing, app }),
     onClosed: release,
+    onRapidReset: () => options.telemetry.events.emit('weft:h2-session-closed', { direction: 'inbound', reason: 'rapid-reset' }),
     accept: (socket: Socket, mux) => {
       const mode = options.config.current?.mesh.mtls ?? 'STRICT';
       void sniff(socket, (head) => detectInbound(head, mode, appProtocol), limits.headersTimeoutMs).then((kind) => {

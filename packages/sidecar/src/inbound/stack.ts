@@ -12,8 +12,9 @@ import type { InboundRequest } from './types';
 
 export interface InboundStackDeps {
   readonly config: { readonly current: CompiledConfig | undefined };
-  /** This sidecar's service name and `service.namespace`. */
+  /** This sidecar's service name, `service.namespace` and SPIFFE ID. */
   readonly service: string;
+  readonly spiffeId: string;
   readonly destination: string;
   readonly events: TelemetryEvents;
   readonly tracing: Pick<Tracing, 'startSpan'>;
@@ -27,9 +28,9 @@ export interface InboundStackDeps {
  */
 export function inboundStack(deps: InboundStackDeps): (d: Downstream) => void {
   return acceptInbound(deps, //                  parse, read the config once, answer, report
-    tlsTerminate<InboundRequest>( //              peer identity from the client certificate's URI SAN (plaintext: none)
+    tlsTerminate<InboundRequest>(deps.spiffeId, // peer identity from the client certificate's URI SAN, XFCC (plaintext: none)
       traceServer<WithPeer<InboundRequest>>(deps.service, deps.tracing, // SERVER span, caller's traceparent continued
         authorize<WithSpan<WithPeer<InboundRequest>>>(deps.events, // AuthorizationPolicy: DENY, then ALLOW; 403 names the policy
           rateLimit<WithSpan<WithPeer<InboundRequest>>>(deps, // own ServicePolicy.rateLimit: token bucket; over it -> 429 + retry-after
-            forwardLocal(deps.app)))))); //       to the app in its protocol, x-weft-peer-identity set; app down -> 502
+            forwardLocal(deps.app)))))); //       to the app in its protocol, x-weft-peer-identity and XFCC set; app down -> 502
 }

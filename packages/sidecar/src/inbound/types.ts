@@ -5,7 +5,7 @@ import type { HeaderMap } from '../layers/http';
 import type { RequestRecord } from '../telemetry/record';
 import type { CancelSignal } from '../layers/cancel';
 import type { TraceSpan } from '../telemetry/trace';
-import type { PeerIdentity } from './tls-terminate';
+import type { HttpPeer } from './tls-terminate';
 
 export type { PeerCertificateSource } from '../layers/downstream';
 
@@ -37,7 +37,7 @@ export interface InboundRequest {
   /** The `Upgrade` token (`websocket`) when the caller asks to switch protocols; no body then. */
   readonly upgrade: string | undefined;
   /** Set by tls-terminate: who called. */
-  readonly peer: PeerIdentity | undefined;
+  readonly peer: HttpPeer | undefined;
   /** Set by the trace layer: the request's SERVER span. */
   readonly span: TraceSpan | undefined;
 }

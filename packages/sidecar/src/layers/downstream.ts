@@ -10,7 +10,7 @@ export type Outcome = { readonly response: ProxyResponse } | { readonly error: P
 
 /** The slice of a TLS connection that names the peer (a TLSSocket, or a plain object in tests). */
 export interface PeerCertificateSource {
-  getPeerX509Certificate(): { readonly subjectAltName: string | undefined } | undefined;
+  getPeerX509Certificate(): { readonly subjectAltName: string | undefined; readonly raw: Buffer } | undefined;
 }
 
 export interface RespondOptions {

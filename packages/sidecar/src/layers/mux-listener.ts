@@ -7,6 +7,7 @@ import type { ProxyListener } from '../listener';
 import type { Downstream } from './downstream';
 import { http1Downstream } from './downstream-h1';
 import { h2Downstream } from './downstream-h2';
+import { guardResets, H2_SESSION_LIMITS, startWhenRead } from './h2-reset-guard';
 import { upgradeDownstream, rawHead } from './upgrade';
 
 /** What a listener tolerates from clients; slow or oversized requests are cut off. */
@@ -29,6 +30,8 @@ export interface MuxListenerOptions {
   readonly accept: (socket: Socket, listener: MuxListener) => void;
   /** Releases what the listener's owner holds (pools, subscriptions) once nothing can use it. */
   readonly onClosed: (forced: boolean) => Promise<void>;
+  /** A client's HTTP/2 session was closed for resetting streams abusively (rapid reset); for metrics. */
+  readonly onRapidReset?: () => void;
 }
 
 /**
@@ -77,14 +80,17 @@ export class MuxListener implements ProxyListener {
     this.#http1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#exchange(upgradeDownstream(req, socket, head), undefined));
     this.#http1.on('clientError', answerClientError);
     this.#http1.on('connect', refuseConnect);
-    this.#h2 = createH2Server({ settings: { enablePush: false, maxHeaderListSize: limits.maxHeaderBytes } });
+    const { maxConcurrentStreams } = H2_SESSION_LIMITS;
+    this.#h2 = createH2Server({ settings: { enablePush: false, maxHeaderListSize: limits.maxHeaderBytes, maxConcurrentStreams } });
+    const onRapidReset = options.onRapidReset ?? ((): void => undefined);
     this.#h2.on('session', (session: ServerHttp2Session) => {
       this.#sessions.add(session);
       session.on('error', () => undefined); // its streams carry the failure to their requests
       session.once('close', () => this.#sessions.delete(session));
+      guardResets(session, onRapidReset);
       if (this.#draining) session.close();
     });
-    this.#h2.on('stream', (stream, headers) => this.#exchange(h2Downstream(stream, headers), undefined));
+    this.#h2.on('stream', (stream, headers) => startWhenRead(stream, () => this.#exchange(h2Downstream(stream, headers), undefined)));
   }
 
   /** Serves a connection (plain or TLS) as HTTP/1.1. */

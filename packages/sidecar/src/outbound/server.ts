@@ -61,6 +61,7 @@ export async function startOutbound(options: OutboundOptions): Promise<ProxyList
     limits,
     handler,
     onClosed: release,
+    onRapidReset: () => options.telemetry.events.emit('weft:h2-session-closed', { direction: 'outbound', reason: 'rapid-reset' }),
     accept: (socket, mux) =>
       void sniff(socket, httpProtocolOf, limits.headersTimeoutMs).then((protocol) => {
         if (protocol === 'h2') mux.serveH2(socket);

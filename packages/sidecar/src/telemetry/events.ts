@@ -41,6 +41,8 @@ export interface WeftEvents {
   'weft:rate-limited': { readonly destination: string; readonly source: string };
   /** An inbound request was refused by authorization (`policy` is '' when no ALLOW rule matched). */
   'weft:authz-denied': { readonly source: string; readonly destination: string; readonly policy: string; readonly cause: string };
+  /** A client's HTTP/2 session was closed with GOAWAY ENHANCE_YOUR_CALM for resetting streams abusively. */
+  'weft:h2-session-closed': { readonly direction: Direction; readonly reason: 'rapid-reset' };
   /** A TCP connection was forwarded to a peer sidecar (outbound) or to the app (inbound). */
   'weft:tcp-open': TcpConnectionLabels;
   /**

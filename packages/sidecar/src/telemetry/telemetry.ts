@@ -87,6 +87,11 @@ export class Telemetry {
       log.info('endpoint back in balancing', { ...e });
     });
     this.events.on('weft:rate-limited', ({ destination, source }) => this.#rateLimited.inc({ destination, source }));
+    const h2Closed = this.#registry.counter('weft_h2_sessions_closed_total', "Clients' HTTP/2 sessions the sidecar closed (GOAWAY ENHANCE_YOUR_CALM), by direction and reason (rapid-reset).");
+    this.events.on('weft:h2-session-closed', (e) => {
+      h2Closed.inc({ direction: e.direction, reason: e.reason });
+      log.warn('closed an HTTP/2 session that reset streams abusively (rapid reset)', { ...e });
+    });
     this.events.on('weft:authz-denied', ({ source, destination, policy, cause }) => this.#denied.inc({ source, destination, policy, cause }));
   }
 
