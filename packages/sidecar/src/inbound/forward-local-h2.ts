@@ -18,7 +18,7 @@ export function forwardLocalH2(app: LocalApp, connection: H2Connection): Service
     // gRPC servers expect `te: trailers` (it says the client reads trailers); it is hop-by-hop, so it was dropped on the way in.
     if (req.grpc) headers['te'] = 'trailers';
     return h2Exchange(
-      connection.session(),
+      connection,
       { method: req.method, target: req.target, headers, body: req.body, signal: req.signal },
       (cause) => new AppUnavailableError(where, cause),
       () => undefined,

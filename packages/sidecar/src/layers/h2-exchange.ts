@@ -1,7 +1,7 @@
-import { constants, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import { constants, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
 import { BadRequestError } from './errors';
-import { H2ConnectTimeoutError } from './h2-connection';
+import { H2ConnectTimeoutError, type H2StreamOpener } from './h2-connection';
 import { withoutPseudoHeaders, type HeaderMap, type ProxyResponse } from './http';
 import type { CancelSignal } from './cancel';
 
@@ -29,7 +29,7 @@ export type H2Failure = (cause: Error, processed: boolean) => Error;
  * trailers-only answer) has no body and keeps `grpc-status` in its headers. Trailers are
  * collected for whoever writes the response out. Aborting the signal cancels the stream.
  */
-export function h2Exchange(session: ClientHttp2Session, req: H2Request, fail: H2Failure, onSent: () => void): Promise<ProxyResponse> {
+export function h2Exchange(session: H2StreamOpener, req: H2Request, fail: H2Failure, onSent: () => void): Promise<ProxyResponse> {
   return new Promise((resolve, reject) => {
     if (req.signal.aborted) return reject(req.signal.reason as Error);
     const noBody = req.body === null || (Buffer.isBuffer(req.body) && req.body.length === 0);

@@ -10,7 +10,7 @@ const request = { method: 'GET', target: '/x', headers: { host: 'svc' }, body: n
 
 /** The failure h2Exchange reports, with whether the peer may have acted on the request. */
 function failure(connection: H2Connection): Promise<{ cause: Error; processed: boolean }> {
-  return h2Exchange(connection.session(), request, (cause, processed) => Object.assign(new Error('failed'), { detail: { cause, processed } }), () => undefined).then(
+  return h2Exchange(connection, request, (cause, processed) => Object.assign(new Error('failed'), { detail: { cause, processed } }), () => undefined).then(
     () => {
       throw new Error('expected a failure');
     },
@@ -57,7 +57,7 @@ describe('layers/h2-connection and h2-exchange: one multiplexed session per peer
     try {
       sessions = 0;
       for (let i = 0; i < 3; i++) {
-        const res = await h2Exchange(connection.session(), request, (cause) => cause, () => undefined);
+        const res = await h2Exchange(connection, request, (cause) => cause, () => undefined);
         expect(res.status).to.equal(200);
         res.body?.resume();
         await new Promise((r) => setTimeout(r, 20)); // let the GOAWAY arrive
@@ -65,6 +65,35 @@ describe('layers/h2-connection and h2-exchange: one multiplexed session per peer
       expect(sessions).to.equal(3);
     } finally {
       await connection.close(true);
+    }
+  });
+
+  it('opens another session only when every open one carries as many streams as the peer allows', async () => {
+    // A peer that allows two streams per session and keeps every stream open (long-lived gRPC streams).
+    const held = createH2Server({ settings: { maxConcurrentStreams: 2 } });
+    const heldSessions = new Set<ServerHttp2Session>();
+    held.on('session', (session) => heldSessions.add(session));
+    held.on('stream', (stream) => {
+      stream.on('error', () => undefined);
+      stream.respond({ ':status': 200 });
+    });
+    await new Promise<void>((r) => held.listen(0, '127.0.0.1', r));
+    const connection = new H2Connection({ authority: `http://127.0.0.1:${(held.address() as AddressInfo).port}`, connectTimeoutMs: 1000, idleTimeoutMs: 10_000 });
+    try {
+      // The first answer means the peer's SETTINGS are in; until then Node assumes no limit.
+      const first = await h2Exchange(connection, request, (cause) => cause, () => undefined);
+      const rest = await Promise.all([1, 2, 3, 4].map(() => h2Exchange(connection, request, (cause) => cause, () => undefined)));
+      expect([first, ...rest].map((r) => r.status)).to.deep.equal([200, 200, 200, 200, 200]);
+      expect([heldSessions.size, connection.size]).to.deep.equal([3, 3]);
+      // A stream that ends frees its slot: the next request goes on an open session, not a new one.
+      (first.body as NodeJS.ReadableStream & { destroy(): void }).destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await h2Exchange(connection, request, (cause) => cause, () => undefined)).status).to.equal(200);
+      expect(heldSessions.size).to.equal(3);
+    } finally {
+      await connection.close(true);
+      for (const session of heldSessions) session.destroy();
+      await new Promise((r) => held.close(r));
     }
   });
 

@@ -1,7 +1,6 @@
-import type { ClientHttp2Session } from 'node:http2';
 import type { Destination } from '../../config/types';
 import type { IdentityMaterial } from '../../control/identity-material';
-import { H2Connection } from '../../layers/h2-connection';
+import { H2Connection, type H2StreamOpener } from '../../layers/h2-connection';
 import type { Watch } from '../../watch';
 import { ConnectionCache } from './connection-cache';
 import { tlsClientOptions } from './tls-originate';
@@ -13,11 +12,11 @@ const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 /** Where HTTP/2 sessions to peer sidecars come from (H2Sessions in production). */
 export interface H2SessionSource {
-  session(endpoint: string, destination: Destination): ClientHttp2Session;
+  session(endpoint: string, destination: Destination): H2StreamOpener;
 }
 
 /**
- * HTTP/2 to peer sidecars: one multiplexed session per endpoint and expected identity, over mTLS
+ * HTTP/2 to peer sidecars: multiplexed sessions per endpoint and expected identity (see H2Connection), over mTLS
  * with ALPN `h2` and the same identity pinning as HTTP/1.1 (see tls-originate), retired when the
  * certificate renews (see ConnectionCache): streams in flight finish, new requests open new sessions.
  */
@@ -37,9 +36,9 @@ export class H2Sessions implements H2SessionSource {
     );
   }
 
-  /** The session for an endpoint of a destination; throws NotReadyError before the first certificate. */
-  session(endpoint: string, destination: Destination): ClientHttp2Session {
-    return this.#cache.get(endpoint, destination).session();
+  /** Where streams to an endpoint of a destination open; throws NotReadyError before the first certificate. */
+  session(endpoint: string, destination: Destination): H2StreamOpener {
+    return this.#cache.get(endpoint, destination);
   }
 
   retain(liveEndpoints: ReadonlySet<string>): void {
