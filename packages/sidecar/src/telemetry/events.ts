@@ -41,6 +41,11 @@ export interface WeftEvents {
   'weft:rate-limited': { readonly destination: string; readonly source: string };
   /** An inbound request was refused by authorization (`policy` is '' when no ALLOW rule matched). */
   'weft:authz-denied': { readonly source: string; readonly destination: string; readonly policy: string; readonly cause: string };
+  /**
+   * A listener cut a client off for being too slow: its request headers did not arrive in time
+   * (`headers`, HTTP/1.1), or its request body stopped arriving (`body_idle`).
+   */
+  'weft:downstream-timeout': { readonly direction: Direction; readonly reason: 'headers' | 'body_idle' };
   /** A TCP connection was forwarded to a peer sidecar (outbound) or to the app (inbound). */
   'weft:tcp-open': TcpConnectionLabels;
   /**

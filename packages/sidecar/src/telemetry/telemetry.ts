@@ -87,6 +87,11 @@ export class Telemetry {
       log.info('endpoint back in balancing', { ...e });
     });
     this.events.on('weft:rate-limited', ({ destination, source }) => this.#rateLimited.inc({ destination, source }));
+    const timeouts = this.#registry.counter(
+      'weft_downstream_timeouts_total',
+      'Clients cut off by a listener for being too slow, by direction and reason (headers: request headers too slow; body_idle: the request body stopped arriving).',
+    );
+    this.events.on('weft:downstream-timeout', ({ direction, reason }) => timeouts.inc({ direction, reason }));
     this.events.on('weft:authz-denied', ({ source, destination, policy, cause }) => this.#denied.inc({ source, destination, policy, cause }));
   }
 
