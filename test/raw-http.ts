@@ -1,7 +1,9 @@
 /**
  * Raw HTTP/1.1 over TCP or mTLS, byte for byte, for requests no well-behaved client would send
- * (smuggling, oversized or invalid headers, headers trickled in one byte at a time).
+ * (smuggling, oversized or invalid headers, headers trickled in one byte at a time); and HTTP/2
+ * requests beyond what a polite client sends (thousands of headers, a body that stalls).
  */
+import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 
@@ -36,9 +38,10 @@ function connect(target: RawTarget): net.Socket {
 /**
  * Sends `bytes` (as soon as the connection is up; for TLS, after the handshake) and collects the
  * answer until the server closes the connection or `waitMs` passes. With `trickleMs`, the bytes
- * go one at a time, `trickleMs` apart, for as long as the connection stays open (slow-loris).
+ * go one at a time, `trickleMs` apart, for as long as the connection stays open (slow-loris);
+ * the first `trickleAfter` bytes (default none) go at once.
  */
-export function rawExchange(target: RawTarget, bytes: string | Buffer, options: { waitMs?: number; trickleMs?: number } = {}): Promise<RawOutcome> {
+export function rawExchange(target: RawTarget, bytes: string | Buffer, options: { waitMs?: number; trickleMs?: number; trickleAfter?: number } = {}): Promise<RawOutcome> {
   const started = Date.now();
   const payload = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
   return new Promise((resolve) => {
@@ -58,7 +61,8 @@ export function rawExchange(target: RawTarget, bytes: string | Buffer, options: 
         socket.write(payload);
         return;
       }
-      let i = 0;
+      let i = options.trickleAfter ?? 0;
+      if (i > 0) socket.write(payload.subarray(0, i));
       trickle = setInterval(() => {
         if (i < payload.length && socket.writable) socket.write(payload.subarray(i, ++i));
       }, options.trickleMs);
@@ -84,4 +88,71 @@ export function bodyOf(data: string): string {
     body += rest.slice(eol + 2, eol + 2 + size);
     rest = rest.slice(eol + 2 + size + 2);
   }
+}
+
+export interface H2Outcome {
+  /** `:status` of the response, or 0 if none came. */
+  readonly status: number;
+  readonly headers: http2.IncomingHttpHeaders;
+  readonly body: string;
+  /** The RST_STREAM code the stream ended with (0 after a clean end), or the session's error code. */
+  readonly rstCode: number | string;
+  readonly elapsedMs: number;
+}
+
+/**
+ * One HTTP/2 request over h2c (tcp) or TLS with ALPN h2 (tls), from a client that lets itself
+ * send header lists of any size. `body` chunks go `everyMs` apart; with `stall`, the stream is
+ * left open after them (a body that stops arriving). Resolves when the stream closes or after `waitMs`.
+ */
+export function h2Exchange(
+  target: RawTarget,
+  headers: http2.OutgoingHttpHeaders,
+  options: { body?: readonly string[]; everyMs?: number; stall?: boolean; waitMs?: number } = {},
+): Promise<H2Outcome> {
+  const started = Date.now();
+  const settings = { maxSendHeaderBlockLength: 4 * 1024 * 1024, maxHeaderListPairs: 10_000 };
+  const session =
+    target.kind === 'tcp'
+      ? http2.connect(`http://127.0.0.1:${target.port}`, settings)
+      : http2.connect(`https://127.0.0.1:${target.port}`, {
+          ...settings,
+          ca: target.caPem,
+          cert: target.certificatePem,
+          key: target.privateKeyPem,
+          ALPNProtocols: ['h2'],
+          checkServerIdentity: () => undefined,
+        });
+  return new Promise((resolve) => {
+    let status = 0;
+    let got: http2.IncomingHttpHeaders = {};
+    let body = '';
+    let timer: NodeJS.Timeout | undefined;
+    let sender: NodeJS.Timeout | undefined;
+    const finish = (rstCode: number | string): void => {
+      clearTimeout(timer);
+      clearInterval(sender);
+      session.destroy();
+      resolve({ status, headers: got, body, rstCode, elapsedMs: Date.now() - started });
+    };
+    session.on('error', (err: NodeJS.ErrnoException) => finish(err.code ?? err.message));
+    const chunks = [...(options.body ?? [])];
+    const stream = session.request(headers, { endStream: options.body === undefined });
+    stream.on('response', (h) => {
+      got = h;
+      status = Number(h[':status']);
+    });
+    stream.on('data', (d: Buffer) => (body += d.toString()));
+    stream.on('error', () => undefined);
+    stream.on('close', () => finish(stream.rstCode ?? 0));
+    if (options.body !== undefined) {
+      sender = setInterval(() => {
+        const next = chunks.shift();
+        if (next !== undefined) stream.write(next);
+        else if (!options.stall) stream.end();
+        if (next === undefined) clearInterval(sender);
+      }, options.everyMs ?? 0);
+    }
+    timer = setTimeout(() => finish('timeout'), options.waitMs ?? 10_000);
+  });
 }

@@ -41,6 +41,9 @@ Flags:
   --admin-remote-config       also serve /config to callers not on this host's loopback (it
                               shows the mesh's topology and policies; default: loopback only)
   --drain-timeout D           on SIGTERM, how long in-flight requests may finish (default 10s)
+  --body-idle-timeout D       a request body from which nothing arrives for D is cut off (408 if
+                              no response has started; 0 for never). Idle time, not total: slow
+                              uploads that keep moving are never cut (default 30s)
   -h, --help                  show this help
   --version                   print the version and exit
 
@@ -62,7 +65,7 @@ const FLAGS = {
   'control-plane': { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, labels: { type: 'string' },
   'inbound-port': { type: 'string' }, 'outbound-port': { type: 'string' }, 'admin-port': { type: 'string' },
   'advertise-address': { type: 'string' }, 'bind-inbound': { type: 'string' }, 'bind-admin': { type: 'string' },
-  'drain-timeout': { type: 'string' }, help: { type: 'boolean', short: 'h' }, 'admin-remote-config': { type: 'boolean' },
+  'drain-timeout': { type: 'string' }, 'body-idle-timeout': { type: 'string' }, help: { type: 'boolean', short: 'h' }, 'admin-remote-config': { type: 'boolean' },
   'app-protocol': { type: 'string' }, 'tcp-forward': { type: 'string', multiple: true }, 'http1-upstream': { type: 'string' },
 } as const;
 
@@ -110,6 +113,9 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
   const drain = str('drain-timeout');
   const drainTimeoutMs = drain === undefined ? 10_000 : parseDuration(drain);
   if (drainTimeoutMs === undefined) throw new UsageError(`--drain-timeout must be a duration such as 10s or 500ms, got ${JSON.stringify(drain)}`);
+  const bodyIdle = str('body-idle-timeout');
+  const bodyIdleTimeoutMs = bodyIdle === undefined ? undefined : parseDuration(bodyIdle);
+  if (bodyIdle !== undefined && bodyIdleTimeoutMs === undefined) throw new UsageError(`--body-idle-timeout must be a duration such as 30s or 0s, got ${JSON.stringify(bodyIdle)}`);
   const labels = parseLabels(str('labels'));
   const appProtocol = oneOf<AppProtocol>(str('app-protocol'), ['auto', 'http1', 'h2c', 'tcp'], 'app-protocol');
   const http1Upstream = oneOf<Http1Upstream>(str('http1-upstream'), ['http1', 'h2'], 'http1-upstream');
@@ -128,6 +134,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
     bindInbound: str('bind-inbound') ?? '0.0.0.0',
     bindAdmin: str('bind-admin') ?? '0.0.0.0',
     drainTimeoutMs,
+    ...(bodyIdleTimeoutMs !== undefined ? { bodyIdleTimeoutMs } : {}),
     ...(values['admin-remote-config'] === true ? { adminRemoteConfig: true } : {}),
     ...(advertise ? { advertiseAddress: advertise } : {}),
     ...(appProtocol ? { appProtocol } : {}),

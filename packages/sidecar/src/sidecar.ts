@@ -15,6 +15,7 @@ import { JoinToken } from './control/join-token';
 import { proxyVersion } from './control/proxy-version';
 import type { AppProtocol } from './inbound/local-app';
 import { startInbound, type InboundOptions } from './inbound/server';
+import { LISTENER_LIMITS, type ListenerLimits } from './layers/mux-listener';
 import { ListenError, type ListenerKind } from './listen-error';
 import type { ProxyListener } from './listener';
 import type { Http1Upstream } from './outbound/endpoint/upstream';
@@ -51,6 +52,8 @@ export interface SidecarOptions {
   /** Inbound address other sidecars use: HOST:PORT, or HOST alone for HOST:<inbound port>. Defaults to 127.0.0.1:<inbound port>. */
   readonly advertiseAddress?: string;
   readonly drainTimeoutMs?: number;
+  /** How long a request body may stall before its exchange is cut (`--body-idle-timeout`); default LISTENER_LIMITS. */
+  readonly bodyIdleTimeoutMs?: number;
   readonly logger?: Logger;
   /** Aborting cancels start-up (SIGTERM while still waiting for the control plane). */
   readonly signal?: AbortSignal;
@@ -133,13 +136,14 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
       labels: Object.freeze({ ...options.labels }),
     });
     const telemetry = sidecar.attach(self, boot);
+    const limits: ListenerLimits = { ...LISTENER_LIMITS, bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? LISTENER_LIMITS.bodyIdleTimeoutMs };
     const common = { self, identity: sidecar.identity, config: sidecar.config, telemetry };
     await sidecar.addListener('outbound', '127.0.0.1', options.outboundPort ?? DEFAULT_PORTS.sidecarOutbound, (host, port) => (o.startOutbound ?? startOutbound)({
-      ...common, host, port,
+      ...common, host, port, limits,
       ...(options.http1Upstream ? { http1Upstream: options.http1Upstream } : {}),
     }));
     const inbound = await sidecar.addListener('inbound', options.bindInbound ?? '0.0.0.0', options.inboundPort ?? DEFAULT_PORTS.sidecarInbound, (host, port) => (o.startInbound ?? startInbound)({
-      ...common, host, port,
+      ...common, host, port, limits,
       appPort: options.appPort, ...(options.appHost ? { appHost: options.appHost } : {}),
       ...(options.appProtocol ? { appProtocol: options.appProtocol } : {}),
     }));

@@ -1,7 +1,7 @@
 import { HEADERS } from '@weft/api';
 import type { CompiledConfig } from '../config/types';
 import { callerProtocolOf } from '../layers/caller-protocol';
-import type { Downstream } from '../layers/downstream';
+import type { DownstreamHandler } from '../layers/downstream';
 import { BadRequestError } from '../layers/errors';
 import { serveExchange, type ExchangeEdge } from '../layers/exchange';
 import { isGrpc } from '../layers/grpc';
@@ -24,14 +24,14 @@ const NO_EXTRA: HeaderMap = Object.freeze({});
  * plaintext too in PERMISSIVE mode) into an InboundRequest, answers with what the stack returns
  * (a response, or a ProxyError), and reports the request when the exchange is over.
  */
-export function acceptInbound(deps: InboundAcceptDeps, next: Service<InboundRequest>): (d: Downstream) => void {
+export function acceptInbound(deps: InboundAcceptDeps, next: Service<InboundRequest>): DownstreamHandler {
   const edge: ExchangeEdge = { events: deps.events, dropMeshHeaders: true, bodyBrokenCode: 'WEFT_ERR_APP_UNAVAILABLE' };
-  return (d) => {
+  return (d, cancel) => {
     const record = new RequestRecord('inbound', d.method);
     record.destination = deps.destination;
     record.protocol = d.protocol;
     const grpc = isGrpc(d.headers['content-type']);
-    serveExchange(d, record, edge, grpc, () => NO_EXTRA, (signal) => {
+    serveExchange(d, cancel, record, edge, grpc, () => NO_EXTRA, (signal) => {
       const url = d.url;
       // Peer sidecars always send origin form; anything else did not come from one.
       if (!url.startsWith('/')) throw new BadRequestError(`unsupported request target "${url.slice(0, 100)}"`);

@@ -28,7 +28,7 @@ export interface InboundOptions {
   readonly identity: Watch<IdentityMaterial>;
   readonly config: Watch<CompiledConfig>;
   readonly telemetry: Telemetry;
-  /** Slow-loris and header-size limits; default LISTENER_LIMITS. */
+  /** Slow-loris, stalled-body and header limits; default LISTENER_LIMITS. */
   readonly limits?: ListenerLimits;
 }
 
@@ -106,6 +106,7 @@ export async function startInbound(options: InboundOptions): Promise<ProxyListen
     handler: inboundStack({ config: options.config, service: options.self.service, spiffeId: options.self.spiffeId, destination, events: options.telemetry.events, tracing: options.telemetry.tracing, app }),
     onClosed: release,
     onRapidReset: () => options.telemetry.events.emit('weft:h2-session-closed', { direction: 'inbound', reason: 'rapid-reset' }),
+    onTimeout: (reason) => options.telemetry.events.emit('weft:downstream-timeout', { direction: 'inbound', reason }),
     accept: (socket: Socket, mux) => {
       const mode = options.config.current?.mesh.mtls ?? 'STRICT';
       void sniff(socket, (head) => detectInbound(head, mode, appProtocol), limits.headersTimeoutMs).then((kind) => {

@@ -1,5 +1,5 @@
 import type { CompiledConfig } from '../config/types';
-import type { Downstream } from '../layers/downstream';
+import type { DownstreamHandler } from '../layers/downstream';
 import type { TelemetryEvents } from '../telemetry/events';
 import type { Tracing } from '../telemetry/trace';
 import { traceServer, type WithSpan } from '../telemetry/trace-layers';
@@ -26,7 +26,7 @@ export interface InboundStackDeps {
  * been completed by the server when a request reaches `accept` (or, in PERMISSIVE mode, the
  * request came in plaintext and has no peer identity).
  */
-export function inboundStack(deps: InboundStackDeps): (d: Downstream) => void {
+export function inboundStack(deps: InboundStackDeps): DownstreamHandler {
   return acceptInbound(deps, //                  parse, read the config once, answer, report
     tlsTerminate<InboundRequest>(deps.spiffeId, // peer identity from the client certificate's URI SAN, XFCC (plaintext: none)
       traceServer<WithPeer<InboundRequest>>(deps.service, deps.tracing, // SERVER span, caller's traceparent continued

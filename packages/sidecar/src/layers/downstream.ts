@@ -1,6 +1,13 @@
 import type { Readable } from 'node:stream';
+import type { Cancel } from './cancel';
 import type { ProxyError } from './errors';
 import type { HeaderMap, ProxyResponse } from './http';
+
+/**
+ * What a listener hands each request to: the request, and its cancellation, which the listener
+ * aborts when it gives up on the exchange (its request body stalled) and the client's leaving aborts too.
+ */
+export type DownstreamHandler = (d: Downstream, cancel: Cancel) => void;
 
 /** The protocol a client spoke to a listener. */
 export type HttpProtocol = 'http1' | 'h2';

@@ -161,6 +161,21 @@ export class NoPeerIdentityError extends ProxyError {
   }
 }
 
+/**
+ * The client stopped sending its request body: no byte of it arrived for the listener's body idle
+ * timeout while the sidecar was ready to read (a body trickled to hold a connection, or a client
+ * that hung). Answered 408 when no response has started.
+ */
+export class RequestBodyTimeoutError extends ProxyError {
+  readonly httpStatus = 408;
+  constructor(idleMs: number) {
+    super(
+      'WEFT_ERR_BODY_TIMEOUT',
+      `no byte of the request body arrived for ${idleMs / 1000}s: send the body without pauses that long (the sidecar's --body-idle-timeout)`,
+    );
+  }
+}
+
 /** The app closed its connection before the response; nothing is written back. */
 export class ClientClosedError extends ProxyError {
   readonly httpStatus = 499;

@@ -4,7 +4,7 @@ import type { Downstream } from './downstream';
 import { asProxyError, ClientClosedError } from './errors';
 import { grpcStatusIn, grpcStatusOf } from './grpc';
 import type { HeaderMap, ProxyResponse } from './http';
-import { Cancel, type CancelSignal } from './cancel';
+import type { Cancel, CancelSignal } from './cancel';
 
 /** How one edge (outbound or inbound accept) answers. */
 export interface ExchangeEdge {
@@ -19,18 +19,18 @@ export interface ExchangeEdge {
  * What both edges share. `run` builds the request and calls the stack (it may throw); whatever it
  * produces is written back, a ProxyError as the sidecar's own answer (a gRPC status for gRPC
  * requests), and the record gets the status the client saw. A client that leaves aborts the
- * stack (499). When the exchange ends, however it ends, the request is reported
+ * stack (499), and so does the listener through `controller` (408 for a stalled request body). When the exchange ends, however it ends, the request is reported
  * (`weft:request-end`).
  */
 export function serveExchange(
   d: Downstream,
+  controller: Cancel,
   record: RequestRecord,
   edge: ExchangeEdge,
   grpc: boolean,
   extra: () => HeaderMap,
   run: (signal: CancelSignal) => Promise<ProxyResponse>,
 ): void {
-  const controller = new Cancel();
   d.onClose((complete) => {
     if (!complete) {
       controller.abort(new ClientClosedError());

@@ -1,37 +1,72 @@
 import { createServer as createHttp1Server, type IncomingMessage, type Server as Http1Server, type ServerResponse } from 'node:http';
-import { createServer as createH2Server, type Http2Server, type ServerHttp2Session } from 'node:http2';
+import { createServer as createH2Server, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { HEADERS } from '@weft/api';
 import type { ProxyListener } from '../listener';
-import type { Downstream } from './downstream';
+import { BodyIdleWatch, type WatchedBody } from './body-idle';
+import { Cancel } from './cancel';
+import type { Downstream, DownstreamHandler } from './downstream';
 import { http1Downstream } from './downstream-h1';
 import { h2Downstream } from './downstream-h2';
 import { guardResets, H2_SESSION_LIMITS, startWhenRead } from './h2-reset-guard';
-import { upgradeDownstream, rawHead } from './upgrade';
+import { refuseStream, screenH2, screenHttp1 } from './request-screen';
+import { sendError } from './respond';
+import { upgradeDownstream, rawHead, writeError } from './upgrade';
 
-/** What a listener tolerates from clients; slow or oversized requests are cut off. */
+/** What a listener tolerates from clients; slow, stalled or oversized requests are cut off. */
 export interface ListenerLimits {
   /** Time for a request's headers to arrive, and for a new connection's first bytes (slow-loris). */
   readonly headersTimeoutMs: number;
   /** Time for a whole HTTP/1.1 request to arrive; 0 for none (uploads and streams of any length). */
   readonly requestTimeoutMs: number;
-  /** Request header bytes accepted; more is answered 431 (HTTP/1.1) or refused (HTTP/2). */
+  /**
+   * Time a request body may go without a byte arriving before its exchange is cut (408 if no
+   * response has started); 0 for none. Idle, not total: an upload that keeps moving is never cut.
+   */
+  readonly bodyIdleTimeoutMs: number;
+  /** Request header bytes accepted; more is answered 431, on HTTP/1.1 and HTTP/2 alike. */
   readonly maxHeaderBytes: number;
+  /** Request header fields accepted; more is answered 431, on HTTP/1.1 and HTTP/2 alike. */
+  readonly maxHeaderCount: number;
 }
 
-export const LISTENER_LIMITS: ListenerLimits = Object.freeze({ headersTimeoutMs: 10_000, requestTimeoutMs: 0, maxHeaderBytes: 32 * 1024 });
+/**
+ * Header fields one request may carry, whatever the protocol. Clients send a few dozen; Envoy
+ * takes 100 by default. Node's own limits differ by protocol (2,000 lines on HTTP/1.1, dropping
+ * the rest silently; 128 on HTTP/2, resetting the stream), so the listener enforces this one.
+ */
+export const MAX_HEADER_COUNT = 500;
+
+export const LISTENER_LIMITS: ListenerLimits = Object.freeze({
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 0,
+  bodyIdleTimeoutMs: 30_000,
+  maxHeaderBytes: 32 * 1024,
+  maxHeaderCount: MAX_HEADER_COUNT,
+});
+
+/**
+ * How much more than the limits Node's HTTP/2 server takes in (header list bytes and pairs) before
+ * it resets a stream without a status: up to there, a request over the limits gets its 431.
+ */
+const H2_HEADER_HEADROOM = 8;
+
+/** Why a listener cut a client off, as counted in `weft_downstream_timeouts_total`. */
+export type ListenerTimeout = 'headers' | 'body_idle';
 
 export interface MuxListenerOptions {
   readonly limits: ListenerLimits;
   /** Every HTTP request, whatever carried it. */
-  readonly handler: (d: Downstream) => void;
+  readonly handler: DownstreamHandler;
   /** Each new connection: tell its protocol, then serveHttp1 / serveH2 / track it, or destroy it. */
   readonly accept: (socket: Socket, listener: MuxListener) => void;
   /** Releases what the listener's owner holds (pools, subscriptions) once nothing can use it. */
   readonly onClosed: (forced: boolean) => Promise<void>;
   /** A client's HTTP/2 session was closed for resetting streams abusively (rapid reset); for metrics. */
   readonly onRapidReset?: () => void;
+  /** Each client cut off for being too slow (metrics). */
+  readonly onTimeout: (reason: ListenerTimeout) => void;
 }
 
 /**
@@ -48,7 +83,8 @@ export class MuxListener implements ProxyListener {
   readonly #sockets = new Set<Socket>();
   readonly #sessions = new Set<ServerHttp2Session>();
   readonly #responses = new Set<ServerResponse>();
-  readonly #handler: (d: Downstream) => void;
+  readonly #handler: DownstreamHandler;
+  readonly #bodies: BodyIdleWatch;
   readonly #onClosed: (forced: boolean) => Promise<void>;
   #active = 0;
   #draining = false;
@@ -59,6 +95,7 @@ export class MuxListener implements ProxyListener {
     const { limits } = options;
     this.#handler = options.handler;
     this.#onClosed = options.onClosed;
+    this.#bodies = new BodyIdleWatch(limits.bodyIdleTimeoutMs, () => options.onTimeout('body_idle'));
     // Half-open like Node's own HTTP server: a client that shuts down its sending side still gets its answer.
     this.#net = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
       this.#sockets.add(socket);
@@ -76,12 +113,27 @@ export class MuxListener implements ProxyListener {
     // Node tracks connections (for the timeouts above and closeIdleConnections) from 'listening'
     // on; this server never listens itself, since its connections come from the TCP server.
     this.#http1.emit('listening');
-    this.#http1.on('request', (req: IncomingMessage, res: ServerResponse) => this.#exchange(http1Downstream(req, res), res));
-    this.#http1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#exchange(upgradeDownstream(req, socket, head), undefined));
-    this.#http1.on('clientError', answerClientError);
+    this.#http1.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const refused = screenHttp1(req.rawHeaders, limits);
+      if (refused) return sendError(req, res, refused, {});
+      const cancel = new Cancel();
+      this.#exchange(http1Downstream(req, res), cancel, res, hasBody(req) ? this.#bodies.watch(req, res, cancel) : undefined);
+    });
+    this.#http1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const refused = screenHttp1(req.rawHeaders, limits);
+      if (refused) return writeError(socket, refused, {});
+      this.#exchange(upgradeDownstream(req, socket, head), new Cancel(), undefined, undefined);
+    });
+    this.#http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') options.onTimeout('headers');
+      answerClientError(err, socket);
+    });
     this.#http1.on('connect', refuseConnect);
     const { maxConcurrentStreams } = H2_SESSION_LIMITS;
-    this.#h2 = createH2Server({ settings: { enablePush: false, maxHeaderListSize: limits.maxHeaderBytes, maxConcurrentStreams } });
+    this.#h2 = createH2Server({
+      maxHeaderListPairs: limits.maxHeaderCount * H2_HEADER_HEADROOM,
+      settings: { enablePush: false, maxHeaderListSize: limits.maxHeaderBytes * H2_HEADER_HEADROOM, maxConcurrentStreams },
+    });
     const onRapidReset = options.onRapidReset ?? ((): void => undefined);
     this.#h2.on('session', (session: ServerHttp2Session) => {
       this.#sessions.add(session);
@@ -90,7 +142,14 @@ export class MuxListener implements ProxyListener {
       guardResets(session, onRapidReset);
       if (this.#draining) session.close();
     });
-    this.#h2.on('stream', (stream, headers) => startWhenRead(stream, () => this.#exchange(h2Downstream(stream, headers), undefined)));
+    this.#h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+      const refused = screenH2(rawHeaders, limits);
+      if (refused) return refuseStream(stream, refused);
+      startWhenRead(stream, () => {
+        const cancel = new Cancel();
+        this.#exchange(h2Downstream(stream, headers), cancel, undefined, stream.endAfterHeaders ? undefined : this.#bodies.watch(stream, stream, cancel));
+      });
+    });
   }
 
   /** Serves a connection (plain or TLS) as HTTP/1.1. */
@@ -135,7 +194,7 @@ export class MuxListener implements ProxyListener {
     return this.#closing;
   }
 
-  #exchange(d: Downstream, res: ServerResponse | undefined): void {
+  #exchange(d: Downstream, cancel: Cancel, res: ServerResponse | undefined, body: WatchedBody | undefined): void {
     this.#active += 1;
     if (res) {
       this.#responses.add(res);
@@ -144,10 +203,11 @@ export class MuxListener implements ProxyListener {
     d.onClose(() => {
       this.#active -= 1;
       if (res) this.#responses.delete(res);
+      this.#bodies.forget(body);
       // The connection becomes idle just after this; close it then rather than at the deadline.
       if (this.#draining) setImmediate(() => this.#http1.closeIdleConnections());
     });
-    this.#handler(d);
+    this.#handler(d, cancel);
   }
 
   async #drain(drainMs: number): Promise<void> {
@@ -167,6 +227,7 @@ export class MuxListener implements ProxyListener {
     }, Math.max(0, drainMs));
     await closed;
     clearTimeout(timer);
+    this.#bodies.close();
     this.#http1.close(() => undefined); // stops Node's connection checks; it never listened
     await this.#onClosed(forced);
   }
@@ -186,6 +247,13 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   }
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   socket.end(rawHead(status, { [HEADERS.error]: 'WEFT_ERR_BAD_REQUEST', 'content-length': '0', connection: 'close' }));
+}
+
+/** A request that declares a body (one that is not empty): its arrival is watched. */
+function hasBody(req: IncomingMessage): boolean {
+  const headers = req.headers;
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /** CONNECT (HTTPS through a proxy) cannot be routed: the sidecar must see requests to route them. */

@@ -81,7 +81,7 @@ function writeAndClose(socket: Duplex, response: ProxyResponse, options: Respond
   body.pipe(socket);
 }
 
-function writeError(socket: Duplex, err: ProxyError, extra: HeaderMap): void {
+export function writeError(socket: Duplex, err: ProxyError, extra: HeaderMap): void {
   if (err instanceof ClientClosedError || socket.destroyed) return;
   const body = `${err.message}\n`;
   const headers: HeaderMap = {

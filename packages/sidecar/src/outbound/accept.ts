@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { HEADERS } from '@weft/api';
 import type { CompiledConfig } from '../config/types';
-import type { Downstream } from '../layers/downstream';
+import type { DownstreamHandler } from '../layers/downstream';
 import { NotReadyError } from '../layers/errors';
 import { serveExchange, type ExchangeEdge } from '../layers/exchange';
 import { isGrpc, parseGrpcTimeout } from '../layers/grpc';
@@ -25,14 +25,14 @@ export interface OutboundAcceptDeps {
  * try. A gRPC request's `grpc-timeout` becomes its deadline, which the endpoint client sends on
  * as whatever remains of it. When the exchange is over it reports the request, whatever happened.
  */
-export function acceptOutbound(deps: OutboundAcceptDeps, next: Service<OutboundRequest>): (d: Downstream) => void {
+export function acceptOutbound(deps: OutboundAcceptDeps, next: Service<OutboundRequest>): DownstreamHandler {
   const edge: ExchangeEdge = { events: deps.events, dropMeshHeaders: false, bodyBrokenCode: 'WEFT_ERR_UPSTREAM_RESET' };
-  return (d) => {
+  return (d, cancel) => {
     const record = new RequestRecord('outbound', d.method);
     record.source = deps.source;
     record.protocol = d.protocol;
     const grpc = isGrpc(d.headers['content-type']);
-    serveExchange(d, record, edge, grpc, () => attemptsHeader(record), (signal) => {
+    serveExchange(d, cancel, record, edge, grpc, () => attemptsHeader(record), (signal) => {
       const t = parseRequestTarget(d.url, d.authority);
       record.path = t.path;
       record.authority = t.authority;

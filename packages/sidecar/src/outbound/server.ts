@@ -21,7 +21,7 @@ export interface OutboundOptions {
   readonly telemetry: Telemetry;
   /** How the app's HTTP/1.1 requests travel to peer sidecars; default DEFAULT_HTTP1_UPSTREAM. */
   readonly http1Upstream?: Http1Upstream;
-  /** Slow-loris and header-size limits; default LISTENER_LIMITS. */
+  /** Slow-loris, stalled-body and header limits; default LISTENER_LIMITS. */
   readonly limits?: ListenerLimits;
 }
 
@@ -62,6 +62,7 @@ export async function startOutbound(options: OutboundOptions): Promise<ProxyList
     handler,
     onClosed: release,
     onRapidReset: () => options.telemetry.events.emit('weft:h2-session-closed', { direction: 'outbound', reason: 'rapid-reset' }),
+    onTimeout: (reason) => options.telemetry.events.emit('weft:downstream-timeout', { direction: 'outbound', reason }),
     accept: (socket, mux) =>
       void sniff(socket, httpProtocolOf, limits.headersTimeoutMs).then((protocol) => {
         if (protocol === 'h2') mux.serveH2(socket);

@@ -1,7 +1,7 @@
 import { EndpointStates } from '../balance/endpoint-state';
 import { PassiveHealth } from '../balance/passive-health';
 import type { CompiledBackend, CompiledConfig, CompiledRule } from '../config/types';
-import type { Downstream } from '../layers/downstream';
+import type { DownstreamHandler } from '../layers/downstream';
 import type { Service } from '../layers/http';
 import { perTarget } from '../layers/per-target';
 import { retry, type Attempted } from '../layers/retry';
@@ -53,7 +53,7 @@ interface Lasting {
  * (one rule) -> backend (one subset) -> endpoint (one peer sidecar); each target's stack is built
  * once per compiled target and reused, so a request only runs handlers.
  */
-export function outboundStack(deps: OutboundStackDeps): (d: Downstream) => void {
+export function outboundStack(deps: OutboundStackDeps): DownstreamHandler {
   return acceptOutbound(deps, //  parse the request, read the config once, answer, report
     discover( //                  authority -> destination; unknown -> 503 WEFT_ERR_NO_ENDPOINTS
       routeMatch( //              first matching rule -> that rule's stack; none -> 404

@@ -43,6 +43,11 @@ export interface WeftEvents {
   'weft:authz-denied': { readonly source: string; readonly destination: string; readonly policy: string; readonly cause: string };
   /** A client's HTTP/2 session was closed with GOAWAY ENHANCE_YOUR_CALM for resetting streams abusively. */
   'weft:h2-session-closed': { readonly direction: Direction; readonly reason: 'rapid-reset' };
+  /**
+   * A listener cut a client off for being too slow: its request headers did not arrive in time
+   * (`headers`, HTTP/1.1), or its request body stopped arriving (`body_idle`).
+   */
+  'weft:downstream-timeout': { readonly direction: Direction; readonly reason: 'headers' | 'body_idle' };
   /** A TCP connection was forwarded to a peer sidecar (outbound) or to the app (inbound). */
   'weft:tcp-open': TcpConnectionLabels;
   /**

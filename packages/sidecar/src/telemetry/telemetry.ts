@@ -92,6 +92,11 @@ export class Telemetry {
       h2Closed.inc({ direction: e.direction, reason: e.reason });
       log.warn('closed an HTTP/2 session that reset streams abusively (rapid reset)', { ...e });
     });
+    const timeouts = this.#registry.counter(
+      'weft_downstream_timeouts_total',
+      'Clients cut off by a listener for being too slow, by direction and reason (headers: request headers too slow; body_idle: the request body stopped arriving).',
+    );
+    this.events.on('weft:downstream-timeout', ({ direction, reason }) => timeouts.inc({ direction, reason }));
     this.events.on('weft:authz-denied', ({ source, destination, policy, cause }) => this.#denied.inc({ source, destination, policy, cause }));
   }
 

@@ -2,6 +2,7 @@ import { Agent, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import type { CompiledConfig } from '../../src/config/types';
+import { Cancel } from '../../src/layers/cancel';
 import { http1Downstream } from '../../src/layers/downstream-h1';
 import { UpstreamTimeoutError } from '../../src/layers/errors';
 import type { ProxyResponse } from '../../src/layers/http';
@@ -28,7 +29,7 @@ describe('outbound/accept (fake next)', () => {
       seen.push(req);
       return next(req);
     });
-    server = await listen(createServer((req, res) => handler(http1Downstream(req, res))));
+    server = await listen(createServer((req, res) => handler(http1Downstream(req, res), new Cancel())));
     port = (server.address() as AddressInfo).port;
   });
   after(() => closeServer(server));

@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
+import { LISTENER_LIMITS } from '../../src/layers/mux-listener';
 import type { ProxyListener } from '../../src/listener';
 import { startOutbound } from '../../src/outbound/server';
 import { TestMesh, type Caller, type Instance } from '../scenarios/mesh-fixture';
@@ -48,7 +49,7 @@ describe('protocols: listener hardening (slow-loris, oversized and malformed req
     // The caller's parts behind an outbound listener with short limits, so the suite stays fast.
     outbound = await startOutbound({
       host: '127.0.0.1', port: 0, self: caller.self, identity: caller.identity, config: caller.config, telemetry: caller.telemetry,
-      limits: { headersTimeoutMs: 300, requestTimeoutMs: 0, maxHeaderBytes: 8 * 1024 },
+      limits: { ...LISTENER_LIMITS, headersTimeoutMs: 300, maxHeaderBytes: 8 * 1024 },
     });
   });
   after(async () => {
