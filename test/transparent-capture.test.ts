@@ -52,7 +52,7 @@ const net = require('node:net');
 const [host, port, text] = process.argv.slice(2);
 const s = net.connect(Number(port), host, () => s.write(text));
 let got = '';
-s.on('data', (d) => { got += d; if (got.length >= text.length) { process.stdout.write(got); s.end(); } });
+s.on('data', (d) => { got += d; if (got.length >= text.length) { process.stdout.write(got, () => process.exit(0)); } });
 s.on('error', (e) => { console.error(e.code || e.message); process.exit(3); });
 setTimeout(() => { console.error('timeout'); process.exit(4); }, 10000);`;
 
