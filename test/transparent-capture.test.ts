@@ -8,12 +8,12 @@
  * and that --uninstall leaves the rules as they were.
  */
 import { execFile } from 'node:child_process';
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { findFreePort, httpRequest, Mesh, netnsUnavailable, parsePrometheusText, programPath, repoRoot, runProgram, sumSamples, type ManagedProcess, type RunResult } from '@weft/harness';
+import { findFreePort, httpRequest, Mesh, netnsUnavailable, parsePrometheusText, programPath, repoRoot, runProgram, SPAN_KIND, startOtlpReceiver, sumSamples, type ManagedProcess, type OtlpReceiver, type RunResult } from '@weft/harness';
 import { API, apply } from './fixtures';
 
 const run = promisify(execFile);
@@ -21,6 +21,8 @@ const NOBODY = 65534;
 const HTTP_PORT = 8080;
 /** Served by the orders host too, but excluded from its capture: reached without the sidecar. */
 const EXCLUDED_INBOUND_PORT = 8081;
+/** Served by the orders host, captured, but not its sidecar's --app-port: relayed as plain TCP in PERMISSIVE only. */
+const OTHER_INBOUND_PORT = 8082;
 const ECHO_PORT = 7000;
 /** A server on the outside host, outside the mesh. */
 const OUTSIDE_PORT = 8090;
@@ -71,6 +73,7 @@ describe('transparent capture (network namespaces, iptables, SO_ORIGINAL_DST)', 
   const cleanups: (() => Promise<unknown>)[] = [];
   let dir = '';
   let rulesBefore = '';
+  let receiver: OtlpReceiver | undefined;
 
   function host(name: string, octet: number): Host {
     return { name, ns: `wc-${name}-${tag}`, address: `${subnet}.${octet}`, veth: `wc${octet}${tag}` };
@@ -126,6 +129,8 @@ describe('transparent capture (network namespaces, iptables, SO_ORIGINAL_DST)', 
     // The control plane in this namespace, on the bridge; sidecars reach it across their veths.
     const cpAddress = `${subnet}.1:${await findFreePort()}`;
     const cp = await mesh.startControlPlane({ extraArgs: ['--listen', cpAddress, '--advertise', cpAddress] });
+    receiver = await startOtlpReceiver({ host: `${subnet}.1` });
+    await apply(mesh, `${API}\nkind: MeshConfig\nmetadata: {name: default}\nspec: {tracing: {otlpEndpoint: "${receiver.endpoint}", samplingPercent: 100}}\n`);
 
     // An operator's own rule in orders' nat table: uninstall must leave it, and only it.
     await inNs(hosts.orders, 'iptables', ['-t', 'nat', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '9', '-j', 'RETURN']);
@@ -137,7 +142,7 @@ describe('transparent capture (network namespaces, iptables, SO_ORIGINAL_DST)', 
     await weftInit(hosts.orders, [...common, '--exclude-inbound-ports', String(EXCLUDED_INBOUND_PORT)]); // twice: harmless
     await weftInit(hosts.echo, common);
 
-    await startApp(hosts.orders, 'http', [HTTP_PORT, EXCLUDED_INBOUND_PORT]);
+    await startApp(hosts.orders, 'http', [HTTP_PORT, EXCLUDED_INBOUND_PORT, OTHER_INBOUND_PORT]);
     await startApp(hosts.echo, 'tcp', [ECHO_PORT]);
     await startApp(hosts.outside, 'http', [OUTSIDE_PORT, OUTSIDE_EXCLUDED_PORT]);
     await Promise.all([
@@ -154,6 +159,7 @@ describe('transparent capture (network namespaces, iptables, SO_ORIGINAL_DST)', 
 
   after(async () => {
     await mesh.close();
+    await receiver?.close();
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   });
 
@@ -191,10 +197,17 @@ describe('transparent capture (network namespaces, iptables, SO_ORIGINAL_DST)', 
     return JSON.parse(r.stdout) as { port: number; headers: Record<string, string> };
   }
 
-  it('carries plain curl by name across the mesh: the app sees the caller\'s identity, both sidecars count it', async () => {
+  it('carries plain curl by name across the mesh: the app sees the caller\'s identity, both sidecars count it, a span pair is exported', async () => {
     const before = sumSamples(await metrics(hosts.orders), 'weft_requests_total', { direction: 'inbound', source: 'web.default' });
-    const r = reply(await curl(hosts.web, `http://orders:${HTTP_PORT}/by-name`));
+    const traceId = randomBytes(16).toString('hex');
+    const r = reply(await curl(hosts.web, `http://orders:${HTTP_PORT}/by-name`, ['-H', `traceparent: 00-${traceId}-${randomBytes(8).toString('hex')}-01`]));
     expect(r.headers['x-weft-peer-identity']).to.equal('spiffe://weft.local/ns/default/sa/web');
+    // A span pair: web's CLIENT span and orders' SERVER span under it, in the app's trace.
+    const spans = (await receiver!.waitForSpans((all) => all.filter((s) => s.traceId === traceId).length >= 2, 15_000)).filter((s) => s.traceId === traceId);
+    const client = spans.find((s) => s.kind === SPAN_KIND.CLIENT && s.serviceName === 'web');
+    const server = spans.find((s) => s.kind === SPAN_KIND.SERVER && s.serviceName === 'orders');
+    expect(client, JSON.stringify(spans.map((s) => [s.serviceName, s.kind]))).to.not.equal(undefined);
+    expect(server?.parentSpanId).to.equal(client?.spanId);
     expect(r.port).to.equal(HTTP_PORT);
     expect(sumSamples(await metrics(hosts.orders), 'weft_requests_total', { direction: 'inbound', source: 'web.default' })).to.equal(before + 1);
     expect(sumSamples(await metrics(hosts.web), 'weft_requests_total', { direction: 'outbound', destination: 'orders.default' })).to.be.greaterThan(0);
@@ -216,6 +229,8 @@ describe('transparent capture (network namespaces, iptables, SO_ORIGINAL_DST)', 
   it('STRICT refuses a caller without a sidecar; an excluded inbound port is reached directly', async () => {
     const refused = await curl(hosts.outside, `http://${hosts.orders.address}:${HTTP_PORT}/no-mesh`);
     expect(refused.code, refused.stdout).to.not.equal(0);
+    const other = await curl(hosts.outside, `http://${hosts.orders.address}:${OTHER_INBOUND_PORT}/no-mesh`);
+    expect(other.code, other.stdout).to.not.equal(0);
     const direct = reply(await curl(hosts.outside, `http://${hosts.orders.address}:${EXCLUDED_INBOUND_PORT}/excluded`));
     expect(direct.port).to.equal(EXCLUDED_INBOUND_PORT);
     expect(direct.headers['x-weft-peer-identity']).to.equal(undefined);
@@ -235,11 +250,13 @@ describe('transparent capture (network namespaces, iptables, SO_ORIGINAL_DST)', 
     expect(reply(await curl(hosts.web, `http://${hosts.outside.address}:${OUTSIDE_EXCLUDED_PORT}/excluded`)).port).to.equal(OUTSIDE_EXCLUDED_PORT);
   });
 
-  it('PERMISSIVE lets the non-mesh caller in, with no identity', async () => {
+  it('PERMISSIVE lets the non-mesh caller in, with no identity, to the port it dialled', async () => {
     await apply(mesh, `${API}\nkind: MeshConfig\nmetadata: {name: default}\nspec: {mtls: PERMISSIVE}\n`);
     await eventually(async () => (await curl(hosts.outside, `http://${hosts.orders.address}:${HTTP_PORT}/plain`)).code === 0, 'PERMISSIVE is in force at orders');
     const r = reply(await curl(hosts.outside, `http://${hosts.orders.address}:${HTTP_PORT}/plain`));
     expect(r.headers['x-weft-peer-identity']).to.equal(undefined);
+    // Another captured port reaches that port, not the sidecar's --app-port.
+    expect(reply(await curl(hosts.outside, `http://${hosts.orders.address}:${OTHER_INBOUND_PORT}/plain`)).port).to.equal(OTHER_INBOUND_PORT);
   });
 
   it('installed once however often weft-init ran; --uninstall leaves the rules as they were', async () => {
