@@ -181,3 +181,31 @@ describe('compileSnapshot', () => {
     }
   });
 });
+
+describe('compiled address tables (captured connections)', () => {
+  const c = compileSnapshot(
+    snapshot({
+      services: [
+        service('orders', [{ address: '10.0.0.7:15006', appPort: 8080 }]),
+        // Two services on one VM: HOST:PORT tells them apart, the bare host cannot.
+        service('billing', [{ address: '10.0.0.30:15006', appPort: 9000 }]),
+        service('ledger', [{ address: '10.0.0.30:15007', appPort: 9001 }]),
+        service('legacy', [{ address: '10.0.0.40:15006' }]),
+      ],
+    }),
+    'v1',
+    SELF,
+  );
+
+  it('maps an announced HOST:APP_PORT to its service, and nothing else', () => {
+    expect(c.lookupAddress('10.0.0.7', 8080)?.key).to.equal('orders.default');
+    expect(c.lookupAddress('10.0.0.7', 8081)).to.equal(undefined);
+    expect(c.lookupAddress('10.0.0.30', 9001)?.key).to.equal('ledger.default');
+    expect(c.lookupAddress('10.0.0.40', 15006)).to.equal(undefined);
+  });
+
+  it('lets an endpoint host name its service as an authority only when it serves one service', () => {
+    expect(c.lookup('10.0.0.7')?.key).to.equal('orders.default');
+    expect(c.lookup('10.0.0.30')).to.equal(undefined);
+  });
+});
