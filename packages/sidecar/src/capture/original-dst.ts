@@ -30,16 +30,17 @@ let loaded: OriginalDstReader | undefined;
 
 /** The process's reader, loaded once. */
 export function originalDstReader(): OriginalDstReader {
-  loaded ??= load();
+  loaded ??= loadOriginalDstReader(ADDON_PATH);
   return loaded;
 }
 
-function load(): OriginalDstReader {
+/** A reader from the addon at `path` (the built one unless a test says otherwise). */
+export function loadOriginalDstReader(path: string): OriginalDstReader {
   if (process.platform !== 'linux') return unavailable('transparent capture is Linux only (iptables and SO_ORIGINAL_DST)');
   let addon: Addon;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    addon = require(ADDON_PATH) as Addon;
+    addon = require(path) as Addon;
   } catch (err) {
     return unavailable(`the SO_ORIGINAL_DST addon is not built (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): run \`npm ci\` (or \`node packages/sidecar/native/build.js\`) with g++, make and python3 installed`);
   }
