@@ -29,6 +29,8 @@ export interface WireNode {
   /** SHA-256 (hex) of the root the current certificate chains to. */
   certificateRootFingerprint?: string;
   certificateSerial?: string;
+  /** The app's port on the host of `address`; 0 (proto-loader's default) when not announced. */
+  appPort?: number;
 }
 
 export interface DiscoveryRequest {
@@ -53,6 +55,8 @@ export interface WireEndpoint {
   /** ListServices only: `verified`, `verifying`, `unverified` or `refused` (snapshots carry verified endpoints alone). */
   verification?: string;
   verificationDetail?: string;
+  /** The app's port on the endpoint's host (Node.app_port); 0 or absent when not announced. */
+  appPort?: number;
 }
 
 export interface WireServiceEndpoints {

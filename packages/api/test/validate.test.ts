@@ -57,6 +57,11 @@ spec:
       expected: 'routes.yaml: document 1: Route reviews: spec.rules[0].retries.attempts: must be >= 0',
     },
     {
+      what: 'an unknown outboundTrafficPolicy',
+      yaml: `${HEAD}\nkind: MeshConfig\nmetadata: {name: default}\nspec: {outboundTrafficPolicy: DENY_ALL}\n`,
+      expected: 'routes.yaml: document 1: MeshConfig default: spec.outboundTrafficPolicy: must be one of "ALLOW_ANY", "REGISTRY_ONLY"',
+    },
+    {
       what: 'a misspelt field',
       yaml: `${HEAD}\nkind: Route\nmetadata: {name: reviews}\nspec: {service: reviews, rules: [{retrys: {attempts: 1}}]}\n`,
       expected: 'routes.yaml: document 1: Route reviews: spec.rules[0].retrys: unknown field (check its spelling and indentation)',

@@ -14,6 +14,11 @@ export interface SpawnOptions {
   readonly cwd?: string;
   /** Also append every line to this file (stream name first). */
   readonly logFile?: string;
+  /**
+   * A command that runs Node.js for us, such as `ip netns exec NS setpriv --reuid=65534 ...`: it
+   * must exec the rest of its arguments, so that the pid and signals are Node's own.
+   */
+  readonly wrapper?: readonly string[];
   /** Lines kept in memory for errors and waitForLog (default 500). */
   readonly bufferLines?: number;
 }
@@ -74,7 +79,9 @@ export class ManagedProcess {
   constructor(options: SpawnOptions) {
     this.name = options.name;
     this.#max = options.bufferLines ?? 500;
-    this.#child = spawn(process.execPath, [...shebangNodeArgs(options.script), options.script, ...(options.args ?? [])], {
+    const nodeArgs = [...shebangNodeArgs(options.script), options.script, ...(options.args ?? [])];
+    const [command, ...prefix] = [...(options.wrapper ?? []), process.execPath];
+    this.#child = spawn(command as string, [...prefix, ...nodeArgs], {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,7 +2,7 @@ import { WeftError } from '@weft/api';
 import { formatHostPort } from './control/address';
 
 /** The sidecar's listeners, each moved by its own flags. */
-export type ListenerKind = 'outbound' | 'inbound' | 'admin' | 'tcp-forward';
+export type ListenerKind = 'outbound' | 'inbound' | 'admin' | 'tcp-forward' | 'dns';
 
 /** The flag that picks each listener's port, and the one that picks its address (if any). */
 const FLAGS: Readonly<Record<ListenerKind, { readonly port: string; readonly bind?: string }>> = Object.freeze({
@@ -10,6 +10,7 @@ const FLAGS: Readonly<Record<ListenerKind, { readonly port: string; readonly bin
   inbound: { port: '--inbound-port', bind: '--bind-inbound' },
   admin: { port: '--admin-port', bind: '--bind-admin' },
   'tcp-forward': { port: 'the LOCALPORT of --tcp-forward' },
+  dns: { port: '--dns-port' },
 });
 
 /**

@@ -40,6 +40,9 @@ Flags:
   --bind-admin H              address the admin listener binds (default 0.0.0.0)
   --admin-remote-config       also serve /config to callers not on this host's loopback (it
                               shows the mesh's topology and policies; default: loopback only)
+  --dns-port P                serve DNS for mesh names on 127.0.0.1:P (UDP and TCP; weft-init
+                              --dns sends the app's DNS there; usually 15053); others forwarded
+                              to /etc/resolv.conf's nameserver. Default: no DNS responder
   --drain-timeout D           on SIGTERM, how long in-flight requests may finish (default 10s)
   --body-idle-timeout D       a request body from which nothing arrives for D is cut off (408 if
                               no response has started; 0 for never). Idle time, not total: slow
@@ -67,6 +70,7 @@ const FLAGS = {
   'advertise-address': { type: 'string' }, 'bind-inbound': { type: 'string' }, 'bind-admin': { type: 'string' },
   'drain-timeout': { type: 'string' }, 'body-idle-timeout': { type: 'string' }, help: { type: 'boolean', short: 'h' }, 'admin-remote-config': { type: 'boolean' },
   'app-protocol': { type: 'string' }, 'tcp-forward': { type: 'string', multiple: true }, 'http1-upstream': { type: 'string' },
+  'dns-port': { type: 'string' },
 } as const;
 
 /** Flags (and $WEFT_TOKEN) to sidecar options, or a UsageError naming the flag. */
@@ -140,6 +144,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
     ...(appProtocol ? { appProtocol } : {}),
     ...(http1Upstream ? { http1Upstream } : {}),
     ...(tcpForwards.length > 0 ? { tcpForwards } : {}),
+    ...(values['dns-port'] !== undefined ? { dnsPort: port('dns-port', 0) } : {}),
   };
   return { help: false, options };
 }

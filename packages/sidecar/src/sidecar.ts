@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, DEFAULT_NAMESPACE, DEFAULT_PORTS, NAME_RE, WeftError, type Logger } from '@weft/api';
 import { buildConfigView } from './admin/config-view';
+import { DnsServer } from './capture/dns-server';
+import { originalDstReader } from './capture/original-dst';
 import { LifecycleMetrics } from './admin/lifecycle-metrics';
 import { factsOf, readinessOf, type StatusParts } from './admin/status';
 import { AdminServer, type Readiness } from './admin/server';
@@ -36,6 +38,8 @@ export interface SidecarOptions {
   readonly http1Upstream?: Http1Upstream;
   /** Local TCP ports whose connections go to a service (`--tcp-forward`). */
   readonly tcpForwards?: readonly TcpForward[];
+  /** Serve DNS for mesh names on 127.0.0.1:dnsPort (see capture/dns-server.ts); undefined: none. */
+  readonly dnsPort?: number;
   /** The control plane's gRPC address, HOST:PORT. */
   readonly controlPlane: string;
   /** The join token text (`weft1....`). */
@@ -150,9 +154,14 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     for (const forward of options.tcpForwards ?? []) {
       await sidecar.addListener('tcp-forward', '127.0.0.1', forward.localPort, (host) => startTcpForward({ ...common, host, forward }));
     }
+    if (options.dnsPort !== undefined) {
+      await sidecar.addListener('dns', '127.0.0.1', options.dnsPort, (host, port) => DnsServer.start({ host, port, config: sidecar.config, log: logger.child({ component: 'dns' }) }));
+    }
+    const capture = originalDstReader();
+    if (!capture.available) logger.info('transparent capture is unavailable; serving as an explicit proxy only', { reason: capture.reason });
     const advertiseAddress = formatHostPort({ host: advertise?.host ?? '127.0.0.1', port: advertise?.port ?? inbound.port });
     sidecar.connect(new ControlClient({
-      address, trustDomain: self.trustDomain, self, identity: sidecar.identity, config: sidecar.config, advertiseAddress,
+      address, trustDomain: self.trustDomain, self, identity: sidecar.identity, config: sidecar.config, advertiseAddress, appPort: options.appPort,
       proxyVersion: proxyVersion(), logger: logger.child({ component: 'control-client' }),
       onSigningRoot: (root) => boot.identityClient.renewUnlessFrom(root),
       ...(o.compile ? { compile: o.compile } : {}),

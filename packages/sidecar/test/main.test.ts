@@ -27,6 +27,12 @@ describe('weft-sidecar flags', () => {
     expect(options([...BASE, '--admin-remote-config']).adminRemoteConfig).to.equal(true);
   });
 
+  it('serves DNS for mesh names only when --dns-port is given', () => {
+    expect(options(BASE).dnsPort).to.equal(undefined);
+    expect(options([...BASE, '--dns-port', '15053']).dnsPort).to.equal(15053);
+    expect(() => options([...BASE, '--dns-port', 'x'])).to.throw(UsageError, /--dns-port must be a port number/);
+  });
+
   it('reads labels, ports, a drain timeout and the token from the environment', () => {
     const argv = ['--service', 'inventory', '--namespace', 'shop', '--app-port', '9000', '--control-plane', 'cp:15012', '--labels', 'version=v2, zone=a', '--inbound-port', '0', '--drain-timeout', '2s'];
     const o = options(argv, { WEFT_TOKEN: ' weft1.a.b.c \n' });

@@ -19,6 +19,11 @@ export const meshConfigSpec = z.strictObject({
     .optional(),
   /** JSON access log lines on the sidecar's stdout. */
   accessLog: z.boolean().optional(),
+  /**
+   * Captured connections (weft-init) to a destination outside the mesh: ALLOW_ANY (default)
+   * passes them through untouched; REGISTRY_ONLY refuses them (counted, logged).
+   */
+  outboundTrafficPolicy: z.enum(['ALLOW_ANY', 'REGISTRY_ONLY']).optional(),
 });
 
 export type MeshConfigSpec = z.infer<typeof meshConfigSpec>;
@@ -31,6 +36,7 @@ export interface EffectiveMeshConfig {
   readonly certificateTTL: string;
   readonly tracing: { readonly otlpEndpoint: string; readonly samplingPercent: number };
   readonly accessLog: boolean;
+  readonly outboundTrafficPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY';
 }
 
 export function effectiveMeshConfig(spec: MeshConfigSpec | undefined, trustDomain: string): EffectiveMeshConfig {
@@ -44,5 +50,6 @@ export function effectiveMeshConfig(spec: MeshConfigSpec | undefined, trustDomai
       samplingPercent: spec?.tracing?.samplingPercent ?? 1, // as Istio's: a new trace is recorded once in a hundred
     },
     accessLog: spec?.accessLog ?? false,
+    outboundTrafficPolicy: spec?.outboundTrafficPolicy ?? 'ALLOW_ANY',
   };
 }

@@ -176,6 +176,9 @@ export class ProxyStream {
     if (this.#record && raw.proxyId !== this.#record.node.proxyId) {
       throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', `node.proxyId cannot change on a stream (was ${this.#record.node.proxyId}, now ${raw.proxyId}): open a new stream`);
     }
+    if (raw.appPort !== undefined && (!Number.isInteger(raw.appPort) || raw.appPort < 0 || raw.appPort > 65535)) {
+      throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', `node.appPort must be a port from 1 to 65535 (or 0: none), got ${raw.appPort}`);
+    }
     if (raw.address && !parseHostPort(raw.address)) {
       throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', `node.address ${JSON.stringify(raw.address)} is not HOST:PORT`);
     }
@@ -186,6 +189,7 @@ export class ProxyStream {
       address: raw.address,
       labels: { ...(raw.labels ?? {}) },
       ready: raw.ready === true,
+      appPort: raw.appPort ?? 0,
       proxyVersion: raw.proxyVersion ?? '',
       // The sidecar reports its newest certificate; the one on this connection may be older.
       certificateExpiresAtMs: Number(raw.certificateExpiresAtMs) || peer.certificateExpiresAtMs,

@@ -16,6 +16,7 @@ export function servicesToWire(registry: Registry, trustDomain: string, options:
       labels: { ...e.labels },
       ready: e.ready,
       proxyId: e.proxyId,
+      appPort: e.appPort ?? 0,
       ...(published ? {} : { verification: e.verification, verificationDetail: e.verificationDetail }),
     })),
   }));

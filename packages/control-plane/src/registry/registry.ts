@@ -12,6 +12,8 @@ export interface RegistryNode {
   readonly address: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly ready: boolean;
+  /** The app's port on the host of `address`; 0 when not announced (older sidecars). */
+  readonly appPort?: number;
 }
 
 /**
@@ -345,9 +347,10 @@ function visible(e: RegistryEndpoint): string {
 
 function toNode(value: unknown): RegistryNode | undefined {
   if (!isRecord(value)) return undefined;
-  const { proxyId, service, namespace, address, labels, ready } = value;
+  const { proxyId, service, namespace, address, labels, ready, appPort } = value;
   if (typeof proxyId !== 'string' || typeof service !== 'string' || typeof namespace !== 'string' || typeof address !== 'string') return undefined;
   const cleanLabels: Record<string, string> = {};
   if (isRecord(labels)) for (const [k, v] of Object.entries(labels)) if (typeof v === 'string') cleanLabels[k] = v;
-  return { proxyId, service, namespace, address, labels: cleanLabels, ready: ready === true };
+  const port = typeof appPort === 'number' && Number.isInteger(appPort) && appPort > 0 && appPort <= 65535 ? appPort : 0;
+  return { proxyId, service, namespace, address, labels: cleanLabels, ready: ready === true, appPort: port };
 }

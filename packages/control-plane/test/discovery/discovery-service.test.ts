@@ -71,7 +71,7 @@ describe('Discovery.Stream over mTLS', () => {
     expect(snap.trustBundlePem).to.deep.equal([config.caPem]);
     const own = snap.services.find((x) => x.service === 'reviews');
     expect(own?.spiffeId).to.equal('spiffe://weft.local/ns/default/sa/reviews');
-    expect(own?.endpoints).to.deep.equal([{ address: '10.1.0.1:15006', labels: { version: 'v1' }, ready: true, proxyId: 'reviews-1', verification: '', verificationDetail: '' }]);
+    expect(own?.endpoints).to.deep.equal([{ address: '10.1.0.1:15006', labels: { version: 'v1' }, ready: true, proxyId: 'reviews-1', verification: '', verificationDetail: '', appPort: 0 }]);
 
     s.ack(first);
     const acked = await eventually(async () => {

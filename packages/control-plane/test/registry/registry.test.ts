@@ -88,6 +88,20 @@ describe('Registry', () => {
     expect(changes).to.equal(1);
   });
 
+  it('keeps an announced app port across a restart (registry.json), and reads files written before app ports as none', async () => {
+    const first = await openRegistry(10_000);
+    first.announce(node('a', { appPort: 8080 }), {});
+    await first.close();
+    const second = await openRegistry(10_000);
+    expect(second.endpoints()[0]).to.include({ proxyId: 'a', appPort: 8080 });
+    await second.close();
+    const saved = JSON.parse(await fs.readFile(file, 'utf8')) as { endpoints: Record<string, unknown>[] };
+    for (const e of saved.endpoints) delete e['appPort'];
+    await fs.writeFile(file, JSON.stringify(saved));
+    const third = await openRegistry(10_000);
+    expect(third.endpoints()[0]).to.include({ proxyId: 'a', appPort: 0 });
+  });
+
   describe('departures while the control plane runs', () => {
     /** A probe that answers from `answers` (then `fallback`) and notes every address it was asked about. */
     const scripted = (answers: ConnectProbeResult[], fallback: ConnectProbeResult) => {

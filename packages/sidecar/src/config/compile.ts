@@ -1,5 +1,6 @@
 import type { AuthzTable, EffectiveMeshConfig, Snapshot } from '@weft/api';
 import type { SelfInfo } from '../self';
+import { compileAddresses, type AddressTables } from './compile-addresses';
 import { compileAuthzTable } from './compile-authz';
 import { compileRateLimit } from './compile-policy';
 import { compileService, destinationKey } from './compile-service';
@@ -23,13 +24,15 @@ export function compile(snapshot: Snapshot, version: string, self: SelfInfo): Co
     if (services.has(key)) throw new ConfigCompileError(`services: ${key} is listed twice`);
     services.set(key, compileService(wire, policies.get(key), routes.get(key) ?? [], validated.mesh.minTLSVersion));
   }
+  const addresses = compileAddresses(snapshot.services, services, (w) => destinationKey(w.service, w.namespace));
   return new Compiled({
     version,
     storeRevision: snapshot.storeRevision,
     mesh: Object.freeze({ ...validated.mesh, tracing: Object.freeze({ ...validated.mesh.tracing }) }),
     trustBundlePem: Object.freeze([...snapshot.trustBundlePem]),
     services,
-    authorities: authorityTable(services, self.namespace),
+    authorities: authorityTable(services, self.namespace, addresses),
+    addresses,
     orphanRoutes: [...routes.keys()].filter((k) => !services.has(k)).sort(),
     authz: compileAuthzTable(validated.authorizationPolicies, self),
     localRateLimit: compileRateLimit(policies.get(destinationKey(self.service, self.namespace))),
@@ -43,6 +46,7 @@ interface CompiledParts {
   readonly trustBundlePem: readonly string[];
   readonly services: ReadonlyMap<string, CompiledService>;
   readonly authorities: ReadonlyMap<string, CompiledService>;
+  readonly addresses: AddressTables;
   readonly orphanRoutes: readonly string[];
   readonly authz: AuthzTable;
   readonly localRateLimit: CompiledRateLimit | undefined;
@@ -58,6 +62,7 @@ class Compiled implements CompiledConfig {
   readonly localRateLimit: CompiledRateLimit | undefined;
   readonly #authorities: ReadonlyMap<string, CompiledService>;
   readonly #orphanRoutes: readonly string[];
+  readonly #addresses: AddressTables;
 
   constructor(parts: CompiledParts) {
     this.version = parts.version;
@@ -69,11 +74,20 @@ class Compiled implements CompiledConfig {
     this.localRateLimit = parts.localRateLimit;
     this.#authorities = parts.authorities;
     this.#orphanRoutes = parts.orphanRoutes;
+    this.#addresses = parts.addresses;
     Object.freeze(this);
   }
 
   lookup(authority: string): CompiledService | undefined {
     return this.#authorities.get(authority);
+  }
+
+  lookupAddress(host: string, port: number): CompiledService | undefined {
+    return this.#addresses.byAddress.get(`${host}:${port}`);
+  }
+
+  hostsOf(service: CompiledService): readonly string[] {
+    return this.#addresses.hosts.get(service.key) ?? [];
   }
 
   describe(): unknown {
@@ -84,10 +98,12 @@ class Compiled implements CompiledConfig {
 /**
  * Every form of a destination's name, precomputed so that a request does one map lookup:
  * `orders.shop`, `orders.shop.svc`, `orders.shop.svc.cluster.local`, and the bare `orders` for
- * destinations in this sidecar's own namespace (as Kubernetes DNS resolves a short name).
+ * destinations in this sidecar's own namespace (as Kubernetes DNS resolves a short name). An
+ * endpoint's host counts as a name too (`Host: 10.0.0.7:8080` from an app that called an address),
+ * when that host serves one service only.
  */
-function authorityTable(services: ReadonlyMap<string, CompiledService>, ownNamespace: string): Map<string, CompiledService> {
-  const table = new Map<string, CompiledService>();
+function authorityTable(services: ReadonlyMap<string, CompiledService>, ownNamespace: string, addresses: AddressTables): Map<string, CompiledService> {
+  const table = new Map<string, CompiledService>(addresses.byHost);
   for (const s of services.values()) {
     const full = `${s.service}.${s.namespace}`;
     for (const name of [full, `${full}.svc`, `${full}.svc.cluster.local`]) table.set(name, s);

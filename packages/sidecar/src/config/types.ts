@@ -217,6 +217,10 @@ export interface CompiledConfig {
    * sidecar's namespace), `orders.shop`, `orders.shop.svc`, `orders.shop.svc.cluster.local`.
    */
   lookup(authority: string): CompiledService | undefined;
+  /** The destination whose app listens at HOST:PORT (announced app ports): where a captured connection was going. */
+  lookupAddress(host: string, port: number): CompiledService | undefined;
+  /** IPv4 hosts of a destination's ready endpoints that announced an app port: what DNS answers for its name. */
+  hostsOf(service: CompiledService): readonly string[];
   /** This sidecar's own AuthorizationPolicies, compiled for the inbound `authorize` layer. */
   readonly authz: AuthzTable;
   /** This sidecar's own service's ServicePolicy `rateLimit`, for the inbound `rateLimit` layer. */

@@ -21,6 +21,8 @@ export interface ControlClientOptions {
   readonly config: Watch<CompiledConfig>;
   /** Advertised inbound address, host:port. */
   readonly advertiseAddress: string;
+  /** The app's port on the advertised host, announced so that captured connections to it map to this service. */
+  readonly appPort?: number;
   readonly proxyVersion: string;
   readonly logger: Logger;
   /** Defaults to compileSnapshot; injectable so tests can make compilation fail on purpose. */
@@ -141,6 +143,7 @@ export class ControlClient {
       certificateExpiresAtMs: this.#certificate?.expiresAtMs ?? 0,
       certificateRootFingerprint: this.#certificate?.rootFingerprint ?? '',
       certificateSerial: this.#certificate?.serialNumber ?? '',
+      appPort: this.#o.appPort ?? 0,
     };
   }
 

@@ -2,6 +2,7 @@ import { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { createLogger } from '@weft/api';
+import { originalDstReader, redirectedDst, type OriginalDstReader } from '../capture/original-dst';
 import type { CompiledConfig } from '../config/compiled-config';
 import type { IdentityMaterial } from '../control/identity-material';
 import { H2Connection } from '../layers/h2-connection';
@@ -30,6 +31,8 @@ export interface InboundOptions {
   readonly telemetry: Telemetry;
   /** Slow-loris, stalled-body and header limits; default LISTENER_LIMITS. */
   readonly limits?: ListenerLimits;
+  /** Reads a redirected connection's original destination; default the SO_ORIGINAL_DST addon (if built). */
+  readonly originalDst?: OriginalDstReader;
 }
 
 /** Idle connections to the app are closed before a typical app's 5 s keep-alive timeout can race us. */
@@ -40,7 +43,9 @@ const APP_H2_IDLE_MS = 60_000;
 /**
  * CONTRACT: other sidecars reach this instance here, over mTLS (ALPN `h2` or `http/1.1` for an
  * HTTP app, `weft-tcp` for a TCP app). MeshConfig `mtls: PERMISSIVE` also lets plaintext in;
- * the mode is read for each new connection, so a change applies without a restart.
+ * the mode is read for each new connection, so a change applies without a restart. Connections
+ * weft-init redirected here from another local port than the app's are relayed to that port as
+ * plain TCP in PERMISSIVE mode (a non-mesh client, no identity) and refused in STRICT.
  */
 export async function startInbound(options: InboundOptions): Promise<ProxyListener> {
   const appProtocol = options.appProtocol ?? 'auto';
@@ -101,6 +106,7 @@ export async function startInbound(options: InboundOptions): Promise<ProxyListen
     app.agent.destroy();
     await app.h2?.close(forced);
   };
+  const reader = options.originalDst ?? originalDstReader();
   const listener = new MuxListener({
     limits,
     handler: inboundStack({ config: options.config, service: options.self.service, spiffeId: options.self.spiffeId, destination, events: options.telemetry.events, tracing: options.telemetry.tracing, app }),
@@ -109,6 +115,12 @@ export async function startInbound(options: InboundOptions): Promise<ProxyListen
     onTimeout: (reason) => options.telemetry.events.emit('weft:downstream-timeout', { direction: 'inbound', reason }),
     accept: (socket: Socket, mux) => {
       const mode = options.config.current?.mesh.mtls ?? 'STRICT';
+      const dst = redirectedDst(reader, socket);
+      if (dst && dst.port !== options.appPort) {
+        if (mode === 'PERMISSIVE') mux.track(terminateTcp(socket, null, { ...tcp, app: { host, port: dst.port } }));
+        else socket.destroy();
+        return;
+      }
       void sniff(socket, (head) => detectInbound(head, mode, appProtocol), limits.headersTimeoutMs).then((kind) => {
         if (kind === 'tls') tls.emit('connection', socket);
         else if (kind === 'h2') mux.serveH2(socket);

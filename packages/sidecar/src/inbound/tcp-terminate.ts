@@ -1,8 +1,8 @@
-import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { CompiledConfig } from '../config/types';
 import type { PeerCertificateSource } from '../layers/downstream';
-import { AppUnavailableError, NoPeerIdentityError, NotReadyError, ProxyError } from '../layers/errors';
+import { NoPeerIdentityError, NotReadyError, ProxyError } from '../layers/errors';
+import { dialTcp } from '../layers/tcp-dial';
 import { relayTcp } from '../layers/tcp-relay';
 import type { TelemetryEvents } from '../telemetry/events';
 import { authorizeConnection } from './authorize-connection';
@@ -49,7 +49,7 @@ export function terminateTcp(client: Duplex, tls: PeerCertificateSource | null, 
           deps.events.emit('weft:authz-denied', { source: labels.source, destination: deps.destination, policy: decision.policy, cause: decision.cause });
           throw new ConnectionDeniedError(peer.spiffeId, deps.destination, decision.policy);
         }
-        return await connectApp(deps.app, deps.connectTimeoutMs);
+        return await dialTcp(deps.app.host, deps.app.port, deps.connectTimeoutMs);
       } catch (err) {
         if (err instanceof ProxyError) deps.onRefused(err);
         throw err;
@@ -58,23 +58,4 @@ export function terminateTcp(client: Duplex, tls: PeerCertificateSource | null, 
     labels,
     deps.events,
   );
-}
-
-function connectApp(app: { readonly host: string; readonly port: number }, timeoutMs: number): Promise<Duplex> {
-  const where = `${app.host}:${app.port}`;
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: app.host, port: app.port, allowHalfOpen: true, noDelay: true });
-    const timer = setTimeout(() => socket.destroy(new Error(`no connection within ${timeoutMs}ms`)), timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.off('error', onError);
-      socket.on('error', () => undefined); // the splice reports it from here on
-      resolve(socket);
-    });
-    const onError = (err: Error): void => {
-      clearTimeout(timer);
-      reject(new AppUnavailableError(where, err));
-    };
-    socket.once('error', onError);
-  });
 }

@@ -21,9 +21,11 @@ export function httpProtocolOf(head: Buffer): HttpProtocol | undefined {
  * Reads a new connection's first bytes until `decide` can name its protocol (undefined: it needs
  * more), then puts them back, so that whoever the socket is handed to reads them again. Node has
  * no MSG_PEEK; unshift is its equivalent. Resolves undefined, with the socket destroyed, when
- * nothing decisive arrives within `timeoutMs` (an idle or slow client) or the client leaves.
+ * nothing decisive arrives within `timeoutMs` (an idle or slow client) or the client leaves; with
+ * `silent` given, a client that says nothing within `timeoutMs` resolves that instead (a protocol
+ * whose server speaks first, on a captured connection).
  */
-export function sniff<T>(socket: Socket, decide: (head: Buffer) => T | undefined, timeoutMs: number): Promise<T | undefined> {
+export function sniff<T>(socket: Socket, decide: (head: Buffer) => T | undefined, timeoutMs: number, silent?: T): Promise<T | undefined> {
   return new Promise((resolve) => {
     let head: Buffer = Buffer.alloc(0);
     const settle = (result: T | undefined): void => {
@@ -45,10 +47,31 @@ export function sniff<T>(socket: Socket, decide: (head: Buffer) => T | undefined
       if (result !== undefined) settle(result);
     };
     const onGone = (): void => settle(undefined);
-    const timer = setTimeout(onGone, timeoutMs);
+    const timer = setTimeout(() => settle(head.length === 0 ? silent : undefined), timeoutMs);
     socket.on('data', onData);
     socket.once('end', onGone);
     socket.once('close', onGone);
     socket.once('error', onGone);
   });
+}
+
+/** HTTP methods an HTTP/1.1 request line may start with (RFC 9110 9.3, and PATCH). */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'PATCH', 'CONNECT'].map((m) => Buffer.from(`${m} `, 'latin1'));
+
+/**
+ * For a captured connection, which may carry anything: HTTP/2 (its preface), HTTP/1.1 (a request
+ * line's method), or other TCP as soon as the bytes can be neither. Undefined while undecided.
+ */
+export function capturedProtocolOf(head: Buffer): HttpProtocol | 'tcp' | undefined {
+  const h2 = httpProtocolOf(head);
+  if (h2 !== 'http1') return h2;
+  let partial = false;
+  for (const m of METHODS) {
+    const n = Math.min(head.length, m.length);
+    if (head.subarray(0, n).equals(m.subarray(0, n))) {
+      if (n === m.length) return 'http1';
+      partial = true;
+    }
+  }
+  return partial ? undefined : 'tcp';
 }

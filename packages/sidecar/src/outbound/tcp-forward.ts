@@ -1,7 +1,5 @@
-import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { createLogger } from '@weft/api';
-import type { CompiledConfig, CompiledService } from '../config/types';
+import type { CompiledConfig } from '../config/types';
 import type { IdentityMaterial } from '../control/identity-material';
 import { NoEndpointsError, NotReadyError, ProxyError } from '../layers/errors';
 import { relayTcp } from '../layers/tcp-relay';
@@ -11,6 +9,7 @@ import type { SelfInfo } from '../self';
 import type { Telemetry } from '../telemetry/telemetry';
 import type { Watch } from '../watch';
 import { Tunnels } from './endpoint/tunnels';
+import { tunnelOpener } from './tcp-connect';
 
 /** `--tcp-forward LOCALPORT=service[.namespace]`: a local port whose connections go to a service. */
 export interface TcpForward {
@@ -28,9 +27,6 @@ export interface TcpForwardOptions {
   readonly telemetry: Telemetry;
 }
 
-/** Endpoints tried for one connection before it is given up (each within its connect timeout). */
-const MAX_CONNECT_TRIES = 3;
-
 /**
  * A TCP port mapping, as Consul Connect's upstreams: the app connects to 127.0.0.1:LOCALPORT, and
  * the sidecar picks a ready endpoint of the service (round robin; another one if it cannot
@@ -41,33 +37,7 @@ export async function startTcpForward(options: TcpForwardOptions): Promise<Proxy
   const tunnels = new Tunnels(options.identity);
   const source = `${options.self.service}.${options.self.namespace}`;
   const log = createLogger('tcp-forward', { proxyId: options.self.proxyId, localPort: options.forward.localPort });
-  const turns = new WeakMap<CompiledService, { next: number }>();
-
-  const open = async (service: CompiledService, client: Socket): Promise<Duplex> => {
-    const ready = service.allEndpoints.filter((e) => e.ready);
-    if (ready.length === 0) throw NoEndpointsError.noneReady(service.key, undefined);
-    let turn = turns.get(service);
-    if (!turn) turns.set(service, (turn = { next: 0 }));
-    // The client may leave while we connect: stop connecting then.
-    const gone = new AbortController();
-    const onGone = (): void => gone.abort(new Error('the client closed the connection'));
-    client.once('close', onGone);
-    let failure: unknown;
-    try {
-      for (let i = 0; i < Math.min(MAX_CONNECT_TRIES, ready.length); i++) {
-        const endpoint = ready[turn.next++ % ready.length] as { readonly address: string };
-        try {
-          return await tunnels.connect(endpoint.address, service, 'weft-tcp', gone.signal);
-        } catch (err) {
-          failure = err;
-          if (gone.signal.aborted) break;
-        }
-      }
-    } finally {
-      client.off('close', onGone);
-    }
-    throw failure;
-  };
+  const open = tunnelOpener(tunnels);
 
   const listener = new TunnelListener((client) => {
     const config = options.config.current;

@@ -31,7 +31,7 @@ describe('compileSnapshot', () => {
     expect(c.version).to.equal('v9');
     expect(c.storeRevision).to.equal(7);
     expect(c.trustBundlePem).to.deep.equal(['ROOT']);
-    expect(c.mesh).to.deep.equal({ trustDomain: 'weft.local', mtls: 'STRICT', minTLSVersion: 'TLSv1.3', certificateTTL: '24h', tracing: { otlpEndpoint: 'otel:4317', samplingPercent: 1 }, accessLog: true });
+    expect(c.mesh).to.deep.equal({ trustDomain: 'weft.local', mtls: 'STRICT', minTLSVersion: 'TLSv1.3', certificateTTL: '24h', tracing: { otlpEndpoint: 'otel:4317', samplingPercent: 1 }, accessLog: true, outboundTrafficPolicy: 'ALLOW_ANY' });
     expect(Object.isFrozen(c)).to.equal(true);
     expect(Object.isFrozen(c.mesh.tracing)).to.equal(true);
   });
@@ -179,5 +179,33 @@ describe('compileSnapshot', () => {
           .with.property('code', 'WEFT_ERR_CONFIG_REJECTED');
       });
     }
+  });
+});
+
+describe('compiled address tables (captured connections)', () => {
+  const c = compileSnapshot(
+    snapshot({
+      services: [
+        service('orders', [{ address: '10.0.0.7:15006', appPort: 8080 }]),
+        // Two services on one VM: HOST:PORT tells them apart, the bare host cannot.
+        service('billing', [{ address: '10.0.0.30:15006', appPort: 9000 }]),
+        service('ledger', [{ address: '10.0.0.30:15007', appPort: 9001 }]),
+        service('legacy', [{ address: '10.0.0.40:15006' }]),
+      ],
+    }),
+    'v1',
+    SELF,
+  );
+
+  it('maps an announced HOST:APP_PORT to its service, and nothing else', () => {
+    expect(c.lookupAddress('10.0.0.7', 8080)?.key).to.equal('orders.default');
+    expect(c.lookupAddress('10.0.0.7', 8081)).to.equal(undefined);
+    expect(c.lookupAddress('10.0.0.30', 9001)?.key).to.equal('ledger.default');
+    expect(c.lookupAddress('10.0.0.40', 15006)).to.equal(undefined);
+  });
+
+  it('lets an endpoint host name its service as an authority only when it serves one service', () => {
+    expect(c.lookup('10.0.0.7')?.key).to.equal('orders.default');
+    expect(c.lookup('10.0.0.30')).to.equal(undefined);
   });
 });

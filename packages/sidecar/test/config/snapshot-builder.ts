@@ -14,12 +14,12 @@ export function doc(kind: string, name: string, spec: unknown, namespace = 'defa
   return { kind, name, namespace, json: JSON.stringify({ apiVersion: API_VERSION, kind, metadata: { name, namespace }, spec }) };
 }
 
-export function service(name: string, endpoints: { address: string; labels?: Record<string, string>; ready?: boolean }[], namespace = 'default'): WireServiceEndpoints {
+export function service(name: string, endpoints: { address: string; labels?: Record<string, string>; ready?: boolean; appPort?: number }[], namespace = 'default'): WireServiceEndpoints {
   return {
     service: name,
     namespace,
     spiffeId: `spiffe://weft.local/ns/${namespace}/sa/${name}`,
-    endpoints: endpoints.map((e) => ({ address: e.address, labels: e.labels ?? {}, ready: e.ready ?? true, proxyId: `p-${e.address}` })),
+    endpoints: endpoints.map((e) => ({ address: e.address, labels: e.labels ?? {}, ready: e.ready ?? true, proxyId: `p-${e.address}`, ...(e.appPort === undefined ? {} : { appPort: e.appPort }) })),
   };
 }
 

@@ -1,0 +1,8 @@
+{
+  "targets": [
+    {
+      "target_name": "weft_original_dst",
+      "sources": ["original_dst.cc"]
+    }
+  ]
+}
