@@ -1,12 +1,9 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { run } from '../src/main';
+import { inject } from './inject-run';
 import { kubernetesProblems } from './kubernetes-schema';
 import { memoryIo } from './memory-io';
-
-const SAMPLE_DIR = path.resolve(__dirname, '../../../../deploy/kubernetes/sample');
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -37,11 +34,6 @@ metadata: {name: orders}   # kept as written
 spec: {selector: {app: orders}, ports: [{port: 8080}]}
 `;
 
-async function inject(text: string, flags: string[] = []): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIo({ '/in.yaml': text });
-  const code = await run(['inject', '-f', '/in.yaml', ...flags], io);
-  return { code, out: io.out, err: io.err };
-}
 
 function docs(text: string): Obj[] {
   return parseAllDocuments(text).map((d) => d.toJS() as Obj);
@@ -173,29 +165,5 @@ describe('weftctl inject', () => {
         expect(res.err).to.contain('nothing was injected');
       });
     }
-  });
-});
-
-describe('Kubernetes manifests (schema check)', () => {
-  it('the checked-in sample is the inject output of its input, and both pass the schema check', async () => {
-    const input = readFileSync(path.join(SAMPLE_DIR, 'app.yaml'), 'utf8');
-    const injected = readFileSync(path.join(SAMPLE_DIR, 'app-injected.yaml'), 'utf8');
-    expect(kubernetesProblems(input, 'app.yaml')).to.deep.equal([]);
-    expect(kubernetesProblems(injected, 'app-injected.yaml')).to.deep.equal([]);
-    const { out } = await inject(input);
-    expect(injected, 'regenerate with: weftctl inject -f deploy/kubernetes/sample/app.yaml -o deploy/kubernetes/sample/app-injected.yaml').to.equal(out);
-  });
-
-  it('reports a broken manifest: a wrong type, a missing required field, an unknown kind', () => {
-    const broken = [
-      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: two, selector: {}, template: {spec: {containers: [{name: a}]}}}\n',
-      'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{image: a}]}\n',
-      'apiVersion: v1\nkind: Podd\nmetadata: {name: q}\n',
-    ].join('---\n');
-    const problems = kubernetesProblems(broken, 'broken.yaml');
-    expect(problems).to.have.length(3);
-    expect(problems[0]).to.contain('broken.yaml: document 1: Deployment d: data/spec/replicas must be integer');
-    expect(problems[1]).to.equal('broken.yaml: document 2: Pod p: data/spec/containers/0 must have required property name');
-    expect(problems[2]).to.equal('broken.yaml: document 3: Podd q: no schema for v1 Podd');
   });
 });
