@@ -8,6 +8,7 @@ import { parseTcpForward, type TcpForward } from './outbound/tcp-forward';
 import { startSidecar, type RunningSidecar, type SidecarOptions } from './sidecar';
 
 const USAGE = `Usage: weft-sidecar --service S --app-port P --control-plane HOST:PORT (--token T | --token-file F) [flags]
+       weft-sidecar wait-ready [--admin-port P] [--timeout D]   (exits 0 once the sidecar is ready)
 
 The Weft sidecar: carries the local app's mesh traffic over mTLS and enforces the mesh's policy.
 
@@ -41,6 +42,9 @@ Flags:
   --admin-remote-config       also serve /config to callers not on this host's loopback (it
                               shows the mesh's topology and policies; default: loopback only)
   --drain-timeout D           on SIGTERM, how long in-flight requests may finish (default 10s)
+  --drain-quiet D             on SIGTERM, the app's outbound ports stay open while the app
+                              still calls out, and close once it made no call for D (default
+                              1s); the sidecar exits then, or at the drain timeout
   -h, --help                  show this help
   --version                   print the version and exit
 
@@ -62,7 +66,7 @@ const FLAGS = {
   'control-plane': { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, labels: { type: 'string' },
   'inbound-port': { type: 'string' }, 'outbound-port': { type: 'string' }, 'admin-port': { type: 'string' },
   'advertise-address': { type: 'string' }, 'bind-inbound': { type: 'string' }, 'bind-admin': { type: 'string' },
-  'drain-timeout': { type: 'string' }, help: { type: 'boolean', short: 'h' }, 'admin-remote-config': { type: 'boolean' },
+  'drain-timeout': { type: 'string' }, 'drain-quiet': { type: 'string' }, help: { type: 'boolean', short: 'h' }, 'admin-remote-config': { type: 'boolean' },
   'app-protocol': { type: 'string' }, 'tcp-forward': { type: 'string', multiple: true }, 'http1-upstream': { type: 'string' },
 } as const;
 
@@ -110,6 +114,9 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
   const drain = str('drain-timeout');
   const drainTimeoutMs = drain === undefined ? 10_000 : parseDuration(drain);
   if (drainTimeoutMs === undefined) throw new UsageError(`--drain-timeout must be a duration such as 10s or 500ms, got ${JSON.stringify(drain)}`);
+  const quiet = str('drain-quiet');
+  const drainQuietMs = quiet === undefined ? undefined : parseDuration(quiet);
+  if (quiet !== undefined && drainQuietMs === undefined) throw new UsageError(`--drain-quiet must be a duration such as 1s or 500ms, got ${JSON.stringify(quiet)}`);
   const labels = parseLabels(str('labels'));
   const appProtocol = oneOf<AppProtocol>(str('app-protocol'), ['auto', 'http1', 'h2c', 'tcp'], 'app-protocol');
   const http1Upstream = oneOf<Http1Upstream>(str('http1-upstream'), ['http1', 'h2'], 'http1-upstream');
@@ -128,6 +135,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
     bindInbound: str('bind-inbound') ?? '0.0.0.0',
     bindAdmin: str('bind-admin') ?? '0.0.0.0',
     drainTimeoutMs,
+    ...(drainQuietMs !== undefined ? { drainQuietMs } : {}),
     ...(values['admin-remote-config'] === true ? { adminRemoteConfig: true } : {}),
     ...(advertise ? { advertiseAddress: advertise } : {}),
     ...(appProtocol ? { appProtocol } : {}),
@@ -184,6 +192,11 @@ function parseLabels(text: string | undefined): Record<string, string> {
 
 /** The weft-sidecar command. Exits the process: 0 after a signal, 1 if it cannot start, 2 on bad flags. */
 export async function main(argv: readonly string[]): Promise<void> {
+  if (argv[0] === 'wait-ready') {
+    // Loaded only here: the waiting command needs none of the proxy.
+    const { waitReady } = await import('./wait-ready.js');
+    process.exit(await waitReady(argv.slice(1), (text) => void process.stderr.write(text)));
+  }
   // Before the flags are checked: --version answers even next to flags that are incomplete.
   if (argv.includes('--version')) {
     process.stdout.write(`weft-sidecar ${weftVersion()}\n`);
