@@ -5,6 +5,8 @@ export const DEFAULT_PORTS = Object.freeze({
   sidecarOutbound: 15001,
   sidecarInbound: 15006,
   sidecarAdmin: 15000,
+  /** The sidecar's DNS responder for mesh names, when one runs (transparent capture with DNS). */
+  sidecarDns: 15053,
 });
 
 export const API_VERSION = 'weft.dev/v1alpha1';

@@ -12,6 +12,8 @@ export interface Io {
   readStdin(maxBytes: number): Promise<string>;
   /** With `maxBytes`, the file's size is checked before it is read (`InputTooLarge` if over). */
   readFile(path: string, maxBytes?: number): Promise<string>;
+  /** Writes (or replaces) a file, as `weftctl inject -o FILE` does. */
+  writeFile(path: string, text: string): Promise<void>;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly homedir: string;
   now(): number;
@@ -62,6 +64,7 @@ export function processIo(): Io {
     stderr: (text) => void process.stderr.write(text),
     readStdin: (maxBytes) => readCapped(process.stdin, maxBytes),
     readFile: (path, maxBytes) => readFileCapped(path, maxBytes),
+    writeFile: (path, text) => fs.writeFile(path, text),
     env: process.env,
     homedir: os.homedir(),
     now: () => Date.now(),

@@ -4,6 +4,8 @@ import { InputTooLarge, type Io } from '../src/io';
 export interface MemoryIo extends Io {
   out: string;
   err: string;
+  /** Files written through writeFile. */
+  written: Record<string, string>;
 }
 
 /** An Io over in-memory files, for running commands in-process. */
@@ -11,6 +13,7 @@ export function memoryIo(files: Readonly<Record<string, string>> = {}, options: 
   const io: MemoryIo = {
     out: '',
     err: '',
+    written: {},
     stdout: (text) => void (io.out += text),
     stderr: (text) => void (io.err += text),
     readStdin: async (maxBytes) => {
@@ -24,6 +27,7 @@ export function memoryIo(files: Readonly<Record<string, string>> = {}, options: 
       if (maxBytes !== undefined && Buffer.byteLength(text) > maxBytes) throw new InputTooLarge(Buffer.byteLength(text), true);
       return text;
     },
+    writeFile: async (path, text) => void (io.written[path] = text),
     env: options.env ?? {},
     homedir: '/home/op',
     now: () => options.now ?? 1_700_000_000_000,

@@ -158,6 +158,11 @@ export class Mesh {
     return this.#sidecarReady(await this.#spawnSidecar(options), options);
   }
 
+  /** Starts a sidecar without waiting for it to be ready (one that cannot reach its control plane yet). */
+  spawnSidecar(options: SidecarOptions): Promise<ManagedProcess> {
+    return this.#spawnSidecar(options);
+  }
+
   /** Runs a sidecar that is expected to exit (bad flags, a port taken) and collects what it printed. */
   async runSidecarToExit(options: SidecarOptions, timeoutMs = 30_000): Promise<RunResult> {
     const tokenFile = path.join(await this.tempDir('token'), 'token');

@@ -8,6 +8,7 @@ import { parseTcpForward, type TcpForward } from './outbound/tcp-forward';
 import { startSidecar, type RunningSidecar, type SidecarOptions } from './sidecar';
 
 const USAGE = `Usage: weft-sidecar --service S --app-port P --control-plane HOST:PORT (--token T | --token-file F) [flags]
+       weft-sidecar wait-ready [--admin-port P] [--timeout D]   (exits 0 once the sidecar is ready)
 
 The Weft sidecar: carries the local app's mesh traffic over mTLS and enforces the mesh's policy.
 
@@ -47,6 +48,9 @@ Flags:
   --body-idle-timeout D       a request body from which nothing arrives for D is cut off (408 if
                               no response has started; 0 for never). Idle time, not total: slow
                               uploads that keep moving are never cut (default 30s)
+  --drain-quiet D             on SIGTERM, the app's outbound ports stay open while the app
+                              still calls out, and close once it made no call for D (default
+                              1s); the sidecar exits then, or at the drain timeout
   -h, --help                  show this help
   --version                   print the version and exit
 
@@ -68,7 +72,7 @@ const FLAGS = {
   'control-plane': { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, labels: { type: 'string' },
   'inbound-port': { type: 'string' }, 'outbound-port': { type: 'string' }, 'admin-port': { type: 'string' },
   'advertise-address': { type: 'string' }, 'bind-inbound': { type: 'string' }, 'bind-admin': { type: 'string' },
-  'drain-timeout': { type: 'string' }, 'body-idle-timeout': { type: 'string' }, help: { type: 'boolean', short: 'h' }, 'admin-remote-config': { type: 'boolean' },
+  'drain-timeout': { type: 'string' }, 'body-idle-timeout': { type: 'string' }, 'drain-quiet': { type: 'string' }, help: { type: 'boolean', short: 'h' }, 'admin-remote-config': { type: 'boolean' },
   'app-protocol': { type: 'string' }, 'tcp-forward': { type: 'string', multiple: true }, 'http1-upstream': { type: 'string' },
   'dns-port': { type: 'string' },
 } as const;
@@ -120,6 +124,9 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
   const bodyIdle = str('body-idle-timeout');
   const bodyIdleTimeoutMs = bodyIdle === undefined ? undefined : parseDuration(bodyIdle);
   if (bodyIdle !== undefined && bodyIdleTimeoutMs === undefined) throw new UsageError(`--body-idle-timeout must be a duration such as 30s or 0s, got ${JSON.stringify(bodyIdle)}`);
+  const quiet = str('drain-quiet');
+  const drainQuietMs = quiet === undefined ? undefined : parseDuration(quiet);
+  if (quiet !== undefined && drainQuietMs === undefined) throw new UsageError(`--drain-quiet must be a duration such as 1s or 500ms, got ${JSON.stringify(quiet)}`);
   const labels = parseLabels(str('labels'));
   const appProtocol = oneOf<AppProtocol>(str('app-protocol'), ['auto', 'http1', 'h2c', 'tcp'], 'app-protocol');
   const http1Upstream = oneOf<Http1Upstream>(str('http1-upstream'), ['http1', 'h2'], 'http1-upstream');
@@ -139,6 +146,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
     bindAdmin: str('bind-admin') ?? '0.0.0.0',
     drainTimeoutMs,
     ...(bodyIdleTimeoutMs !== undefined ? { bodyIdleTimeoutMs } : {}),
+    ...(drainQuietMs !== undefined ? { drainQuietMs } : {}),
     ...(values['admin-remote-config'] === true ? { adminRemoteConfig: true } : {}),
     ...(advertise ? { advertiseAddress: advertise } : {}),
     ...(appProtocol ? { appProtocol } : {}),
@@ -196,6 +204,11 @@ function parseLabels(text: string | undefined): Record<string, string> {
 
 /** The weft-sidecar command. Exits the process: 0 after a signal, 1 if it cannot start, 2 on bad flags. */
 export async function main(argv: readonly string[]): Promise<void> {
+  if (argv[0] === 'wait-ready') {
+    // Loaded only here: the waiting command needs none of the proxy.
+    const { waitReady } = await import('./wait-ready.js');
+    process.exit(await waitReady(argv.slice(1), (text) => void process.stderr.write(text)));
+  }
   // Before the flags are checked: --version answers even next to flags that are incomplete.
   if (argv.includes('--version')) {
     process.stdout.write(`weft-sidecar ${weftVersion()}\n`);

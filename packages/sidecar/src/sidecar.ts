@@ -19,6 +19,7 @@ import type { AppProtocol } from './inbound/local-app';
 import { startInbound, type InboundOptions } from './inbound/server';
 import { LISTENER_LIMITS, type ListenerLimits } from './layers/mux-listener';
 import { ListenError, type ListenerKind } from './listen-error';
+import { untilQuiet } from './app-quiet';
 import type { ProxyListener } from './listener';
 import type { Http1Upstream } from './outbound/endpoint/upstream';
 import { startOutbound, type OutboundOptions } from './outbound/server';
@@ -58,6 +59,8 @@ export interface SidecarOptions {
   readonly drainTimeoutMs?: number;
   /** How long a request body may stall before its exchange is cut (`--body-idle-timeout`); default LISTENER_LIMITS. */
   readonly bodyIdleTimeoutMs?: number;
+  /** On SIGTERM the app's ports stay open until the app made no call for this long (default 1 s). */
+  readonly drainQuietMs?: number;
   readonly logger?: Logger;
   /** Aborting cancels start-up (SIGTERM while still waiting for the control plane). */
   readonly signal?: AbortSignal;
@@ -100,6 +103,7 @@ export interface RunningSidecar {
 }
 
 const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+const DEFAULT_DRAIN_QUIET_MS = 1_000;
 
 /** Options that cannot work (a service name that is not a DNS label, ...). */
 export class SidecarError extends WeftError {
@@ -126,7 +130,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const proxyId = randomUUID();
   const logger = (options.logger ?? createLogger('sidecar')).child({ proxyId });
   const o = options.overrides ?? {};
-  const sidecar = new Sidecar(proxyId, options.service, namespace, formatHostPort(address), options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS, o.announceMs ?? 1_000, logger);
+  const sidecar = new Sidecar(proxyId, options.service, namespace, formatHostPort(address), options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS, options.drainQuietMs ?? DEFAULT_DRAIN_QUIET_MS, o.announceMs ?? 1_000, logger);
   await sidecar.startAdmin(options.bindAdmin ?? '0.0.0.0', options.adminPort ?? DEFAULT_PORTS.sidecarAdmin, options.adminRemoteConfig ?? false);
   try {
     const boot = await bootstrapIdentity({
@@ -197,6 +201,7 @@ class Sidecar {
     readonly namespace: string,
     readonly controlPlaneAddress: string,
     readonly drainTimeoutMs: number,
+    readonly drainQuietMs: number,
     readonly announceMs: number,
     readonly logger: Logger,
   ) {
@@ -268,9 +273,23 @@ class Sidecar {
         void this.#control.setReady(false);
         await sleep(Math.min(this.announceMs, budgetMs));
       }
-      const remainingMs = Math.max(0, budgetMs - (Date.now() - startedAt));
-      await Promise.all(this.#listeners.map(({ name, listener }) =>
-        listener.close(remainingMs).catch((err: unknown) => this.logger.warn('listener did not close cleanly', { listener: name, error: err instanceof Error ? err : String(err) }))));
+      const deadline = startedAt + budgetMs;
+      const closeAll = (listeners: { name: string; listener: ProxyListener }[]): Promise<unknown> =>
+        Promise.all(listeners.map(({ name, listener }) =>
+          listener.close(Math.max(0, deadline - Date.now())).catch((err: unknown) => this.logger.warn('listener did not close cleanly', { listener: name, error: err instanceof Error ? err : String(err) }))));
+      // Callers were told this instance is gone: inbound drains now. The app's own ports
+      // (outbound, tcp-forward) keep serving while the app still calls out (app-quiet.ts).
+      const appFacing = this.#listeners.filter((l) => l.name !== 'inbound');
+      await Promise.all([
+        closeAll(this.#listeners.filter((l) => l.name === 'inbound')),
+        (async () => {
+          if (budgetMs > 0) {
+            const why = await untilQuiet(appFacing.map((l) => l.listener), this.drainQuietMs, deadline);
+            this.logger.info(why === 'quiet' ? 'app quiet; closing its ports' : 'drain timeout; closing the app\'s ports', { afterMs: Date.now() - startedAt });
+          }
+          await closeAll(appFacing);
+        })(),
+      ]);
       await this.#telemetry?.shutdown();
       this.#control?.close();
       this.#boot?.identityClient.close();

@@ -6,6 +6,7 @@ import { checkCommand } from './check';
 import type { Command } from './command';
 import { deleteCommand } from './delete';
 import { getCommand } from './get';
+import { injectCommand } from './inject';
 import { proxyRemoveCommand } from './proxy';
 import { proxyConfigCommand } from './proxy-config';
 import { proxyStatusCommand } from './proxy-status';
@@ -13,4 +14,4 @@ import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './toke
 import { versionCommand } from './version';
 
 /** Every command, in the order `weftctl --help` lists them. */
-export const COMMANDS: readonly Command[] = [applyCommand, getCommand, deleteCommand, analyzeCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand, proxyStatusCommand, proxyConfigCommand, proxyRemoveCommand, caStatusCommand, caRotateRootCommand, authCommand, checkCommand, versionCommand];
+export const COMMANDS: readonly Command[] = [applyCommand, getCommand, deleteCommand, analyzeCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand, proxyStatusCommand, proxyConfigCommand, proxyRemoveCommand, injectCommand, caStatusCommand, caRotateRootCommand, authCommand, checkCommand, versionCommand];

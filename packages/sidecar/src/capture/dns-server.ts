@@ -30,6 +30,7 @@ export class DnsServer implements ProxyListener {
   readonly #tcp: Server;
   readonly #options: DnsOptions;
   readonly #upstream: { readonly host: string; readonly port: number } | undefined;
+  #served = 0;
 
   private constructor(options: DnsOptions, udp: UdpSocket, tcp: Server) {
     this.#options = options;
@@ -68,6 +69,11 @@ export class DnsServer implements ProxyListener {
     return 0;
   }
 
+  /** Questions received: an app still resolving names is still at work (a draining sidecar waits for it). */
+  served(): number {
+    return this.#served;
+  }
+
   close(): Promise<void> {
     this.#udp.close();
     return new Promise((resolve) => this.#tcp.close(() => resolve()));
@@ -75,6 +81,7 @@ export class DnsServer implements ProxyListener {
 
   /** The answer to one message: ours for a mesh name, the upstream's otherwise (undefined: none). */
   async #resolve(msg: Buffer, tcp: boolean): Promise<Buffer | undefined> {
+    this.#served += 1;
     const q = readQuestion(msg);
     const config = this.#options.config.current;
     const service = q && isInternetClass(q) ? config?.lookup(q.name) : undefined;

@@ -20,7 +20,7 @@ export interface CapturePlan {
   readonly dnsPort: number | undefined;
 }
 
-export const DEFAULT_DNS_PORT = 15053;
+export const DEFAULT_DNS_PORT = DEFAULT_PORTS.sidecarDns;
 
 /** Every chain weft-init owns, in the nat table. Uninstall removes these and the jumps to them. */
 export const CHAINS = Object.freeze({ output: 'WEFT_OUTPUT', prerouting: 'WEFT_PREROUTING' });

@@ -87,6 +87,7 @@ export class MuxListener implements ProxyListener {
   readonly #bodies: BodyIdleWatch;
   readonly #onClosed: (forced: boolean) => Promise<void>;
   #active = 0;
+  #served = 0;
   #draining = false;
   #closing: Promise<void> | undefined;
   port = 0;
@@ -166,7 +167,11 @@ export class MuxListener implements ProxyListener {
   /** Counts a raw tunnel (TCP) as in flight until it settles; draining waits for it. */
   track(tunnel: Promise<unknown>): void {
     this.#active += 1;
-    void tunnel.finally(() => (this.#active -= 1));
+    this.#served += 1;
+    void tunnel.finally(() => {
+      this.#active -= 1;
+      if (this.#draining) setImmediate(() => this.#sweep());
+    });
   }
 
   get draining(): boolean {
@@ -189,6 +194,10 @@ export class MuxListener implements ProxyListener {
     return this.#active;
   }
 
+  served(): number {
+    return this.#served;
+  }
+
   close(drainMs: number): Promise<void> {
     this.#closing ??= this.#drain(drainMs);
     return this.#closing;
@@ -196,6 +205,7 @@ export class MuxListener implements ProxyListener {
 
   #exchange(d: Downstream, cancel: Cancel, res: ServerResponse | undefined, body: WatchedBody | undefined): void {
     this.#active += 1;
+    this.#served += 1;
     if (res) {
       this.#responses.add(res);
       if (this.#draining) res.shouldKeepAlive = false;
@@ -205,9 +215,24 @@ export class MuxListener implements ProxyListener {
       if (res) this.#responses.delete(res);
       this.#bodies.forget(body);
       // The connection becomes idle just after this; close it then rather than at the deadline.
-      if (this.#draining) setImmediate(() => this.#http1.closeIdleConnections());
+      if (this.#draining) setImmediate(() => this.#sweep());
     });
     this.#handler(d, cancel);
+  }
+
+  /**
+   * While draining: idle HTTP/1.1 connections close at once, and once no exchange is in flight
+   * every connection left goes too. Those carry nothing that began: a peer that said nothing
+   * yet, or one stuck in a TLS handshake (a peer that hung up mid-handshake leaves a half-open
+   * socket behind, which would otherwise hold the drain until its deadline). Those are ended
+   * before they are destroyed, so an answer still in the socket's buffer is sent first.
+   */
+  #sweep(): void {
+    this.#http1.closeIdleConnections();
+    for (const socket of this.#sockets) {
+      if (socket.bytesRead === 0) socket.destroy(); // said nothing yet
+      else if (this.#active === 0) socket.end(() => socket.destroy());
+    }
   }
 
   async #drain(drainMs: number): Promise<void> {
@@ -217,7 +242,7 @@ export class MuxListener implements ProxyListener {
     const closed = new Promise<void>((resolve) => this.#net.close(() => resolve()));
     this.#http1.closeIdleConnections();
     for (const session of this.#sessions) session.close(); // GOAWAY: streams in flight finish
-    for (const socket of this.#sockets) if (socket.bytesRead === 0) socket.destroy(); // said nothing yet
+    this.#sweep();
     const timer = setTimeout(() => {
       forced = true;
       for (const session of this.#sessions) session.destroy();

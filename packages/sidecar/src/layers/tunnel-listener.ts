@@ -10,12 +10,14 @@ export class TunnelListener implements ProxyListener {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   #closing: Promise<void> | undefined;
+  #served = 0;
   port = 0;
 
   constructor(relay: (socket: Socket) => Promise<unknown>) {
     // Half-open: a client that shuts down its sending side still gets the rest of the answer.
     this.#server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
       this.#sockets.add(socket);
+      this.#served += 1;
       socket.on('error', () => undefined); // the relay reports failures
       void relay(socket).finally(() => this.#sockets.delete(socket));
     });
@@ -35,6 +37,10 @@ export class TunnelListener implements ProxyListener {
 
   inFlight(): number {
     return this.#sockets.size;
+  }
+
+  served(): number {
+    return this.#served;
   }
 
   close(drainMs: number): Promise<void> {

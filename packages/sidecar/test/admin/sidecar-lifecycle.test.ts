@@ -8,12 +8,13 @@ import { request } from './http';
 import type { ConfigView } from '../../src/admin/config-view';
 
 /** Stand-in for the data path's listeners: a real socket on port 0 that records how it was closed. */
-async function fakeListener(closes: number[]): Promise<ProxyListener> {
+async function fakeListener(closes: number[], activity: { served: number } = { served: 0 }): Promise<ProxyListener> {
   const server = net.createServer((s) => s.end());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as net.AddressInfo).port,
     inFlight: () => 0,
+    served: () => activity.served,
     close: async (drainMs) => {
       closes.push(drainMs);
       await new Promise<void>((r) => server.close(() => r()));
@@ -27,10 +28,13 @@ describe('sidecar lifecycle: /ready, /config, drain', function () {
   let sidecar: RunningSidecar | undefined;
   const closes: number[] = [];
   const logger = memoryLogger();
+  // What the fake outbound listener reports as served; a test moves it to play an app still calling.
+  const outbound = { served: 0 };
 
   beforeEach(async () => {
     cp = await FakeControlPlane.start();
     closes.length = 0;
+    outbound.served = 0;
   });
   afterEach(async () => {
     await sidecar?.close();
@@ -38,13 +42,13 @@ describe('sidecar lifecycle: /ready, /config, drain', function () {
     await cp?.stop();
   });
 
-  async function start(drainTimeoutMs = 3_000, more: { advertiseAddress?: string } = {}): Promise<RunningSidecar> {
+  async function start(drainTimeoutMs = 3_000, more: { advertiseAddress?: string; drainQuietMs?: number } = {}): Promise<RunningSidecar> {
     sidecar = await startSidecar({
       service: 'orders', appPort: 8080, controlPlane: cp.address, token: cp.tokenFor('orders'), labels: { version: 'v1' },
       inboundPort: 0, outboundPort: 0, adminPort: 0, bindAdmin: '127.0.0.1', drainTimeoutMs, logger, ...more,
       overrides: {
         compile: stubCompile,
-        startOutbound: () => fakeListener(closes),
+        startOutbound: () => fakeListener(closes, outbound),
         startInbound: () => fakeListener(closes),
         reconnectBackoff: { baseMs: 50, capMs: 200 },
         announceMs: 300,
@@ -120,7 +124,7 @@ describe('sidecar lifecycle: /ready, /config, drain', function () {
   });
 
   it('drains: 503 at once, endpoint withdrawn, listeners given the rest of the drain timeout', async () => {
-    const s = await start(2_000);
+    const s = await start(2_000, { drainQuietMs: 400 });
     await s.whenReady();
     await waitFor('the ready node', () => cp.nodes.at(-1)?.ready === true);
     const draining = s.drain();
@@ -130,11 +134,32 @@ describe('sidecar lifecycle: /ready, /config, drain', function () {
     await waitFor('the withdrawn node', () => cp.nodes.at(-1)?.ready === false);
     await draining;
     expect(closes).to.have.length(2);
-    // 2 s budget minus the 300 ms announce wait (timers may fire a millisecond early).
-    for (const ms of closes) expect(ms).to.be.within(1_400, 1_705);
+    // Inbound first: the 2 s budget minus the 300 ms announce wait (timers may fire a millisecond
+    // early). Then outbound, once the app made no call for 400 ms (polled every 100 ms).
+    expect(closes[0]).to.be.within(1_400, 1_705);
+    expect(closes[1]).to.be.within(900, 1_305);
     await waitFor('the stream to close', () => cp.openStreams === 0);
     const gone = await request(s.ports.admin, '/live').then(() => 'open', () => 'closed');
     expect(gone).to.equal('closed');
+  });
+
+  it('keeps the outbound port open while the app still calls out, and closes it once the app is quiet', async () => {
+    const s = await start(20_000, { drainQuietMs: 300 });
+    await s.whenReady();
+    const draining = s.drain();
+    let done = false;
+    void draining.then(() => (done = true));
+    // The app keeps calling for 1.5 s after SIGTERM: inbound closes (after the announce wait), outbound stays.
+    for (let i = 0; i < 15; i++) {
+      outbound.served += 1;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(closes, 'only inbound closed while the app was calling').to.have.length(1);
+    expect(done).to.equal(false);
+    await draining; // the app is quiet now: well before the 20 s drain timeout
+    expect(closes).to.have.length(2);
+    expect(closes[1]).to.be.greaterThan(15_000);
+    expect(logger.lines.map((l) => l.msg)).to.include('app quiet; closing its ports');
   });
 
   it('fails fast, and closes what it started, when the token is for another control plane', async () => {
