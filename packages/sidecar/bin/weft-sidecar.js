@@ -1,7 +1,12 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=2 --max-old-space-size=256
 'use strict';
 // --max-semi-space-size=2 (MB): V8 grows the young generation to 2 x 16 MB by default; a proxy's
 // garbage dies young, so 2 MB semi-spaces cost no measurable CPU and keep 5 MB (idle) to 15 MB
-// (loaded) out of RSS (docs/performance.md, "Sidecar memory"). Launchers that run
-// `node weft-sidecar.js` pass the shebang's flags themselves (the systemd unit, @weft/harness).
+// (loaded) out of RSS (docs/performance.md, "Sidecar memory").
+// --max-old-space-size=256 (MB): V8 derives its heap growing factor from this limit: 1.3 up to
+// 256 MB, up to 4 with Node's default (4 GB here), so the old generation now grows by 30% of the
+// live heap between full collections; 10-20 MB less RSS under load. 256 MB is five times the
+// largest heap seen under load (docs/performance.md, "Memory of the client sidecar").
+// Launchers that run `node weft-sidecar.js` pass the shebang's flags themselves (the systemd
+// unit, @weft/harness).
 require('../dist/src/main.js').main(process.argv.slice(2));
