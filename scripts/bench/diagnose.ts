@@ -1,12 +1,13 @@
 /**
- * `npm run bench:diagnose [-- --rate 500 --seconds 10 --heap --env K=V ...]`: what a Weft pair
+ * `npm run bench:diagnose [-- --rate 500 --seconds 10 --heap --env K=V --policy F ...]`: what a Weft pair
  * holds in memory and why its latency tail is long. Starts the benchmark's Weft pair (same
  * defaults) with diagnose-preload.ts in both sidecars, and has each write its memory breakdown,
  * GC pauses, event-loop stalls and socket counts at four points: ready (before any load), idle
  * during and after a warm-up (wrk 4 s), after an open-loop run at --rate, and after 2 s of idle again. The
  * open-loop run is in this process so each slow request's due time can be set against the
  * sidecars' GC pauses and stalls (all on the wall clock). Prints one JSON report to stdout.
- * `--env K=V` adds to the sidecars' environment (MALLOC_ARENA_MAX=2, NODE_OPTIONS flags).
+ * `--env K=V` adds to the sidecars' environment (MALLOC_ARENA_MAX=2, NODE_OPTIONS flags);
+ * `--policy FILE` is applied with weftctl before any load (a ServicePolicy for `web`, say).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,7 +21,7 @@ import { ensureTools } from './tools';
 import { FILES, startUpstreams } from './upstreams';
 
 const { values } = parseArgs({
-  options: { rate: { type: 'string', default: '500' }, seconds: { type: 'string', default: '10' }, heap: { type: 'boolean', default: false }, env: { type: 'string', multiple: true, default: [] }, 'slow-ms': { type: 'string', default: '20' }, keep: { type: 'boolean', default: false } },
+  options: { rate: { type: 'string', default: '500' }, seconds: { type: 'string', default: '10' }, heap: { type: 'boolean', default: false }, env: { type: 'string', multiple: true, default: [] }, 'slow-ms': { type: 'string', default: '20' }, policy: { type: 'string' }, keep: { type: 'boolean', default: false } },
 });
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -38,6 +39,10 @@ async function main(): Promise<void> {
     const preload = `--require ${path.join(__dirname, 'diagnose-preload.js')}`;
     const env = { ...extra, NODE_OPTIONS: [preload, extra['NODE_OPTIONS'] ?? ''].join(' ').trim(), WEFT_BENCH_DIAG_DIR: diagDir, ...(values.heap ? { WEFT_BENCH_DIAG_HEAP: '1' } : {}) };
     weft = await startWeftPair(upstreams, { sidecarEnv: env });
+    if (values.policy) {
+      const applied = await weft.mesh.weftctl(['apply', '-f', values.policy]);
+      if (applied.code !== 0) throw new Error(`weftctl apply -f ${values.policy} failed: ${applied.stderr.trim()}`);
+    }
     const target = weft.target('http');
     const proxies = weft.proxies('http');
     const pids = { client: proxies.client?.pids[0] ?? -1, server: proxies.server?.pids[0] ?? -1 };
