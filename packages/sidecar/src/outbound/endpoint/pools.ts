@@ -27,6 +27,8 @@ class PooledEndpoint implements EndpointConnection {
  * sidecar never uses: 12 MB of RSS instead of 20.5, 1.2 MB of heap instead of 4.3
  * (docs/performance.md, "Memory of the client sidecar"). undici 7 has no `exports` map, so the
  * file is reachable; the endpoint-client and scenario tests fail if an upgrade moves it.
+ * Only `dispatch` is there: undici's index is what adds `request`, `stream`, `pipeline`,
+ * `connect` and `upgrade` to every dispatcher, so `get` hands out a dispatcher typed that way.
  */
 function undiciPool(): typeof Pool {
   return require('undici/lib/dispatcher/pool') as typeof Pool;
@@ -55,7 +57,7 @@ export class EndpointPools {
   }
 
   /** The pool for an endpoint of a destination; throws NotReadyError before the first certificate. */
-  get(endpoint: string, destination: Destination): Pool {
+  get(endpoint: string, destination: Destination): Pick<Pool, 'dispatch'> {
     return this.#cache.get(endpoint, destination).pool;
   }
 
