@@ -26,6 +26,8 @@ export interface OpenLoopOptions {
   readonly seconds: number;
   /** How long after the last request was due answers are still awaited (default 2000). */
   readonly graceMs?: number;
+  /** Called with each answered request's due time (performance.now() clock) and latency, for diagnosis. */
+  readonly onAnswer?: (dueAt: number, latencyMs: number) => void;
 }
 
 export function openLoop(o: OpenLoopOptions): Promise<LoadFigures> {
@@ -60,7 +62,10 @@ export function openLoop(o: OpenLoopOptions): Promise<LoadFigures> {
       const end = (latency: number | undefined): void => {
         if (settled || !pending.delete(dueAt)) return;
         if (latency === undefined) errors += 1;
-        else latencies.push(latency);
+        else {
+          latencies.push(latency);
+          o.onAnswer?.(dueAt, latency);
+        }
         if (sent === total && pending.size === 0) finish();
       };
       const req = request({ host: '127.0.0.1', port: o.port, path: o.path, agent, headers: { host: o.host } }, (res) => {

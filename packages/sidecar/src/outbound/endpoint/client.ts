@@ -19,7 +19,8 @@ export interface EndpointRequest {
 
 /** Where connections come from: the pooled mTLS dispatchers (EndpointPools in production). */
 export interface EndpointDispatchers {
-  get(endpoint: string, destination: Destination): Dispatcher;
+  /** Only `dispatch`: the pools are undici's Pool loaded without undici's index (see pools.ts). */
+  get(endpoint: string, destination: Destination): Pick<Dispatcher, 'dispatch'>;
 }
 
 /**
@@ -35,7 +36,7 @@ export function endpointClient(destination: Destination, dispatchers: EndpointDi
         reject(req.signal.reason as Error);
         return;
       }
-      let dispatcher: Dispatcher;
+      let dispatcher: Pick<Dispatcher, 'dispatch'>;
       try {
         dispatcher = dispatchers.get(req.endpoint.address, destination);
       } catch (err) {
