@@ -29,6 +29,12 @@ export interface ListenerLimits {
   readonly maxHeaderBytes: number;
   /** Request header fields accepted; more is answered 431, on HTTP/1.1 and HTTP/2 alike. */
   readonly maxHeaderCount: number;
+  /**
+   * How long an idle HTTP/1.1 keep-alive connection is kept. Long, because a connection closed
+   * here is a new TLS handshake for the peer sidecar's next burst (a connection opened per burst
+   * was what drove the pair's p99: docs/performance.md); Node's default is 5 s.
+   */
+  readonly keepAliveTimeoutMs: number;
 }
 
 /**
@@ -44,6 +50,7 @@ export const LISTENER_LIMITS: ListenerLimits = Object.freeze({
   bodyIdleTimeoutMs: 30_000,
   maxHeaderBytes: 32 * 1024,
   maxHeaderCount: MAX_HEADER_COUNT,
+  keepAliveTimeoutMs: 65_000,
 });
 
 /**
@@ -106,6 +113,7 @@ export class MuxListener implements ProxyListener {
     });
     this.#http1 = createHttp1Server({
       headersTimeout: limits.headersTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
       maxHeaderSize: limits.maxHeaderBytes,
       // How often Node checks the two timeouts above; its default (30 s) would let a slow client linger.

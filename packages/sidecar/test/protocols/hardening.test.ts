@@ -69,6 +69,12 @@ describe('protocols: listener hardening (slow-loris, oversized and malformed req
     expect(res.closedAfterMs).to.be.within(250, 1_500);
   });
 
+  it('keeps an idle keep-alive connection for 65 s and says so, so peers reuse it instead of a new TLS handshake per burst', async () => {
+    const res = await raw(outbound.port, 'GET / HTTP/1.1\r\nHost: api\r\n\r\nGET / HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n');
+    expect(statusOf(res)).to.equal(200);
+    expect(res.text.toLowerCase()).to.include('keep-alive: timeout=65');
+  });
+
   it('answers 431 to headers over the size limit', async () => {
     const res = await raw(outbound.port, `GET / HTTP/1.1\r\nHost: api\r\nX-Big: ${'a'.repeat(16 * 1024)}\r\n\r\n`);
     expect(statusOf(res)).to.equal(431);

@@ -7,10 +7,12 @@ import { DEFAULT_CONNECT_TIMEOUT_MS } from './h2-sessions';
 import { tlsConnectOptions } from './tls-originate';
 
 /**
- * Idle keep-alive connections are closed after this, before a peer's 5 s server timeout can race
- * us into writing on a connection it is closing. A ServicePolicy `idleTimeout` can only shorten it.
+ * Idle keep-alive connections are closed after this: before the peer sidecar's 65 s server
+ * timeout (LISTENER_LIMITS) can race us into writing on a connection it is closing, and long
+ * enough that bursts reuse connections instead of paying a TLS handshake each. undici also
+ * honours the peer's `Keep-Alive: timeout` hint. A ServicePolicy `idleTimeout` can only shorten it.
  */
-const KEEP_ALIVE_TIMEOUT_MS = 4000;
+const KEEP_ALIVE_TIMEOUT_MS = 60_000;
 
 class PooledEndpoint implements EndpointConnection {
   constructor(readonly pool: Pool) {}
