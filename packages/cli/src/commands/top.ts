@@ -1,10 +1,9 @@
-import type { TapEvent } from '@weft/api';
+import { isSuccessfulResponse, type TapEvent } from '@weft/api';
 import type { ParsedArgs } from '../args';
 import { EXIT, UsageError } from '../errors';
 import { toJson } from '../output/format';
 import { renderTable } from '../output/table';
 import { missingProxies } from '../observe/proxy-answers';
-import { isSuccessEvent } from '../observe/success';
 import { formatLatency, formatRate } from '../observe/stat-rows';
 import { TAP_FLAGS, tapRequestOf } from '../observe/tap-flags';
 import type { Command, CommandContext } from './command';
@@ -63,7 +62,7 @@ function add(paths: Map<string, Path>, e: TapEvent): void {
   let p = paths.get(key);
   if (!p) paths.set(key, (p = { source: e.source, destination: e.destination, method: e.method, path: e.path, count: 0, successes: 0, bestMs: Infinity, worstMs: 0, lastMs: 0 }));
   p.count++;
-  if (isSuccessEvent(e)) p.successes++;
+  if (isSuccessfulResponse(e.status, e.grpcStatus)) p.successes++;
   p.bestMs = Math.min(p.bestMs, e.latencyMs);
   p.worstMs = Math.max(p.worstMs, e.latencyMs);
   p.lastMs = e.latencyMs;

@@ -1,4 +1,4 @@
-import { LATENCY_BUCKET_COUNT, latencyBucketOf, trimLatencyBuckets, type Edge, type StatSummary, type TcpCounts, type TrafficCounts } from '@weft/api';
+import { isSuccessfulResponse, LATENCY_BUCKET_COUNT, latencyBucketOf, trimLatencyBuckets, type Edge, type StatSummary, type TcpCounts, type TrafficCounts } from '@weft/api';
 import type { TcpConnectionLabels } from '../events';
 import type { Direction, RequestRecord } from '../record';
 import { TimeRing } from './time-ring';
@@ -30,11 +30,6 @@ interface Bucket {
 }
 
 const newBucket = (): Bucket => ({ traffic: { inbound: new Map(), outbound: new Map() }, tcp: new Map() });
-
-/** Whether a request counts as a success: a response that is neither a 5xx nor a gRPC error. */
-export function isSuccess(status: number, grpcStatus: string): boolean {
-  return status > 0 && status < 500 && (grpcStatus === '' || grpcStatus === '0');
-}
 
 /**
  * The compact per-proxy record behind `weftctl stat`, `top` and `edges`: counts and a latency
@@ -69,7 +64,7 @@ export class TrafficSummary {
       byRoute.set(record.route, t);
     }
     t.requests++;
-    if (isSuccess(record.status, record.grpcStatus)) t.successes++;
+    if (isSuccessfulResponse(record.status, record.grpcStatus)) t.successes++;
     t.sumMs += durationMs;
     (t.buckets[latencyBucketOf(durationMs)] as number)++;
   }
