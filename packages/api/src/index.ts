@@ -32,6 +32,10 @@ export {
   type CompiledOperation,
 } from './authz/index';
 export type * from './wire';
+export type * from './observe-wire';
+export { OBSERVE_FEATURE } from './observe-wire';
+export { isSuccessfulResponse } from './request-success';
+export { LATENCY_BUCKET_BOUNDS_MS, LATENCY_BUCKET_COUNT, latencyBucketOf, mergeLatencyBuckets, trimLatencyBuckets, latencyQuantile } from './latency-histogram';
 export { createLogger, type Logger, type LogLevel } from './log';
 export type { OperatorConfig } from './operator-config';
 export { JOIN_TOKEN_PREFIX, JOIN_TOKEN_ID_RE, parseJoinToken, formatJoinToken, type JoinTokenParts } from './join-token';

@@ -3,6 +3,8 @@
  * (camelCase fields, int64 as number, defaults filled in). Keep in step with the .proto files.
  */
 
+import type { ObserveReply, ObserveRequest } from './observe-wire';
+
 export interface SignRequest {
   csrPem: string;
   token: string;
@@ -31,6 +33,8 @@ export interface WireNode {
   certificateSerial?: string;
   /** The app's port on the host of `address`; 0 (proto-loader's default) when not announced. */
   appPort?: number;
+  /** What the sidecar understands beyond the base protocol (OBSERVE_FEATURE); absent from older sidecars. */
+  features?: string[];
 }
 
 export interface DiscoveryRequest {
@@ -38,6 +42,8 @@ export interface DiscoveryRequest {
   responseNonce: string;
   version: string;
   error: string;
+  /** An answer to DiscoveryResponse.observe (nothing else is set then). */
+  observeReply?: ObserveReply | null;
 }
 
 export interface WireResource {
@@ -80,6 +86,8 @@ export interface DiscoveryResponse {
   version: string;
   nonce: string;
   snapshot?: Snapshot | null;
+  /** A question about traffic (no snapshot, version or nonce then); see observe.proto. */
+  observe?: ObserveRequest | null;
 }
 
 export interface SourceDocument {

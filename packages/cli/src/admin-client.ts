@@ -22,6 +22,11 @@ import {
   type RevokeTokenResponse,
   type RotateRootRequest,
   type VersionInfo,
+  type EdgesResponse,
+  type StatRequest,
+  type StatResponse,
+  type TapRequest,
+  type TapResponse,
 } from '@weft/api';
 import type { LoadedConfig } from './client-config';
 import { CliError } from './errors';
@@ -43,6 +48,10 @@ export interface AdminApi {
   version(): Promise<VersionInfo>;
   status(): Promise<ControlPlaneStatus>;
   proxyConfig(proxyId: string): Promise<ProxyConfig>;
+  stat(req: StatRequest): Promise<StatResponse>;
+  edges(): Promise<EdgesResponse>;
+  /** Streams tap messages to `onMessage` until the server ends the tap (resolves) or it fails (rejects). */
+  tap(req: TapRequest, onMessage: (message: TapResponse) => void): Promise<void>;
   close(): void;
 }
 
@@ -156,6 +165,26 @@ export function connectAdmin(loaded: LoadedConfig): AdminApi {
     version: () => unary('GetVersion', {}),
     status: () => unary('GetStatus', {}),
     proxyConfig: (proxyId) => unary('GetProxyConfig', { proxyId }),
+    stat: (req) => unary('Stat', req),
+    edges: () => unary('Edges', { timeoutMs: 0 }),
+    tap: (req, onMessage) => {
+      const def = Admin.service['Tap'];
+      if (!def) throw new Error('Admin.Tap is not in admin.proto');
+      return new Promise<void>((resolve, reject) => {
+        // No deadline: the tap runs for its duration (the server ends it), or until weftctl is stopped.
+        const call = client.makeServerStreamRequest<TapRequest, TapResponse>(
+          def.path,
+          def.requestSerialize as (value: TapRequest) => Buffer,
+          def.responseDeserialize as (value: Buffer) => TapResponse,
+          req,
+          new grpc.Metadata(),
+          {},
+        );
+        call.on('data', onMessage);
+        call.on('error', (err: grpc.ServiceError) => reject(describeGrpcError(err, loaded)));
+        call.on('end', () => resolve());
+      });
+    },
     close: () => client.close(),
   };
 }

@@ -76,6 +76,9 @@ export function fakeAdmin(overrides: Partial<AdminApi> = {}): AdminApi & { calls
     version: wrap('version'),
     status: wrap('status'),
     proxyConfig: wrap('proxyConfig'),
+    stat: wrap('stat'),
+    edges: wrap('edges'),
+    tap: wrap('tap'),
     close: () => undefined,
   };
 }

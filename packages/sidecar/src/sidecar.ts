@@ -11,7 +11,7 @@ import type { CompiledConfig } from './config/compiled-config';
 import { formatHostPort, parseHostMaybePort, parseHostPort } from './control/address';
 import type { BackoffOptions } from './control/backoff';
 import { bootstrapIdentity, type Bootstrapped } from './control/bootstrap';
-import { ControlClient, type CompileFn } from './control/control-client';
+import { ControlClient, type CompileFn, type ObserveHandler } from './control/control-client';
 import type { IdentityMaterial } from './control/identity-material';
 import { JoinToken } from './control/join-token';
 import { proxyVersion } from './control/proxy-version';
@@ -25,6 +25,7 @@ import type { Http1Upstream } from './outbound/endpoint/upstream';
 import { startOutbound, type OutboundOptions } from './outbound/server';
 import { startTcpForward, type TcpForward } from './outbound/tcp-forward';
 import type { SelfInfo } from './self';
+import { Observer } from './telemetry/observe/observer';
 import { Telemetry } from './telemetry/telemetry';
 import { Watch } from './watch';
 
@@ -168,6 +169,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
       address, trustDomain: self.trustDomain, self, identity: sidecar.identity, config: sidecar.config, advertiseAddress, appPort: options.appPort,
       proxyVersion: proxyVersion(), logger: logger.child({ component: 'control-client' }),
       onSigningRoot: (root) => boot.identityClient.renewUnlessFrom(root),
+      observer: sidecar.observer(self),
       ...(o.compile ? { compile: o.compile } : {}),
       ...(o.reconnectBackoff ? { backoff: o.reconnectBackoff } : {}),
     }));
@@ -228,6 +230,11 @@ class Sidecar {
     const listener = await named(kind, host, port, start(host, port));
     this.#listeners.push({ name: kind === 'tcp-forward' ? `tcp-forward ${port}` : kind, listener });
     return listener;
+  }
+
+  /** Traffic summaries and taps for `weftctl stat`, `top`, `tap`, `edges`, over the discovery stream. */
+  observer(self: SelfInfo): ObserveHandler {
+    return new Observer(self.spiffeId, (this.#telemetry as Telemetry).events);
   }
 
   connect(control: ControlClient): void {

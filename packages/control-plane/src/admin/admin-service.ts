@@ -22,6 +22,10 @@ import {
   type RevokeTokenRequest,
   type RevokeTokenResponse,
   type RotateRootRequest,
+  type StatRequest,
+  type EdgesRequest,
+  type TapRequest,
+  type TapResponse,
   type VersionInfo,
   weftVersion,
 } from '@weft/api';
@@ -34,7 +38,7 @@ import type { MeshAuthority } from '../ca/mesh-authority';
 import type { ProxyTable } from '../discovery/proxy-table';
 import type { SnapshotBuilder } from '../discovery/snapshot';
 import { ControlPlaneError } from '../errors';
-import { unary } from '../grpc/status';
+import { toStatus, unary } from '../grpc/status';
 import type { Registry } from '../registry/registry';
 import type { Store } from '../store/store';
 import type { TokenStore } from '../tokens/token-store';
@@ -43,6 +47,8 @@ import { getResources, kindFor, namespaceFor } from './get-resources';
 import { servicesToWire } from '../registry/registry-wire';
 import { proxyConfig, withVerification } from './proxy-config';
 import { removeProxy, type RemoveProxyContext } from './remove-proxy';
+import { edges, stat } from './observe-stat';
+import { tap } from './observe-tap';
 import { tokenInfo } from './token-info';
 
 export interface AdminContext extends RemoveProxyContext {
@@ -111,6 +117,23 @@ export class AdminService {
       GetVersion: guarded('GetVersion', async (): Promise<VersionInfo> => ({ version: weftVersion() })),
       GetStatus: guarded('GetStatus', async (): Promise<ControlPlaneStatus> => ({ version: weftVersion(), ...this.#ctx.health(), nowMs: Date.now() })),
       GetProxyConfig: guarded('GetProxyConfig', async (req: GetProxyConfigRequest) => proxyConfig(this.#ctx, req)),
+      Stat: guarded('Stat', (req: StatRequest) => stat(this.#ctx.discovery.observations, req)),
+      Edges: guarded('Edges', (req: EdgesRequest) => edges(this.#ctx.discovery.observations, req)),
+      Tap: (call: grpc.ServerWritableStream<TapRequest, TapResponse>) => {
+        // The same guard as every unary call: a tap shows live traffic, so the operator alone may open one.
+        try {
+          this.#requireOperator(call);
+        } catch (err) {
+          this.#ctx.refusals.record(call, 'Admin.Tap', err, { identity: peerIdentity(call)?.spiffeId });
+          call.emit('error', toStatus(err, log, 'Admin.Tap'));
+          return;
+        }
+        try {
+          tap(this.#ctx.discovery.observations, call);
+        } catch (err) {
+          call.emit('error', toStatus(err, log, 'Admin.Tap'));
+        }
+      },
     };
   }
 

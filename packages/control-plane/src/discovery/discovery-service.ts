@@ -3,6 +3,7 @@ import { CONTROL_PLANE_NAMESPACE } from '@weft/api';
 import { peerIdentity, type PeerIdentity } from '../auth/peer-identity';
 import { ControlPlaneError } from '../errors';
 import { toStatus } from '../grpc/status';
+import { ObserveHub } from './observe-hub';
 import { ProxyStream, type DiscoveryCall, type StreamContext } from './proxy-stream';
 
 /**
@@ -12,6 +13,8 @@ import { ProxyStream, type DiscoveryCall, type StreamContext } from './proxy-str
 export class DiscoveryService {
   readonly #ctx: StreamContext;
   readonly #streams = new Set<ProxyStream>();
+  /** Questions to the connected proxies about their traffic (`weftctl stat`, `tap`, `edges`). */
+  readonly observations = new ObserveHub(() => this.#streams);
   #closed = false;
 
   constructor(ctx: StreamContext) {
@@ -64,7 +67,7 @@ export class DiscoveryService {
       this.#refuse(call, refusal, peer);
       return;
     }
-    const stream = new ProxyStream(call, peer, this.#ctx, (s) => this.#streams.delete(s));
+    const stream = new ProxyStream(call, peer, this.#ctx, (s) => this.#streams.delete(s), (proxyId, reply) => this.observations.deliver(proxyId, reply));
     this.#streams.add(stream);
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import type { DiscoveryRequest, DiscoveryResponse, Logger, Snapshot, WireNode } from '@weft/api';
+import { OBSERVE_FEATURE, type DiscoveryRequest, type DiscoveryResponse, type Logger, type ObserveReply, type ObserveRequest, type Snapshot, type WireNode } from '@weft/api';
 import type { Refusals } from '../audit/refusals';
 import type { PeerIdentity } from '../auth/peer-identity';
 import { ControlPlaneError } from '../errors';
@@ -10,6 +10,7 @@ import { parseHostPort } from '../net/host-port';
 import type { Registry } from '../registry/registry';
 import type { CertificateLedger } from '../revocation/certificate-ledger';
 import type { Revocations } from '../revocation/revocations';
+import type { ObservableProxy } from './observe-hub';
 import type { ProxyRecord, ProxyTable } from './proxy-table';
 import type { SnapshotBuilder } from './snapshot';
 
@@ -43,11 +44,12 @@ interface Sent {
  * or NACKs each snapshot. A snapshot is written only when its version differs from the last one
  * sent, and never while the previous write is still buffered (the newest is sent on drain).
  */
-export class ProxyStream {
+export class ProxyStream implements ObservableProxy {
   readonly #call: DiscoveryCall;
   readonly #peer: PeerIdentity;
   readonly #ctx: StreamContext;
   readonly #onDone: (stream: ProxyStream) => void;
+  readonly #onObserveReply: (proxyId: string, reply: ObserveReply) => void;
   readonly #log: Logger;
   #record: ProxyRecord | undefined;
   readonly #nonces = new Map<string, Sent>();
@@ -55,8 +57,9 @@ export class ProxyStream {
   #pushWanted = false;
   #done = false;
 
-  constructor(call: DiscoveryCall, peer: PeerIdentity, ctx: StreamContext, onDone: (stream: ProxyStream) => void) {
+  constructor(call: DiscoveryCall, peer: PeerIdentity, ctx: StreamContext, onDone: (stream: ProxyStream) => void, onObserveReply: (proxyId: string, reply: ObserveReply) => void) {
     this.#call = call;
+    this.#onObserveReply = onObserveReply;
     this.#peer = peer;
     this.#ctx = ctx;
     this.#onDone = onDone;
@@ -79,6 +82,26 @@ export class ProxyStream {
   /** The announced proxy id ('' before the first request). */
   get proxyId(): string {
     return this.#record?.node.proxyId ?? '';
+  }
+
+  get service(): string {
+    return this.#peer.service;
+  }
+
+  get namespace(): string {
+    return this.#peer.namespace;
+  }
+
+  /**
+   * Sends a question about traffic (observe.proto). Only to a proxy whose node lists the feature:
+   * an older sidecar would take a response without a snapshot for a bad config and NACK it.
+   */
+  observe(request: ObserveRequest): boolean {
+    const record = this.#record;
+    if (this.#done || !record || !(record.node.features ?? []).includes(OBSERVE_FEATURE)) return false;
+    // Small and rare (only while an operator asks): written even while a snapshot waits for drain.
+    this.#call.write({ version: '', nonce: '', snapshot: null, observe: request } satisfies DiscoveryResponse);
+    return true;
   }
 
   /** Sends the current snapshot if this proxy has not been sent that version yet. */
@@ -113,6 +136,7 @@ export class ProxyStream {
       if (req.node) this.#announce(req.node);
       else if (!this.#record) throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', 'the first discovery request must carry `node`');
       if (req.responseNonce) this.#reply(req);
+      if (req.observeReply && this.#record) this.#onObserveReply(this.#record.node.proxyId, req.observeReply);
     } catch (err) {
       this.#ctx.refusals.record(this.#call, 'Discovery.Stream', err, { identity: this.#peer.spiffeId });
       const status = toStatus(err, this.#log, 'Discovery.Stream');
@@ -195,6 +219,7 @@ export class ProxyStream {
       certificateExpiresAtMs: Number(raw.certificateExpiresAtMs) || peer.certificateExpiresAtMs,
       certificateRootFingerprint: /^[0-9a-f]{64}$/.test(raw.certificateRootFingerprint ?? '') ? (raw.certificateRootFingerprint as string) : '',
       certificateSerial: /^[0-9a-f]{1,64}$/.test(raw.certificateSerial ?? '') ? (raw.certificateSerial as string) : peer.serialNumber,
+      features: (raw.features ?? []).filter((f) => typeof f === 'string' && f.length <= 64).slice(0, 16),
     };
   }
 

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { DiscoveryRequest, DiscoveryResponse, Logger, Snapshot, WireNode } from '@weft/api';
+import type { DiscoveryRequest, DiscoveryResponse, Logger, ObserveReply, ObserveRequest, Snapshot, WireNode } from '@weft/api';
 import { compileSnapshot, type CompiledConfig } from '../config/compiled-config';
 import type { SelfInfo } from '../self';
 import type { Watch } from '../watch';
@@ -36,6 +36,16 @@ export interface ControlClientOptions {
    * the identity client renews early when its certificate is from another (root rotation).
    */
   readonly onSigningRoot?: (rootFingerprint: string) => void;
+  /** Answers the control plane's questions about traffic (`weftctl stat`, `tap`); see telemetry/observe. */
+  readonly observer?: ObserveHandler;
+}
+
+/** What the stream needs of the sidecar's observer: its Node features, answers, and to know the stream ended. */
+export interface ObserveHandler {
+  readonly features: readonly string[];
+  handle(request: ObserveRequest, reply: (reply: ObserveReply) => void): void;
+  /** The stream taps reply on is gone: end them (the control plane stopped listening). */
+  endTaps(): void;
 }
 
 export interface ControlState {
@@ -125,6 +135,7 @@ export class ControlClient {
     this.#stream = undefined;
     if (s) {
       s.done = true;
+      this.#o.observer?.endTaps();
       s.call.cancel();
       s.client.close();
     }
@@ -144,6 +155,7 @@ export class ControlClient {
       certificateRootFingerprint: this.#certificate?.rootFingerprint ?? '',
       certificateSerial: this.#certificate?.serialNumber ?? '',
       appPort: this.#o.appPort ?? 0,
+      features: [...(this.#o.observer?.features ?? [])],
     };
   }
 
@@ -173,6 +185,11 @@ export class ControlClient {
   #onResponse(stream: OpenStream, response: DiscoveryResponse): void {
     if (stream.done) return;
     this.#markConnected(stream);
+    if (response.observe) {
+      // A question about traffic, not config: no ACK. Answers go back on this stream only.
+      this.#o.observer?.handle(response.observe, (observeReply) => void this.#write(stream, { responseNonce: '', version: '', error: '', observeReply }));
+      return;
+    }
     stream.responded = true;
     const { version, nonce } = response;
     let compiled: CompiledConfig;
@@ -217,6 +234,7 @@ export class ControlClient {
     if (stream.done) return;
     stream.done = true;
     stream.client.close();
+    this.#o.observer?.endTaps();
     if (this.#stream === stream) this.#stream = undefined;
     if (this.#closed) return;
     const info = errorInfo(fromGrpcError(err, 'Discovery.Stream', this.#target, 'WEFT_ERR_CONTROL_PLANE_UNAVAILABLE'));
