@@ -220,6 +220,9 @@ describe('Telemetry', () => {
       'weft_requests_total{direction="inbound",source="billing.default",destination="orders.default",route="",code="200"} 1',
     ]);
     expect(lines).to.include.members([
+      // Sub-millisecond buckets: the 0.5 ms request is told apart from the 2 ms ones.
+      'weft_request_duration_seconds_bucket{direction="outbound",destination="orders.default",le="0.00025"} 0',
+      'weft_request_duration_seconds_bucket{direction="outbound",destination="orders.default",le="0.0005"} 1',
       'weft_request_duration_seconds_bucket{direction="outbound",destination="orders.default",le="0.001"} 1',
       'weft_request_duration_seconds_bucket{direction="outbound",destination="orders.default",le="0.005"} 5',
       'weft_request_duration_seconds_bucket{direction="outbound",destination="orders.default",le="0.05"} 6',
