@@ -71,7 +71,7 @@ async function runCase(c: Case, requests: number, kept?: unknown[]): Promise<{ n
     inboundRecord.peerIdentity = SELF.spiffeId;
     inboundRecord.source = 'frontend.default';
     inboundRecord.destination = 'orders.default';
-    const res = await inbound({ method: req.method, path: req.path, headers: { host: 'orders', traceparent: req.headers['traceparent'] ?? '' }, record: inboundRecord });
+    const res = await inbound({ method: req.method, path: req.path, grpc: false, headers: { host: 'orders', traceparent: req.headers['traceparent'] ?? '' }, record: inboundRecord });
     return res;
   });
 
@@ -81,7 +81,7 @@ async function runCase(c: Case, requests: number, kept?: unknown[]): Promise<{ n
     record.destination = 'orders.default';
     record.route = 'orders/0';
     const headers: HeaderMap = c.caller === undefined ? { host: 'orders' } : { host: 'orders', traceparent: c.caller };
-    const res = await outbound({ method: 'GET', path: '/orders/1', headers, record });
+    const res = await outbound({ method: 'GET', path: '/orders/1', grpc: false, headers, record });
     (body as EventEmitter).emit('end');
     inboundRecord.status = res.status;
     server.events.emit('weft:request-end', { record: inboundRecord, durationMs: inboundRecord.elapsedMs() });

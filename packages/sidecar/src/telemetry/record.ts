@@ -28,6 +28,8 @@ export class RequestRecord {
   /** Whether the app is told `attempts` in `x-weft-attempts` (Route retries.attemptsHeader). */
   attemptsHeader = true;
   traceId = '';
+  /** The traceparent this hop sent on (its span id is this hop's span), '' before the trace layer. */
+  traceparent = '';
   endpoint = '';
   /** The caller's SPIFFE ID (inbound) or the destination's (outbound). */
   peerIdentity = '';

@@ -4,7 +4,7 @@ import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import * as tracing from '@opentelemetry/sdk-trace-base';
 import type { Logger } from '@weft/api';
 import { newSpanId, newTraceId } from './trace-ids';
-import { formatTraceParent, type TraceParent } from './traceparent';
+import { formatTraceParent, SAMPLING_DEFERRED, type TraceParent } from './traceparent';
 import { wallClockNow } from './wall-clock';
 
 export type SpanAttributes = Record<string, string | number | boolean>;
@@ -91,11 +91,11 @@ export class Tracing {
    * attributes are computed (`attributesOf(subject)`) only for a span that is recorded.
    */
   startSpan<S>(name: string, kind: 'client' | 'server', parent: TraceParent | undefined, attributesOf: SpanAttributesOf<S>, subject: S): TraceSpan {
-    const sampled = parent ? (parent.flags & SAMPLED) !== 0 : Math.random() < this.#ratio;
+    const sampled = parent === undefined || (parent.flags & SAMPLING_DEFERRED) !== 0 ? Math.random() < this.#ratio : (parent.flags & SAMPLED) !== 0;
     const tracer = this.#tracer;
     if (!sampled || tracer === undefined) return new PropagatedSpan(parent ? parent.traceId : newTraceId(), sampled);
     const ctx = parent
-      ? api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.spanId, traceFlags: parent.flags, isRemote: true })
+      ? api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.spanId, traceFlags: SAMPLED, isRemote: true })
       : api.ROOT_CONTEXT;
     const spanKind = kind === 'client' ? api.SpanKind.CLIENT : api.SpanKind.SERVER;
     return new OtelSpan(tracer, tracer.startSpan(name, { kind: spanKind, attributes: attributesOf(subject), startTime: wallClockNow() }, ctx));

@@ -6,6 +6,7 @@ import { sleep } from '../../layers/sleep';
 import type { Phase } from '../../telemetry/record';
 import type { CancelSignal } from '../../layers/cancel';
 import type { TelemetryEvents } from '../../telemetry/events';
+import type { SpanAttributes } from '../../telemetry/trace';
 
 export interface FaultParams {
   readonly fault: CompiledFault | undefined;
@@ -21,6 +22,8 @@ export interface FaultEnv {
 export interface FaultRequest {
   readonly signal: CancelSignal;
   readonly record: { phase: Phase };
+  /** The CLIENT span: a recorded one says which fault was injected (`weft.fault`). */
+  readonly span?: { readonly recording: boolean; setAttributes(attributes: SpanAttributes): void } | undefined;
 }
 
 /**
@@ -36,10 +39,12 @@ export function fault<R extends FaultRequest>(params: FaultParams, env: FaultEnv
     if (f.delay && random() * 100 < f.delay.percent) {
       req.record.phase = 'fault delay';
       env.events.emit('weft:fault-injected', delayed);
+      if (req.span?.recording) req.span.setAttributes({ 'weft.fault': 'delay' });
       await sleep(f.delay.ms, req.signal);
     }
     if (f.abort && random() * 100 < f.abort.percent) {
       env.events.emit('weft:fault-injected', aborted);
+      if (req.span?.recording) req.span.setAttributes({ 'weft.fault': 'abort' });
       return abortResponse(f.abort.status, params.name);
     }
     return next(req);
