@@ -34,6 +34,13 @@ export class RequestRecord {
   /** The caller's SPIFFE ID (inbound) or the destination's (outbound). */
   peerIdentity = '';
   phase: Phase = 'routing';
+  /**
+   * The request's and the response's `content-length` as sent (kept as the header's own value,
+   * parsed only by the access log); undefined for a body of unannounced length (chunked, HTTP/2
+   * without the header) or before the response.
+   */
+  requestLength: string | string[] | undefined = undefined;
+  responseLength: string | string[] | undefined = undefined;
   /** Path without query, and lower-case host without port; filled in once the request line is read. */
   path = '';
   authority = '';

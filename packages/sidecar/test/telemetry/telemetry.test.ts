@@ -194,7 +194,7 @@ describe('Telemetry', () => {
     expect(text).to.contain('weft_certificate_expiry_seconds{identity="spiffe://weft.local/ns/default/sa/frontend"} 3600');
     telemetry.removeGauge('weft_certificate_expiry_seconds', { identity: SELF.spiffeId });
     expect(telemetry.renderMetrics()).to.not.contain('weft_certificate_expiry_seconds{');
-    expect(JSON.parse(lines[0] ?? '{}')).to.include({ direction: 'outbound', path: '/x', status: 200, traceId: 'abc', durationMs: 12 });
+    expect(JSON.parse(lines[0] ?? '{}')).to.include({ direction: 'outbound', path: '/x', status: 200, trace_id: 'abc', duration_ms: 12 });
   });
 
   it('counts each request in the series of its labels, gRPC status included, and its duration by direction and destination', () => {
