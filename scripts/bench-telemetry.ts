@@ -55,7 +55,8 @@ async function runCase(c: Case, requests: number, kept?: unknown[]): Promise<{ n
   const log = createLogger('bench', {});
   const client = new Telemetry(SELF, { log, exporterFor: () => dropExporter(kept) });
   const server = new Telemetry({ ...SELF, service: 'orders', spiffeId: RULE.destination.spiffeId }, { log, exporterFor: () => dropExporter(kept) });
-  const mesh = { ...effectiveMeshConfig(undefined, 'weft.local'), tracing: { otlpEndpoint: '127.0.0.1:4317', samplingPercent: c.samplingPercent } };
+  const defaults = effectiveMeshConfig(undefined, 'weft.local');
+  const mesh = { ...defaults, tracing: { ...defaults.tracing, otlpEndpoint: '127.0.0.1:4317', samplingPercent: c.samplingPercent } };
   client.configure(mesh);
   server.configure(mesh);
 

@@ -48,10 +48,15 @@ export class Telemetry {
   ) {
     const log = options.log ?? createLogger('telemetry', { proxyId: self.proxyId });
     this.events = new TelemetryEvents(log);
+    const spansDropped = this.#registry.counter(
+      'weft_spans_dropped_total',
+      'Recorded spans never delivered, by reason (queue_full: tracing.maxQueueSize spans were already waiting; export_failed: the collector did not take them).',
+    );
     this.tracing = new Tracing(
       { 'service.name': self.service, 'service.namespace': self.namespace, 'service.instance.id': self.proxyId },
       log,
       options.exporterFor,
+      (spans, reason) => spansDropped.inc({ reason }, spans),
     );
     this.#accessLogOut = options.accessLog ?? process.stdout;
     this.#requests = new RequestMetrics(this.#registry);
