@@ -55,7 +55,8 @@ async function runCase(c: Case, requests: number, kept?: unknown[]): Promise<{ n
   const log = createLogger('bench', {});
   const client = new Telemetry(SELF, { log, exporterFor: () => dropExporter(kept) });
   const server = new Telemetry({ ...SELF, service: 'orders', spiffeId: RULE.destination.spiffeId }, { log, exporterFor: () => dropExporter(kept) });
-  const mesh = { ...effectiveMeshConfig(undefined, 'weft.local'), tracing: { otlpEndpoint: '127.0.0.1:4317', samplingPercent: c.samplingPercent } };
+  const defaults = effectiveMeshConfig(undefined, 'weft.local');
+  const mesh = { ...defaults, tracing: { ...defaults.tracing, otlpEndpoint: '127.0.0.1:4317', samplingPercent: c.samplingPercent } };
   client.configure(mesh);
   server.configure(mesh);
 
@@ -71,7 +72,7 @@ async function runCase(c: Case, requests: number, kept?: unknown[]): Promise<{ n
     inboundRecord.peerIdentity = SELF.spiffeId;
     inboundRecord.source = 'frontend.default';
     inboundRecord.destination = 'orders.default';
-    const res = await inbound({ method: req.method, path: req.path, headers: { host: 'orders', traceparent: req.headers['traceparent'] ?? '' }, record: inboundRecord });
+    const res = await inbound({ method: req.method, path: req.path, grpc: false, headers: { host: 'orders', traceparent: req.headers['traceparent'] ?? '' }, record: inboundRecord });
     return res;
   });
 
@@ -81,7 +82,7 @@ async function runCase(c: Case, requests: number, kept?: unknown[]): Promise<{ n
     record.destination = 'orders.default';
     record.route = 'orders/0';
     const headers: HeaderMap = c.caller === undefined ? { host: 'orders' } : { host: 'orders', traceparent: c.caller };
-    const res = await outbound({ method: 'GET', path: '/orders/1', headers, record });
+    const res = await outbound({ method: 'GET', path: '/orders/1', grpc: false, headers, record });
     (body as EventEmitter).emit('end');
     inboundRecord.status = res.status;
     server.events.emit('weft:request-end', { record: inboundRecord, durationMs: inboundRecord.elapsedMs() });

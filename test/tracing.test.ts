@@ -23,7 +23,9 @@ describe('tracing: spans from every hop reach an OTLP/gRPC receiver', function (
     await apply(
       mesh,
       `${API}\nkind: MeshConfig\nmetadata: {name: default}\nspec: {tracing: {otlpEndpoint: "${receiver.endpoint}", samplingPercent: 100}}\n---\n` +
-        `${API}\nkind: Route\nmetadata: {name: inventory}\nspec:\n  service: inventory\n  rules:\n  - retries: {attempts: 2, retryOn: [5xx], backoff: {baseInterval: 5ms, maxInterval: 20ms}}\n`,
+        `${API}\nkind: Route\nmetadata: {name: inventory}\nspec:\n  service: inventory\n  rules:\n` +
+        `  - match: [{path: {prefix: /fault}}]\n    fault: {abort: {percent: 100, httpStatus: 418}}\n` +
+        `  - retries: {attempts: 2, retryOn: [5xx], backoff: {baseInterval: 5ms, maxInterval: 20ms}}\n`,
     );
     inventoryApp = await startEchoApp('inventory');
     clientApp = await startEchoApp('client');
@@ -99,6 +101,84 @@ describe('tracing: spans from every hop reach an OTLP/gRPC receiver', function (
     const match = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(String(tp));
     expect(match, `the app got traceparent ${String(tp)}`).to.not.equal(null);
     await receiver.waitForSpans((all) => all.some((s) => s.traceId === match![1] && s.spanId === match![2] && s.kind === SPAN_KIND.SERVER), 15_000);
+  });
+
+  it('labels spans by the OpenTelemetry HTTP conventions and weft.* (who called whom, route, attempts, fault)', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    inventoryApp.failNext(1);
+    expect((await callVia(client, 'inventory', { path: '/stock?sku=1', headers: { traceparent: traceparentOf(traceId, randomBytes(8).toString('hex')) } })).status).to.equal(200);
+    const spans = await receiver.waitForSpans((all) => all.filter((s) => s.traceId === traceId).length >= 5, 15_000);
+    const trace = spans.filter((s) => s.traceId === traceId);
+    const clientSpan = trace.find((s) => s.name === 'outbound inventory');
+    expect(clientSpan?.attributes).to.deep.include({
+      'http.request.method': 'GET',
+      'url.path': '/stock',
+      'server.address': 'inventory',
+      'http.response.status_code': 200,
+      'weft.source': 'client.default',
+      'weft.destination': 'inventory.default',
+      'weft.destination.service': 'inventory',
+      'weft.route': 'inventory/1',
+      'weft.peer.identity': 'spiffe://weft.local/ns/default/sa/inventory',
+      'weft.attempts': 2,
+      'weft.retried': true,
+    });
+    const serverSpan = trace.find((s) => s.kind === SPAN_KIND.SERVER && s.attributes['http.response.status_code'] === 200);
+    expect(serverSpan?.attributes).to.deep.include({
+      'http.request.method': 'GET',
+      'url.path': '/stock',
+      'server.address': 'inventory',
+      'weft.source': 'client.default',
+      'weft.destination': 'inventory.default',
+      'weft.peer.identity': 'spiffe://weft.local/ns/default/sa/client',
+    });
+    // The query string is not a span attribute (url.path only): it often carries tokens.
+    expect(JSON.stringify(trace.map((s) => s.attributes))).to.not.include('sku=1');
+
+    const faultTrace = randomBytes(16).toString('hex');
+    expect((await callVia(client, 'inventory', { path: '/fault/x', headers: { traceparent: traceparentOf(faultTrace, randomBytes(8).toString('hex')) } })).status).to.equal(418);
+    const [faulted] = await receiver.waitForSpans((all) => all.some((s) => s.traceId === faultTrace), 15_000).then((all) => all.filter((s) => s.traceId === faultTrace));
+    expect(faulted?.attributes).to.deep.include({ 'weft.fault': 'abort', 'weft.route': 'inventory/0', 'http.response.status_code': 418 });
+  });
+
+  it('passes tracestate and baggage on unchanged, and continues a B3 trace from an app instrumented the older way', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const tracestate = 'vendor1=opaque-value,congo=t61rcWkgMzE';
+    const baggage = 'userId=alice,serverNode=DF%2028,isProduction=false';
+    await callVia(client, 'inventory', { path: '/w3c', headers: { traceparent: traceparentOf(traceId, randomBytes(8).toString('hex')), tracestate, baggage } });
+    const seen = inventoryApp.received.find((r) => r.url === '/w3c');
+    expect(seen?.headers['tracestate']).to.equal(tracestate);
+    expect(seen?.headers['baggage']).to.equal(baggage);
+    expect(String(seen?.headers['traceparent'])).to.match(new RegExp(`^00-${traceId}-`));
+
+    for (const [name, headers] of [
+      ['b3', (t: string, s: string) => ({ b3: `${t}-${s}-1` })],
+      ['x-b3', (t: string, s: string) => ({ 'x-b3-traceid': t, 'x-b3-spanid': s, 'x-b3-sampled': '1' })],
+    ] as const) {
+      const b3Trace = randomBytes(16).toString('hex');
+      const b3Span = randomBytes(8).toString('hex');
+      await callVia(client, 'inventory', { path: `/${name}`, headers: headers(b3Trace, b3Span) });
+      // The app behind the inbound sidecar is in the same trace, as a W3C context.
+      expect(String(inventoryApp.received.find((r) => r.url === `/${name}`)?.headers['traceparent']), name).to.match(new RegExp(`^00-${b3Trace}-[0-9a-f]{16}-01$`));
+      const spans = await receiver.waitForSpans((all) => all.some((s) => s.traceId === b3Trace && s.parentSpanId === b3Span), 15_000);
+      expect(spans.find((s) => s.traceId === b3Trace && s.parentSpanId === b3Span)?.name, name).to.equal('outbound inventory');
+    }
+  });
+
+  it('follows samplingPercent changed live: 0 records nothing new, 100 records every new trace', async () => {
+    const inForce = async (percent: number): Promise<void> => {
+      const before = (await sidecarConfig(client)).config.version;
+      await apply(mesh, `${API}\nkind: MeshConfig\nmetadata: {name: default}\nspec: {tracing: {otlpEndpoint: "${receiver.endpoint}", samplingPercent: ${percent}}}\n`);
+      await waitFor(`samplingPercent ${percent} to be in force`, async () => ((await sidecarConfig(client)).config.version !== before ? true : undefined));
+    };
+    const flagsSeen = async (path: string): Promise<string> => {
+      await callVia(client, 'inventory', { path });
+      return String(inventoryApp.received.find((r) => r.url === path)?.headers['traceparent']).slice(-2);
+    };
+    await inForce(0);
+    expect(await Promise.all(['/s0a', '/s0b', '/s0c'].map(flagsSeen))).to.deep.equal(['00', '00', '00']);
+    await inForce(100);
+    expect(await Promise.all(['/s1a', '/s1b', '/s1c'].map(flagsSeen))).to.deep.equal(['01', '01', '01']);
   });
 
   it('never fails or holds up a request when the trace receiver is gone', async () => {

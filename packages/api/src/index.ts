@@ -41,3 +41,5 @@ export type { OperatorConfig } from './operator-config';
 export { JOIN_TOKEN_PREFIX, JOIN_TOKEN_ID_RE, parseJoinToken, formatJoinToken, type JoinTokenParts } from './join-token';
 export { weftVersion } from './version';
 export { connectFailure, socketFailure } from './connect-failure';
+export { Registry, Counter, CounterSeries, Gauge, Histogram, HistogramSeries, DEFAULT_BUCKETS, renderLabels, escapeLabelValue, type Labels } from './metrics-registry';
+export { countProcess } from './metrics-process';

@@ -116,9 +116,12 @@ describe('control plane process', () => {
     expect((await httpGet(cp.httpPort, '/ready')).status).to.equal(200);
     const metrics = await httpGet(cp.httpPort, '/metrics');
     expect(metrics.status).to.equal(200);
-    for (const name of ['weft_cp_connected_proxies', 'weft_cp_pushes_total', 'weft_cp_acks_total', 'weft_cp_nacks_total', 'weft_cp_store_revision', 'weft_cp_certificates_issued_total']) {
-      expect(metrics.body).to.match(new RegExp(`^${name} \\d+$`, 'm'));
+    for (const name of ['weft_cp_connected_proxies', 'weft_cp_pushes_total', 'weft_cp_acks_total', 'weft_cp_nacks_total', 'weft_cp_store_revision', 'weft_cp_tokens_used_total', 'process_cpu_seconds_total', 'process_resident_memory_bytes']) {
+      expect(metrics.body).to.match(new RegExp(`^${name} [0-9.e+]+$`, 'm'));
     }
+    // Labelled by how a certificate was asked for: declared before the first one is signed.
+    expect(metrics.body).to.include('# TYPE weft_cp_certificates_issued_total counter');
+    expect(metrics.body).to.include('# TYPE weft_cp_push_duration_seconds histogram');
     expect((await httpGet(cp.httpPort, '/nope')).status).to.equal(404);
     expect((await httpGet(cp.httpPort, '/__proto__')).status).to.equal(404);
     expect((await httpGet(cp.httpPort, '//%%zz')).status).to.equal(404);

@@ -6,8 +6,10 @@ import { trackChild } from './child-registry';
 export interface SpawnOptions {
   /** Shown in errors and log files: `control-plane`, `sidecar-orders`. */
   readonly name: string;
-  /** A JavaScript file run with this Node.js binary. */
+  /** A JavaScript file run with this Node.js binary, or with `native` a program run as it is. */
   readonly script: string;
+  /** `script` is an executable of its own (Prometheus), not a JavaScript file for Node.js. */
+  readonly native?: boolean;
   readonly args?: readonly string[];
   /** Added to this process's environment. */
   readonly env?: Readonly<Record<string, string>>;
@@ -79,8 +81,8 @@ export class ManagedProcess {
   constructor(options: SpawnOptions) {
     this.name = options.name;
     this.#max = options.bufferLines ?? 500;
-    const nodeArgs = [...shebangNodeArgs(options.script), options.script, ...(options.args ?? [])];
-    const [command, ...prefix] = [...(options.wrapper ?? []), process.execPath];
+    const nodeArgs = options.native ? [...(options.args ?? [])] : [...shebangNodeArgs(options.script), options.script, ...(options.args ?? [])];
+    const [command, ...prefix] = [...(options.wrapper ?? []), options.native ? options.script : process.execPath];
     this.#child = spawn(command as string, [...prefix, ...nodeArgs], {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },

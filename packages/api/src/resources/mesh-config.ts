@@ -15,6 +15,13 @@ export const meshConfigSpec = z.strictObject({
       /** host:port of an OTLP/gRPC receiver; empty disables tracing. */
       otlpEndpoint: z.string().optional(),
       samplingPercent: percent.optional(),
+      /**
+       * Spans a sidecar holds for export at most (recorded, not yet acknowledged by the
+       * collector); beyond it new spans are dropped and counted in weft_spans_dropped_total.
+       */
+      maxQueueSize: z.number().int().min(1).max(100_000).optional(),
+      /** Compression of OTLP export requests. */
+      compression: z.enum(['gzip', 'none']).optional(),
     })
     .optional(),
   /** JSON access log lines on the sidecar's stdout. */
@@ -34,7 +41,7 @@ export interface EffectiveMeshConfig {
   readonly mtls: 'STRICT' | 'PERMISSIVE';
   readonly minTLSVersion: 'TLSv1.2' | 'TLSv1.3';
   readonly certificateTTL: string;
-  readonly tracing: { readonly otlpEndpoint: string; readonly samplingPercent: number };
+  readonly tracing: { readonly otlpEndpoint: string; readonly samplingPercent: number; readonly maxQueueSize: number; readonly compression: 'gzip' | 'none' };
   readonly accessLog: boolean;
   readonly outboundTrafficPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY';
 }
@@ -48,6 +55,8 @@ export function effectiveMeshConfig(spec: MeshConfigSpec | undefined, trustDomai
     tracing: {
       otlpEndpoint: spec?.tracing?.otlpEndpoint ?? '',
       samplingPercent: spec?.tracing?.samplingPercent ?? 1, // as Istio's: a new trace is recorded once in a hundred
+      maxQueueSize: spec?.tracing?.maxQueueSize ?? 2048,
+      compression: spec?.tracing?.compression ?? 'none',
     },
     accessLog: spec?.accessLog ?? false,
     outboundTrafficPolicy: spec?.outboundTrafficPolicy ?? 'ALLOW_ANY',

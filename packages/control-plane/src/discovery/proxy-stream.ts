@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { OBSERVE_FEATURE, type DiscoveryRequest, type DiscoveryResponse, type Logger, type ObserveReply, type ObserveRequest, type Snapshot, type WireNode } from '@weft/api';
 import type { Refusals } from '../audit/refusals';
@@ -37,6 +38,8 @@ interface Sent {
   readonly trust: readonly string[];
   /** Shared and frozen (SnapshotBuilder caches it per identity): kept by reference. */
   readonly snapshot: Snapshot;
+  /** performance.now() when it was written: its ACK or NACK times the push. */
+  readonly sentAt: number;
 }
 
 /**
@@ -116,7 +119,7 @@ export class ProxyStream implements ObservableProxy {
     const { version, snapshot, trustFingerprints } = this.#ctx.snapshots.forProxy(record.node.service, record.node.namespace);
     if (version === record.sentVersion) return;
     const nonce = randomBytes(12).toString('base64url');
-    this.#nonces.set(nonce, { version, trust: trustFingerprints, snapshot });
+    this.#nonces.set(nonce, { version, trust: trustFingerprints, snapshot, sentAt: performance.now() });
     if (this.#nonces.size > NONCES_KEPT) this.#nonces.delete(this.#nonces.keys().next().value as string);
     record.sentVersion = version;
     this.#ctx.metrics.pushed();
@@ -173,18 +176,19 @@ export class ProxyStream implements ObservableProxy {
     if (sent === undefined) return;
     const { version } = sent;
     const now = Date.now();
+    const seconds = (performance.now() - sent.sentAt) / 1000;
     if (!req.error) {
       record.ackedVersion = req.version || version;
       record.ackedAtMs = now;
       record.ackedTrustFingerprints = sent.trust;
       record.ackedSnapshot = sent.snapshot;
-      this.#ctx.metrics.acked();
+      this.#ctx.metrics.acked(seconds);
       return;
     }
     record.lastNackVersion = version;
     record.lastNackMessage = req.error;
     record.lastNackAtMs = now;
-    this.#ctx.metrics.nacked();
+    this.#ctx.metrics.nacked(seconds);
     this.#log.warn('proxy rejected a snapshot', { proxyId: record.node.proxyId, version, error: req.error });
   }
 

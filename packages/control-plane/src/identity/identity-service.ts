@@ -90,7 +90,7 @@ export class IdentityService {
         `${proxyId ? `proxy ${proxyId}` : 'this certificate\'s proxy'} was removed from the mesh (weftctl proxy remove): its certificate is not renewed. Start a new sidecar with a new join token to bring ${requested.spiffeId} back`,
       );
     }
-    let via: { via: string; tokenId?: string };
+    let via: { via: 'renewal' | 'join-token'; tokenId?: string };
     if (peer && !token) {
       if (peer.namespace === CONTROL_PLANE_NAMESPACE) {
         throw new ControlPlaneError('WEFT_ERR_PERMISSION_DENIED', `${peer.spiffeId} cannot renew workload certificates: renewal is for the workload's own certificate`);
@@ -113,7 +113,7 @@ export class IdentityService {
       );
     }
     const issued = mesh.ca.issue({ publicKeyPem: requested.publicKeyPem, ttlMs: this.#ttlMs(), usage: 'workload', uris: [requested.spiffeId] });
-    metrics.certificateIssued();
+    metrics.certificateIssued(via.via);
     const serial = normalizeSerial(issued.serialNumber);
     await ledger.record({ serial, proxyId, spiffeId: requested.spiffeId, notAfterMs: issued.notAfter.getTime(), tokenId: via.tokenId ?? '' });
     log.info('certificate issued', { spiffeId: requested.spiffeId, ...via, ...(proxyId ? { proxyId } : {}), serialNumber: serial, notAfter: issued.notAfter.toISOString() });

@@ -1,3 +1,5 @@
+import { countProcess, Registry, type Counter, type CounterSeries, type Histogram } from '@weft/api';
+
 /** Live values read when /metrics is scraped. */
 export interface MetricGauges {
   readonly connectedProxies: () => number;
@@ -5,79 +7,84 @@ export interface MetricGauges {
   readonly endpoints: () => number;
 }
 
-interface Counter {
-  readonly name: string;
-  readonly help: string;
-  value: number;
-}
+/** Push round trips: a local ACK takes a millisecond, a sidecar compiling a large snapshot seconds. */
+const PUSH_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
- * The control plane's Prometheus metrics, all `weft_cp_`-prefixed. Counters are plain fields:
- * the control plane is one process and its hot paths are a handful of increments per push.
+ * The control plane's Prometheus metrics, all `weft_cp_`-prefixed, plus the standard `process_*`
+ * ones. Label values come from fixed sets (RPC names, WEFT_ERR_* codes, verification states,
+ * how a certificate was asked for), so the number of series is bounded.
  */
 export class Metrics {
-  readonly #pushes = counter('weft_cp_pushes_total', 'Snapshots sent to sidecars.');
-  readonly #acks = counter('weft_cp_acks_total', 'Snapshots sidecars accepted.');
-  readonly #nacks = counter('weft_cp_nacks_total', 'Snapshots sidecars rejected (they keep their last good config).');
-  readonly #certificates = counter('weft_cp_certificates_issued_total', 'Workload certificates signed (first issue and renewals).');
-  /** By `rpc\0reason`: both come from fixed sets (method names, WEFT_ERR_* codes), so the series are bounded. */
-  readonly #refusals = new Map<string, number>();
-  /** By verification state an endpoint's address moved to (verified, unverified, refused). */
-  readonly #verifications = new Map<string, number>();
-  readonly #gauges: MetricGauges;
+  readonly #registry = new Registry();
+  readonly #pushes: CounterSeries;
+  readonly #acks: CounterSeries;
+  readonly #nacks: CounterSeries;
+  readonly #pushAnswered: Histogram;
+  readonly #certificates: Counter;
+  readonly #tokensUsed: CounterSeries;
+  readonly #refusals: Counter;
+  readonly #verifications: Counter;
 
   constructor(gauges: MetricGauges) {
-    this.#gauges = gauges;
+    const r = this.#registry;
+    const connected = r.gauge('weft_cp_connected_proxies', 'Sidecars with an open discovery stream.');
+    const revision = r.gauge('weft_cp_store_revision', 'Revision of the policy store.');
+    const endpoints = r.gauge('weft_cp_registry_endpoints', 'Endpoints in the service registry (including those in their grace period).');
+    r.beforeRender(() => {
+      connected.set({}, gauges.connectedProxies());
+      revision.set({}, gauges.storeRevision());
+      endpoints.set({}, gauges.endpoints());
+    });
+    this.#pushes = r.counter('weft_cp_pushes_total', 'Snapshots sent to sidecars.').bind({});
+    this.#acks = r.counter('weft_cp_acks_total', 'Snapshots sidecars accepted.').bind({});
+    this.#nacks = r.counter('weft_cp_nacks_total', 'Snapshots sidecars rejected (they keep their last good config).').bind({});
+    this.#pushAnswered = r.histogram(
+      'weft_cp_push_duration_seconds',
+      'From writing a snapshot to the sidecar\'s ACK or NACK of it (the sidecar compiled it and swapped it in, or refused it), by result.',
+      PUSH_BUCKETS,
+    );
+    this.#certificates = r.counter('weft_cp_certificates_issued_total', 'Workload certificates signed, by how they were asked for (join-token: first issue; renewal).');
+    this.#tokensUsed = r.counter('weft_cp_tokens_used_total', 'Join tokens redeemed for a first certificate.').bind({});
+    this.#refusals = r.counter('weft_cp_refusals_total', 'Calls refused, by RPC and stable error code (the control plane log has who).');
+    this.#verifications = r.counter(
+      'weft_cp_endpoint_verifications_total',
+      "Announced addresses dialed and found to serve the proxy's identity (verified), another one (refused), or nothing decidable yet (unverified).",
+    );
+    countProcess(r);
   }
 
   pushed(): void {
-    this.#pushes.value++;
+    this.#pushes.inc();
   }
 
-  acked(): void {
-    this.#acks.value++;
+  /** An ACK of a snapshot written `seconds` ago. */
+  acked(seconds: number): void {
+    this.#acks.inc();
+    this.#pushAnswered.observe({ result: 'ack' }, seconds);
   }
 
-  nacked(): void {
-    this.#nacks.value++;
+  /** A NACK of a snapshot written `seconds` ago. */
+  nacked(seconds: number): void {
+    this.#nacks.inc();
+    this.#pushAnswered.observe({ result: 'nack' }, seconds);
   }
 
-  certificateIssued(): void {
-    this.#certificates.value++;
+  certificateIssued(via: 'join-token' | 'renewal'): void {
+    this.#certificates.inc({ via });
+    if (via === 'join-token') this.#tokensUsed.inc();
   }
 
   refused(rpc: string, reason: string): void {
-    const key = `${rpc}\0${reason}`;
-    this.#refusals.set(key, (this.#refusals.get(key) ?? 0) + 1);
+    this.#refusals.inc({ rpc, reason });
   }
 
   verification(state: string): void {
-    this.#verifications.set(state, (this.#verifications.get(state) ?? 0) + 1);
+    this.#verifications.inc({ result: state });
   }
 
   /** Prometheus text exposition format 0.0.4. */
   render(): string {
-    const lines: string[] = [];
-    const gauge = (name: string, help: string, value: number): void => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`);
-    };
-    gauge('weft_cp_connected_proxies', 'Sidecars with an open discovery stream.', this.#gauges.connectedProxies());
-    gauge('weft_cp_store_revision', 'Revision of the policy store.', this.#gauges.storeRevision());
-    gauge('weft_cp_registry_endpoints', 'Endpoints in the service registry (including those in their grace period).', this.#gauges.endpoints());
-    for (const c of [this.#pushes, this.#acks, this.#nacks, this.#certificates]) {
-      lines.push(`# HELP ${c.name} ${c.help}`, `# TYPE ${c.name} counter`, `${c.name} ${c.value}`);
-    }
-    lines.push('# HELP weft_cp_refusals_total Calls refused, by RPC and stable error code (the control plane log has who).', '# TYPE weft_cp_refusals_total counter');
-    for (const [key, value] of this.#refusals) {
-      const [rpc, reason] = key.split('\0') as [string, string];
-      lines.push(`weft_cp_refusals_total{rpc="${rpc}",reason="${reason}"} ${value}`);
-    }
-    lines.push('# HELP weft_cp_endpoint_verifications_total Announced addresses dialed and found to serve the proxy\'s identity (verified), another one (refused), or nothing decidable yet (unverified).', '# TYPE weft_cp_endpoint_verifications_total counter');
-    for (const [state, value] of this.#verifications) lines.push(`weft_cp_endpoint_verifications_total{result="${state}"} ${value}`);
-    return `${lines.join('\n')}\n`;
+    return this.#registry.render();
   }
-}
-
-function counter(name: string, help: string): Counter {
-  return { name, help, value: 0 };
 }

@@ -38,6 +38,8 @@ export class LifecycleMetrics {
     }
     if (facts.control) {
       t.setGauge('weft_control_plane_connected', 'Whether the discovery stream to the control plane is up.', facts.control.connected ? 1 : 0);
+      t.setTotal('weft_config_acks_total', 'Pushed configs accepted and put in force (ACK).', facts.control.acks);
+      t.setTotal('weft_config_nacks_total', 'Pushed configs rejected (NACK); the previous config stays in force.', facts.control.nacks);
       if (facts.control.lastNack) {
         t.setGauge('weft_config_last_nack_timestamp_seconds', 'When the last pushed config was rejected (Unix seconds).', facts.control.lastNack.atMs / 1000);
       }

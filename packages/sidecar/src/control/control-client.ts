@@ -57,6 +57,9 @@ export interface ControlState {
   readonly lastNack?: { readonly version: string; readonly message: string; readonly atMs: number };
   /** Streams opened so far, the first included. */
   readonly streams: number;
+  /** Snapshots accepted (ACK) and rejected (NACK) since the sidecar started. */
+  readonly acks: number;
+  readonly nacks: number;
 }
 
 interface OpenStream {
@@ -85,7 +88,7 @@ export class ControlClient {
   #ready = false;
   /** The certificate last reported in the node: a renewal changes it. */
   #certificate: Pick<IdentityMaterial, 'expiresAtMs' | 'serialNumber' | 'rootFingerprint'> | undefined;
-  #state: Omit<ControlState, 'connected' | 'connectedSinceMs'> = { streams: 0 };
+  #state: Omit<ControlState, 'connected' | 'connectedSinceMs'> = { streams: 0, acks: 0, nacks: 0 };
 
   constructor(options: ControlClientOptions) {
     this.#o = options;
@@ -201,7 +204,7 @@ export class ControlClient {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const kept = this.#state.ackedVersion ?? '';
-      this.#state = { ...this.#state, lastNack: { version, message, atMs: Date.now() } };
+      this.#state = { ...this.#state, lastNack: { version, message, atMs: Date.now() }, nacks: this.#state.nacks + 1 };
       this.#o.logger.warn('config rejected (NACK); the previous config stays in force', { version, keptVersion: kept, error: message });
       this.#write(stream, { responseNonce: nonce, version: kept, error: message });
       return;
@@ -209,7 +212,7 @@ export class ControlClient {
     // The snapshot is accepted as a whole: config and trust bundle together, or neither. The
     // bundle is in force for new handshakes before the ACK leaves: a root rotation relies on it.
     this.#publish(compiled, bundle);
-    this.#state = { ...this.#state, ackedVersion: version, ackedAtMs: Date.now() };
+    this.#state = { ...this.#state, ackedVersion: version, ackedAtMs: Date.now(), acks: this.#state.acks + 1 };
     this.#o.logger.debug('config applied (ACK)', { version, storeRevision: compiled.storeRevision });
     this.#write(stream, { responseNonce: nonce, version, error: '' });
     const signingRoot = response.snapshot?.signingRootFingerprint ?? '';

@@ -3,6 +3,7 @@ import type { CompiledRateLimit } from '../config/types';
 import { ProxyError } from '../layers/errors';
 import type { Service } from '../layers/http';
 import type { TelemetryEvents } from '../telemetry/events';
+import type { SpanAttributes } from '../telemetry/trace';
 
 /** Local rate limit defaults, filled in by the compiler. */
 export const RATE_LIMIT_DEFAULTS = Object.freeze({
@@ -60,6 +61,8 @@ export interface RateLimitRequest {
   /** The config this request runs on (undefined before the first one arrives). */
   readonly config: { readonly localRateLimit: CompiledRateLimit | undefined } | undefined;
   readonly record: { readonly source: string };
+  /** The SERVER span: a recorded one says the request was rate limited (`weft.rate_limited`). */
+  readonly span?: { readonly recording: boolean; setAttributes(attributes: SpanAttributes): void } | undefined;
 }
 
 /**
@@ -80,6 +83,7 @@ export function rateLimit<R extends RateLimitRequest>(
     const waitMs = bucket.take(limit, now());
     if (waitMs === 0) return next(req);
     deps.events.emit('weft:rate-limited', { destination: deps.destination, source: req.record.source });
+    if (req.span?.recording) req.span.setAttributes({ 'weft.rate_limited': true });
     return Promise.reject(new RateLimitedError(deps.destination, limit, Math.max(1, Math.ceil(waitMs / 1000))));
   };
 }

@@ -31,6 +31,7 @@ export function serveExchange(
   extra: () => HeaderMap,
   run: (signal: CancelSignal) => Promise<ProxyResponse>,
 ): void {
+  record.requestLength = d.headers['content-length'];
   d.onClose((complete) => {
     if (!complete) {
       controller.abort(new ClientClosedError());
@@ -49,6 +50,7 @@ export function serveExchange(
   result.then(
     (response) => {
       record.status = response.status;
+      record.responseLength = response.headers['content-length'];
       if (grpc) record.grpcStatus = grpcStatusIn(response.headers); // trailers-only
       d.respond({ response }, { dropMeshHeaders: edge.dropMeshHeaders, extra: extra(), grpc }, (err) => {
         if (err) {

@@ -73,7 +73,7 @@ function routeStacks(deps: OutboundStackDeps, lasting: Lasting): (rule: Compiled
     traceClient(rule, deps.tracing, //         CLIENT span, continuing the app's traceparent
       timeout(rule, //                          the rule's one deadline, up to response headers (504)
         headers(rule, //                        the rule's request / response header changes
-          fault(rule, //                        injected delay / abort
+          fault(rule, deps, //                  injected delay / abort
             retry(rule, retryEnv, //            retry loop (a Route's, or the default for attempts that reached no app): replay, backoff, budget
               withAttemptSpans(rule, //         one child span per attempt, when the rule retries
                 distribute(rule, backend)))))))); // weighted pick of a backend (subset)

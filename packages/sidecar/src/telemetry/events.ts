@@ -37,6 +37,8 @@ export interface WeftEvents {
    * through (`request`), or it left the config and no longer counts (`removed`).
    */
   'weft:endpoint-up': { readonly destination: string; readonly endpoint: string; readonly by: 'probe' | 'request' | 'removed' };
+  /** A Route's fault injection delayed a request or answered it itself (abort). */
+  'weft:fault-injected': { readonly destination: string; readonly route: string; readonly fault: 'delay' | 'abort' };
   /** An inbound request was refused by the local rate limit (429). */
   'weft:rate-limited': { readonly destination: string; readonly source: string };
   /** An inbound request was refused by authorization (`policy` is '' when no ALLOW rule matched). */

@@ -28,10 +28,19 @@ export class RequestRecord {
   /** Whether the app is told `attempts` in `x-weft-attempts` (Route retries.attemptsHeader). */
   attemptsHeader = true;
   traceId = '';
+  /** The traceparent this hop sent on (its span id is this hop's span), '' before the trace layer. */
+  traceparent = '';
   endpoint = '';
   /** The caller's SPIFFE ID (inbound) or the destination's (outbound). */
   peerIdentity = '';
   phase: Phase = 'routing';
+  /**
+   * The request's and the response's `content-length` as sent (kept as the header's own value,
+   * parsed only by the access log); undefined for a body of unannounced length (chunked, HTTP/2
+   * without the header) or before the response.
+   */
+  requestLength: string | string[] | undefined = undefined;
+  responseLength: string | string[] | undefined = undefined;
   /** Path without query, and lower-case host without port; filled in once the request line is read. */
   path = '';
   authority = '';

@@ -1,4 +1,4 @@
-import type { Counter, CounterSeries, Histogram, HistogramSeries, Registry } from './metrics';
+import type { Counter, CounterSeries, Histogram, HistogramSeries, Registry } from '@weft/api';
 import type { Direction, RequestRecord } from './record';
 
 /** The series of one destination on one side: its duration and its counters by source, route and code. */

@@ -1,5 +1,5 @@
 import type { TelemetryEvents } from './events';
-import type { Registry } from './metrics';
+import type { Registry } from '@weft/api';
 
 /**
  * Metrics of raw TCP connections (`--tcp-forward` and `--app-protocol tcp`), which have no

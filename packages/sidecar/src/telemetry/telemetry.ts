@@ -1,9 +1,8 @@
 import type { Writable } from 'node:stream';
-import { createLogger, type EffectiveMeshConfig, type Logger } from '@weft/api';
+import { countProcess, createLogger, Gauge, Registry, type Counter, type EffectiveMeshConfig, type Logger } from '@weft/api';
 import type { SelfInfo } from '../self';
 import { writeAccessLog } from './access-log';
 import { TelemetryEvents } from './events';
-import { Gauge, Registry, type Counter } from './metrics';
 import type { RequestRecord } from './record';
 import { RequestMetrics } from './request-metrics';
 import { countTcp } from './tcp-metrics';
@@ -49,10 +48,15 @@ export class Telemetry {
   ) {
     const log = options.log ?? createLogger('telemetry', { proxyId: self.proxyId });
     this.events = new TelemetryEvents(log);
+    const spansDropped = this.#registry.counter(
+      'weft_spans_dropped_total',
+      'Recorded spans never delivered, by reason (queue_full: tracing.maxQueueSize spans were already waiting; export_failed: the collector did not take them).',
+    );
     this.tracing = new Tracing(
       { 'service.name': self.service, 'service.namespace': self.namespace, 'service.instance.id': self.proxyId },
       log,
       options.exporterFor,
+      (spans, reason) => spansDropped.inc({ reason }, spans),
     );
     this.#accessLogOut = options.accessLog ?? process.stdout;
     this.#requests = new RequestMetrics(this.#registry);
@@ -63,6 +67,7 @@ export class Telemetry {
     this.#denied = this.#registry.counter('weft_requests_denied_total', 'Inbound requests refused by AuthorizationPolicy, by source, destination, deciding policy and cause.');
     this.events.on('weft:request-end', ({ record, durationMs }) => this.#onRequestEnd(record, durationMs));
     countTcp(this.#registry, this.events);
+    countProcess(this.#registry);
     this.events.on('weft:retry', ({ destination, reason, byDefault }) => this.#retries.inc({ destination, reason, policy: byDefault ? 'default' : 'route' }));
     this.#retriesSkipped = this.#registry.counter('weft_retries_skipped_total', 'Failed attempts that retryOn covers but were not retried, by destination and reason (budget, non-idempotent).');
     this.#ejections = this.#registry.counter('weft_ejections_total', 'Endpoints ejected by outlier detection, by destination.');
@@ -86,6 +91,8 @@ export class Telemetry {
       this.#countOut(e.destination, e.endpoint, false);
       log.info('endpoint back in balancing', { ...e });
     });
+    const faults = this.#registry.counter('weft_faults_injected_total', "Requests a Route's fault injection delayed or answered itself, by destination, route and fault (delay, abort).");
+    this.events.on('weft:fault-injected', ({ destination, route, fault }) => faults.inc({ destination, route, fault }));
     this.events.on('weft:rate-limited', ({ destination, source }) => this.#rateLimited.inc({ destination, source }));
     const h2Closed = this.#registry.counter('weft_h2_sessions_closed_total', "Clients' HTTP/2 sessions the sidecar closed (GOAWAY ENHANCE_YOUR_CALM), by direction and reason (rapid-reset).");
     this.events.on('weft:h2-session-closed', (e) => {
@@ -109,6 +116,11 @@ export class Telemetry {
   /** Sets a gauge by name (created on first use); for lifecycle facts such as certificate expiry. */
   setGauge(name: string, help: string, value: number, labels: Record<string, string> = {}): void {
     this.#registry.gauge(name, help).set(labels, value);
+  }
+
+  /** Sets a counter kept elsewhere (a count the control client keeps) by name; created on first use. */
+  setTotal(name: string, help: string, value: number): void {
+    this.#registry.counter(name, help).bind({}).value = value;
   }
 
   /** Removes one series of a gauge set with setGauge (e.g. the previous version's `_info` series). */

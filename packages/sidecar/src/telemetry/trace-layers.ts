@@ -1,16 +1,19 @@
 import type { Readable } from 'node:stream';
 import { ProxyError } from '../layers/errors';
+import { grpcStatusIn } from '../layers/grpc';
 import type { HeaderMap, ProxyResponse, Service } from '../layers/http';
 import type { AttemptState } from '../layers/retry';
 import type { SpanAttributes, TraceSpan, Tracing } from './trace';
-import { parseTraceParent } from './traceparent';
+import { incomingContext } from './trace-context';
 
 export interface TracedRequest {
   readonly method: string;
   readonly path: string;
   /** The request's own header map (its edge built it): the trace layers set `traceparent` in it. */
   readonly headers: HeaderMap;
-  readonly record: { traceId: string };
+  /** A gRPC call: its span also carries the RPC semantic conventions (`rpc.*`). */
+  readonly grpc: boolean;
+  readonly record: { traceId: string; traceparent: string; readonly source: string; readonly authority: string; readonly attempts: number };
 }
 
 export type WithSpan<R> = R & { readonly span: TraceSpan };
@@ -28,19 +31,25 @@ export interface ClientSpanParams {
  */
 export function traceClient<R extends TracedRequest>(params: ClientSpanParams, tracing: Pick<Tracing, 'startSpan'>, next: Service<WithSpan<R>>): Service<R> {
   const name = `outbound ${params.destination.service}`;
-  const attributesOf = (req: R): SpanAttributes => ({
-    'http.request.method': req.method,
-    'url.path': req.path,
-    'weft.destination': params.destination.key,
-    'weft.route': params.name,
-    'weft.peer.identity': params.destination.spiffeId,
-  });
+  // OpenTelemetry HTTP (and RPC) client conventions, plus who called whom through which rule.
+  const attributesOf = (req: R): SpanAttributes =>
+    withRpc(req, {
+      'http.request.method': req.method,
+      'url.path': req.path,
+      'server.address': req.record.authority,
+      'weft.source': req.record.source,
+      'weft.destination': params.destination.key,
+      'weft.destination.service': params.destination.service,
+      'weft.route': params.name,
+      'weft.peer.identity': params.destination.spiffeId,
+    });
   return (req) => {
-    const span = tracing.startSpan(name, 'client', parseTraceParent(req.headers['traceparent']), attributesOf, req);
+    const span = tracing.startSpan(name, 'client', incomingContext(req.headers), attributesOf, req);
     req.record.traceId = span.traceId;
+    req.record.traceparent = span.traceparent;
     req.headers['traceparent'] = span.traceparent;
     const sent = next({ ...req, span }); // over the request's own `span: undefined`: see ONE_SHAPE in outbound/types
-    return span.recording ? observe(span, sent) : sent;
+    return span.recording ? observe(span, sent, req) : sent;
   };
 }
 
@@ -51,51 +60,93 @@ export function traceAttempt<R extends WithSpan<{ readonly headers: HeaderMap; r
     const span = req.span.child(attemptName, attemptAttributes, req.attempt);
     // A copy per attempt: an attempt cut off by its per-try timeout may still hold its headers.
     const sent = next({ ...req, headers: { ...req.headers, traceparent: span.traceparent } });
-    return span.recording ? observe(span, sent, req.attempt) : sent;
+    return span.recording ? observe(span, sent, undefined, req.attempt) : sent;
   };
 }
 
 const attemptAttributes = (attempt: AttemptState): SpanAttributes => ({ 'weft.attempt': attempt.number });
 
 /** The inbound SERVER span: continues the caller's context; the app receives the span's own. */
-export function traceServer<R extends TracedRequest & { readonly record: { peerIdentity: string } }>(
+export function traceServer<R extends TracedRequest & { readonly record: { readonly peerIdentity: string; readonly destination: string } }>(
   service: string,
   tracing: Pick<Tracing, 'startSpan'>,
   next: Service<WithSpan<R>>,
 ): Service<R> {
   const name = `inbound ${service}`;
   return (req) => {
-    const span = tracing.startSpan(name, 'server', parseTraceParent(req.headers['traceparent']), serverAttributes, req);
+    const span = tracing.startSpan(name, 'server', incomingContext(req.headers), serverAttributes, req);
     req.record.traceId = span.traceId;
+    req.record.traceparent = span.traceparent;
     req.headers['traceparent'] = span.traceparent;
     const sent = next({ ...req, span }); // over the request's own `span: undefined`: see ONE_SHAPE in outbound/types
-    return span.recording ? observe(span, sent) : sent;
+    return span.recording ? observe(span, sent, req) : sent;
   };
 }
 
-const serverAttributes = (req: TracedRequest & { readonly record: { peerIdentity: string } }): SpanAttributes => ({
-  'http.request.method': req.method,
-  'url.path': req.path,
-  'weft.peer.identity': req.record.peerIdentity,
-});
+const serverAttributes = (req: TracedRequest & { readonly record: { readonly peerIdentity: string; readonly destination: string } }): SpanAttributes =>
+  withRpc(req, {
+    'http.request.method': req.method,
+    'url.path': req.path,
+    'server.address': req.record.authority,
+    'weft.source': req.record.source,
+    'weft.destination': req.record.destination,
+    'weft.peer.identity': req.record.peerIdentity,
+  });
 
-/** Ends `span` when the response body is done, or at once on an error; an attempt's span also names its endpoint. */
-function observe(span: TraceSpan, result: Promise<ProxyResponse>, attempt?: AttemptState): Promise<ProxyResponse> {
+/**
+ * RPC semantic conventions for a gRPC call, from its path `/package.Service/Method`; a path of
+ * another shape names no service or method (`rpc.system` still says what it was).
+ */
+function withRpc(req: TracedRequest, attributes: SpanAttributes): SpanAttributes {
+  if (!req.grpc) return attributes;
+  attributes['rpc.system'] = 'grpc';
+  const slash = req.path.indexOf('/', 1);
+  if (req.path.charCodeAt(0) === 0x2f && slash > 1 && slash < req.path.length - 1) {
+    attributes['rpc.service'] = req.path.slice(1, slash);
+    attributes['rpc.method'] = req.path.slice(slash + 1);
+  }
+  return attributes;
+}
+
+/**
+ * Ends `span` when the response body is done, or at once on an error. A request's span (`req`)
+ * also gets its gRPC status and, on the outbound side, how many attempts it took; an attempt's
+ * span names its endpoint. Only recorded spans get here.
+ */
+function observe(span: TraceSpan, result: Promise<ProxyResponse>, req?: TracedRequest, attempt?: AttemptState): Promise<ProxyResponse> {
   return result.then(
     (res) => {
       if (attempt?.endpoint) span.setAttributes({ 'weft.endpoint': attempt.endpoint });
       // A failed response that the retry layer drops is destroyed unread; its status already says
       // what went wrong, so only a body lost from a response that was otherwise fine is an error.
-      endWithBody(res.body, (err) => span.end(res.status, err && res.status < 500 ? 'response body failed' : undefined));
+      endWithBody(res.body, (err) => {
+        if (req) span.setAttributes(outcomeAttributes(req, res));
+        span.end(res.status, err && res.status < 500 ? 'response body failed' : undefined);
+      });
       return res;
     },
     (err: unknown) => {
       if (attempt?.endpoint) span.setAttributes({ 'weft.endpoint': attempt.endpoint });
+      if (req) span.setAttributes(outcomeAttributes(req, undefined));
       const e = err instanceof ProxyError ? err : undefined;
       span.end(e?.httpStatus ?? 500, e?.code ?? 'WEFT_ERR_INTERNAL');
       throw err;
     },
   );
+}
+
+/** What a request's span learns at its end: the gRPC status (headers or trailers) and the attempts made. */
+function outcomeAttributes(req: TracedRequest, res: ProxyResponse | undefined): SpanAttributes {
+  const attributes: SpanAttributes = {};
+  if (req.record.attempts > 0) {
+    attributes['weft.attempts'] = req.record.attempts;
+    attributes['weft.retried'] = req.record.attempts > 1;
+  }
+  if (req.grpc && res) {
+    const status = grpcStatusIn(res.headers) || grpcStatusIn(res.trailers?.());
+    if (status !== '') attributes['rpc.grpc.status_code'] = Number(status);
+  }
+  return attributes;
 }
 
 function endWithBody(body: Readable | null, done: (err: Error | undefined) => void): void {

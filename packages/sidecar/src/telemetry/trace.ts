@@ -4,7 +4,7 @@ import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import * as tracing from '@opentelemetry/sdk-trace-base';
 import type { Logger } from '@weft/api';
 import { newSpanId, newTraceId } from './trace-ids';
-import { formatTraceParent, type TraceParent } from './traceparent';
+import { formatTraceParent, SAMPLING_DEFERRED, type TraceParent } from './traceparent';
 import { wallClockNow } from './wall-clock';
 
 export type SpanAttributes = Record<string, string | number | boolean>;
@@ -35,12 +35,21 @@ export interface TracingSettings {
   /** `host:port` of an OTLP/gRPC receiver; empty: ids and the sampled flag propagate, nothing is recorded. */
   readonly otlpEndpoint: string;
   readonly samplingPercent: number;
+  /** Spans held for export at most (queued or being sent); default `BATCH.maxQueueSize`. */
+  readonly maxQueueSize?: number;
+  readonly compression?: 'gzip' | 'none';
 }
 
 /** Builds the exporter for an endpoint; tests may hand in an in-memory one. */
-export type ExporterFactory = (otlpEndpoint: string) => tracing.SpanExporter;
+export type ExporterFactory = (otlpEndpoint: string, options: { readonly compression: 'gzip' | 'none' }) => tracing.SpanExporter;
 
-/** The exporter queue: bounded, so a dead collector costs memory up to here and then drops spans. */
+/** Why spans were dropped (`weft_spans_dropped_total{reason}`). */
+export type SpanDropReason = 'queue_full' | 'export_failed';
+
+/**
+ * The exporter queue: bounded, so a dead or slow collector costs memory up to `maxQueueSize`
+ * spans (queued or in an export not yet answered) and then new spans are dropped and counted.
+ */
 const BATCH = Object.freeze({ maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: 1000, exportTimeoutMillis: 10_000 });
 /** How long shutdown waits for the last batch before giving up on it. */
 const SHUTDOWN_GRACE_MS = 3000;
@@ -63,24 +72,28 @@ export class Tracing {
   readonly #resource: Resource;
   readonly #log: Logger;
   readonly #exporterFor: ExporterFactory;
+  readonly #onDropped: (spans: number, reason: SpanDropReason) => void;
   #settingsKey = '';
   #ratio = 1;
   #provider: tracing.BasicTracerProvider | undefined;
   #tracer: api.Tracer | undefined;
 
-  constructor(resourceAttributes: SpanAttributes, log: Logger, exporterFor: ExporterFactory = otlpExporter) {
+  constructor(resourceAttributes: SpanAttributes, log: Logger, exporterFor: ExporterFactory = otlpExporter, onDropped: (spans: number, reason: SpanDropReason) => void = () => undefined) {
     this.#resource = resourceFromAttributes(resourceAttributes);
     this.#log = log;
     this.#exporterFor = exporterFor;
+    this.#onDropped = onDropped;
   }
 
   configure(settings: TracingSettings): void {
-    const key = `${settings.otlpEndpoint}|${settings.samplingPercent}`;
+    const maxQueueSize = settings.maxQueueSize ?? BATCH.maxQueueSize;
+    const compression = settings.compression ?? 'none';
+    const key = `${settings.otlpEndpoint}|${settings.samplingPercent}|${maxQueueSize}|${compression}`;
     if (key === this.#settingsKey) return;
     this.#settingsKey = key;
     this.#ratio = Math.min(100, Math.max(0, settings.samplingPercent)) / 100;
     const old = this.#provider;
-    this.#provider = settings.otlpEndpoint ? this.#build(settings.otlpEndpoint) : undefined;
+    this.#provider = settings.otlpEndpoint ? this.#build(settings.otlpEndpoint, maxQueueSize, compression) : undefined;
     this.#tracer = this.#provider?.getTracer('weft-sidecar');
     // Spans already queued on the old provider are flushed in the background; a request never waits.
     void old?.shutdown().catch((err: unknown) => this.#log.debug('tracer provider shutdown failed', { error: err }));
@@ -91,11 +104,11 @@ export class Tracing {
    * attributes are computed (`attributesOf(subject)`) only for a span that is recorded.
    */
   startSpan<S>(name: string, kind: 'client' | 'server', parent: TraceParent | undefined, attributesOf: SpanAttributesOf<S>, subject: S): TraceSpan {
-    const sampled = parent ? (parent.flags & SAMPLED) !== 0 : Math.random() < this.#ratio;
+    const sampled = parent === undefined || (parent.flags & SAMPLING_DEFERRED) !== 0 ? Math.random() < this.#ratio : (parent.flags & SAMPLED) !== 0;
     const tracer = this.#tracer;
     if (!sampled || tracer === undefined) return new PropagatedSpan(parent ? parent.traceId : newTraceId(), sampled);
     const ctx = parent
-      ? api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.spanId, traceFlags: parent.flags, isRemote: true })
+      ? api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.spanId, traceFlags: SAMPLED, isRemote: true })
       : api.ROOT_CONTEXT;
     const spanKind = kind === 'client' ? api.SpanKind.CLIENT : api.SpanKind.SERVER;
     return new OtelSpan(tracer, tracer.startSpan(name, { kind: spanKind, attributes: attributesOf(subject), startTime: wallClockNow() }, ctx));
@@ -114,12 +127,15 @@ export class Tracing {
     clearTimeout(timer);
   }
 
-  #build(otlpEndpoint: string): tracing.BasicTracerProvider {
+  #build(otlpEndpoint: string, maxQueueSize: number, compression: 'gzip' | 'none'): tracing.BasicTracerProvider {
+    const bound = new BoundedQueue(maxQueueSize, this.#onDropped);
+    const exporter = new QuietExporter(this.#exporterFor(otlpEndpoint, { compression }), this.#log, bound, this.#onDropped);
+    const batch = new tracing.BatchSpanProcessor(exporter, { ...BATCH, maxQueueSize, maxExportBatchSize: Math.min(BATCH.maxExportBatchSize, maxQueueSize) });
     return new tracing.BasicTracerProvider({
       resource: this.#resource,
       // Weft has decided before a span reaches the SDK: whatever gets here is recorded.
       sampler: new tracing.AlwaysOnSampler(),
-      spanProcessors: [new tracing.BatchSpanProcessor(new QuietExporter(this.#exporterFor(otlpEndpoint), this.#log), BATCH)],
+      spanProcessors: [new BoundedSpanProcessor(batch, bound)],
     });
   }
 }
@@ -157,9 +173,62 @@ class PropagatedSpan implements TraceSpan {
  * the metrics and logs SDKs (about 200 files, 3 MB of heap), which a sidecar without a collector
  * never needs.
  */
-function otlpExporter(otlpEndpoint: string): tracing.SpanExporter {
+function otlpExporter(otlpEndpoint: string, options: { readonly compression: 'gzip' | 'none' }): tracing.SpanExporter {
   const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-grpc') as typeof import('@opentelemetry/exporter-trace-otlp-grpc');
-  return new OTLPTraceExporter({ url: `http://${otlpEndpoint}`, timeoutMillis: BATCH.exportTimeoutMillis });
+  type Config = NonNullable<ConstructorParameters<typeof OTLPTraceExporter>[0]>;
+  // The exporter's CompressionAlgorithm enum has exactly these two string values.
+  return new OTLPTraceExporter({ url: `http://${otlpEndpoint}`, timeoutMillis: BATCH.exportTimeoutMillis, compression: options.compression as Config['compression'] });
+}
+
+/**
+ * How many spans a provider holds: taken when a span ends, given back when the export carrying
+ * it is answered (or fails). The batch processor's own queue is as large, so it never drops
+ * anything itself; every span lost is counted here.
+ */
+class BoundedQueue {
+  #held = 0;
+
+  constructor(
+    readonly max: number,
+    readonly onDropped: (spans: number, reason: SpanDropReason) => void,
+  ) {}
+
+  take(): boolean {
+    if (this.#held >= this.max) {
+      this.onDropped(1, 'queue_full');
+      return false;
+    }
+    this.#held += 1;
+    return true;
+  }
+
+  release(spans: number): void {
+    this.#held = Math.max(0, this.#held - spans);
+  }
+}
+
+/** Hands a span to the batch processor only when the bounded queue has room for it. */
+class BoundedSpanProcessor implements tracing.SpanProcessor {
+  constructor(
+    readonly inner: tracing.SpanProcessor,
+    readonly bound: BoundedQueue,
+  ) {}
+
+  onStart(span: tracing.Span, parentContext: api.Context): void {
+    this.inner.onStart(span, parentContext);
+  }
+
+  onEnd(span: tracing.ReadableSpan): void {
+    if (this.bound.take()) this.inner.onEnd(span);
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
 }
 
 class OtelSpan implements TraceSpan {
@@ -211,22 +280,30 @@ class OtelSpan implements TraceSpan {
 class QuietExporter implements tracing.SpanExporter {
   readonly #inner: tracing.SpanExporter;
   readonly #log: Logger;
+  readonly #bound: BoundedQueue;
+  readonly #onDropped: (spans: number, reason: SpanDropReason) => void;
 
-  constructor(inner: tracing.SpanExporter, log: Logger) {
+  constructor(inner: tracing.SpanExporter, log: Logger, bound: BoundedQueue, onDropped: (spans: number, reason: SpanDropReason) => void) {
     this.#inner = inner;
     this.#log = log;
+    this.#bound = bound;
+    this.#onDropped = onDropped;
   }
 
   export(spans: tracing.ReadableSpan[], done: (result: ExportResult) => void): void {
+    const failed = (error: unknown): void => {
+      this.#log.debug('span export failed; spans dropped', { spans: spans.length, error });
+      this.#onDropped(spans.length, 'export_failed');
+    };
     try {
       this.#inner.export(spans, (result) => {
-        if (result.code !== ExportResultCode.SUCCESS) {
-          this.#log.debug('span export failed; spans dropped', { spans: spans.length, error: result.error });
-        }
+        this.#bound.release(spans.length);
+        if (result.code !== ExportResultCode.SUCCESS) failed(result.error);
         done({ code: ExportResultCode.SUCCESS });
       });
     } catch (err) {
-      this.#log.debug('span export threw; spans dropped', { spans: spans.length, error: err });
+      this.#bound.release(spans.length);
+      failed(err);
       done({ code: ExportResultCode.SUCCESS });
     }
   }

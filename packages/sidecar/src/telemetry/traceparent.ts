@@ -8,9 +8,16 @@ export interface TraceParent {
   readonly traceId: string;
   /** 16 lower-case hex digits, not all zero. */
   readonly spanId: string;
-  /** Bit 0 is `sampled`. */
+  /** Bit 0 is `sampled`; `SAMPLING_DEFERRED` (beyond the header's byte) leaves the decision to this sidecar. */
   readonly flags: number;
 }
+
+/**
+ * A context whose sender made no sampling decision (B3 without a sampled flag): this sidecar
+ * samples it as it would a new trace. Outside the 8 bits a traceparent carries, so it never
+ * reaches the wire.
+ */
+export const SAMPLING_DEFERRED = 0x100;
 
 /** `version-traceId-spanId-flags`: 2 + 1 + 32 + 1 + 16 + 1 + 2 characters. */
 const LENGTH = 55;

@@ -31,7 +31,7 @@ describe('compileSnapshot', () => {
     expect(c.version).to.equal('v9');
     expect(c.storeRevision).to.equal(7);
     expect(c.trustBundlePem).to.deep.equal(['ROOT']);
-    expect(c.mesh).to.deep.equal({ trustDomain: 'weft.local', mtls: 'STRICT', minTLSVersion: 'TLSv1.3', certificateTTL: '24h', tracing: { otlpEndpoint: 'otel:4317', samplingPercent: 1 }, accessLog: true, outboundTrafficPolicy: 'ALLOW_ANY' });
+    expect(c.mesh).to.deep.equal({ trustDomain: 'weft.local', mtls: 'STRICT', minTLSVersion: 'TLSv1.3', certificateTTL: '24h', tracing: { otlpEndpoint: 'otel:4317', samplingPercent: 1, maxQueueSize: 2048, compression: 'none' }, accessLog: true, outboundTrafficPolicy: 'ALLOW_ANY' });
     expect(Object.isFrozen(c)).to.equal(true);
     expect(Object.isFrozen(c.mesh.tracing)).to.equal(true);
   });

@@ -9,6 +9,7 @@ import { compileServicePolicy } from '../../src/config/compile-policy';
 import { balance } from '../../src/outbound/backend/balance';
 import { PendingQueues } from '../../src/outbound/backend/pool-limits';
 import { discover } from '../../src/outbound/discover';
+import { TelemetryEvents } from '../../src/telemetry/events';
 import { distribute } from '../../src/outbound/route/distribute';
 import { fault } from '../../src/outbound/route/fault';
 import { routeMatch } from '../../src/outbound/route/match';
@@ -83,7 +84,7 @@ describe('outbound layers (fake next)', () => {
     const req = () => ({ signal: neverAborted(), record: record() });
     it('aborts with the configured status without calling next', async () => {
       let called = false;
-      const svc = fault({ name: 'orders/0', fault: { delay: undefined, abort: { percent: 100, status: 503 } } }, async () => {
+      const svc = fault({ name: 'orders/0', destination: { key: 'orders.default' }, fault: { delay: undefined, abort: { percent: 100, status: 503 } } }, { events: new TelemetryEvents() }, async () => {
         called = true;
         return response(200);
       });
@@ -96,7 +97,7 @@ describe('outbound layers (fake next)', () => {
 
     it('delays a share of requests, decided per request', async () => {
       const rolls = [0.05, 0.5];
-      const svc = fault({ name: 'r', fault: { delay: { percent: 10, ms: 30 }, abort: undefined } }, async () => response(200), () => rolls.shift() ?? 1);
+      const svc = fault({ name: 'r', destination: { key: 'r.default' }, fault: { delay: { percent: 10, ms: 30 }, abort: undefined } }, { events: new TelemetryEvents() }, async () => response(200), () => rolls.shift() ?? 1);
       const t0 = Date.now();
       const r1 = req();
       await svc(r1);
@@ -109,7 +110,7 @@ describe('outbound layers (fake next)', () => {
 
     it('is the next service itself when the rule has no fault', () => {
       const next = async (): Promise<ProxyResponse> => response(200);
-      expect(fault({ name: 'r', fault: undefined }, next)).to.equal(next);
+      expect(fault({ name: 'r', destination: { key: 'r.default' }, fault: undefined }, { events: new TelemetryEvents() }, next)).to.equal(next);
     });
   });
 

@@ -43,12 +43,24 @@ describe('scenario: telemetry', function () {
     expect(text).to.contain('weft_request_duration_seconds_bucket{direction="outbound",destination="orders.default",le="+Inf"}');
   });
 
-  it('writes a JSON access log line carrying the trace id', async () => {
-    const res = await frontend.send('/logged?secret=1', { host: 'orders' });
-    const traceId = res.text().split('-')[1];
+  it('writes a JSON access log line with the trace and span ids, and nothing secret', async () => {
+    const secrets = { authorization: 'Bearer s3cr3t-bearer', cookie: 'session=s3cr3t-cookie', 'x-api-key': 's3cr3t-key' };
+    const res = await frontend.send('/logged?access_token=s3cr3t-query', { host: 'orders', headers: secrets });
+    const [, traceId, spanId] = res.text().split('-');
     await new Promise((r) => setImmediate(r));
-    const line = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['traceId'] === traceId);
-    expect(line).to.include({ direction: 'outbound', method: 'GET', path: '/logged', destination: 'orders.default', status: 200 });
+    const raw = lines.find((l) => l.includes(String(traceId)));
+    const line = JSON.parse(String(raw)) as Record<string, unknown>;
+    expect(line).to.include({ direction: 'outbound', source: 'frontend.default', destination: 'orders.default', route: 'orders/0', method: 'GET', authority: 'orders', path: '/logged', status: 200, attempts: 1 });
+    expect(line['trace_id']).to.equal(traceId);
+    // span_id is this hop's CLIENT span: the root of the trace, above the spans that reached the app.
+    const isRoot = (x: { traceId: string; name: string; parentSpanId: string }): boolean => x.traceId === traceId && x.name === 'outbound orders' && !x.parentSpanId;
+    const root = (await receiver.waitForSpans((all) => all.some(isRoot))).find(isRoot);
+    expect(line['span_id']).to.equal(root?.spanId).and.to.not.equal(spanId);
+    expect(line['bytes_out']).to.equal(Buffer.byteLength(res.text()));
+    expect(line['peer_identity']).to.equal('spiffe://weft.local/ns/default/sa/orders');
+    expect(line['duration_ms']).to.be.a('number');
+    expect(Date.parse(String(line['time']))).to.be.closeTo(Date.now(), 60_000);
+    expect(raw).to.not.match(/s3cr3t|access_token/);
   });
 
   it('exports a CLIENT span per request and a child span per attempt, continuing the app trace', async () => {

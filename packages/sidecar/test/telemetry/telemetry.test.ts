@@ -194,7 +194,7 @@ describe('Telemetry', () => {
     expect(text).to.contain('weft_certificate_expiry_seconds{identity="spiffe://weft.local/ns/default/sa/frontend"} 3600');
     telemetry.removeGauge('weft_certificate_expiry_seconds', { identity: SELF.spiffeId });
     expect(telemetry.renderMetrics()).to.not.contain('weft_certificate_expiry_seconds{');
-    expect(JSON.parse(lines[0] ?? '{}')).to.include({ direction: 'outbound', path: '/x', status: 200, traceId: 'abc', durationMs: 12 });
+    expect(JSON.parse(lines[0] ?? '{}')).to.include({ direction: 'outbound', path: '/x', status: 200, trace_id: 'abc', duration_ms: 12 });
   });
 
   it('counts each request in the series of its labels, gRPC status included, and its duration by direction and destination', () => {
@@ -220,6 +220,9 @@ describe('Telemetry', () => {
       'weft_requests_total{direction="inbound",source="billing.default",destination="orders.default",route="",code="200"} 1',
     ]);
     expect(lines).to.include.members([
+      // Sub-millisecond buckets: the 0.5 ms request is told apart from the 2 ms ones.
+      'weft_request_duration_seconds_bucket{direction="outbound",destination="orders.default",le="0.00025"} 0',
+      'weft_request_duration_seconds_bucket{direction="outbound",destination="orders.default",le="0.0005"} 1',
       'weft_request_duration_seconds_bucket{direction="outbound",destination="orders.default",le="0.001"} 1',
       'weft_request_duration_seconds_bucket{direction="outbound",destination="orders.default",le="0.005"} 5',
       'weft_request_duration_seconds_bucket{direction="outbound",destination="orders.default",le="0.05"} 6',

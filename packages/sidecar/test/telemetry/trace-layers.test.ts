@@ -12,6 +12,8 @@ import { CollectingExporter } from './collecting-exporter';
 class FakeTracing {
   readonly started: { name: string; kind: string; parent: TraceParent | undefined; attrs: SpanAttributes }[] = [];
   readonly ended: { name: string; status: number | undefined; error: string | undefined }[] = [];
+  /** Attributes set after the start, by span name. */
+  readonly set = new Map<string, SpanAttributes>();
   #n = 0;
 
   startSpan<S>(name: string, kind: 'client' | 'server', parent: TraceParent | undefined, attributesOf: SpanAttributesOf<S>, subject: S): TraceSpan {
@@ -25,7 +27,7 @@ class FakeTracing {
       traceId,
       traceparent: `00-${traceId}-${id}-01`,
       recording: true,
-      setAttributes: () => undefined,
+      setAttributes: (attributes) => void this.set.set(name, { ...this.set.get(name), ...attributes }),
       addEvent: () => undefined,
       child: (childName) => this.#span(childName, traceId),
       end: (status, error) => void this.ended.push({ name, status, error }),
@@ -35,7 +37,7 @@ class FakeTracing {
 
 describe('telemetry/trace-layers (fake next)', () => {
   const T = 'a'.repeat(32);
-  const req = (headers: HeaderMap = {}) => ({ method: 'GET', path: '/x', headers, record: record() });
+  const req = (headers: HeaderMap = {}, grpc = false, path = '/x') => ({ method: 'GET', path, grpc, headers, record: record() });
   const rule = { name: 'orders/0', destination: { key: 'orders.default', service: 'orders', spiffeId: 'spiffe://weft.local/ns/default/sa/orders' } };
 
   it('traceClient continues the app trace and sends its own context upstream, ending with the body', async () => {
@@ -54,6 +56,34 @@ describe('telemetry/trace-layers (fake next)', () => {
     res.body?.resume();
     await new Promise((resolve) => res.body?.on('close', resolve));
     expect(tracing.ended).to.deep.equal([{ name: 'outbound orders', status: 200, error: undefined }]);
+  });
+
+  it('traceClient names a gRPC call by the RPC conventions and records its status and the attempts made', async () => {
+    const tracing = new FakeTracing();
+    const r = req({}, true, '/weft.test.Greeter/SayHello');
+    r.record.authority = 'orders';
+    r.record.source = 'frontend.default';
+    const res = await traceClient(rule, tracing, async () => {
+      r.record.attempts = 2;
+      return { status: 200, headers: { 'grpc-status': '14' }, body: null };
+    })(r);
+    expect(res.status).to.equal(200);
+    expect(tracing.started[0]?.attrs).to.deep.equal({
+      'http.request.method': 'GET',
+      'url.path': '/weft.test.Greeter/SayHello',
+      'server.address': 'orders',
+      'weft.source': 'frontend.default',
+      'weft.destination': 'orders.default',
+      'weft.destination.service': 'orders',
+      'weft.route': 'orders/0',
+      'weft.peer.identity': rule.destination.spiffeId,
+      'rpc.system': 'grpc',
+      'rpc.service': 'weft.test.Greeter',
+      'rpc.method': 'SayHello',
+    });
+    expect(tracing.set.get('outbound orders')).to.deep.equal({ 'weft.attempts': 2, 'weft.retried': true, 'rpc.grpc.status_code': 14 });
+    // The hop's own context is on the record, for the access log's span_id.
+    expect(r.record.traceparent).to.equal(`00-${'f'.repeat(32)}-0000000000000001-01`);
   });
 
   it('traceClient ends the span with the error status and code', async () => {
@@ -124,10 +154,10 @@ describe('telemetry/trace-layers (real Tracing, a client and a server sidecar)',
     });
     const outbound = traceClient(rule, client, async (q) => {
       upstream = String(q.headers['traceparent']);
-      return inbound({ method: q.method, path: q.path, headers: { traceparent: upstream }, record: serverRecord });
+      return inbound({ method: q.method, path: q.path, grpc: false, headers: { traceparent: upstream }, record: serverRecord });
     });
     const clientRecord = record();
-    const res = await outbound({ method: 'GET', path: '/orders/1', headers: { traceparent: appTraceparent }, record: clientRecord });
+    const res = await outbound({ method: 'GET', path: '/orders/1', grpc: false, headers: { traceparent: appTraceparent }, record: clientRecord });
     res.body?.resume();
     await new Promise((resolve) => res.body?.on('close', resolve));
     return { upstream, toApp, clientTraceId: clientRecord.traceId, serverTraceId: serverRecord.traceId };

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { escapeLabelValue, Registry, renderLabels } from '../../src/telemetry/metrics';
+import { escapeLabelValue, Registry, renderLabels } from '../src/metrics-registry';
 
-describe('telemetry/metrics', () => {
+describe('metrics-registry', () => {
   it('renders counters and gauges with HELP, TYPE and labels', () => {
     const r = new Registry();
     const c = r.counter('weft_requests_total', 'Requests.');
