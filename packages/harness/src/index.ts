@@ -19,3 +19,4 @@ export { renderTraceTree, type TreeSpan, type TraceTreeOptions } from './trace-t
 export { parsePrometheusText, sumSamples, type Sample } from './prometheus';
 export { httpRequest, httpGetText, type HttpResult, type HttpRequestOptions } from './http-client';
 export { measureModuleLoad, packageOf, type ModuleLoad } from './module-load';
+export { ConsulTestServer, type ConsulTestServerOptions, type CheckStatus } from './consul-test-server';

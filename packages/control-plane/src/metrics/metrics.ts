@@ -1,8 +1,12 @@
+import type { RegistryStatus } from '@weft/api';
+
 /** Live values read when /metrics is scraped. */
 export interface MetricGauges {
   readonly connectedProxies: () => number;
   readonly storeRevision: () => number;
   readonly endpoints: () => number;
+  /** An external registry's state (--registry consul); undefined when there is none. */
+  readonly registry?: () => RegistryStatus | undefined;
 }
 
 interface Counter {
@@ -74,6 +78,17 @@ export class Metrics {
     }
     lines.push('# HELP weft_cp_endpoint_verifications_total Announced addresses dialed and found to serve the proxy\'s identity (verified), another one (refused), or nothing decidable yet (unverified).', '# TYPE weft_cp_endpoint_verifications_total counter');
     for (const [state, value] of this.#verifications) lines.push(`weft_cp_endpoint_verifications_total{result="${state}"} ${value}`);
+    const registry = this.#gauges.registry?.();
+    if (registry) {
+      const l = `{source="${registry.source}"}`;
+      lines.push(
+        '# HELP weft_cp_registry_up Whether every read of the external registry last succeeded (0: serving the last known instances).', '# TYPE weft_cp_registry_up gauge', `weft_cp_registry_up${l} ${registry.up ? 1 : 0}`,
+        '# HELP weft_cp_registry_sync_errors_total Failed reads of the external registry.', '# TYPE weft_cp_registry_sync_errors_total counter', `weft_cp_registry_sync_errors_total${l} ${registry.errors}`,
+        '# HELP weft_cp_registry_last_success_timestamp_seconds When every read of the external registry last succeeded (0: never).', '# TYPE weft_cp_registry_last_success_timestamp_seconds gauge', `weft_cp_registry_last_success_timestamp_seconds${l} ${registry.lastSuccessMs / 1000}`,
+        '# HELP weft_cp_registry_instances Instances the external registry lists, in the mesh (Weft meta) or not.', '# TYPE weft_cp_registry_instances gauge',
+        `weft_cp_registry_instances{source="${registry.source}",mesh="true"} ${registry.meshInstances}`, `weft_cp_registry_instances{source="${registry.source}",mesh="false"} ${registry.otherInstances}`,
+      );
+    }
     return `${lines.join('\n')}\n`;
   }
 }
