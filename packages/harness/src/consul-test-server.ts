@@ -19,7 +19,7 @@ import { runHttpCheck, type CheckStatus } from './consul-test-checks';
  * HTTP checks are run (2xx passing, 429 warning, anything else critical) so that `?passing` is
  * real; `overrideCheck` forces a status as if the checked endpoint answered so.
  *
- * Faults a real Consul shows rarely, for the blocking-query rules: `restart({ index })` (the index
+ * Faults a real Consul shows rarely, for the blocking-query rules: `restoreIndex(n)` (the index
  * goes backwards, as after a snapshot restore), `faults.zeroIndex` (X-Consul-Index: 0), and
  * `faults.noBlocking` (every read answers at once). Guesses are marked GUESS below.
  */
@@ -98,6 +98,14 @@ export class ConsulTestServer {
     return [...this.#services.keys()].sort();
   }
 
+  /** The instances of one service: ID, Meta and the status of their checks (worst first). */
+  instances(name: string): { id: string; meta: Readonly<Record<string, string>>; status: CheckStatus }[] {
+    const rank = { critical: 0, warning: 1, passing: 2 } as const;
+    return [...this.#services.values()].filter((s) => s.name === name).map((s) => ({
+      id: s.id, meta: s.meta, status: s.checks.map((c) => c.status).sort((a, b) => rank[a] - rank[b])[0] ?? 'passing',
+    }));
+  }
+
   /** Forces a service's checks to `status` (undefined: back to what they report), as if the check target answered so. */
   overrideCheck(serviceId: string, status: CheckStatus | undefined): void {
     if (status) this.#overrides.set(serviceId, status);
@@ -122,13 +130,19 @@ export class ConsulTestServer {
     });
   }
 
-  /** Answers again on the same port; `index` sets the index to resume from (lower than before: it went backwards). */
+  /**
+   * Sets the index back to `index` without cutting connections, as when the servers restore a
+   * snapshot: reads blocked at a higher index wait out their wait time, then get the lower index.
+   */
+  restoreIndex(index: number): void {
+    this.#index = index;
+    for (const s of this.#services.values()) s.modifyIndex = Math.min(s.modifyIndex, index);
+  }
+
+  /** Answers again on the same port, with the state it had (an agent restart); `index` as restoreIndex. */
   async restart(options: { index?: number } = {}): Promise<void> {
     if (this.#server) await this.stop();
-    if (options.index !== undefined) {
-      this.#index = options.index;
-      for (const s of this.#services.values()) s.modifyIndex = Math.min(s.modifyIndex, options.index);
-    }
+    if (options.index !== undefined) this.restoreIndex(options.index);
     await this.#listen(this.#port);
     for (const s of this.#services.values()) for (const c of s.checks) this.#schedule(s, c, 0);
   }

@@ -38,7 +38,8 @@ export const BLOCKING_QUERY_TIMING: BlockingQueryTiming = Object.freeze({
  *   next read answers at once with fresh data instead of blocking on an index never reached;
  * - an index of 0 (or none) is an error: it would make every later read return at once;
  * - reads start at least `minIntervalMs` apart, since a read may return early without a change;
- * - failures back off with jitter; the last good value stays with the caller meanwhile.
+ * - failures back off with jitter, and the read after one is a fresh one (index 0); the last good
+ *   value stays with the caller meanwhile.
  */
 export class BlockingQuery<T> {
   readonly #options: BlockingQueryOptions<T>;
@@ -93,6 +94,9 @@ export class BlockingQuery<T> {
         }
       } catch (err) {
         if (signal.aborted) return;
+        // The next read is a fresh one: after an outage, a read at the old index would block for the
+        // whole wait before confirming that Consul is back.
+        this.#index = 0;
         waitMs = Math.max(this.#timing.minIntervalMs, backoff.next());
         this.#options.onError(err, waitMs);
       }

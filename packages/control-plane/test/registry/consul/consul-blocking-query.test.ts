@@ -86,7 +86,7 @@ describe('Consul blocking-query loop (against the Consul HTTP API test server)',
     await until('the first answer', () => values.length === 1 && q.index > 0);
     const high = q.index;
     expect(high).to.be.at.least(5);
-    await server.restart({ index: 1 });
+    server.restoreIndex(1);
     const mark = server.requests.length;
     await register(server, 'orders-2', 'orders'); // index 2 < high
     // Consul holds a read at index `high` for the wait, then answers with the lower index.
