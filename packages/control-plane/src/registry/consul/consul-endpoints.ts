@@ -77,10 +77,3 @@ export function mergeConsul(
     return { service: first.service, namespace: first.namespace, endpoints };
   });
 }
-
-/** Consul instances without Weft meta, by service: outside the mesh (counted for metrics and the log). */
-export function nonMeshCount(instances: ReadonlyMap<string, readonly HealthEntry[]>): number {
-  let n = 0;
-  for (const entries of instances.values()) for (const e of entries) if (!meshEndpoint(e)) n += 1;
-  return n;
-}
