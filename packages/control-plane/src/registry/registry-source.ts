@@ -56,7 +56,12 @@ export async function openRegistrySource(option: RegistryOption | undefined, reg
       const health = catalog.health();
       let mesh = 0;
       let other = 0;
-      for (const entries of catalog.instances().values()) for (const e of entries) meshEndpoint(e) ? (mesh += 1) : (other += 1);
+      for (const entries of catalog.instances().values()) {
+        for (const e of entries) {
+          if (meshEndpoint(e)) mesh += 1;
+          else other += 1;
+        }
+      }
       return { source: 'consul', address: client.address, ...health, meshInstances: mesh, otherInstances: other };
     },
     close: async () => {
