@@ -156,5 +156,22 @@ describe('Consul blocking-query loop (against the Consul HTTP API test server)',
       right.close();
     }
   });
-});
 
+  it('reads the datacenter given (?dc=); one the agent has no path to is an error naming it', async () => {
+    await register(server, 'orders-1', 'orders');
+    const dc1 = new ConsulClient({ host: '127.0.0.1', port: server.port, datacenter: 'dc1' });
+    const dc9 = new ConsulClient({ host: '127.0.0.1', port: server.port, datacenter: 'dc9' });
+    try {
+      watch(FAST, dc9);
+      await until('an error', () => errors.length >= 1);
+      expect(errors[0]).to.match(/answered health\.service with 500 No path to datacenter/);
+      watch(FAST, dc1);
+      await until('the instance', () => values.some((v) => v.ids.includes('orders-1')));
+      expect(server.requests.some((r) => r.query.includes('dc=dc1'))).to.equal(true);
+    } finally {
+      await Promise.all(queries.splice(0).map((q) => q.stop()));
+      dc1.close();
+      dc9.close();
+    }
+  });
+});
