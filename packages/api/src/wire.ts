@@ -285,6 +285,20 @@ export interface ControlPlaneStatus {
   httpAddress: string;
   ready: boolean;
   nowMs: number;
+  /** An external registry the control plane follows (--registry consul); unset when none. */
+  registry?: RegistryStatus | null;
+}
+
+/** How the control plane's view of an external catalog is doing; while down it serves what it last read. */
+export interface RegistryStatus {
+  source: string;
+  address: string;
+  up: boolean;
+  lastSuccessMs: number;
+  errors: number;
+  lastError: string;
+  meshInstances: number;
+  otherInstances: number;
 }
 
 export interface GetProxyConfigRequest {

@@ -5,6 +5,7 @@ import { ControlPlaneError } from './errors';
 import { parseHostPort } from './net/host-port';
 import type { OperatorCaFiles } from './ca/byo-ca';
 import { DEFAULTS, type ControlPlaneOptions } from './options';
+import type { RegistryOption } from './registry/registry-source';
 
 export const USAGE = `Usage: weft-control-plane --data-dir DIR [flags]
 
@@ -23,6 +24,12 @@ Flags:
                              tls (default): publish an announced sidecar address only after a TLS
                              dial there met the announcing proxy's identity; off: publish as
                              announced (only where the control plane cannot reach its workloads)
+  --registry sidecars|consul where endpoints come from: sidecars (default) announce their own;
+                             consul also follows Consul's catalog (blocking queries), merged with
+                             the announcements (see docs/consul.md)
+  --consul-addr HOST:PORT    a Consul agent's HTTP API (required with --registry consul)
+  --consul-token-file F      file holding the Consul ACL token (needs service:read, node:read)
+  --consul-datacenter DC     the datacenter to read (default: the agent's own)
   --san NAME                 extra DNS name or IP address for the serving certificate (repeatable)
   --advertise HOST:PORT      endpoint written into <data-dir>/weftctl.json
                              (default 127.0.0.1:<bound gRPC port>)
@@ -65,6 +72,10 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
         'push-debounce': { type: 'string', default: DEFAULTS.pushDebounce },
         'endpoint-verification': { type: 'string', default: 'tls' },
         san: { type: 'string', multiple: true, default: [] },
+        registry: { type: 'string', default: 'sidecars' },
+        'consul-addr': { type: 'string' },
+        'consul-token-file': { type: 'string' },
+        'consul-datacenter': { type: 'string' },
         advertise: { type: 'string' },
         'ca-cert': { type: 'string' },
         'ca-key': { type: 'string' },
@@ -101,6 +112,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
   const verification = str('endpoint-verification');
   if (verification !== 'tls' && verification !== 'off') throw bad(`--endpoint-verification ${JSON.stringify(verification)} must be tls or off`);
   const ca = caFiles(values);
+  const registry = registryOption(values);
   return {
     help: false,
     options: {
@@ -114,6 +126,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
       ...(typeof advertise === 'string' ? { advertise } : {}),
       ...(ca ? { ca } : {}),
       ...(verification === 'off' ? { verifyAddress: 'off' as const } : {}),
+      ...(registry ? { registry } : {}),
     },
   };
 }
@@ -134,6 +147,26 @@ function caFiles(values: Record<string, string | boolean | string[] | undefined>
   }
   if (!keyFile) throw bad('--ca-cert needs --ca-key FILE (the private key of that CA certificate)');
   return { certFile, keyFile, ...(chainFile ? { chainFile } : {}), ...(rootFile ? { rootFile } : {}) };
+}
+
+/** `--registry consul` needs `--consul-addr`; the other `--consul-*` flags only come with it. */
+function registryOption(values: Record<string, string | boolean | string[] | undefined>): RegistryOption | undefined {
+  const kind = values['registry'];
+  const text = (name: string): string | undefined => {
+    const v = values[name];
+    if (v !== undefined && (typeof v !== 'string' || v.trim() === '')) throw bad(`--${name} needs a value`);
+    return typeof v === 'string' ? v.trim() : undefined;
+  };
+  const [addr, tokenFile, datacenter] = ['consul-addr', 'consul-token-file', 'consul-datacenter'].map(text);
+  if (kind === 'sidecars') {
+    const stray = addr ? '--consul-addr' : tokenFile ? '--consul-token-file' : datacenter ? '--consul-datacenter' : undefined;
+    if (stray) throw bad(`${stray} needs --registry consul`);
+    return undefined;
+  }
+  if (kind !== 'consul') throw bad(`--registry ${JSON.stringify(kind)} must be sidecars or consul`);
+  if (!addr) throw bad('--registry consul needs --consul-addr HOST:PORT (a Consul agent\'s HTTP API, for example 127.0.0.1:8500)');
+  if (!parseHostPort(addr)) throw bad(`--consul-addr ${JSON.stringify(addr)} is not HOST:PORT (for example 127.0.0.1:8500)`);
+  return { kind: 'consul', address: addr, ...(tokenFile ? { tokenFile } : {}), ...(datacenter ? { datacenter } : {}) };
 }
 
 function duration(flag: string, text: string): number {

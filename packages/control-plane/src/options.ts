@@ -1,6 +1,7 @@
 import { DEFAULT_PORTS, DEFAULT_TRUST_DOMAIN, type Logger } from '@weft/api';
 import type { OperatorCaFiles } from './ca/byo-ca';
 import type { AddressVerifier } from './registry/endpoint-verify';
+import type { RegistryOption } from './registry/registry-source';
 
 /** How to run a control plane; `main.ts` builds this from flags, tests build it directly. */
 export interface ControlPlaneOptions {
@@ -28,6 +29,8 @@ export interface ControlPlaneOptions {
    * plane that cannot reach its workloads); tests pass a double.
    */
   readonly verifyAddress?: AddressVerifier | 'off';
+  /** Where endpoints come from besides sidecar announcements (`--registry`); default: the sidecars alone. */
+  readonly registry?: RegistryOption;
 }
 
 /** The defaults, in one block. */

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { createLogger } from '@weft/api';
+import { createLogger, type RegistryStatus } from '@weft/api';
 import { AdminService } from './admin/admin-service';
 import { loadOrCreateCa } from './bootstrap/ca-store';
 import { DATA_FILES, ensureDataDir } from './bootstrap/data-dir';
@@ -26,6 +26,7 @@ import { probeInbound } from './registry/endpoint-probe';
 import { tlsAddressVerifier } from './registry/endpoint-verify';
 import { verifierCredential } from './registry/verifier-credential';
 import { Registry } from './registry/registry';
+import { openRegistrySource } from './registry/registry-source';
 import { CertificateLedger } from './revocation/certificate-ledger';
 import { Revocations } from './revocation/revocations';
 import { FileStore } from './store/store-file';
@@ -73,6 +74,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       },
     });
     cleanup.push(() => registry.close());
+    // With --registry consul, endpoints are the registry's merged with Consul's catalog.
+    const sources = await openRegistrySource(options.registry, registry, registryLog);
+    cleanup.push(() => sources.close());
     const ledger = await CertificateLedger.open(path.join(dataDir, DATA_FILES.certificates));
     const revocations = await Revocations.open(path.join(dataDir, DATA_FILES.revocations));
     cleanup.push(() => Promise.all([ledger.close(), revocations.close()]).then(() => undefined));
@@ -81,11 +85,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     const provider = new MemoryCertificateProvider({ caPem: mesh.trustBundlePem.join(''), ...serving.credential });
 
     const proxies = new ProxyTable();
-    const metrics = new Metrics({ connectedProxies: () => proxies.connectedCount, storeRevision: () => store.revision, endpoints: () => registry.endpoints().length });
+    const metrics = new Metrics({ connectedProxies: () => proxies.connectedCount, storeRevision: () => store.revision, endpoints: () => registry.endpoints().length, registry: () => sources.status() });
     // Every refused call is counted and logged (rate limited); wrong join token secrets are throttled.
     const refusals = new Refusals(log.child({ component: 'audit' }), metrics);
     cleanup.push(() => refusals.close());
-    const snapshots = new SnapshotBuilder({ store, registry, trustDomain: mesh.trustDomain, trust: mesh });
+    const snapshots = new SnapshotBuilder({ store, registry: sources, trustDomain: mesh.trustDomain, trust: mesh });
     const discovery = new DiscoveryService({ registry, proxies, snapshots, metrics, revocations, ledger, refusals, log: log.child({ service: 'discovery' }) });
     const pushes = new PushQueue(options.pushDebounceMs ?? DEFAULTS.pushDebounceMs, () => discovery.pushAll());
     const changed = (): void => {
@@ -93,7 +97,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       snapshots.invalidate();
       pushes.schedule();
     };
-    const unsubscribe = [store.subscribe(changed), registry.subscribe(changed)];
+    const unsubscribe = [store.subscribe(changed), sources.subscribe(changed)];
     cleanup.push(() => pushes.close());
 
     let endpoint = '';
@@ -113,8 +117,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     let health: HealthServer | undefined;
     let ready = false;
     const admin = new AdminService({
-      trustDomain: mesh.trustDomain, store, registry, proxies, tokens, mesh, rotation, ledger, revocations, discovery, refusals, snapshots,
-      health: () => ({ httpAddress: health ? formatHostPort(httpAt.host, health.port) : '', ready }),
+      trustDomain: mesh.trustDomain, store, registry, services: sources, proxies, tokens, mesh, rotation, ledger, revocations, discovery, refusals, snapshots,
+      health: () => ({ httpAddress: health ? formatHostPort(httpAt.host, health.port) : '', ready, ...registryStatus(sources.status()) }),
       log: log.child({ service: 'admin' }),
     });
     const grpcServer = await startGrpcServer(bindHost(listen.host), listen.port, provider, {
@@ -127,7 +131,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     await writeOperatorConfig(dataDir, mesh, endpoint, log);
     rotation.resume();
 
-    const httpServer = await HealthServer.listen(bindHost(httpAt.host), httpAt.port, { ready: () => ready, metrics: () => metrics.render() });
+    const httpServer = await HealthServer.listen(bindHost(httpAt.host), httpAt.port, { ready: () => ready, details: () => readyDetails(sources.status()), metrics: () => metrics.render() });
     health = httpServer;
     cleanup.push(() => httpServer.close());
 
@@ -151,6 +155,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         for (const off of unsubscribe) off();
         pushes.close();
         // The registry is written before streams end, so their ends are not recorded as departures.
+        await sources.close();
         await registry.close();
         discovery.close();
         await stopGrpcServer(grpcServer.server, DEFAULTS.shutdownGraceMs);
@@ -177,6 +182,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     await unwind();
     throw err;
   }
+}
+
+function registryStatus(status: RegistryStatus | undefined): { registry?: RegistryStatus } {
+  return status ? { registry: status } : {};
+}
+
+/** Lines under `ready` on /ready: an external registry's state. A Consul outage does not make the control plane unready. */
+function readyDetails(status: RegistryStatus | undefined): string[] {
+  if (!status) return [];
+  if (status.up) return [`registry ${status.source} ${status.address}: up`];
+  const since = status.lastSuccessMs > 0 ? `last good read ${new Date(status.lastSuccessMs).toISOString()}` : 'no good read yet';
+  return [`registry ${status.source} ${status.address}: down (${since}; serving the last known instances): ${status.lastError}`];
 }
 
 function address(text: string, flag: string): HostPort {

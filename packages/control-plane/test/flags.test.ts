@@ -29,6 +29,13 @@ describe('parseFlags', () => {
     expect(parsed.options.sans).to.deep.equal(['cp.example.com', '10.0.0.7']);
   });
 
+  it('takes --registry consul with its address, token file and datacenter', () => {
+    const parsed = parseFlags(['--data-dir', 'd', '--registry', 'consul', '--consul-addr', '127.0.0.1:8500', '--consul-token-file', '/t', '--consul-datacenter', 'dc2']);
+    expect('options' in parsed && parsed.options.registry).to.deep.equal({ kind: 'consul', address: '127.0.0.1:8500', tokenFile: '/t', datacenter: 'dc2' });
+    const sidecarsOnly = parseFlags(['--data-dir', 'd', '--registry', 'sidecars']);
+    expect('options' in sidecarsOnly && sidecarsOnly.options.registry).to.equal(undefined);
+  });
+
   it('takes --version, whatever else is given', () => {
     expect(parseFlags(['--version'])).to.deep.equal({ help: false, version: true });
     expect(parseFlags(['--data-dir', 'd', '--version'])).to.deep.equal({ help: false, version: true });
@@ -36,7 +43,7 @@ describe('parseFlags', () => {
 
   it('lists every flag in --help', () => {
     expect(parseFlags(['--help'])).to.deep.equal({ help: true });
-    for (const flag of ['--data-dir', '--listen', '--http', '--trust-domain', '--endpoint-grace', '--push-debounce', '--san', '--advertise', '--help', '--version']) {
+    for (const flag of ['--registry', '--consul-addr', '--consul-token-file', '--consul-datacenter', '--data-dir', '--listen', '--http', '--trust-domain', '--endpoint-grace', '--push-debounce', '--san', '--advertise', '--help', '--version']) {
       expect(USAGE).to.contain(flag);
     }
   });
@@ -52,6 +59,10 @@ describe('parseFlags', () => {
     [['--data-dir', 'd', '--san', 'has space'], /--san/],
     [['--data-dir', 'd', '--advertise', ':15012'], /--advertise/],
     [['--data-dir', 'd', 'positional'], /positional/],
+    [['--data-dir', 'd', '--registry', 'etcd'], /--registry "etcd" must be sidecars or consul/],
+    [['--data-dir', 'd', '--registry', 'consul'], /--registry consul needs --consul-addr HOST:PORT/],
+    [['--data-dir', 'd', '--registry', 'consul', '--consul-addr', 'consul'], /--consul-addr "consul" is not HOST:PORT/],
+    [['--data-dir', 'd', '--consul-addr', '127.0.0.1:8500'], /--consul-addr needs --registry consul/],
   ];
   for (const [argv, message] of bad) {
     it(`rejects ${JSON.stringify(argv)}`, () => {

@@ -20,3 +20,4 @@ export { parsePrometheusText, sumSamples, type Sample } from './prometheus';
 export { httpRequest, httpGetText, type HttpResult, type HttpRequestOptions } from './http-client';
 export { measureModuleLoad, packageOf, type ModuleLoad } from './module-load';
 export { startPrometheus, promtoolCheckMetrics, type PrometheusServer, type PrometheusOptions, type PromSample } from './prometheus-server';
+export { ConsulTestServer, type ConsulTestServerOptions, type CheckStatus } from './consul-test-server';

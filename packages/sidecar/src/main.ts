@@ -5,7 +5,7 @@ import { parseHostMaybePort, parseHostPort } from './control/address';
 import type { AppProtocol } from './inbound/local-app';
 import type { Http1Upstream } from './outbound/endpoint/upstream';
 import { parseTcpForward, type TcpForward } from './outbound/tcp-forward';
-import { startSidecar, type RunningSidecar, type SidecarOptions } from './sidecar';
+import { startSidecar, type ConsulRegisterOptions, type RunningSidecar, type SidecarOptions } from './sidecar';
 
 const USAGE = `Usage: weft-sidecar --service S --app-port P --control-plane HOST:PORT (--token T | --token-file F) [flags]
        weft-sidecar wait-ready [--admin-port P] [--timeout D]   (exits 0 once the sidecar is ready)
@@ -44,6 +44,11 @@ Flags:
   --dns-port P                serve DNS for mesh names on 127.0.0.1:P (UDP and TCP; weft-init
                               --dns sends the app's DNS there; usually 15053); others forwarded
                               to /etc/resolv.conf's nameserver. Default: no DNS responder
+  --consul-register HOST:PORT register this instance with the Consul agent there once ready (an
+                              HTTP check on the admin /ready; Weft meta for the control plane's
+                              --registry consul) and deregister it on SIGTERM
+  --consul-token-file F       file holding the Consul ACL token (needs service:write)
+  --consul-check-interval D   how often Consul checks /ready (default 10s)
   --drain-timeout D           on SIGTERM, how long in-flight requests may finish (default 10s)
   --body-idle-timeout D       a request body from which nothing arrives for D is cut off (408 if
                               no response has started; 0 for never). Idle time, not total: slow
@@ -75,6 +80,7 @@ const FLAGS = {
   'drain-timeout': { type: 'string' }, 'body-idle-timeout': { type: 'string' }, 'drain-quiet': { type: 'string' }, help: { type: 'boolean', short: 'h' }, 'admin-remote-config': { type: 'boolean' },
   'app-protocol': { type: 'string' }, 'tcp-forward': { type: 'string', multiple: true }, 'http1-upstream': { type: 'string' },
   'dns-port': { type: 'string' },
+  'consul-register': { type: 'string' }, 'consul-token-file': { type: 'string' }, 'consul-check-interval': { type: 'string' },
 } as const;
 
 /** Flags (and $WEFT_TOKEN) to sidecar options, or a UsageError naming the flag. */
@@ -131,6 +137,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
   const appProtocol = oneOf<AppProtocol>(str('app-protocol'), ['auto', 'http1', 'h2c', 'tcp'], 'app-protocol');
   const http1Upstream = oneOf<Http1Upstream>(str('http1-upstream'), ['http1', 'h2'], 'http1-upstream');
   const tcpForwards = parseTcpForwards(values['tcp-forward']);
+  const consulRegister = parseConsulRegister(str('consul-register'), str('consul-token-file'), str('consul-check-interval'));
   const options: SidecarOptions = {
     service,
     namespace,
@@ -153,8 +160,33 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
     ...(http1Upstream ? { http1Upstream } : {}),
     ...(tcpForwards.length > 0 ? { tcpForwards } : {}),
     ...(values['dns-port'] !== undefined ? { dnsPort: port('dns-port', 0) } : {}),
+    ...(consulRegister ? { consulRegister } : {}),
   };
   return { help: false, options };
+}
+
+/** `--consul-register HOST:PORT` with its token file and check interval; those two only come with it. */
+function parseConsulRegister(address: string | undefined, tokenFile: string | undefined, interval: string | undefined): ConsulRegisterOptions | undefined {
+  if (address === undefined) {
+    if (tokenFile !== undefined || interval !== undefined) throw new UsageError(`--${tokenFile !== undefined ? 'consul-token-file' : 'consul-check-interval'} needs --consul-register HOST:PORT`);
+    return undefined;
+  }
+  try {
+    parseHostPort(address, '--consul-register');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const checkIntervalMs = interval === undefined ? undefined : parseDuration(interval);
+  if (interval !== undefined && (checkIntervalMs === undefined || checkIntervalMs < 1_000)) throw new UsageError(`--consul-check-interval must be a duration of at least 1s, got ${JSON.stringify(interval)}`);
+  let token: string | undefined;
+  if (tokenFile !== undefined) {
+    try {
+      token = readFileSync(tokenFile, 'utf8').trim();
+    } catch (err) {
+      throw new UsageError(`--consul-token-file ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return { address, ...(token ? { token } : {}), ...(checkIntervalMs !== undefined ? { checkIntervalMs } : {}) };
 }
 
 function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {

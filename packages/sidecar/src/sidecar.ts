@@ -12,6 +12,7 @@ import { formatHostPort, parseHostMaybePort, parseHostPort } from './control/add
 import type { BackoffOptions } from './control/backoff';
 import { bootstrapIdentity, type Bootstrapped } from './control/bootstrap';
 import { ControlClient, type CompileFn, type ObserveHandler } from './control/control-client';
+import { ConsulRegistration } from './control/consul-registration';
 import type { IdentityMaterial } from './control/identity-material';
 import { JoinToken } from './control/join-token';
 import { proxyVersion } from './control/proxy-version';
@@ -66,6 +67,16 @@ export interface SidecarOptions {
   /** Aborting cancels start-up (SIGTERM while still waiting for the control plane). */
   readonly signal?: AbortSignal;
   readonly overrides?: SidecarOverrides;
+  /** Register this instance in Consul once ready, deregister on drain (`--consul-register`). */
+  readonly consulRegister?: ConsulRegisterOptions;
+}
+
+export interface ConsulRegisterOptions {
+  /** A Consul agent's HTTP API, HOST:PORT. */
+  readonly address: string;
+  readonly token?: string;
+  /** How often Consul polls the admin /ready (default 10 s). */
+  readonly checkIntervalMs?: number;
 }
 
 /**
@@ -173,6 +184,18 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
       ...(o.compile ? { compile: o.compile } : {}),
       ...(o.reconnectBackoff ? { backoff: o.reconnectBackoff } : {}),
     }));
+    if (options.consulRegister) {
+      const adminHost = options.bindAdmin && !['0.0.0.0', '::'].includes(options.bindAdmin) ? options.bindAdmin : (advertise?.host ?? '127.0.0.1');
+      sidecar.registerInConsul(new ConsulRegistration({
+        agent: parseHostPort(options.consulRegister.address, 'the Consul address'),
+        ...(options.consulRegister.token ? { token: options.consulRegister.token } : {}),
+        proxyId, service: options.service, namespace, appPort: options.appPort, labels: self.labels,
+        inbound: parseHostPort(advertiseAddress, 'the advertise address'),
+        readyUrl: `http://${adminHost.includes(':') ? `[${adminHost}]` : adminHost}:${sidecar.adminPort}/ready`,
+        checkIntervalMs: options.consulRegister.checkIntervalMs ?? 10_000,
+        logger: logger.child({ component: 'consul' }),
+      }));
+    }
     return sidecar.handle(self);
   } catch (err) {
     await sidecar.close();
@@ -192,6 +215,7 @@ class Sidecar {
   #telemetry: Telemetry | undefined;
   #metrics: LifecycleMetrics | undefined;
   #control: ControlClient | undefined;
+  #consul: ConsulRegistration | undefined;
   #listenersUp = false;
   #draining = false;
   #stopping: Promise<void> | undefined;
@@ -252,6 +276,16 @@ class Sidecar {
     return readinessOf(this.#parts());
   }
 
+  get adminPort(): number {
+    return this.#admin?.port ?? 0;
+  }
+
+  /** Registers once the sidecar is ready (Consul's first check then passes); drain deregisters. */
+  registerInConsul(registration: ConsulRegistration): void {
+    this.#consul = registration;
+    void this.#ready.then(() => this.#draining || registration.start());
+  }
+
   handle(self: SelfInfo): RunningSidecar {
     const [outbound, inbound] = this.#listeners.map((l) => l.listener.port);
     return {
@@ -275,11 +309,14 @@ class Sidecar {
     this.#stopping ??= (async () => {
       const startedAt = Date.now();
       this.#draining = true;
+      // Out of Consul first, so that nothing keeps sending here because the catalog still lists it.
+      const deregistered = this.#consul?.stop();
       if (budgetMs > 0 && this.#control) {
         this.logger.info('draining', { drainTimeoutMs: budgetMs });
         void this.#control.setReady(false);
         await sleep(Math.min(this.announceMs, budgetMs));
       }
+      await deregistered;
       const deadline = startedAt + budgetMs;
       const closeAll = (listeners: { name: string; listener: ProxyListener }[]): Promise<unknown> =>
         Promise.all(listeners.map(({ name, listener }) =>

@@ -27,6 +27,15 @@ describe('weft-sidecar flags', () => {
     expect(options([...BASE, '--admin-remote-config']).adminRemoteConfig).to.equal(true);
   });
 
+  it('registers in Consul only with --consul-register, reading the token from --consul-token-file', () => {
+    expect(options(BASE).consulRegister).to.equal(undefined);
+    expect(options([...BASE, '--consul-register', '127.0.0.1:8500', '--consul-check-interval', '2s']).consulRegister).to.deep.equal({ address: '127.0.0.1:8500', checkIntervalMs: 2_000 });
+    expect(() => options([...BASE, '--consul-register', 'consul'])).to.throw(UsageError, /--consul-register/);
+    expect(() => options([...BASE, '--consul-token-file', '/t'])).to.throw(UsageError, /--consul-token-file needs --consul-register HOST:PORT/);
+    expect(() => options([...BASE, '--consul-register', '127.0.0.1:8500', '--consul-token-file', '/nonexistent'])).to.throw(UsageError, /--consul-token-file \/nonexistent: ENOENT/);
+    expect(() => options([...BASE, '--consul-register', '127.0.0.1:8500', '--consul-check-interval', '100ms'])).to.throw(UsageError, /at least 1s/);
+  });
+
   it('serves DNS for mesh names only when --dns-port is given', () => {
     expect(options(BASE).dnsPort).to.equal(undefined);
     expect(options([...BASE, '--dns-port', '15053']).dnsPort).to.equal(15053);

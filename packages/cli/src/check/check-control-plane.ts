@@ -1,3 +1,4 @@
+import type { RegistryStatus } from '@weft/api';
 import type { AdminApi } from '../admin-client';
 import { CliError } from '../errors';
 import { shortDuration } from '../output/format';
@@ -59,6 +60,8 @@ export async function checkControlPlane(api: AdminApi, endpoint: string, now: ()
     }
   }
 
+  if (status.registry) results.push(registryCheck(status.registry, receivedAt));
+
   // The answer was made between sentAt and receivedAt: the skew is known to within half the round trip.
   const skew = status.nowMs - (sentAt + receivedAt) / 2;
   const within = `±${shortDuration((receivedAt - sentAt) / 2)}`;
@@ -71,4 +74,16 @@ export async function checkControlPlane(api: AdminApi, endpoint: string, now: ()
     results.push({ group: GROUP, status: 'ok', message: what });
   }
   return { results, reachable: true };
+}
+
+/** An external registry (--registry consul): ✓ while every read succeeds, ✗ while it serves what it last read. */
+function registryCheck(r: RegistryStatus, now: number): CheckResult {
+  const where = `registry ${r.source} at ${r.address}`;
+  if (r.up) return { group: GROUP, status: 'ok', message: `${where} answers (${r.meshInstances} mesh instance${r.meshInstances === 1 ? '' : 's'}, ${r.otherInstances} outside the mesh)` };
+  const since = r.lastSuccessMs > 0 ? `last good read ${shortDuration(now - r.lastSuccessMs)} ago` : 'never read';
+  return {
+    group: GROUP, status: 'fail',
+    message: `${where} is down (${since}; ${r.errors} failed read${r.errors === 1 ? '' : 's'}): ${r.lastError}`,
+    hint: `the control plane keeps serving the instances it last read; check that Consul answers at ${r.address} and that the token (--consul-token-file) is valid`,
+  };
 }

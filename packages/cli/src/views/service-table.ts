@@ -5,9 +5,9 @@ export function sortServices(services: readonly WireServiceEndpoints[]): WireSer
   return [...services].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.service.localeCompare(b.service));
 }
 
-/** Whether callers are sent this endpoint: its address was verified (older control planes do not say). */
+/** Whether callers are sent this endpoint: its address was verified or listed by Consul (older control planes do not say). */
 function published(e: WireEndpoint): boolean {
-  return !e.verification || e.verification === 'verified';
+  return !e.verification || e.verification === 'verified' || e.verification === 'consul';
 }
 
 /** `ready/total`: an endpoint that is not ready, or whose address is not verified, receives no traffic. */
@@ -17,6 +17,7 @@ function counts(endpoints: readonly WireEndpoint[]): string {
 
 /** ` (refused)`, ` (unverified)`: why callers do not get it (`-o json` has the detail). */
 function verificationNote(e: WireEndpoint): string {
+  if (e.verification === 'consul') return ' (from consul)';
   return published(e) ? '' : ` (${e.verification})`;
 }
 

@@ -12,6 +12,7 @@ import {
   type GetRequest,
   type GetResponse,
   type CaStatus,
+  type RegistryStatus,
   type ControlPlaneStatus,
   type GetProxyConfigRequest,
   type ListProxiesResponse,
@@ -44,7 +45,7 @@ import type { Store } from '../store/store';
 import type { TokenStore } from '../tokens/token-store';
 import { resourcesFromDocuments } from './apply-documents';
 import { getResources, kindFor, namespaceFor } from './get-resources';
-import { servicesToWire } from '../registry/registry-wire';
+import { servicesToWire, type ServiceSource } from '../registry/registry-wire';
 import { proxyConfig, withVerification } from './proxy-config';
 import { removeProxy, type RemoveProxyContext } from './remove-proxy';
 import { edges, stat } from './observe-stat';
@@ -55,6 +56,8 @@ export interface AdminContext extends RemoveProxyContext {
   readonly trustDomain: string;
   readonly store: Store;
   readonly registry: Registry;
+  /** Endpoints as callers get them: the registry, merged with Consul's catalog under --registry consul. */
+  readonly services: ServiceSource;
   readonly proxies: ProxyTable;
   readonly tokens: TokenStore;
   readonly log: Logger;
@@ -63,7 +66,7 @@ export interface AdminContext extends RemoveProxyContext {
   readonly refusals: Refusals;
   readonly snapshots: SnapshotBuilder;
   /** The HTTP server's bound address and whether the control plane is ready (for `weftctl check`). */
-  readonly health: () => { readonly httpAddress: string; readonly ready: boolean };
+  readonly health: () => { readonly httpAddress: string; readonly ready: boolean; readonly registry?: RegistryStatus };
 }
 
 const MAX_ROOT_VALIDITY_S = 30 * 365 * 86_400;
@@ -104,7 +107,7 @@ export class AdminService {
         currentRevision: String(this.#ctx.store.revision),
       })),
       ListServices: guarded('ListServices', async (): Promise<ListServicesResponse> => ({
-        services: servicesToWire(this.#ctx.registry, this.#ctx.trustDomain),
+        services: servicesToWire(this.#ctx.services, this.#ctx.trustDomain),
       })),
       CreateToken: guarded('CreateToken', (req: CreateTokenRequest) => this.#createToken(req)),
       ListTokens: guarded('ListTokens', async (): Promise<ListTokensResponse> => ({

@@ -1,6 +1,5 @@
 import { type PolicyResource, type Snapshot, type WireResource, type WireServiceEndpoints } from '@weft/api';
-import type { Registry } from '../registry/registry';
-import { servicesToWire } from '../registry/registry-wire';
+import { servicesToWire, type ServiceSource } from '../registry/registry-wire';
 import { canonicalJson, deepFreeze, sha256Hex } from '../store/canonical-json';
 import type { Store } from '../store/store';
 
@@ -14,7 +13,7 @@ export interface TrustSource {
 
 export interface SnapshotSources {
   readonly store: Store;
-  readonly registry: Registry;
+  readonly registry: ServiceSource;
   readonly trustDomain: string;
   readonly trust: TrustSource;
 }

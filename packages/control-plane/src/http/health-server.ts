@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 export interface HealthSource {
   /** True once the gRPC server listens, false again while shutting down. */
   readonly ready: () => boolean;
+  /** Lines added under `ready` (an external registry's state); they never change the status code. */
+  readonly details?: () => readonly string[];
   readonly metrics: () => string;
 }
 
@@ -70,7 +72,11 @@ function respond(req: http.IncomingMessage, res: http.ServerResponse, source: He
 /** A Map, not an object literal, so that paths like `/__proto__` cannot reach inherited members. */
 const ROUTES: ReadonlyMap<string, (res: http.ServerResponse, source: HealthSource) => void> = new Map([
   ['/live', (res) => send(res, 200, 'text/plain; charset=utf-8', 'ok\n')],
-  ['/ready', (res, source) => (source.ready() ? send(res, 200, 'text/plain; charset=utf-8', 'ready\n') : send(res, 503, 'text/plain; charset=utf-8', 'not ready\n'))],
+  ['/ready', (res, source) => {
+    const details = (source.details?.() ?? []).map((line) => `${line}\n`).join('');
+    if (source.ready()) send(res, 200, 'text/plain; charset=utf-8', `ready\n${details}`);
+    else send(res, 503, 'text/plain; charset=utf-8', `not ready\n${details}`);
+  }],
   ['/metrics', (res, source) => send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', source.metrics())],
 ]);
 

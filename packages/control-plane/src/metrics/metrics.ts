@@ -1,10 +1,12 @@
-import { countProcess, Registry, type Counter, type CounterSeries, type Histogram } from '@weft/api';
+import { countProcess, Registry, type Counter, type CounterSeries, type Histogram, type RegistryStatus } from '@weft/api';
 
 /** Live values read when /metrics is scraped. */
 export interface MetricGauges {
   readonly connectedProxies: () => number;
   readonly storeRevision: () => number;
   readonly endpoints: () => number;
+  /** An external registry's state (--registry consul); undefined when there is none. */
+  readonly registry?: () => RegistryStatus | undefined;
 }
 
 /** Push round trips: a local ACK takes a millisecond, a sidecar compiling a large snapshot seconds. */
@@ -36,6 +38,7 @@ export class Metrics {
       revision.set({}, gauges.storeRevision());
       endpoints.set({}, gauges.endpoints());
     });
+    if (gauges.registry) this.#externalRegistry(gauges.registry);
     this.#pushes = r.counter('weft_cp_pushes_total', 'Snapshots sent to sidecars.').bind({});
     this.#acks = r.counter('weft_cp_acks_total', 'Snapshots sidecars accepted.').bind({});
     this.#nacks = r.counter('weft_cp_nacks_total', 'Snapshots sidecars rejected (they keep their last good config).').bind({});
@@ -84,6 +87,25 @@ export class Metrics {
   }
 
   /** Prometheus text exposition format 0.0.4. */
+  /** An external registry's health (--registry consul), read at scrape time. */
+  #externalRegistry(status: () => RegistryStatus | undefined): void {
+    const r = this.#registry;
+    const up = r.gauge('weft_cp_registry_up', 'Whether every read of the external registry last succeeded (0: serving the last known instances).');
+    const errors = r.counter('weft_cp_registry_sync_errors_total', 'Failed reads of the external registry.');
+    const lastSuccess = r.gauge('weft_cp_registry_last_success_timestamp_seconds', 'When every read of the external registry last succeeded (0: never).');
+    const instances = r.gauge('weft_cp_registry_instances', 'Instances the external registry lists, in the mesh (Weft meta) or not.');
+    r.beforeRender(() => {
+      const now = status();
+      if (!now) return;
+      const source = { source: now.source };
+      up.set(source, now.up ? 1 : 0);
+      errors.bind(source).value = now.errors;
+      lastSuccess.set(source, now.lastSuccessMs / 1000);
+      instances.set({ ...source, mesh: 'true' }, now.meshInstances);
+      instances.set({ ...source, mesh: 'false' }, now.otherInstances);
+    });
+  }
+
   render(): string {
     return this.#registry.render();
   }

@@ -18,17 +18,19 @@ export interface RegistryNode {
 
 /**
  * connected: its stream is up. disconnected: its stream ended and the grace period runs.
- * unconfirmed: loaded from registry.json at start and not yet re-announced.
+ * unconfirmed: loaded from registry.json at start and not yet re-announced. catalog: listed by
+ * Consul's catalog only (registry/consul), never announced on a stream to this control plane.
  */
-export type EndpointState = 'connected' | 'disconnected' | 'unconfirmed';
+export type EndpointState = 'connected' | 'disconnected' | 'unconfirmed' | 'catalog';
 
 /**
  * Whether the announced address was shown to serve the announcing proxy's identity. Only
  * `verified` endpoints are published to callers. verifying: the first dial is under way;
  * unverified: dials decided nothing yet (retried with backoff); refused: the address serves
- * another identity (retried slowly, in case it changes hands).
+ * another identity (retried slowly, in case it changes hands). consul: listed by Consul's catalog
+ * and published without a dial (callers check the peer's identity on every connection).
  */
-export type AddressVerification = 'verified' | 'verifying' | 'unverified' | 'refused';
+export type AddressVerification = 'verified' | 'verifying' | 'unverified' | 'refused' | 'consul';
 
 export interface RegistryEndpoint extends RegistryNode {
   readonly state: EndpointState;

@@ -1,46 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Logger } from '@weft/api';
+import { Backoff, type BackoffOptions, type Logger } from '@weft/api';
 import { ControlError, errorInfo } from './errors';
 
-export interface BackoffOptions {
-  /** The ceiling of the first wait. */
-  readonly baseMs: number;
-  /** No wait is ever longer than this. */
-  readonly capMs: number;
-}
+export { Backoff, type BackoffOptions } from '@weft/api';
 
 /** Reconnecting to the control plane: quick first retries, never more than 5 s apart. */
 export const RECONNECT_BACKOFF: BackoffOptions = Object.freeze({ baseMs: 250, capMs: 5_000 });
-
-/**
- * Capped exponential backoff with full jitter (a uniform wait in [0, min(cap, base * 2^n))), so
- * that a fleet of sidecars cut off together does not come back in lock-step.
- */
-export class Backoff {
-  readonly #options: BackoffOptions;
-  readonly #random: () => number;
-  #attempt = 0;
-
-  constructor(options: BackoffOptions, random: () => number = Math.random) {
-    this.#options = options;
-    this.#random = random;
-  }
-
-  /** The wait before the next attempt; each call doubles the ceiling until it reaches the cap. */
-  next(): number {
-    const ceiling = Math.min(this.#options.capMs, this.#options.baseMs * 2 ** Math.min(this.#attempt, 30));
-    this.#attempt += 1;
-    return Math.floor(this.#random() * ceiling);
-  }
-
-  reset(): void {
-    this.#attempt = 0;
-  }
-
-  get attempts(): number {
-    return this.#attempt;
-  }
-}
 
 export interface RetryOptions {
   readonly what: string;
