@@ -1,6 +1,7 @@
 import { DEFAULT_PORTS, DEFAULT_TRUST_DOMAIN, type Logger } from '@weft/api';
 import type { OperatorCaFiles } from './ca/byo-ca';
 import type { AddressVerifier } from './registry/endpoint-verify';
+import type { EtcdStoreOptions } from './store/etcd-client';
 
 /** How to run a control plane; `main.ts` builds this from flags, tests build it directly. */
 export interface ControlPlaneOptions {
@@ -28,6 +29,11 @@ export interface ControlPlaneOptions {
    * plane that cannot reach its workloads); tests pass a double.
    */
   readonly verifyAddress?: AddressVerifier | 'off';
+  /**
+   * Where resources, join tokens and the CA live: the data directory (default), or etcd, shared by
+   * several replicas (`docs/ha.md`).
+   */
+  readonly store?: EtcdStoreOptions;
 }
 
 /** The defaults, in one block. */

@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import { createLogger } from '@weft/api';
 import { AdminService } from './admin/admin-service';
-import { loadOrCreateCa } from './bootstrap/ca-store';
 import { DATA_FILES, ensureDataDir } from './bootstrap/data-dir';
 import { DataDirLock } from './bootstrap/data-dir-lock';
 import { writeOperatorConfig } from './bootstrap/operator-credential';
@@ -28,9 +27,8 @@ import { verifierCredential } from './registry/verifier-credential';
 import { Registry } from './registry/registry';
 import { CertificateLedger } from './revocation/certificate-ledger';
 import { Revocations } from './revocation/revocations';
-import { FileStore } from './store/store-file';
+import { openSharedState } from './store/store-backend';
 import { MemoryCertificateProvider } from './tls/certificate-provider';
-import { TokenStore } from './tokens/token-store';
 
 /**
  * Starts a control plane: CA, store, tokens and registry from the data directory, then the gRPC
@@ -49,11 +47,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   try {
     const lock = await DataDirLock.acquire(dataDir);
     cleanup.push(() => lock.release());
-    const { mesh, rotation: rotationRecord } = await loadOrCreateCa(dataDir, options.trustDomain ?? DEFAULTS.trustDomain, log, options.ca);
-    const store = await FileStore.open(path.join(dataDir, DATA_FILES.store), { log: log.child({ component: 'store' }) });
-    cleanup.push(() => store.close());
-    const tokens = await TokenStore.open(path.join(dataDir, DATA_FILES.tokens), { trustDomain: mesh.trustDomain, rootFingerprint: () => mesh.rootFingerprint });
-    cleanup.push(() => tokens.close());
+    // CA, resources and join tokens: in the data directory, or in etcd shared with other replicas.
+    const shared = await openSharedState({
+      dataDir,
+      trustDomain: options.trustDomain ?? DEFAULTS.trustDomain,
+      log,
+      ...(options.ca ? { operatorCa: options.ca } : {}),
+      ...(options.store ? { etcd: options.store } : {}),
+    });
+    cleanup.push(() => shared.close());
+    const { mesh, rotation: rotationRecord, store, tokens } = shared;
     const graceMs = options.endpointGraceMs ?? DEFAULTS.endpointGraceMs;
     // A departed endpoint is probed and withdrawn at once if nothing listens at its address any more.
     // An announced address is published only once it served the announcing proxy's identity over TLS.
@@ -98,7 +101,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
 
     let endpoint = '';
     const rotation = new CaRotation({
-      dataDir,
+      persist: shared.persistRotation,
+      ...(shared.refuseRotation ? { refuseStart: shared.refuseRotation } : {}),
       mesh,
       record: rotationRecord,
       log: log.child({ component: 'ca-rotation' }),
@@ -157,7 +161,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         // Last, so that the summaries of suppressed refusals are written before the process ends.
         refusals.close();
         await httpServer.close();
-        await Promise.all([store.close(), tokens.close(), ledger.close(), revocations.close()]);
+        await Promise.all([shared.close(), ledger.close(), revocations.close()]);
         await lock.release();
         log.info('stopped', { dataDir });
       })());

@@ -6,8 +6,24 @@ import { stateFor, writeRotation, type RotationPhase, type RotationRecord } from
 import type { MeshAuthority } from './mesh-authority';
 import type { RotationProgress, RotationTarget } from './rotation-progress';
 
+/**
+ * Where phases are kept: `ca-rotation.json` and ca.pem in the data directory, or etcd. Called
+ * before a phase acts; from reissue on it must also make the record's CA the stored signer.
+ */
+export type RotationPersistence = (record: RotationRecord) => Promise<void>;
+
+/** The data directory's persistence: the record first, then ca.pem once reissue begins. */
+export function fileRotationPersistence(dataDir: string): RotationPersistence {
+  return async (record) => {
+    await writeRotation(dataDir, record);
+    if (record.phase === 'reissue' && record.next) await writeCaFiles(dataDir, record.next);
+  };
+}
+
 export interface CaRotationOptions {
-  readonly dataDir: string;
+  readonly persist: RotationPersistence;
+  /** Refuses a new rotation with this error (a store where this build cannot run one safely). */
+  readonly refuseStart?: () => ControlPlaneError | undefined;
   readonly mesh: MeshAuthority;
   /** Where the last start left off (`loadOrCreateCa`). */
   readonly record: RotationRecord;
@@ -83,6 +99,8 @@ export class CaRotation {
   /** Begins a rotation with a new root valid for `validityMs` (default 10 years). */
   start(validityMs = 0): Promise<RotationRecord> {
     return this.#serial(async () => {
+      const refused = this.#o.refuseStart?.();
+      if (refused) throw refused;
       const current = this.#record;
       if (current.phase !== 'idle') {
         throw new ControlPlaneError(
@@ -143,10 +161,9 @@ export class CaRotation {
    * this phase (and `loadOrCreateCa` rewrites ca.pem from the record once reissue has begun).
    */
   async #enter(record: RotationRecord): Promise<void> {
-    const { dataDir, mesh, log } = this.#o;
+    const { mesh, log } = this.#o;
     const from = this.#record.phase;
-    await writeRotation(dataDir, record);
-    if (record.phase === 'reissue' && record.next) await writeCaFiles(dataDir, record.next);
+    await this.#o.persist(record);
     this.#record = record;
     if (record.phase !== 'idle') mesh.update(stateFor(record, mesh.ca));
     log.info(record.phase === 'idle' ? 'root rotation complete' : 'root rotation phase', {
