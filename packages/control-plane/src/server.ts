@@ -25,6 +25,7 @@ import { probeInbound } from './registry/endpoint-probe';
 import { tlsAddressVerifier } from './registry/endpoint-verify';
 import { verifierCredential } from './registry/verifier-credential';
 import { Registry } from './registry/registry';
+import { servicesToWire } from './registry/registry-wire';
 import { CertificateLedger } from './revocation/certificate-ledger';
 import { Revocations } from './revocation/revocations';
 import { openSharedState } from './store/store-backend';
@@ -88,7 +89,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     // Every refused call is counted and logged (rate limited); wrong join token secrets are throttled.
     const refusals = new Refusals(log.child({ component: 'audit' }), metrics);
     cleanup.push(() => refusals.close());
-    const snapshots = new SnapshotBuilder({ store, registry, trustDomain: mesh.trustDomain, trust: mesh });
+    const remoteEndpoints = shared.endpoints;
+    const snapshots = new SnapshotBuilder({ store, registry, trustDomain: mesh.trustDomain, trust: mesh, ...(remoteEndpoints ? { remoteEndpoints } : {}) });
     const discovery = new DiscoveryService({ registry, proxies, snapshots, metrics, revocations, ledger, refusals, log: log.child({ service: 'discovery' }) });
     const pushes = new PushQueue(options.pushDebounceMs ?? DEFAULTS.pushDebounceMs, () => discovery.pushAll());
     const changed = (): void => {
@@ -97,6 +99,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       pushes.schedule();
     };
     const unsubscribe = [store.subscribe(changed), registry.subscribe(changed)];
+    if (remoteEndpoints) {
+      // What this replica publishes goes to the others; what they publish reaches our proxies.
+      const share = (): void => remoteEndpoints.publish(servicesToWire(registry, mesh.trustDomain, { published: true }));
+      unsubscribe.push(registry.subscribe(share), remoteEndpoints.subscribe(changed));
+      share();
+    }
     cleanup.push(() => pushes.close());
 
     let endpoint = '';

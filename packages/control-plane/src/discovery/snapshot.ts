@@ -17,6 +17,8 @@ export interface SnapshotSources {
   readonly registry: Registry;
   readonly trustDomain: string;
   readonly trust: TrustSource;
+  /** Endpoints published by other control plane replicas, added to this one's (HA on etcd). */
+  readonly remoteEndpoints?: { merge(local: readonly WireServiceEndpoints[]): WireServiceEndpoints[] };
 }
 
 export interface VersionedSnapshot {
@@ -85,7 +87,8 @@ export class SnapshotBuilder {
   }
 
   #buildShared(): SharedPart {
-    const { store, registry, trustDomain, trust } = this.#sources;
+    const { store, registry, trustDomain, trust, remoteEndpoints } = this.#sources;
+    const local = servicesToWire(registry, trustDomain, { published: true });
     const meshConfig = store.list('MeshConfig')[0];
     const policies = store.list().filter((r) => r.kind === 'Route' || r.kind === 'ServicePolicy');
     return {
@@ -93,7 +96,7 @@ export class SnapshotBuilder {
       meshConfigJson: meshConfig ? canonicalJson(meshConfig.spec) : '{}',
       resources: policies.map(toWireResource),
       authorizationPolicies: store.list('AuthorizationPolicy'),
-      services: servicesToWire(registry, trustDomain, { published: true }),
+      services: remoteEndpoints ? remoteEndpoints.merge(local) : local,
       trustBundlePem: [...trust.trustBundlePem],
       trustFingerprints: [...trust.trustBundleFingerprints],
       signingRootFingerprint: trust.rootFingerprint,

@@ -57,6 +57,8 @@ export function etcdKeys(prefix: string) {
     ca: `${p}/ca/authority`,
     /** The root rotation in progress (the incoming CA's key sealed). */
     rotation: `${p}/ca/rotation`,
+    /** One key per replica: the endpoints announced to it, under its lease. */
+    endpoints: `${p}/endpoints/`,
     leader: `${p}/leader`,
   });
 }

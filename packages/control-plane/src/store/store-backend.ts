@@ -6,6 +6,7 @@ import type { OperatorCaFiles } from '../ca/byo-ca';
 import { fileRotationPersistence, type RotationPersistence } from '../ca/ca-rotation';
 import { loadOrCreateCaEtcd, storedRotation } from '../ca/ca-store-etcd';
 import { ControlPlaneError } from '../errors';
+import { EndpointShare } from '../ha/endpoint-share';
 import { EtcdTokenStore } from '../tokens/token-store-etcd';
 import { TokenStore } from '../tokens/token-store';
 import type { JoinTokens } from '../tokens/tokens';
@@ -21,6 +22,8 @@ export interface SharedState extends LoadedCa {
   readonly tokens: JoinTokens;
   readonly persistRotation: RotationPersistence;
   readonly refuseRotation?: () => ControlPlaneError | undefined;
+  /** With etcd: endpoints shared between replicas (`ha/endpoint-share.ts`). */
+  readonly endpoints?: EndpointShare;
   /** Closes the store, the tokens and the etcd connection. */
   close(): Promise<void>;
 }
@@ -70,6 +73,7 @@ async function openEtcd(o: SharedStateOptions, etcd: EtcdStoreOptions): Promise<
     const { mesh, rotation } = await loadOrCreateCaEtcd(client, keys, { trustDomain: o.trustDomain, encryptionKey, log: o.log, ...(o.operatorCa ? { operatorCa: o.operatorCa } : {}) });
     const store = await EtcdStore.open(client, keys.resources, { log: o.log.child({ component: 'store' }) });
     const tokens = new EtcdTokenStore(client, keys.tokens, { trustDomain: mesh.trustDomain, rootFingerprint: () => mesh.rootFingerprint });
+    const endpoints = await EndpointShare.open(client, keys.endpoints, o.log.child({ component: 'endpoint-share' }));
     o.log.info('store: etcd', { endpoints: etcd.endpoints, prefix: etcd.prefix });
     return {
       kind: 'etcd',
@@ -77,6 +81,7 @@ async function openEtcd(o: SharedStateOptions, etcd: EtcdStoreOptions): Promise<
       rotation,
       store,
       tokens,
+      endpoints,
       persistRotation: async (record) => {
         await client.put(keys.rotation).value(storedRotation(record, encryptionKey, keys.rotation)).catch((err: unknown) => {
           throw storeUnavailable('record the root rotation phase', err);
@@ -91,7 +96,7 @@ async function openEtcd(o: SharedStateOptions, etcd: EtcdStoreOptions): Promise<
             'rotate on a single control plane with the file store, or wait for a build with leader election',
         ),
       close: async () => {
-        await Promise.all([store.close(), tokens.close()]);
+        await Promise.all([store.close(), tokens.close(), endpoints.close()]);
         client.close();
       },
     };
