@@ -14,6 +14,7 @@ describe('HA control plane: a replica killed under load and during applies', fun
   let replicas: ControlPlane[] = [];
   let client: Sidecar;
   let inventory: Sidecar;
+  let args: string[] = [];
 
   const token = async (replica: ControlPlane, service: string): Promise<string> => {
     const out = await weftctl(['token', 'create', '--service', service], { config: replica.configPath });
@@ -25,7 +26,8 @@ describe('HA control plane: a replica killed under load and during applies', fun
     etcd = await startEtcd({ members: 3 });
     const keyFile = path.join(await mesh.tempDir('key'), 'etcd.key');
     await fs.writeFile(keyFile, `${'5c'.repeat(32)}\n`, { mode: 0o600 });
-    const args = ['--store', 'etcd', '--etcd-endpoints', etcd.endpoints, '--etcd-encryption-key-file', keyFile, '--endpoint-verification', 'off'];
+    // A short grace: a replica holds rotation phases that long after it starts.
+    args = ['--store', 'etcd', '--etcd-endpoints', etcd.endpoints, '--etcd-encryption-key-file', keyFile, '--endpoint-verification', 'off', '--endpoint-grace', '2s'];
     for (let i = 0; i < 3; i++) replicas.push(await mesh.startControlPlane({ extraArgs: args }));
     const [a, b, c] = replicas as [ControlPlane, ControlPlane, ControlPlane];
     const clientApp = await startEchoApp('client');
@@ -97,5 +99,50 @@ describe('HA control plane: a replica killed under load and during applies', fun
       expect(route.spec.rules[0]?.timeout, r.endpoint).to.equal(`${last}s`);
     }
     expect((await sidecarConfig(inventory)).controlPlane.connected).to.equal(true);
+  });
+
+  it('kill -9 of the leader right after a root rotation started: the next leader finishes it, with no failed request', async () => {
+    const live = replicas.slice(1);
+    // A replacement for the replica killed above, so that two remain after the leader goes.
+    live.push(await mesh.startControlPlane({ extraArgs: args }));
+    const leads = (r: ControlPlane): boolean => {
+      const events = r.proc.lines().map((l) => l.json?.['msg']).filter((m) => m === 'elected leader' || m === 'stepped down as leader');
+      return r.proc.running && events.at(-1) === 'elected leader';
+    };
+    const leader = await waitFor('one live replica to lead', () => live.find(leads), 15_000);
+    const follower = live.find((r) => r !== leader) as ControlPlane;
+    const status = async (r: ControlPlane): Promise<{ phase: string; roots: { fingerprint: string }[]; signingRootFingerprint: string }> =>
+      JSON.parse((await weftctl(['ca', 'status', '-o', 'json'], { config: r.configPath })).stdout) as never;
+    const oldRoot = (await status(follower)).signingRootFingerprint;
+
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    const load = new Load(() => callVia(client, 'inventory', { agent }), 4);
+    try {
+      await sleep(300);
+      // Started through a follower (any replica may start one); the leader carries it on.
+      const started = await weftctl(['ca', 'rotate-root'], { config: follower.configPath });
+      expect(started.code, started.stderr).to.equal(0);
+      expect(started.stdout).to.match(/overlap/);
+      await mesh.group.stop(leader.proc, 'SIGKILL', 0);
+      const survivors = live.filter((r) => r !== leader);
+      await waitFor('another replica to be elected', () => survivors.find(leads), 20_000);
+      for (const r of survivors) {
+        await waitFor(`the rotation to complete as seen by ${r.endpoint}`, async () => {
+          const s = await status(r);
+          return s.phase === 'idle' && s.roots.length === 1 && s.signingRootFingerprint !== oldRoot ? true : undefined;
+        }, 60_000);
+      }
+      await sleep(1_000);
+    } finally {
+      await load.stop();
+      agent.destroy();
+    }
+    expect(load.failures(), 'requests that failed during the rotation and the leader kill').to.deep.equal([]);
+    const newRoot = (await status(follower)).signingRootFingerprint;
+    for (const sidecar of [client, inventory]) {
+      const view = (await sidecarConfig(sidecar)) as unknown as { identity: { trustBundleFingerprints: string[]; certificateRootFingerprint: string } };
+      expect(view.identity.trustBundleFingerprints, sidecar.service).to.deep.equal([newRoot]);
+      expect(view.identity.certificateRootFingerprint, sidecar.service).to.equal(newRoot);
+    }
   });
 });

@@ -32,8 +32,8 @@ export type ControlPlaneErrorCode =
   | 'WEFT_ERR_STORE_UNAVAILABLE'
   /** A write lost a race with another replica's write to the same keys more times than it retries. */
   | 'WEFT_ERR_CONFLICT'
-  /** Something this build does not do with the store in use (say, a step that needs the leader). */
-  | 'WEFT_ERR_UNSUPPORTED';
+  /** A step that only the elected leader among replicas may take, tried by another replica. */
+  | 'WEFT_ERR_NOT_LEADER';
 
 export class ControlPlaneError extends WeftError {
   declare readonly code: ControlPlaneErrorCode;

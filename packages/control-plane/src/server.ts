@@ -89,8 +89,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     // Every refused call is counted and logged (rate limited); wrong join token secrets are throttled.
     const refusals = new Refusals(log.child({ component: 'audit' }), metrics);
     cleanup.push(() => refusals.close());
-    const remoteEndpoints = shared.endpoints;
-    const snapshots = new SnapshotBuilder({ store, registry, trustDomain: mesh.trustDomain, trust: mesh, ...(remoteEndpoints ? { remoteEndpoints } : {}) });
+    const replicas = shared.replicas;
+    const snapshots = new SnapshotBuilder({ store, registry, trustDomain: mesh.trustDomain, trust: mesh, ...(replicas ? { remoteEndpoints: replicas } : {}) });
     const discovery = new DiscoveryService({ registry, proxies, snapshots, metrics, revocations, ledger, refusals, log: log.child({ service: 'discovery' }) });
     const pushes = new PushQueue(options.pushDebounceMs ?? DEFAULTS.pushDebounceMs, () => discovery.pushAll());
     const changed = (): void => {
@@ -99,10 +99,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       pushes.schedule();
     };
     const unsubscribe = [store.subscribe(changed), registry.subscribe(changed)];
-    if (remoteEndpoints) {
+    if (replicas) {
       // What this replica publishes goes to the others; what they publish reaches our proxies.
-      const share = (): void => remoteEndpoints.publish(servicesToWire(registry, mesh.trustDomain, { published: true }));
-      unsubscribe.push(registry.subscribe(share), remoteEndpoints.subscribe(changed));
+      const share = (): void => replicas.publish(servicesToWire(registry, mesh.trustDomain, { published: true }));
+      unsubscribe.push(registry.subscribe(share), replicas.subscribe(changed));
       share();
     }
     cleanup.push(() => pushes.close());
@@ -110,7 +110,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     let endpoint = '';
     const rotation = new CaRotation({
       persist: shared.persistRotation,
-      ...(shared.refuseRotation ? { refuseStart: shared.refuseRotation } : {}),
+      ...(shared.mayAdvanceRotation ? { mayAdvance: shared.mayAdvanceRotation } : {}),
+      ...(replicas
+        ? {
+            peersWaitingFor: (r) => replicas.peersWaitingFor(r.phase, r.phaseSinceMs),
+            reportStanding: (r, waitingFor) => replicas.reportRotation({ phase: r.phase, phaseSinceMs: r.phaseSinceMs, waitingFor }),
+          }
+        : {}),
       mesh,
       record: rotationRecord,
       log: log.child({ component: 'ca-rotation' }),
@@ -120,6 +126,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       holdUntilMs: Date.now() + graceMs,
     });
     cleanup.push(() => rotation.close());
+    await shared.followRotation?.(rotation);
     const identity = new IdentityService({ mesh, store, tokens, metrics, revocations, ledger, refusals, throttle: new JoinThrottle(), log: log.child({ service: 'identity' }) });
     // Set once the HTTP server listens (it starts after the gRPC server, which serves the admin API).
     let health: HealthServer | undefined;

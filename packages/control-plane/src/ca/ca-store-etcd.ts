@@ -6,8 +6,9 @@ import { ControlPlaneError } from '../errors';
 import { storeUnavailable, type EtcdKeys } from '../store/etcd-client';
 import { loadOperatorCa, type OperatorCaFiles } from './byo-ca';
 import { isSealedKey, openKey, sealKey, type SealedKey } from './ca-key-sealing';
+import type { RotationPersistence } from './ca-rotation';
 import { IDLE, stateFor, type RotationRecord } from './ca-rotation-file';
-import { MeshAuthority } from './mesh-authority';
+import { MeshAuthority, type AuthorityState } from './mesh-authority';
 
 /** `<prefix>/ca/authority`: the mesh's trust domain and signing CA, its key sealed. */
 interface StoredAuthority {
@@ -48,9 +49,7 @@ export async function loadOrCreateCaEtcd(
     // Lost the race: another replica created the mesh a moment ago; use its CA.
     raw = created ? JSON.stringify(stored) : await read(client, keys.ca);
   }
-  const authority = parseStored(raw, keys.ca);
-  const ca = CertificateAuthority.fromPem(fromStored(authority, encryptionKey, keys.ca));
-  const rotation = parseRotation(await read(client, keys.rotation), encryptionKey, keys.rotation);
+  const { authority, ca, rotation } = await parseCa(client, keys, encryptionKey, raw);
   if (created) {
     log.info(options.operatorCa ? "using the operator's CA" : 'created root CA', { store: 'etcd', trustDomain: authority.trustDomain, rootFingerprint: certificateFingerprint(ca.rootPem) });
   } else {
@@ -59,6 +58,65 @@ export async function loadOrCreateCaEtcd(
   }
   // From reissue on, the rotation record's CA signs (it replaced the authority's when reissue began).
   return { mesh: new MeshAuthority(authority.trustDomain, stateFor(rotation, ca), created), rotation };
+}
+
+/** The CA and rotation as etcd holds them now, and the trust they make (`stateFor`). */
+export async function readCaState(client: Etcd3, keys: EtcdKeys, encryptionKey: Buffer): Promise<{ rotation: RotationRecord; state: AuthorityState }> {
+  const { ca, rotation } = await parseCa(client, keys, encryptionKey, await read(client, keys.ca));
+  return { rotation, state: stateFor(rotation, ca) };
+}
+
+async function parseCa(client: Etcd3, keys: EtcdKeys, encryptionKey: Buffer, raw: string | undefined): Promise<{ authority: StoredAuthority; ca: CertificateAuthority; rotation: RotationRecord }> {
+  const authority = parseStored(raw, keys.ca);
+  const ca = CertificateAuthority.fromPem(fromStored(authority, encryptionKey, keys.ca));
+  const rotation = parseRotation(await read(client, keys.rotation), encryptionKey, keys.rotation);
+  return { authority, ca, rotation };
+}
+
+/**
+ * Root rotation phases in etcd. Starting one (from idle) is a compare-and-set on the rotation key,
+ * so two replicas asked at once start one rotation; every later phase is written only by the
+ * leader, guarded by its leader key, and from reissue on replaces the stored signer in the same
+ * transaction (so the stored CA and the phase never disagree).
+ */
+export function etcdRotationPersistence(
+  client: Etcd3,
+  keys: EtcdKeys,
+  encryptionKey: Buffer,
+  leader: { guard(): { readonly key: string; readonly createRevision: string } | undefined },
+): RotationPersistence {
+  return async (record, { from }) => {
+    const value = storedRotation(record, encryptionKey, keys.rotation);
+    try {
+      if (from.phase === 'idle') {
+        const res = await client.get(keys.rotation).exec();
+        const current = res.kvs[0];
+        if (current && parseRotation(current.value.toString('utf8'), encryptionKey, keys.rotation).phase !== 'idle') throw inProgress();
+        const txn = await client.if(keys.rotation, 'Mod', '==', current?.mod_revision ?? 0).then(client.put(keys.rotation).value(value)).commit();
+        if (!txn.succeeded) throw inProgress();
+        return;
+      }
+      const guard = leader.guard();
+      if (!guard) throw notLeader();
+      const ops = [client.put(keys.rotation).value(value)];
+      if (record.phase === 'reissue' && record.next) {
+        const authority = parseStored(await read(client, keys.ca), keys.ca);
+        ops.push(client.put(keys.ca).value(JSON.stringify({ ...toStored(record.next, authority.trustDomain, encryptionKey, keys.ca), createdAtMs: authority.createdAtMs })));
+      }
+      const txn = await client.if(guard.key, 'Create', '==', guard.createRevision).then(...ops).commit();
+      if (!txn.succeeded) throw notLeader();
+    } catch (err) {
+      throw storeUnavailable('record the root rotation phase', err);
+    }
+  };
+}
+
+function inProgress(): ControlPlaneError {
+  return new ControlPlaneError('WEFT_ERR_ROTATION_IN_PROGRESS', 'a root rotation is already in progress (started through another replica): follow it with `weftctl ca status`');
+}
+
+function notLeader(): ControlPlaneError {
+  return new ControlPlaneError('WEFT_ERR_NOT_LEADER', 'this replica is not the leader any more: the elected leader carries the root rotation on');
 }
 
 function toStored(material: CaMaterial, trustDomain: string, key: Buffer, where: string): StoredAuthority {

@@ -27,7 +27,7 @@ const STATUS_BY_CODE: Readonly<Record<string, grpc.status>> = Object.freeze({
   // etcd out of reach: another replica may take the write (weftctl's next attempt, or the operator's).
   WEFT_ERR_STORE_UNAVAILABLE: grpc.status.UNAVAILABLE,
   WEFT_ERR_CONFLICT: grpc.status.ABORTED,
-  WEFT_ERR_UNSUPPORTED: grpc.status.FAILED_PRECONDITION,
+  WEFT_ERR_NOT_LEADER: grpc.status.FAILED_PRECONDITION,
 });
 
 /**

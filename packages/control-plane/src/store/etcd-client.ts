@@ -53,12 +53,13 @@ export function etcdKeys(prefix: string) {
   return Object.freeze({
     resources: `${p}/resources/`,
     tokens: `${p}/tokens/`,
+    caPrefix: `${p}/ca/`,
     /** Trust domain and the signing CA (its key sealed). */
     ca: `${p}/ca/authority`,
     /** The root rotation in progress (the incoming CA's key sealed). */
     rotation: `${p}/ca/rotation`,
-    /** One key per replica: the endpoints announced to it, under its lease. */
-    endpoints: `${p}/endpoints/`,
+    /** One key per replica, under its lease: the endpoints announced to it, its rotation standing. */
+    replicas: `${p}/replicas/`,
     leader: `${p}/leader`,
   });
 }

@@ -3,14 +3,15 @@ import type { Logger } from '@weft/api';
 import { loadOrCreateCa, type LoadedCa } from '../bootstrap/ca-store';
 import { DATA_FILES } from '../bootstrap/data-dir';
 import type { OperatorCaFiles } from '../ca/byo-ca';
-import { fileRotationPersistence, type RotationPersistence } from '../ca/ca-rotation';
-import { loadOrCreateCaEtcd, storedRotation } from '../ca/ca-store-etcd';
-import { ControlPlaneError } from '../errors';
-import { EndpointShare } from '../ha/endpoint-share';
+import { fileRotationPersistence, type CaRotation, type RotationPersistence } from '../ca/ca-rotation';
+import { etcdRotationPersistence, loadOrCreateCaEtcd } from '../ca/ca-store-etcd';
+import { ReplicaShare } from '../ha/replica-share';
+import { LeaderElection } from '../ha/leader';
+import { followRotation } from '../ha/rotation-follow';
 import { EtcdTokenStore } from '../tokens/token-store-etcd';
 import { TokenStore } from '../tokens/token-store';
 import type { JoinTokens } from '../tokens/tokens';
-import { connectEtcd, etcdKeys, loadEncryptionKey, storeUnavailable, type EtcdStoreOptions } from './etcd-client';
+import { connectEtcd, etcdKeys, loadEncryptionKey, type EtcdStoreOptions } from './etcd-client';
 import type { Store } from './store';
 import { EtcdStore } from './store-etcd';
 import { FileStore } from './store-file';
@@ -21,9 +22,12 @@ export interface SharedState extends LoadedCa {
   readonly store: Store;
   readonly tokens: JoinTokens;
   readonly persistRotation: RotationPersistence;
-  readonly refuseRotation?: () => ControlPlaneError | undefined;
-  /** With etcd: endpoints shared between replicas (`ha/endpoint-share.ts`). */
-  readonly endpoints?: EndpointShare;
+  /** With etcd: only the elected leader advances a rotation. */
+  readonly mayAdvanceRotation?: () => boolean;
+  /** With etcd: follow the phases other replicas write (call once the rotation exists). */
+  followRotation?(rotation: CaRotation): Promise<void>;
+  /** With etcd: endpoints and rotation standing shared between replicas (`ha/replica-share.ts`). */
+  readonly replicas?: ReplicaShare;
   /** Closes the store, the tokens and the etcd connection. */
   close(): Promise<void>;
 }
@@ -73,7 +77,10 @@ async function openEtcd(o: SharedStateOptions, etcd: EtcdStoreOptions): Promise<
     const { mesh, rotation } = await loadOrCreateCaEtcd(client, keys, { trustDomain: o.trustDomain, encryptionKey, log: o.log, ...(o.operatorCa ? { operatorCa: o.operatorCa } : {}) });
     const store = await EtcdStore.open(client, keys.resources, { log: o.log.child({ component: 'store' }) });
     const tokens = new EtcdTokenStore(client, keys.tokens, { trustDomain: mesh.trustDomain, rootFingerprint: () => mesh.rootFingerprint });
-    const endpoints = await EndpointShare.open(client, keys.endpoints, o.log.child({ component: 'endpoint-share' }));
+    const replicas = await ReplicaShare.open(client, keys.replicas, o.log.child({ component: 'replica-share' }));
+    const leader = new LeaderElection(client, keys.leader, replicas.replicaId, o.log.child({ component: 'leader' }));
+    leader.start();
+    let stopFollowing: (() => Promise<void>) | undefined;
     o.log.info('store: etcd', { endpoints: etcd.endpoints, prefix: etcd.prefix });
     return {
       kind: 'etcd',
@@ -81,22 +88,16 @@ async function openEtcd(o: SharedStateOptions, etcd: EtcdStoreOptions): Promise<
       rotation,
       store,
       tokens,
-      endpoints,
-      persistRotation: async (record) => {
-        await client.put(keys.rotation).value(storedRotation(record, encryptionKey, keys.rotation)).catch((err: unknown) => {
-          throw storeUnavailable('record the root rotation phase', err);
-        });
+      replicas,
+      persistRotation: etcdRotationPersistence(client, keys, encryptionKey, leader),
+      mayAdvanceRotation: () => leader.isLeader,
+      followRotation: async (rotation) => {
+        stopFollowing = await followRotation(client, keys, encryptionKey, rotation, o.log.child({ component: 'ca-rotation' }));
       },
-      // Phases advance on the proxies connected to one replica; with several replicas that needs
-      // the leader election this build does not have yet (docs/ha.md).
-      refuseRotation: () =>
-        new ControlPlaneError(
-          'WEFT_ERR_UNSUPPORTED',
-          'root rotation is not available with --store etcd in this build (it must run once, under an elected leader, across replicas): ' +
-            'rotate on a single control plane with the file store, or wait for a build with leader election',
-        ),
       close: async () => {
-        await Promise.all([store.close(), tokens.close(), endpoints.close()]);
+        await stopFollowing?.();
+        await leader.close();
+        await Promise.all([store.close(), tokens.close(), replicas.close()]);
         client.close();
       },
     };

@@ -5,8 +5,23 @@ import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';
 /** How long a dead replica's endpoints outlive it: its lease's TTL. */
 export const ENDPOINT_LEASE_TTL_S = 10;
 
+/** Where a replica stands in the rotation phase the leader wrote. */
+export interface RotationStanding {
+  readonly phase: string;
+  readonly phaseSinceMs: number;
+  /** What its own proxies still lack for the phase ('' when they are ready). */
+  readonly waitingFor: string;
+}
+
+/** One replica's key: its published endpoints and its rotation standing. */
+interface ReplicaDoc {
+  readonly endpoints: readonly WireServiceEndpoints[];
+  readonly rotation?: RotationStanding;
+}
+
 /**
- * Endpoints announced to the other replicas. Each sidecar announces its instance to the replica it
+ * What each replica tells the others: the endpoints announced to it, and how its proxies stand in
+ * a root rotation (the leader advances a phase only when every live replica's proxies are ready). Each sidecar announces its instance to the replica it
  * is connected to; each replica writes what it has published (verified endpoints only) under
  * `<prefix>/endpoints/<replica id>`, attached to a lease of its own, and reads everyone else's
  * through a watch. Snapshots carry the union, so a caller connected to replica B reaches an
@@ -15,18 +30,19 @@ export const ENDPOINT_LEASE_TTL_S = 10;
  * Eventually consistent: a remote change arrives with the watch, a dead replica's endpoints leave
  * after the lease TTL.
  */
-export class EndpointShare {
+export class ReplicaShare {
   readonly replicaId = randomUUID();
   readonly #client: Etcd3;
   readonly #prefix: string;
   readonly #log: Logger;
-  readonly #remote = new Map<string, readonly WireServiceEndpoints[]>();
+  readonly #remote = new Map<string, ReplicaDoc>();
   readonly #listeners = new Set<() => void>();
   #lease: Lease | undefined;
   #watcher: Watcher | undefined;
-  #pending: readonly WireServiceEndpoints[] | undefined;
+  #pending: ReplicaDoc | undefined;
   /** What was last handed to `publish`: written again when the lease was lost with our key. */
-  #last: readonly WireServiceEndpoints[] = [];
+  #last: ReplicaDoc = { endpoints: [] };
+  #written = '';
   #writing = false;
   #closed = false;
 
@@ -36,8 +52,8 @@ export class EndpointShare {
     this.#log = log;
   }
 
-  static async open(client: Etcd3, prefix: string, log: Logger): Promise<EndpointShare> {
-    const share = new EndpointShare(client, prefix, log);
+  static async open(client: Etcd3, prefix: string, log: Logger): Promise<ReplicaShare> {
+    const share = new ReplicaShare(client, prefix, log);
     const res = await client.getAll().prefix(prefix).exec();
     for (const kv of res.kvs) share.#take(kv);
     share.#watcher = await client.watch().prefix(prefix).startRevision(String(Number(res.header.revision) + 1)).create();
@@ -50,8 +66,8 @@ export class EndpointShare {
   merge(local: readonly WireServiceEndpoints[]): WireServiceEndpoints[] {
     const byService = new Map(local.map((s) => [`${s.namespace}/${s.service}`, { ...s, endpoints: [...s.endpoints] }]));
     const known = new Set(local.flatMap((s) => s.endpoints.map((e) => e.proxyId)));
-    for (const services of this.#remote.values()) {
-      for (const s of services) {
+    for (const doc of this.#remote.values()) {
+      for (const s of doc.endpoints) {
         const key = `${s.namespace}/${s.service}`;
         const entry = byService.get(key) ?? { ...s, endpoints: [] };
         for (const e of s.endpoints) {
@@ -70,8 +86,30 @@ export class EndpointShare {
 
   /** Writes this replica's endpoints (the latest wins when writes pile up). */
   publish(local: readonly WireServiceEndpoints[]): void {
-    this.#pending = local;
-    this.#last = local;
+    this.#write({ ...this.#last, endpoints: local });
+  }
+
+  /** Writes where this replica's proxies stand in the current rotation phase (only when it changed). */
+  reportRotation(standing: RotationStanding): void {
+    this.#write({ ...this.#last, rotation: standing });
+  }
+
+  /**
+   * What the other live replicas' proxies still lack for this phase: '' when every replica took
+   * the phase and reports its proxies ready. A replica that died leaves with its lease.
+   */
+  peersWaitingFor(phase: string, phaseSinceMs: number): string {
+    for (const [replica, doc] of this.#remote) {
+      const r = doc.rotation;
+      if (!r || r.phase !== phase || r.phaseSinceMs !== phaseSinceMs) return `replica ${replica} to take phase ${phase}`;
+      if (r.waitingFor) return `replica ${replica}: ${r.waitingFor}`;
+    }
+    return '';
+  }
+
+  #write(doc: ReplicaDoc): void {
+    this.#last = doc;
+    this.#pending = doc;
     if (!this.#writing) void this.#drain();
   }
 
@@ -96,15 +134,18 @@ export class EndpointShare {
     this.#writing = true;
     try {
       while (this.#pending && !this.#closed) {
-        const services = this.#pending;
+        const doc = this.#pending;
         this.#pending = undefined;
+        const text = JSON.stringify(doc);
+        if (text === this.#written && this.#lease) continue;
         try {
-          await this.#leaseNow().put(`${this.#prefix}${this.replicaId}`).value(JSON.stringify(services));
+          await this.#leaseNow().put(`${this.#prefix}${this.replicaId}`).value(text);
+          this.#written = text;
         } catch (err) {
           // etcd out of reach: the others keep our last write until the lease runs out. Retried
           // with the next change, or in a second.
-          this.#log.warn('cannot share endpoints through etcd', { error: err instanceof Error ? err.message : String(err) });
-          this.#pending ??= services;
+          this.#log.warn('cannot share this replica\'s endpoints and standing through etcd', { error: err instanceof Error ? err.message : String(err) });
+          this.#pending ??= doc;
           this.#lease = undefined;
           await new Promise((resolve) => setTimeout(resolve, 1_000).unref());
         }
@@ -121,19 +162,23 @@ export class EndpointShare {
       if (this.#lease !== lease || this.#closed) return;
       this.#lease = undefined;
       this.#log.warn('endpoint lease lost: sharing the endpoints again under a new one');
-      this.publish(this.#last);
+      this.#written = '';
+      this.#write(this.#last);
     });
     this.#lease = lease;
     return lease;
   }
 
-  /** Takes another replica's endpoints; returns whether they changed. */
+  /** Takes another replica's key; returns whether its endpoints changed. */
   #take(kv: IKeyValue): boolean {
     const replica = this.#replicaOf(kv);
     if (replica === this.replicaId) return false;
     try {
-      this.#remote.set(replica, JSON.parse(kv.value.toString('utf8')) as WireServiceEndpoints[]);
-      return true;
+      const doc = JSON.parse(kv.value.toString('utf8')) as ReplicaDoc;
+      const before = this.#remote.get(replica);
+      this.#remote.set(replica, doc);
+      // Listeners rebuild snapshots: a change of rotation standing alone is not theirs.
+      return JSON.stringify(before?.endpoints) !== JSON.stringify(doc.endpoints);
     } catch {
       return false;
     }
