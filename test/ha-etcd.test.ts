@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { Mesh, programPath, repoRoot, runNode, startEtcd, weftctl, type ControlPlane, type EtcdCluster } from '@weft/harness';
+import { httpGetText, httpRequest, Mesh, programPath, repoRoot, runNode, startEtcd, weftctl, type ControlPlane, type EtcdCluster } from '@weft/harness';
 import { ControlPlaneClient, grpc, readOperatorConfig } from './control-plane-client';
 import { API, readEverything, sidecarConfig, waitFor } from './fixtures';
 
@@ -112,5 +112,32 @@ describe('HA control plane on etcd: replicas share resources, tokens and the CA'
     }
     expect(agreed[0]).to.match(/^gen-\d$/);
     expect(agreed[1]).to.equal(agreed[0]);
+  });
+
+  // Last: it stops the etcd member the suite shares.
+  it('a replica that loses etcd keeps serving its sidecars, says so in /ready and metrics, and refuses writes with a clear code', async () => {
+    const c = await replica();
+    const tokenOut = await weftctl(['token', 'create', '--service', 'ledger'], { config: c.configPath });
+    const { sidecar } = await mesh.startMeshedApp({ name: 'ledger', token: tokenOut.stdout.trim(), controlPlane: c.endpoint });
+    await (etcd as EtcdCluster).members[0]?.kill();
+
+    const ready = await waitFor('/ready to report the store as unavailable', async () => {
+      const res = await httpRequest({ port: c.httpPort, path: '/ready' });
+      return res.body.includes('store unavailable') ? res : undefined;
+    }, 15_000);
+    // Still ready: it serves discovery and identity from what it holds.
+    expect(ready.status).to.equal(200);
+    const metrics = await httpGetText(c.httpPort, '/metrics');
+    expect(metrics).to.match(/^weft_cp_store_available 0$/m);
+    for (const args of [['apply', '-f', '-'], ['token', 'create', '--service', 'late']]) {
+      const out = await weftctl(args, { config: c.configPath, input: route('ledger', 'refused') });
+      expect(out.code, args.join(' ')).to.equal(1);
+      expect(out.stderr).to.include('WEFT_ERR_STORE_UNAVAILABLE').and.include('refuses writes');
+    }
+    // Its sidecar stays connected and configured (endpoints of replicas gone earlier may still leave it).
+    const view = await sidecarConfig(sidecar);
+    expect(view.controlPlane.connected).to.equal(true);
+    expect(view.config.version).to.be.a('string');
+    expect(c.proc.lines().some((l) => l.json?.['msg'] === 'etcd unreachable: serving the last known state and refusing writes')).to.equal(true);
   });
 });

@@ -85,7 +85,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     const provider = new MemoryCertificateProvider({ caPem: mesh.trustBundlePem.join(''), ...serving.credential });
 
     const proxies = new ProxyTable();
-    const metrics = new Metrics({ connectedProxies: () => proxies.connectedCount, storeRevision: () => store.revision, endpoints: () => registry.endpoints().length });
+    const metrics = new Metrics({
+      connectedProxies: () => proxies.connectedCount,
+      storeRevision: () => store.revision,
+      endpoints: () => registry.endpoints().length,
+      storeAvailable: () => (shared.health?.available === false ? 0 : 1),
+    });
     // Every refused call is counted and logged (rate limited); wrong join token secrets are throttled.
     const refusals = new Refusals(log.child({ component: 'audit' }), metrics);
     cleanup.push(() => refusals.close());
@@ -146,7 +151,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     await writeOperatorConfig(dataDir, mesh, endpoint, log);
     rotation.resume();
 
-    const httpServer = await HealthServer.listen(bindHost(httpAt.host), httpAt.port, { ready: () => ready, metrics: () => metrics.render() });
+    const httpServer = await HealthServer.listen(bindHost(httpAt.host), httpAt.port, { ready: () => ready, metrics: () => metrics.render(), detail: () => shared.health?.detail() ?? '' });
     health = httpServer;
     cleanup.push(() => httpServer.close());
 

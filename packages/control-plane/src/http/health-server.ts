@@ -5,6 +5,8 @@ export interface HealthSource {
   /** True once the gRPC server listens, false again while shutting down. */
   readonly ready: () => boolean;
   readonly metrics: () => string;
+  /** A line added to /ready when something is degraded but the control plane still serves ('' when not). */
+  readonly detail?: () => string;
 }
 
 /**
@@ -70,11 +72,15 @@ function respond(req: http.IncomingMessage, res: http.ServerResponse, source: He
 /** A Map, not an object literal, so that paths like `/__proto__` cannot reach inherited members. */
 const ROUTES: ReadonlyMap<string, (res: http.ServerResponse, source: HealthSource) => void> = new Map([
   ['/live', (res) => send(res, 200, 'text/plain; charset=utf-8', 'ok\n')],
-  ['/ready', (res, source) => (source.ready() ? send(res, 200, 'text/plain; charset=utf-8', 'ready\n') : send(res, 503, 'text/plain; charset=utf-8', 'not ready\n'))],
+  ['/ready', (res, source) => (source.ready() ? send(res, 200, 'text/plain; charset=utf-8', `ready\n${withNewline(source.detail?.() ?? '')}`) : send(res, 503, 'text/plain; charset=utf-8', 'not ready\n'))],
   ['/metrics', (res, source) => send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', source.metrics())],
 ]);
 
 function send(res: http.ServerResponse, status: number, contentType: string, body: string): void {
   res.writeHead(status, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
   res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function withNewline(line: string): string {
+  return line ? `${line}\n` : '';
 }

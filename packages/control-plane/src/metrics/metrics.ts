@@ -3,6 +3,8 @@ export interface MetricGauges {
   readonly connectedProxies: () => number;
   readonly storeRevision: () => number;
   readonly endpoints: () => number;
+  /** 1 while the store takes writes (always with the file store), 0 while etcd is out of reach. */
+  readonly storeAvailable?: () => number;
 }
 
 interface Counter {
@@ -63,6 +65,7 @@ export class Metrics {
     };
     gauge('weft_cp_connected_proxies', 'Sidecars with an open discovery stream.', this.#gauges.connectedProxies());
     gauge('weft_cp_store_revision', 'Revision of the policy store.', this.#gauges.storeRevision());
+    gauge('weft_cp_store_available', 'Whether the store takes writes (0: etcd out of reach; this replica serves what it has).', this.#gauges.storeAvailable?.() ?? 1);
     gauge('weft_cp_registry_endpoints', 'Endpoints in the service registry (including those in their grace period).', this.#gauges.endpoints());
     for (const c of [this.#pushes, this.#acks, this.#nacks, this.#certificates]) {
       lines.push(`# HELP ${c.name} ${c.help}`, `# TYPE ${c.name} counter`, `${c.name} ${c.value}`);

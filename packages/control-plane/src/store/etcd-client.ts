@@ -81,6 +81,11 @@ export async function connectEtcd(options: EtcdStoreOptions): Promise<Etcd3> {
   });
 }
 
+/** Refuses writes at once while etcd is known to be out of reach (`ha/etcd-health.ts`). */
+export interface WriteGate {
+  checkWritable(what: string): void;
+}
+
 /** What a failed etcd call becomes for the caller: a write refused with a stable code. */
 export function storeUnavailable(what: string, err: unknown): ControlPlaneError {
   if (err instanceof ControlPlaneError) return err;

@@ -6,6 +6,7 @@ import type { OperatorCaFiles } from '../ca/byo-ca';
 import { fileRotationPersistence, type CaRotation, type RotationPersistence } from '../ca/ca-rotation';
 import { etcdRotationPersistence, loadOrCreateCaEtcd } from '../ca/ca-store-etcd';
 import { ReplicaShare } from '../ha/replica-share';
+import { EtcdHealth } from '../ha/etcd-health';
 import { LeaderElection } from '../ha/leader';
 import { followRotation } from '../ha/rotation-follow';
 import { EtcdTokenStore } from '../tokens/token-store-etcd';
@@ -28,6 +29,8 @@ export interface SharedState extends LoadedCa {
   followRotation?(rotation: CaRotation): Promise<void>;
   /** With etcd: endpoints and rotation standing shared between replicas (`ha/replica-share.ts`). */
   readonly replicas?: ReplicaShare;
+  /** With etcd: whether this replica reaches it (`/ready` detail, metrics, refused writes). */
+  readonly health?: EtcdHealth;
   /** Closes the store, the tokens and the etcd connection. */
   close(): Promise<void>;
 }
@@ -75,8 +78,10 @@ async function openEtcd(o: SharedStateOptions, etcd: EtcdStoreOptions): Promise<
   const client = await connectEtcd(etcd);
   try {
     const { mesh, rotation } = await loadOrCreateCaEtcd(client, keys, { trustDomain: o.trustDomain, encryptionKey, log: o.log, ...(o.operatorCa ? { operatorCa: o.operatorCa } : {}) });
-    const store = await EtcdStore.open(client, keys.resources, { log: o.log.child({ component: 'store' }) });
-    const tokens = new EtcdTokenStore(client, keys.tokens, { trustDomain: mesh.trustDomain, rootFingerprint: () => mesh.rootFingerprint });
+    const health = new EtcdHealth(client, keys.leader, o.log.child({ component: 'store' }));
+    health.start();
+    const store = await EtcdStore.open(client, keys.resources, { log: o.log.child({ component: 'store' }), health });
+    const tokens = new EtcdTokenStore(client, keys.tokens, { trustDomain: mesh.trustDomain, rootFingerprint: () => mesh.rootFingerprint, health });
     const replicas = await ReplicaShare.open(client, keys.replicas, o.log.child({ component: 'replica-share' }));
     const leader = new LeaderElection(client, keys.leader, replicas.replicaId, o.log.child({ component: 'leader' }));
     leader.start();
@@ -89,12 +94,14 @@ async function openEtcd(o: SharedStateOptions, etcd: EtcdStoreOptions): Promise<
       store,
       tokens,
       replicas,
+      health,
       persistRotation: etcdRotationPersistence(client, keys, encryptionKey, leader),
       mayAdvanceRotation: () => leader.isLeader,
       followRotation: async (rotation) => {
         stopFollowing = await followRotation(client, keys, encryptionKey, rotation, o.log.child({ component: 'ca-rotation' }));
       },
       close: async () => {
+        health.close();
         await stopFollowing?.();
         await leader.close();
         await Promise.all([store.close(), tokens.close(), replicas.close()]);

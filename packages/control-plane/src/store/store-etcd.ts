@@ -2,7 +2,7 @@ import { resourceDocument, resourceKey, validateDocument, type Logger, type Poli
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { ControlPlaneError } from '../errors';
 import { canonicalJson, deepFreeze } from './canonical-json';
-import { storeUnavailable } from './etcd-client';
+import { storeUnavailable, type WriteGate } from './etcd-client';
 import { listResources, notifyListeners } from './store-view';
 import type { AppliedResult, ApplyOutcome, DeleteOutcome, Store, StoreChange, StoreListener } from './store';
 
@@ -30,20 +30,22 @@ export class EtcdStore implements Store {
   readonly #client: Etcd3;
   readonly #prefix: string;
   readonly #log: Logger | undefined;
+  readonly #health: WriteGate | undefined;
   readonly #entries = new Map<string, Entry>();
   readonly #listeners = new Set<StoreListener>();
   #revision = 0;
   #watcher: Watcher | undefined;
   #closed = false;
 
-  private constructor(client: Etcd3, prefix: string, log: Logger | undefined) {
+  private constructor(client: Etcd3, prefix: string, log: Logger | undefined, health: WriteGate | undefined) {
+    this.#health = health;
     this.#client = client;
     this.#prefix = prefix;
     this.#log = log;
   }
 
-  static async open(client: Etcd3, prefix: string, options: { readonly log?: Logger } = {}): Promise<EtcdStore> {
-    const store = new EtcdStore(client, prefix, options.log);
+  static async open(client: Etcd3, prefix: string, options: { readonly log?: Logger; readonly health?: WriteGate } = {}): Promise<EtcdStore> {
+    const store = new EtcdStore(client, prefix, options.log, options.health);
     const res = await client.getAll().prefix(prefix).exec().catch((err: unknown) => {
       throw storeUnavailable('load the policy store', err);
     });
@@ -71,6 +73,7 @@ export class EtcdStore implements Store {
 
   async apply(resources: readonly PolicyResource[], options: { readonly dryRun?: boolean } = {}): Promise<ApplyOutcome> {
     this.#open();
+    if (options.dryRun !== true) this.#health?.checkWritable('apply the resources');
     const keys = resources.map((r) => resourceKey(r.kind, r.metadata.namespace, r.metadata.name));
     for (let attempt = 0; ; attempt++) {
       const results: AppliedResult[] = [];
@@ -97,6 +100,7 @@ export class EtcdStore implements Store {
 
   async delete(kind: PolicyKind, namespace: string, name: string): Promise<DeleteOutcome> {
     this.#open();
+    this.#health?.checkWritable(`delete ${kind} ${name}`);
     const key = resourceKey(kind, namespace, name);
     for (let attempt = 0; ; attempt++) {
       if (this.get(key) === undefined) return { revision: this.#revision, deleted: false };

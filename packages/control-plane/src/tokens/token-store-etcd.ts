@@ -1,6 +1,6 @@
 import type { Etcd3 } from 'etcd3';
 import { ControlPlaneError } from '../errors';
-import { storeUnavailable } from '../store/etcd-client';
+import { storeUnavailable, type WriteGate } from '../store/etcd-client';
 import { checkRedeemable, isTokenRecord, KEEP_EXPIRED_MS, newTokenRecord, parseTokenFor, tokenNotFound, type CreatedToken, type CreateTokenOptions, type JoinTokens, type TokenRecord } from './tokens';
 
 /** A use or a revoke that lost a race re-reads the token and tries again this many times. */
@@ -19,7 +19,10 @@ export class EtcdTokenStore implements JoinTokens {
   readonly #rootFingerprint: () => string;
   readonly #now: () => number;
 
-  constructor(client: Etcd3, prefix: string, options: { readonly trustDomain: string; readonly rootFingerprint: () => string; readonly now?: () => number }) {
+  readonly #health: WriteGate | undefined;
+
+  constructor(client: Etcd3, prefix: string, options: { readonly trustDomain: string; readonly rootFingerprint: () => string; readonly now?: () => number; readonly health?: WriteGate }) {
+    this.#health = options.health;
     this.#client = client;
     this.#prefix = prefix;
     this.#trustDomain = options.trustDomain;
@@ -28,6 +31,7 @@ export class EtcdTokenStore implements JoinTokens {
   }
 
   async create(options: CreateTokenOptions): Promise<CreatedToken> {
+    this.#health?.checkWritable('create the join token');
     const now = this.#now();
     const { record, token } = newTokenRecord(options, this.#trustDomain, this.#rootFingerprint(), now);
     const ttlSeconds = Math.ceil((options.ttlMs + KEEP_EXPIRED_MS) / 1000);
@@ -71,6 +75,7 @@ export class EtcdTokenStore implements JoinTokens {
    * nobody wrote it in between; on a lost race, reads again. The lease is kept.
    */
   async #update(id: string, what: string, change: (stored: TokenRecord | undefined) => TokenRecord): Promise<TokenRecord> {
+    this.#health?.checkWritable(what);
     const key = this.#key(id);
     for (let attempt = 0; attempt <= CONFLICT_RETRIES; attempt++) {
       const res = await this.#client.get(key).exec().catch((err: unknown) => {
