@@ -114,6 +114,30 @@ describe('HA control plane on etcd: replicas share resources, tokens and the CA'
     expect(agreed[1]).to.equal(agreed[0]);
   });
 
+  it('a stored document this build cannot load is logged, skipped, and replaced by the next apply of that name', async () => {
+    await (etcd as EtcdCluster).writeKey('/weft/resources/Route/default/broken', JSON.stringify({ apiVersion: 'weft.dev/v1alpha1', kind: 'Route', metadata: { name: 'broken' }, spec: { rules: 'not a list' } }));
+    const r = await replica();
+    expect(r.proc.lines().some((l) => l.json?.['msg'] === 'stored resource not loaded' && String(l.json['key']).endsWith('broken'))).to.equal(true);
+    const applied = await applyVia(r.configPath, route('broken', 'repaired'));
+    expect(applied.code, applied.stderr).to.equal(0);
+    const stored = (await (etcd as EtcdCluster).readPrefix('/weft/resources/Route/default/broken'))[0]?.value ?? '';
+    expect(stored).to.include('repaired');
+  });
+
+  it('refuses to start on an AuthorizationPolicy in etcd it cannot load, as the file store does (skipping a DENY would open the mesh)', async () => {
+    const key = '/weft/resources/AuthorizationPolicy/default/no-delete';
+    await (etcd as EtcdCluster).writeKey(key, JSON.stringify({ apiVersion: 'weft.dev/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name: 'no-delete' }, spec: { action: 'MAYBE' } }));
+    try {
+      const dataDir = await mesh.tempDir('unsafe');
+      const result = await runNode(programPath('controlPlane'), ['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', ...replicaArgs()], { cwd: repoRoot(), timeoutMs: 30_000 });
+      expect(result.code, result.stderr).to.equal(1);
+      expect(result.stderr).to.include(key).and.include('could let through traffic it governs');
+    } finally {
+      // Repaired the way the message says, so that the tests after this one start.
+      await (etcd as EtcdCluster).writeKey(key, JSON.stringify({ apiVersion: 'weft.dev/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name: 'no-delete' }, spec: { service: 'orders', action: 'DENY', rules: [{ to: [{ methods: ['DELETE'] }] }] } }));
+    }
+  });
+
   // Last: it stops the etcd member the suite shares.
   it('a replica that loses etcd keeps serving its sidecars, says so in /ready and metrics, and refuses writes with a clear code', async () => {
     const c = await replica();

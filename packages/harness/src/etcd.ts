@@ -26,6 +26,8 @@ export interface EtcdCluster {
    * etcd access would see), from the first running member.
    */
   readPrefix(prefix: string): Promise<readonly { readonly key: string; readonly value: string }[]>;
+  /** Writes one raw value, as an operator with `etcdctl put` could (to plant what a build did not write). */
+  writeKey(key: string, value: string): Promise<void>;
   /** Stops every member (SIGTERM, then SIGKILL) and removes the data directories. Idempotent. */
   close(): Promise<void>;
 }
@@ -129,7 +131,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
       );
     });
     await Promise.all(members.map((m) => waitHealthy(m, options.readyTimeoutMs ?? 20_000)));
-    return { members, endpoints: members.map((m) => m.clientUrl).join(','), readPrefix: (prefix) => readPrefix(members, prefix), close };
+    return { members, endpoints: members.map((m) => m.clientUrl).join(','), readPrefix: (prefix) => readPrefix(members, prefix), writeKey: (key, value) => writeKey(members, key, value), close };
   } catch (err) {
     await close();
     throw err;
@@ -148,15 +150,25 @@ async function waitHealthy(member: Member, timeoutMs: number): Promise<void> {
   throw new Error(`etcd member ${member.name} was not healthy within ${timeoutMs}ms:\n${member.tail()}`);
 }
 
-async function readPrefix(members: readonly Member[], prefix: string): Promise<{ key: string; value: string }[]> {
+function gatewayPort(members: readonly Member[]): number {
   const member = members.find((m) => m.running);
   if (!member) throw new Error('no etcd member is running');
+  return Number(new URL(member.clientUrl).port);
+}
+
+async function writeKey(members: readonly Member[], key: string, value: string): Promise<void> {
+  const body = JSON.stringify({ key: Buffer.from(key).toString('base64'), value: Buffer.from(value).toString('base64') });
+  const res = await httpRequest({ port: gatewayPort(members), method: 'POST', path: '/v3/kv/put', headers: { 'content-type': 'application/json' }, body });
+  if (res.status !== 200) throw new Error(`etcd put ${key} answered ${res.status}: ${res.body}`);
+}
+
+async function readPrefix(members: readonly Member[], prefix: string): Promise<{ key: string; value: string }[]> {
   // The range end of a prefix: the prefix with its last byte incremented (etcd's own rule).
   const start = Buffer.from(prefix, 'utf8');
   const end = Buffer.from(start);
   end[end.length - 1] = (end[end.length - 1] as number) + 1;
   const res = await httpRequest({
-    port: Number(new URL(member.clientUrl).port),
+    port: gatewayPort(members),
     method: 'POST',
     path: '/v3/kv/range',
     headers: { 'content-type': 'application/json' },

@@ -76,12 +76,14 @@ async function openEtcd(o: SharedStateOptions, etcd: EtcdStoreOptions): Promise<
   const encryptionKey = await loadEncryptionKey(etcd);
   const keys = etcdKeys(etcd.prefix);
   const client = await connectEtcd(etcd);
+  let health: EtcdHealth | undefined;
   try {
     const { mesh, rotation } = await loadOrCreateCaEtcd(client, keys, { trustDomain: o.trustDomain, encryptionKey, log: o.log, ...(o.operatorCa ? { operatorCa: o.operatorCa } : {}) });
-    const health = new EtcdHealth(client, keys.leader, o.log.child({ component: 'store' }));
-    health.start();
-    const store = await EtcdStore.open(client, keys.resources, { log: o.log.child({ component: 'store' }), health });
-    const tokens = new EtcdTokenStore(client, keys.tokens, { trustDomain: mesh.trustDomain, rootFingerprint: () => mesh.rootFingerprint, health });
+    const gate = new EtcdHealth(client, keys.leader, o.log.child({ component: 'store' }));
+    health = gate;
+    gate.start();
+    const store = await EtcdStore.open(client, keys.resources, { log: o.log.child({ component: 'store' }), health: gate });
+    const tokens = new EtcdTokenStore(client, keys.tokens, { trustDomain: mesh.trustDomain, rootFingerprint: () => mesh.rootFingerprint, health: gate });
     const replicas = await ReplicaShare.open(client, keys.replicas, o.log.child({ component: 'replica-share' }));
     const leader = new LeaderElection(client, keys.leader, replicas.replicaId, o.log.child({ component: 'leader' }));
     leader.start();
@@ -94,14 +96,14 @@ async function openEtcd(o: SharedStateOptions, etcd: EtcdStoreOptions): Promise<
       store,
       tokens,
       replicas,
-      health,
+      health: gate,
       persistRotation: etcdRotationPersistence(client, keys, encryptionKey, leader),
       mayAdvanceRotation: () => leader.isLeader,
       followRotation: async (rotation) => {
         stopFollowing = await followRotation(client, keys, encryptionKey, rotation, o.log.child({ component: 'ca-rotation' }));
       },
       close: async () => {
-        health.close();
+        health?.close();
         await stopFollowing?.();
         await leader.close();
         await Promise.all([store.close(), tokens.close(), replicas.close()]);
@@ -109,6 +111,7 @@ async function openEtcd(o: SharedStateOptions, etcd: EtcdStoreOptions): Promise<
       },
     };
   } catch (err) {
+    health?.close();
     client.close();
     throw err;
   }

@@ -3,6 +3,7 @@ import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { ControlPlaneError } from '../errors';
 import { canonicalJson, deepFreeze } from './canonical-json';
 import { storeUnavailable, type WriteGate } from './etcd-client';
+import { isSkippableKind } from './store-load';
 import { listResources, notifyListeners } from './store-view';
 import type { AppliedResult, ApplyOutcome, DeleteOutcome, Store, StoreChange, StoreListener } from './store';
 
@@ -10,8 +11,10 @@ import type { AppliedResult, ApplyOutcome, DeleteOutcome, Store, StoreChange, St
 const CONFLICT_RETRIES = 5;
 
 interface Entry {
-  /** Undefined once deleted: kept so that a late watch event for an older revision is ignored. */
+  /** Undefined once deleted (kept so that a late watch event is ignored), or when it did not load. */
   readonly resource: PolicyResource | undefined;
+  /** Whether the key exists in etcd: a stored document that did not load can still be replaced. */
+  readonly exists: boolean;
   readonly modRevision: number;
 }
 
@@ -49,7 +52,10 @@ export class EtcdStore implements Store {
     const res = await client.getAll().prefix(prefix).exec().catch((err: unknown) => {
       throw storeUnavailable('load the policy store', err);
     });
-    for (const kv of res.kvs) store.#take(kv, 'put');
+    for (const kv of res.kvs) {
+      store.#take(kv, 'put');
+      store.#refuseUnsafeSkip(kv);
+    }
     const startRevision = Number(res.header.revision) + 1;
     store.#watcher = await client.watch().prefix(prefix).startRevision(String(startRevision)).create();
     store.#watcher.on('put', (kv) => store.#event(kv, 'put'));
@@ -103,7 +109,8 @@ export class EtcdStore implements Store {
     this.#health?.checkWritable(`delete ${kind} ${name}`);
     const key = resourceKey(kind, namespace, name);
     for (let attempt = 0; ; attempt++) {
-      if (this.get(key) === undefined) return { revision: this.#revision, deleted: false };
+      // A stored document that did not load can be deleted too: that is one of its repairs.
+      if (!this.#entries.get(key)?.exists) return { revision: this.#revision, deleted: false };
       const revision = await this.#transact([key], [], [key], `delete ${kind} ${name}`);
       if (revision !== undefined) return { revision, deleted: true };
       if (attempt >= CONFLICT_RETRIES) throw conflict([key]);
@@ -138,8 +145,8 @@ export class EtcdStore implements Store {
     // Taken into the view now, so that the caller reads its own write; the watch event that
     // follows carries the same revision and is then ignored.
     const keys = [...puts.map((p) => p.key), ...deletes];
-    for (const p of puts) this.#set(p.key, parse(p.value, p.key), revision);
-    for (const k of deletes) this.#set(k, undefined, revision);
+    for (const p of puts) this.#set(p.key, parse(p.value, p.key), revision, true);
+    for (const k of deletes) this.#set(k, undefined, revision, false);
     this.#notify({ revision, keys });
     return revision;
   }
@@ -152,7 +159,9 @@ export class EtcdStore implements Store {
         throw storeUnavailable('read the resources back', err);
       });
       const kv = res.kvs[0];
-      const fresh = kv ? this.#set(key, parse(kv.value.toString('utf8'), key, this.#log), Number(kv.mod_revision)) : this.#set(key, undefined, Number(res.header.revision));
+      const fresh = kv
+        ? this.#set(key, parse(kv.value.toString('utf8'), key, this.#log), Number(kv.mod_revision), true)
+        : this.#set(key, undefined, Number(res.header.revision), false);
       if (fresh) changed.push(key);
     }
     if (changed.length > 0) this.#notify({ revision: this.#revision, keys: changed });
@@ -170,15 +179,29 @@ export class EtcdStore implements Store {
     const modRevision = Number(kv.mod_revision);
     if (modRevision <= (this.#entries.get(key)?.modRevision ?? 0)) return undefined;
     const resource = type === 'put' ? parse(kv.value.toString('utf8'), key, this.#log) : undefined;
-    return this.#set(key, resource, modRevision) ? key : undefined;
+    // A security kind written later in a form this build cannot read keeps its last version here
+    // (dropping a DENY would let through what it refused); the log says what to repair.
+    if (type === 'put' && resource === undefined && !isSkippableKind(kindOf(key)) && this.#entries.get(key)?.resource) return undefined;
+    return this.#set(key, resource, modRevision, type === 'put') ? key : undefined;
   }
 
   /** Ignores what is older than what the view holds for the key (a deletion included). */
-  #set(key: string, resource: PolicyResource | undefined, modRevision: number): boolean {
+  /** At open, as the file store does: a security kind that cannot be loaded stops the start. */
+  #refuseUnsafeSkip(kv: IKeyValue): void {
+    const key = kv.key.toString('utf8').slice(this.#prefix.length);
+    if (this.#entries.get(key)?.resource !== undefined || isSkippableKind(kindOf(key))) return;
+    throw new ControlPlaneError(
+      'WEFT_ERR_DATA_DIR',
+      `etcd key ${kv.key.toString('utf8')} (${key}) cannot be loaded, and starting without it could let through traffic it governs: ` +
+        'fix or delete the key with etcdctl, or start a build that reads it, then apply a corrected resource with `weftctl apply -f`',
+    );
+  }
+
+  #set(key: string, resource: PolicyResource | undefined, modRevision: number, exists: boolean): boolean {
     const seen = this.#entries.get(key);
     if (seen && modRevision <= seen.modRevision) return false;
-    if (!seen && resource === undefined) return false;
-    this.#entries.set(key, { resource, modRevision });
+    if (!seen && !exists) return false;
+    this.#entries.set(key, { resource, exists, modRevision });
     this.#revision = Math.max(this.#revision, modRevision);
     return true;
   }
@@ -190,7 +213,7 @@ export class EtcdStore implements Store {
   #modRevision(key: string): number {
     const entry = this.#entries.get(key);
     // A deleted key compares as absent (0) in etcd, whatever revision deleted it.
-    return entry?.resource === undefined ? 0 : entry.modRevision;
+    return entry?.exists ? entry.modRevision : 0;
   }
 
   #notify(change: StoreChange): void {
@@ -223,6 +246,11 @@ function parse(text: string, key: string, log?: Logger): PolicyResource | undefi
   const first = result.issues[0];
   log?.error('stored resource not loaded', { key, problem: `${first?.path ?? ''} ${first?.message ?? ''}`.trim(), repair: 'apply a corrected resource with `weftctl apply -f`, or delete it' });
   return undefined;
+}
+
+/** The kind in a store key (`Route/default/reviews`). */
+function kindOf(key: string): string {
+  return key.split('/', 1)[0] ?? '';
 }
 
 function conflict(keys: readonly string[]): ControlPlaneError {
