@@ -5,7 +5,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { httpRequest, type HttpResult, type Mesh, type Sidecar } from '@weft/harness';
+import { httpRequest, weftctl, type HttpResult, type Mesh, type Sidecar } from '@weft/harness';
 
 export const API = 'apiVersion: weft.dev/v1alpha1';
 
@@ -14,6 +14,24 @@ export async function apply(mesh: Mesh, yaml: string): Promise<string> {
   const result = await mesh.weftctl(['apply', '-f', '-'], { input: yaml });
   if (result.code !== 0) throw new Error(`weftctl apply failed (exit ${result.code}): ${result.stderr}`);
   return result.stdout;
+}
+
+/** Everything a control plane keeps that weftctl can read, as weftctl (with `config`) prints it in JSON. */
+export async function readEverything(config: string): Promise<Record<string, unknown>> {
+  const read = async (args: readonly string[]): Promise<unknown> => {
+    const out = await weftctl([...args, '-o', 'json'], { config });
+    if (out.code !== 0) throw new Error(`weftctl ${args.join(' ')} failed (exit ${out.code}): ${out.stderr}`);
+    return JSON.parse(out.stdout) as unknown;
+  };
+  const ca = (await read(['ca', 'status'])) as Record<string, unknown>;
+  return {
+    meshconfig: await read(['get', 'meshconfig']),
+    routes: await read(['get', 'routes', '-A']),
+    servicepolicies: await read(['get', 'servicepolicies', '-A']),
+    authorizationpolicies: await read(['get', 'authorizationpolicies', '-A']),
+    tokens: await read(['token', 'list']),
+    ca: { phase: ca['phase'], roots: ca['roots'], signingRootFingerprint: ca['signingRootFingerprint'] },
+  };
 }
 
 export interface ReceivedRequest {
@@ -138,6 +156,8 @@ export interface SidecarConfigView {
   readonly identity: { spiffeId: string; certificateExpiresAt: string; certificateIssuedAt: string };
   readonly controlPlane: { connected: boolean };
   readonly config: { version: string };
+  /** What is in force, as the sidecar describes it (routes, policies, endpoints). */
+  readonly inForce: unknown;
 }
 
 export function sidecarConfig(sidecar: Sidecar): Promise<SidecarConfigView> {

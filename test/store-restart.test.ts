@@ -2,25 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { Mesh } from '@weft/harness';
-import { API, apply } from './fixtures';
-
-/** Everything the control plane keeps that weftctl can read, as weftctl prints it in JSON. */
-async function everything(mesh: Mesh): Promise<Record<string, unknown>> {
-  const read = async (args: readonly string[]): Promise<unknown> => {
-    const out = await mesh.weftctl([...args, '-o', 'json']);
-    if (out.code !== 0) throw new Error(`weftctl ${args.join(' ')} failed (exit ${out.code}): ${out.stderr}`);
-    return JSON.parse(out.stdout) as unknown;
-  };
-  const ca = (await read(['ca', 'status'])) as Record<string, unknown>;
-  return {
-    meshconfig: await read(['get', 'meshconfig']),
-    routes: await read(['get', 'routes', '-A']),
-    servicepolicies: await read(['get', 'servicepolicies', '-A']),
-    authorizationpolicies: await read(['get', 'authorizationpolicies', '-A']),
-    tokens: await read(['token', 'list']),
-    ca: { phase: ca['phase'], roots: ca['roots'], signingRootFingerprint: ca['signingRootFingerprint'] },
-  };
-}
+import { API, apply, readEverything } from './fixtures';
 
 const EVERY_KIND = `${API}
 kind: MeshConfig
@@ -68,13 +50,13 @@ describe('the control plane keeps everything across a restart', function () {
     }
     const revoked = await mesh.weftctl(['token', 'create', '--service', 'old']);
     expect((await mesh.weftctl(['token', 'revoke', revoked.stdout.trim()])).code).to.equal(0);
-    const before = await everything(mesh);
+    const before = await readEverything(mesh.controlPlane.configPath);
     expect((before['routes'] as unknown[]).length).to.equal(2);
     expect((before['tokens'] as unknown[]).length).to.equal(3);
 
     await mesh.group.stop(cp.proc, 'SIGTERM');
     await mesh.startControlPlane({ dataDir: cp.dataDir });
-    expect(await everything(mesh)).to.deep.equal(before);
+    expect(await readEverything(mesh.controlPlane.configPath)).to.deep.equal(before);
     // And what it read back can be changed again.
     await apply(mesh, `${API}\nkind: MeshConfig\nmetadata: {name: default}\nspec: {accessLog: false}\n`);
   });

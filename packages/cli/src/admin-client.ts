@@ -75,6 +75,10 @@ export function checkControlPlaneIdentity(expected: string): (host: string, cert
 export function describeGrpcError(err: grpc.ServiceError, loaded: LoadedConfig): CliError {
   const details = err.details || err.message;
   const where = `(config: ${loaded.path})`;
+  // A replica of an HA control plane that cannot write (etcd out of reach, a lost race) said why:
+  // its message names what to do, and "cannot reach the control plane" would mislead.
+  const serverCode = err.metadata?.get('weft-error-code')[0];
+  if (serverCode === 'WEFT_ERR_STORE_UNAVAILABLE' || serverCode === 'WEFT_ERR_CONFLICT') return new CliError(serverCode, `${details} (${serverCode})`);
   switch (err.code) {
     case grpc.status.UNAVAILABLE: {
       const failed = connectFailure(details);

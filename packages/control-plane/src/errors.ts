@@ -27,7 +27,13 @@ export type ControlPlaneErrorCode =
   /** CA files brought with --ca-cert/--ca-key/--ca-chain/--root-cert that cannot be used. */
   | 'WEFT_ERR_BAD_CA'
   /** A token id or source address locked out after repeated wrong join token secrets. */
-  | 'WEFT_ERR_TOO_MANY_FAILURES';
+  | 'WEFT_ERR_TOO_MANY_FAILURES'
+  /** The shared store (etcd) cannot be reached: this replica serves what it has and refuses writes. */
+  | 'WEFT_ERR_STORE_UNAVAILABLE'
+  /** A write lost a race with another replica's write to the same keys more times than it retries. */
+  | 'WEFT_ERR_CONFLICT'
+  /** A step that only the elected leader among replicas may take, tried by another replica. */
+  | 'WEFT_ERR_NOT_LEADER';
 
 export class ControlPlaneError extends WeftError {
   declare readonly code: ControlPlaneErrorCode;

@@ -6,6 +6,7 @@ import { parseHostPort } from './net/host-port';
 import type { OperatorCaFiles } from './ca/byo-ca';
 import { DEFAULTS, type ControlPlaneOptions } from './options';
 import type { RegistryOption } from './registry/registry-source';
+import { DEFAULT_ETCD_PREFIX, type EtcdStoreOptions } from './store/etcd-client';
 
 export const USAGE = `Usage: weft-control-plane --data-dir DIR [flags]
 
@@ -40,6 +41,16 @@ Flags:
                              in every certificate chain
   --root-cert FILE           the root workloads trust (default: the end of --ca-chain, or --ca-cert
                              when it is self-signed)
+  --store file|etcd          where resources, join tokens and the CA live: file (default, in
+                             --data-dir) or etcd, shared by several replicas (docs/ha.md)
+  --etcd-endpoints URL,...   etcd client URLs (http:// or https://), required with --store etcd
+  --etcd-prefix PREFIX       every key Weft writes starts with it (default ${DEFAULT_ETCD_PREFIX})
+  --etcd-ca FILE             CA certificate of the etcd cluster (https endpoints)
+  --etcd-cert FILE           client certificate for etcd, with --etcd-key FILE
+  --etcd-encryption-key-file FILE
+                             256-bit key (64 hex digits or base64 of 32 bytes) that encrypts the
+                             CA private key in etcd; or set WEFT_ETCD_ENCRYPTION_KEY. Required with
+                             --store etcd, the same on every replica
   -h, --help                 show this help
   --version                  print the version and exit
 
@@ -81,6 +92,13 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
         'ca-key': { type: 'string' },
         'ca-chain': { type: 'string' },
         'root-cert': { type: 'string' },
+        store: { type: 'string', default: 'file' },
+        'etcd-endpoints': { type: 'string' },
+        'etcd-prefix': { type: 'string', default: DEFAULT_ETCD_PREFIX },
+        'etcd-ca': { type: 'string' },
+        'etcd-cert': { type: 'string' },
+        'etcd-key': { type: 'string' },
+        'etcd-encryption-key-file': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
       },
@@ -113,6 +131,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
   if (verification !== 'tls' && verification !== 'off') throw bad(`--endpoint-verification ${JSON.stringify(verification)} must be tls or off`);
   const ca = caFiles(values);
   const registry = registryOption(values);
+  const store = storeOptions(values);
   return {
     help: false,
     options: {
@@ -127,6 +146,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
       ...(ca ? { ca } : {}),
       ...(verification === 'off' ? { verifyAddress: 'off' as const } : {}),
       ...(registry ? { registry } : {}),
+      ...(store ? { store } : {}),
     },
   };
 }
@@ -167,6 +187,39 @@ function registryOption(values: Record<string, string | boolean | string[] | und
   if (!addr) throw bad('--registry consul needs --consul-addr HOST:PORT (a Consul agent\'s HTTP API, for example 127.0.0.1:8500)');
   if (!parseHostPort(addr)) throw bad(`--consul-addr ${JSON.stringify(addr)} is not HOST:PORT (for example 127.0.0.1:8500)`);
   return { kind: 'consul', address: addr, ...(tokenFile ? { tokenFile } : {}), ...(datacenter ? { datacenter } : {}) };
+}
+
+/** `--store etcd` and its flags; the etcd flags are refused without it, so a typo is not ignored. */
+function storeOptions(values: Record<string, string | boolean | string[] | undefined>): EtcdStoreOptions | undefined {
+  const text = (name: string): string | undefined => (typeof values[name] === 'string' && values[name] !== '' ? (values[name] as string) : undefined);
+  const kind = text('store');
+  const etcdFlags = ['etcd-endpoints', 'etcd-ca', 'etcd-cert', 'etcd-key', 'etcd-encryption-key-file'];
+  if (kind === 'file') {
+    const stray = etcdFlags.find((f) => text(f) !== undefined);
+    if (stray) throw bad(`--${stray} needs --store etcd`);
+    return undefined;
+  }
+  if (kind !== 'etcd') throw bad(`--store ${JSON.stringify(kind ?? '')} must be file or etcd`);
+  const list = text('etcd-endpoints');
+  if (!list) throw bad('--store etcd needs --etcd-endpoints URL,... (for example http://10.0.0.1:2379,http://10.0.0.2:2379)');
+  const endpoints = list.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  for (const e of endpoints) {
+    if (!/^https?:\/\/[^/]+:\d+\/?$/.test(e)) throw bad(`--etcd-endpoints: ${JSON.stringify(e)} is not http://HOST:PORT or https://HOST:PORT`);
+  }
+  const prefix = text('etcd-prefix') ?? DEFAULT_ETCD_PREFIX;
+  if (!prefix.startsWith('/')) throw bad(`--etcd-prefix ${JSON.stringify(prefix)} must start with / (for example /weft)`);
+  if (text('etcd-cert') !== undefined && text('etcd-key') === undefined) throw bad('--etcd-cert needs --etcd-key FILE');
+  if (text('etcd-key') !== undefined && text('etcd-cert') === undefined) throw bad('--etcd-key needs --etcd-cert FILE');
+  const file = (flag: string, field: keyof EtcdStoreOptions): Partial<EtcdStoreOptions> => (text(flag) ? { [field]: text(flag) } : {});
+  return {
+    kind: 'etcd',
+    endpoints,
+    prefix: prefix.replace(/\/+$/, ''),
+    ...file('etcd-ca', 'caFile'),
+    ...file('etcd-cert', 'certFile'),
+    ...file('etcd-key', 'keyFile'),
+    ...file('etcd-encryption-key-file', 'encryptionKeyFile'),
+  };
 }
 
 function duration(flag: string, text: string): number {

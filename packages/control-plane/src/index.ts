@@ -3,7 +3,8 @@ export { DEFAULTS, type ControlPlaneOptions, type RunningControlPlane } from './
 export { ControlPlaneError, type ControlPlaneErrorCode } from './errors';
 export { type Store, type StoreChange, type StoreListener, type ApplyAction, type AppliedResult, type ApplyOutcome, type DeleteOutcome } from './store/store';
 export { FileStore } from './store/store-file';
-export { TokenStore, type TokenRecord, type CreatedToken, type CreateTokenOptions } from './tokens/token-store';
+export { TokenStore } from './tokens/token-store';
+export type { JoinTokens, TokenRecord, CreatedToken, CreateTokenOptions } from './tokens/tokens';
 export { parseJoinToken, formatJoinToken, type JoinTokenParts } from './tokens/join-token';
 export { Registry, type RegistryNode, type RegistryEndpoint, type RegistryOptions, type EndpointState, type ServiceEntry } from './registry/registry';
 export { controlPlaneSpiffeId } from './bootstrap/serving-cert';

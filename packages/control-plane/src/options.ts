@@ -2,6 +2,7 @@ import { DEFAULT_PORTS, DEFAULT_TRUST_DOMAIN, type Logger } from '@weft/api';
 import type { OperatorCaFiles } from './ca/byo-ca';
 import type { AddressVerifier } from './registry/endpoint-verify';
 import type { RegistryOption } from './registry/registry-source';
+import type { EtcdStoreOptions } from './store/etcd-client';
 
 /** How to run a control plane; `main.ts` builds this from flags, tests build it directly. */
 export interface ControlPlaneOptions {
@@ -31,6 +32,11 @@ export interface ControlPlaneOptions {
   readonly verifyAddress?: AddressVerifier | 'off';
   /** Where endpoints come from besides sidecar announcements (`--registry`); default: the sidecars alone. */
   readonly registry?: RegistryOption;
+  /**
+   * Where resources, join tokens and the CA live: the data directory (default), or etcd, shared by
+   * several replicas (`docs/ha.md`).
+   */
+  readonly store?: EtcdStoreOptions;
 }
 
 /** The defaults, in one block. */

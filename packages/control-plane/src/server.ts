@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import { createLogger, type RegistryStatus } from '@weft/api';
 import { AdminService } from './admin/admin-service';
-import { loadOrCreateCa } from './bootstrap/ca-store';
 import { DATA_FILES, ensureDataDir } from './bootstrap/data-dir';
 import { DataDirLock } from './bootstrap/data-dir-lock';
 import { writeOperatorConfig } from './bootstrap/operator-credential';
@@ -27,11 +26,11 @@ import { tlsAddressVerifier } from './registry/endpoint-verify';
 import { verifierCredential } from './registry/verifier-credential';
 import { Registry } from './registry/registry';
 import { openRegistrySource } from './registry/registry-source';
+import { servicesToWire } from './registry/registry-wire';
 import { CertificateLedger } from './revocation/certificate-ledger';
 import { Revocations } from './revocation/revocations';
-import { FileStore } from './store/store-file';
+import { openSharedState } from './store/store-backend';
 import { MemoryCertificateProvider } from './tls/certificate-provider';
-import { TokenStore } from './tokens/token-store';
 
 /**
  * Starts a control plane: CA, store, tokens and registry from the data directory, then the gRPC
@@ -50,11 +49,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   try {
     const lock = await DataDirLock.acquire(dataDir);
     cleanup.push(() => lock.release());
-    const { mesh, rotation: rotationRecord } = await loadOrCreateCa(dataDir, options.trustDomain ?? DEFAULTS.trustDomain, log, options.ca);
-    const store = await FileStore.open(path.join(dataDir, DATA_FILES.store), { log: log.child({ component: 'store' }) });
-    cleanup.push(() => store.close());
-    const tokens = await TokenStore.open(path.join(dataDir, DATA_FILES.tokens), { trustDomain: mesh.trustDomain, rootFingerprint: () => mesh.rootFingerprint });
-    cleanup.push(() => tokens.close());
+    // CA, resources and join tokens: in the data directory, or in etcd shared with other replicas.
+    const shared = await openSharedState({
+      dataDir,
+      trustDomain: options.trustDomain ?? DEFAULTS.trustDomain,
+      log,
+      ...(options.ca ? { operatorCa: options.ca } : {}),
+      ...(options.store ? { etcd: options.store } : {}),
+    });
+    cleanup.push(() => shared.close());
+    const { mesh, rotation: rotationRecord, store, tokens } = shared;
     const graceMs = options.endpointGraceMs ?? DEFAULTS.endpointGraceMs;
     // A departed endpoint is probed and withdrawn at once if nothing listens at its address any more.
     // An announced address is published only once it served the announcing proxy's identity over TLS.
@@ -85,11 +89,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     const provider = new MemoryCertificateProvider({ caPem: mesh.trustBundlePem.join(''), ...serving.credential });
 
     const proxies = new ProxyTable();
-    const metrics = new Metrics({ connectedProxies: () => proxies.connectedCount, storeRevision: () => store.revision, endpoints: () => registry.endpoints().length, registry: () => sources.status() });
+    const metrics = new Metrics({
+      connectedProxies: () => proxies.connectedCount,
+      storeRevision: () => store.revision,
+      endpoints: () => registry.endpoints().length,
+      registry: () => sources.status(),
+      storeAvailable: () => (shared.health?.available === false ? 0 : 1),
+    });
     // Every refused call is counted and logged (rate limited); wrong join token secrets are throttled.
     const refusals = new Refusals(log.child({ component: 'audit' }), metrics);
     cleanup.push(() => refusals.close());
-    const snapshots = new SnapshotBuilder({ store, registry: sources, trustDomain: mesh.trustDomain, trust: mesh });
+    const replicas = shared.replicas;
+    const snapshots = new SnapshotBuilder({ store, registry: sources, trustDomain: mesh.trustDomain, trust: mesh, ...(replicas ? { remoteEndpoints: replicas } : {}) });
     const discovery = new DiscoveryService({ registry, proxies, snapshots, metrics, revocations, ledger, refusals, log: log.child({ service: 'discovery' }) });
     const pushes = new PushQueue(options.pushDebounceMs ?? DEFAULTS.pushDebounceMs, () => discovery.pushAll());
     const changed = (): void => {
@@ -98,11 +109,24 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       pushes.schedule();
     };
     const unsubscribe = [store.subscribe(changed), sources.subscribe(changed)];
+    if (replicas) {
+      // What this replica publishes goes to the others; what they publish reaches our proxies.
+      const share = (): void => replicas.publish(servicesToWire(registry, mesh.trustDomain, { published: true }));
+      unsubscribe.push(registry.subscribe(share), replicas.subscribe(changed));
+      share();
+    }
     cleanup.push(() => pushes.close());
 
     let endpoint = '';
     const rotation = new CaRotation({
-      dataDir,
+      persist: shared.persistRotation,
+      ...(shared.mayAdvanceRotation ? { mayAdvance: shared.mayAdvanceRotation } : {}),
+      ...(replicas
+        ? {
+            peersWaitingFor: (r) => replicas.peersWaitingFor(r.phase, r.phaseSinceMs),
+            reportStanding: (r, waitingFor) => replicas.reportRotation({ phase: r.phase, phaseSinceMs: r.phaseSinceMs, waitingFor }),
+          }
+        : {}),
       mesh,
       record: rotationRecord,
       log: log.child({ component: 'ca-rotation' }),
@@ -112,6 +136,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       holdUntilMs: Date.now() + graceMs,
     });
     cleanup.push(() => rotation.close());
+    await shared.followRotation?.(rotation);
     const identity = new IdentityService({ mesh, store, tokens, metrics, revocations, ledger, refusals, throttle: new JoinThrottle(), log: log.child({ service: 'identity' }) });
     // Set once the HTTP server listens (it starts after the gRPC server, which serves the admin API).
     let health: HealthServer | undefined;
@@ -131,7 +156,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     await writeOperatorConfig(dataDir, mesh, endpoint, log);
     rotation.resume();
 
-    const httpServer = await HealthServer.listen(bindHost(httpAt.host), httpAt.port, { ready: () => ready, details: () => readyDetails(sources.status()), metrics: () => metrics.render() });
+    const httpServer = await HealthServer.listen(bindHost(httpAt.host), httpAt.port, { ready: () => ready, details: () => [...readyDetails(sources.status()), ...(shared.health?.detail() ? [shared.health.detail()] : [])], metrics: () => metrics.render() });
     health = httpServer;
     cleanup.push(() => httpServer.close());
 
@@ -162,7 +187,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         // Last, so that the summaries of suppressed refusals are written before the process ends.
         refusals.close();
         await httpServer.close();
-        await Promise.all([store.close(), tokens.close(), ledger.close(), revocations.close()]);
+        await Promise.all([shared.close(), ledger.close(), revocations.close()]);
         await lock.release();
         log.info('stopped', { dataDir });
       })());

@@ -36,6 +36,18 @@ describe('parseFlags', () => {
     expect('options' in sidecarsOnly && sidecarsOnly.options.registry).to.equal(undefined);
   });
 
+  it('takes --store etcd with its endpoints, prefix, TLS files and encryption key file', () => {
+    const parsed = parseFlags([
+      '--data-dir', 'd', '--store', 'etcd', '--etcd-endpoints', 'https://10.0.0.1:2379, https://10.0.0.2:2379', '--etcd-prefix', '/mesh-a/',
+      '--etcd-ca', 'ca.pem', '--etcd-cert', 'c.pem', '--etcd-key', 'k.pem', '--etcd-encryption-key-file', 'enc.key',
+    ]);
+    if (!('options' in parsed)) throw new Error('expected options');
+    expect(parsed.options.store).to.deep.equal({
+      kind: 'etcd', endpoints: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379'], prefix: '/mesh-a',
+      caFile: 'ca.pem', certFile: 'c.pem', keyFile: 'k.pem', encryptionKeyFile: 'enc.key',
+    });
+  });
+
   it('takes --version, whatever else is given', () => {
     expect(parseFlags(['--version'])).to.deep.equal({ help: false, version: true });
     expect(parseFlags(['--data-dir', 'd', '--version'])).to.deep.equal({ help: false, version: true });
@@ -43,7 +55,7 @@ describe('parseFlags', () => {
 
   it('lists every flag in --help', () => {
     expect(parseFlags(['--help'])).to.deep.equal({ help: true });
-    for (const flag of ['--registry', '--consul-addr', '--consul-token-file', '--consul-datacenter', '--data-dir', '--listen', '--http', '--trust-domain', '--endpoint-grace', '--push-debounce', '--san', '--advertise', '--help', '--version']) {
+    for (const flag of ['--registry', '--consul-addr', '--consul-token-file', '--consul-datacenter', '--data-dir', '--listen', '--http', '--trust-domain', '--endpoint-grace', '--push-debounce', '--san', '--advertise', '--store', '--etcd-endpoints', '--etcd-prefix', '--etcd-ca', '--etcd-cert', '--etcd-key', '--etcd-encryption-key-file', '--help', '--version']) {
       expect(USAGE).to.contain(flag);
     }
   });
@@ -63,6 +75,12 @@ describe('parseFlags', () => {
     [['--data-dir', 'd', '--registry', 'consul'], /--registry consul needs --consul-addr HOST:PORT/],
     [['--data-dir', 'd', '--registry', 'consul', '--consul-addr', 'consul'], /--consul-addr "consul" is not HOST:PORT/],
     [['--data-dir', 'd', '--consul-addr', '127.0.0.1:8500'], /--consul-addr needs --registry consul/],
+    [['--data-dir', 'd', '--store', 'consul'], /--store "consul" must be file or etcd/],
+    [['--data-dir', 'd', '--store', 'etcd'], /--store etcd needs --etcd-endpoints/],
+    [['--data-dir', 'd', '--store', 'etcd', '--etcd-endpoints', '10.0.0.1:2379'], /is not http:\/\/HOST:PORT/],
+    [['--data-dir', 'd', '--store', 'etcd', '--etcd-endpoints', 'http://a:2379', '--etcd-prefix', 'weft'], /--etcd-prefix "weft" must start with \//],
+    [['--data-dir', 'd', '--store', 'etcd', '--etcd-endpoints', 'http://a:2379', '--etcd-cert', 'c.pem'], /--etcd-cert needs --etcd-key/],
+    [['--data-dir', 'd', '--etcd-endpoints', 'http://a:2379'], /--etcd-endpoints needs --store etcd/],
   ];
   for (const [argv, message] of bad) {
     it(`rejects ${JSON.stringify(argv)}`, () => {

@@ -3,6 +3,7 @@ export { runNode, runProgram, type RunResult, type RunOptions } from './run-node
 export { createNetnsPeer, netnsUnavailable, type NetnsPeer } from './netns';
 export { liveChildCount } from './child-registry';
 export { findFreePort, findFreePorts } from './free-port';
+export { startEtcd, type EtcdCluster, type EtcdMember, type StartEtcdOptions } from './etcd';
 export { repoRoot, programPath, PROGRAMS } from './paths';
 export {
   Mesh,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLogger, DEFAULT_NAMESPACE, DEFAULT_PORTS, NAME_RE, parseDuration, weftVersion, WeftError } from '@weft/api';
 import { parseHostMaybePort, parseHostPort } from './control/address';
+import { ControlPlaneAddresses } from './control/control-plane-addresses';
 import type { AppProtocol } from './inbound/local-app';
 import type { Http1Upstream } from './outbound/endpoint/upstream';
 import { parseTcpForward, type TcpForward } from './outbound/tcp-forward';
@@ -15,7 +16,9 @@ The Weft sidecar: carries the local app's mesh traffic over mTLS and enforces th
 Required:
   --service S                 the service this instance belongs to
   --app-port P                the local app's port (inbound requests are forwarded there)
-  --control-plane HOST:PORT   the control plane's gRPC address
+  --control-plane HOST:PORT[,HOST:PORT...]
+                              the control plane's gRPC address; with several replicas, all of
+                              them: a sidecar moves on to the next when one cannot be reached
   --token T                   join token from \`weftctl token create\` (or --token-file F, or $WEFT_TOKEN)
 
 Flags:
@@ -119,7 +122,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
   const controlPlane = required('control-plane');
   const advertise = str('advertise-address');
   try {
-    parseHostPort(controlPlane, '--control-plane');
+    ControlPlaneAddresses.parse(controlPlane, '--control-plane');
     if (advertise !== undefined) parseHostMaybePort(advertise, '--advertise-address');
   } catch (err) {
     throw new UsageError((err as Error).message);

@@ -9,6 +9,7 @@ import { factsOf, readinessOf, type StatusParts } from './admin/status';
 import { AdminServer, type Readiness } from './admin/server';
 import type { CompiledConfig } from './config/compiled-config';
 import { formatHostPort, parseHostMaybePort, parseHostPort } from './control/address';
+import { ControlPlaneAddresses } from './control/control-plane-addresses';
 import type { BackoffOptions } from './control/backoff';
 import { bootstrapIdentity, type Bootstrapped } from './control/bootstrap';
 import { ControlClient, type CompileFn, type ObserveHandler } from './control/control-client';
@@ -43,7 +44,7 @@ export interface SidecarOptions {
   readonly tcpForwards?: readonly TcpForward[];
   /** Serve DNS for mesh names on 127.0.0.1:dnsPort (see capture/dns-server.ts); undefined: none. */
   readonly dnsPort?: number;
-  /** The control plane's gRPC address, HOST:PORT. */
+  /** The control plane's gRPC address, HOST:PORT, or several replicas' (HOST:PORT,HOST:PORT), tried in turn. */
   readonly controlPlane: string;
   /** The join token text (`weft1....`). */
   readonly token: string;
@@ -138,15 +139,15 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   }
   const advertise = options.advertiseAddress === undefined ? undefined : parseHostMaybePort(options.advertiseAddress, 'the advertise address');
   const token = JoinToken.parse(options.token);
-  const address = parseHostPort(options.controlPlane, 'the control plane address');
+  const addresses = ControlPlaneAddresses.parse(options.controlPlane);
   const proxyId = randomUUID();
   const logger = (options.logger ?? createLogger('sidecar')).child({ proxyId });
   const o = options.overrides ?? {};
-  const sidecar = new Sidecar(proxyId, options.service, namespace, formatHostPort(address), options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS, options.drainQuietMs ?? DEFAULT_DRAIN_QUIET_MS, o.announceMs ?? 1_000, logger);
+  const sidecar = new Sidecar(proxyId, options.service, namespace, addresses.toString(), options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS, options.drainQuietMs ?? DEFAULT_DRAIN_QUIET_MS, o.announceMs ?? 1_000, logger);
   await sidecar.startAdmin(options.bindAdmin ?? '0.0.0.0', options.adminPort ?? DEFAULT_PORTS.sidecarAdmin, options.adminRemoteConfig ?? false);
   try {
     const boot = await bootstrapIdentity({
-      address, token, service: options.service, namespace, logger, identity: sidecar.identity, proxyId,
+      addresses, token, service: options.service, namespace, logger, identity: sidecar.identity, proxyId,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(o.bootBackoff ? { backoff: o.bootBackoff } : {}),
       ...(o.renewBackoff ? { renewBackoff: o.renewBackoff } : {}),
@@ -177,7 +178,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     if (!capture.available) logger.info('transparent capture is unavailable; serving as an explicit proxy only', { reason: capture.reason });
     const advertiseAddress = formatHostPort({ host: advertise?.host ?? '127.0.0.1', port: advertise?.port ?? inbound.port });
     sidecar.connect(new ControlClient({
-      address, trustDomain: self.trustDomain, self, identity: sidecar.identity, config: sidecar.config, advertiseAddress, appPort: options.appPort,
+      addresses, trustDomain: self.trustDomain, self, identity: sidecar.identity, config: sidecar.config, advertiseAddress, appPort: options.appPort,
       proxyVersion: proxyVersion(), logger: logger.child({ component: 'control-client' }),
       onSigningRoot: (root) => boot.identityClient.renewUnlessFrom(root),
       observer: sidecar.observer(self),

@@ -42,7 +42,7 @@ import { ControlPlaneError } from '../errors';
 import { toStatus, unary } from '../grpc/status';
 import type { Registry } from '../registry/registry';
 import type { Store } from '../store/store';
-import type { TokenStore } from '../tokens/token-store';
+import type { JoinTokens } from '../tokens/tokens';
 import { resourcesFromDocuments } from './apply-documents';
 import { getResources, kindFor, namespaceFor } from './get-resources';
 import { servicesToWire, type ServiceSource } from '../registry/registry-wire';
@@ -59,7 +59,7 @@ export interface AdminContext extends RemoveProxyContext {
   /** Endpoints as callers get them: the registry, merged with Consul's catalog under --registry consul. */
   readonly services: ServiceSource;
   readonly proxies: ProxyTable;
-  readonly tokens: TokenStore;
+  readonly tokens: JoinTokens;
   readonly log: Logger;
   readonly mesh: MeshAuthority;
   readonly rotation: CaRotation;
@@ -111,7 +111,7 @@ export class AdminService {
       })),
       CreateToken: guarded('CreateToken', (req: CreateTokenRequest) => this.#createToken(req)),
       ListTokens: guarded('ListTokens', async (): Promise<ListTokensResponse> => ({
-        tokens: this.#ctx.tokens.list().map((t) => tokenInfo(t, Date.now())).sort((a, b) => a.createdAtMs - b.createdAtMs || a.id.localeCompare(b.id)),
+        tokens: (await this.#ctx.tokens.list()).map((t) => tokenInfo(t, Date.now())).sort((a, b) => a.createdAtMs - b.createdAtMs || a.id.localeCompare(b.id)),
       })),
       RevokeToken: guarded('RevokeToken', (req: RevokeTokenRequest) => this.#revokeToken(req)),
       RemoveProxy: guarded('RemoveProxy', (req: RemoveProxyRequest) => removeProxy(this.#ctx, (req.proxyId ?? '').trim())),

@@ -3,11 +3,34 @@ import { CertificateAuthority, certificateFingerprint } from '@weft/pki';
 import { ControlPlaneError } from '../errors';
 import { writeCaFiles } from './ca-files';
 import { stateFor, writeRotation, type RotationPhase, type RotationRecord } from './ca-rotation-file';
-import type { MeshAuthority } from './mesh-authority';
+import type { AuthorityState, MeshAuthority } from './mesh-authority';
 import type { RotationProgress, RotationTarget } from './rotation-progress';
 
+/**
+ * Where phases are kept: `ca-rotation.json` and ca.pem in the data directory, or etcd. Called
+ * before a phase acts; from reissue on it must also make the record's CA the stored signer.
+ */
+export type RotationPersistence = (record: RotationRecord, step: { readonly from: RotationRecord }) => Promise<void>;
+
+/** The data directory's persistence: the record first, then ca.pem once reissue begins. */
+export function fileRotationPersistence(dataDir: string): RotationPersistence {
+  return async (record) => {
+    await writeRotation(dataDir, record);
+    if (record.phase === 'reissue' && record.next) await writeCaFiles(dataDir, record.next);
+  };
+}
+
 export interface CaRotationOptions {
-  readonly dataDir: string;
+  readonly persist: RotationPersistence;
+  /**
+   * Whether this control plane may advance phases now: always alone; only as the elected leader
+   * among replicas (every replica still follows the phases the leader writes, `follow`).
+   */
+  readonly mayAdvance?: () => boolean;
+  /** With replicas: what the other replicas' proxies still lack for a phase ('' when ready). */
+  readonly peersWaitingFor?: (record: RotationRecord) => string;
+  /** With replicas: tells the others where this replica's own proxies stand, on every tick. */
+  readonly reportStanding?: (record: RotationRecord, waitingFor: string) => void;
   readonly mesh: MeshAuthority;
   /** Where the last start left off (`loadOrCreateCa`). */
   readonly record: RotationRecord;
@@ -73,7 +96,9 @@ export class CaRotation {
   progress(): RotationProgress {
     const target = this.target();
     if (!target) return { proxies: [], waitingFor: '' };
-    const progress = this.#o.progress(target);
+    const own = this.#o.progress(target);
+    const peers = own.waitingFor ? '' : (this.#o.peersWaitingFor?.(this.#record) ?? '');
+    const progress = peers ? { ...own, waitingFor: `other control plane replicas: ${peers}` } : own;
     const now = this.#now();
     if (now >= this.#o.holdUntilMs) return progress;
     const hold = `sidecars to reconnect to the restarted control plane, until ${new Date(this.#o.holdUntilMs).toISOString()} (--endpoint-grace)`;
@@ -128,6 +153,9 @@ export class CaRotation {
       this.#timer = undefined;
       return;
     }
+    const target = this.target();
+    if (target) this.#o.reportStanding?.(this.#record, this.#o.progress(target).waitingFor);
+    if (this.#o.mayAdvance && !this.#o.mayAdvance()) return;
     if (this.progress().waitingFor) return;
     const now = this.#now();
     const to = NEXT[phase];
@@ -143,10 +171,9 @@ export class CaRotation {
    * this phase (and `loadOrCreateCa` rewrites ca.pem from the record once reissue has begun).
    */
   async #enter(record: RotationRecord): Promise<void> {
-    const { dataDir, mesh, log } = this.#o;
+    const { mesh, log } = this.#o;
     const from = this.#record.phase;
-    await writeRotation(dataDir, record);
-    if (record.phase === 'reissue' && record.next) await writeCaFiles(dataDir, record.next);
+    await this.#o.persist(record, { from: this.#record });
     this.#record = record;
     if (record.phase !== 'idle') mesh.update(stateFor(record, mesh.ca));
     log.info(record.phase === 'idle' ? 'root rotation complete' : 'root rotation phase', {
@@ -158,6 +185,24 @@ export class CaRotation {
     this.#published = false;
     // A failure here does not undo the phase (it is on disk and in force); each tick retries.
     await this.#publish().catch((err: unknown) => this.#failed(err));
+  }
+
+  /**
+   * Takes a phase another replica wrote (the leader, or the replica that started the rotation),
+   * with `state` computed from the stored CA: trust and signer follow at once, and this replica
+   * ticks too, so that it can carry on should it become the leader.
+   */
+  follow(record: RotationRecord, state: AuthorityState): Promise<void> {
+    return this.#serial(async () => {
+      const r = this.#record;
+      if (record.phase === r.phase && record.phaseSinceMs === r.phaseSinceMs && record.startedAtMs === r.startedAtMs) return;
+      this.#record = record;
+      this.#o.mesh.update(state);
+      this.#o.log.info('root rotation phase (from another replica)', { phase: record.phase, signingRootFingerprint: this.#o.mesh.rootFingerprint });
+      this.#published = false;
+      await this.#publish().catch((err: unknown) => this.#failed(err));
+      if (record.phase !== 'idle') this.#startTicking();
+    });
   }
 
   async #publish(): Promise<void> {

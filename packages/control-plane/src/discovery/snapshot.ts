@@ -16,6 +16,8 @@ export interface SnapshotSources {
   readonly registry: ServiceSource;
   readonly trustDomain: string;
   readonly trust: TrustSource;
+  /** Endpoints published by other control plane replicas, added to this one's (HA on etcd). */
+  readonly remoteEndpoints?: { merge(local: readonly WireServiceEndpoints[]): WireServiceEndpoints[] };
 }
 
 export interface VersionedSnapshot {
@@ -84,7 +86,8 @@ export class SnapshotBuilder {
   }
 
   #buildShared(): SharedPart {
-    const { store, registry, trustDomain, trust } = this.#sources;
+    const { store, registry, trustDomain, trust, remoteEndpoints } = this.#sources;
+    const local = servicesToWire(registry, trustDomain, { published: true });
     const meshConfig = store.list('MeshConfig')[0];
     const policies = store.list().filter((r) => r.kind === 'Route' || r.kind === 'ServicePolicy');
     return {
@@ -92,7 +95,7 @@ export class SnapshotBuilder {
       meshConfigJson: meshConfig ? canonicalJson(meshConfig.spec) : '{}',
       resources: policies.map(toWireResource),
       authorizationPolicies: store.list('AuthorizationPolicy'),
-      services: servicesToWire(registry, trustDomain, { published: true }),
+      services: remoteEndpoints ? remoteEndpoints.merge(local) : local,
       trustBundlePem: [...trust.trustBundlePem],
       trustFingerprints: [...trust.trustBundleFingerprints],
       signingRootFingerprint: trust.rootFingerprint,

@@ -24,6 +24,10 @@ const STATUS_BY_CODE: Readonly<Record<string, grpc.status>> = Object.freeze({
   WEFT_ERR_CLOSED: grpc.status.UNAVAILABLE,
   // A lockout ends, so retrying later can succeed: RESOURCE_EXHAUSTED, with retry-after-ms.
   WEFT_ERR_TOO_MANY_FAILURES: grpc.status.RESOURCE_EXHAUSTED,
+  // etcd out of reach: another replica may take the write (weftctl's next attempt, or the operator's).
+  WEFT_ERR_STORE_UNAVAILABLE: grpc.status.UNAVAILABLE,
+  WEFT_ERR_CONFLICT: grpc.status.ABORTED,
+  WEFT_ERR_NOT_LEADER: grpc.status.FAILED_PRECONDITION,
 });
 
 /**

@@ -4,7 +4,10 @@ import type { AddressInfo } from 'node:net';
 export interface HealthSource {
   /** True once the gRPC server listens, false again while shutting down. */
   readonly ready: () => boolean;
-  /** Lines added under `ready` (an external registry's state); they never change the status code. */
+  /**
+   * Lines added under `ready` when something is degraded but the control plane still serves (an
+   * external registry down, etcd out of reach); they never change the status code.
+   */
   readonly details?: () => readonly string[];
   readonly metrics: () => string;
 }

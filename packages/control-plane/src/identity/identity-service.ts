@@ -22,12 +22,12 @@ import type { Metrics } from '../metrics/metrics';
 import type { CertificateLedger } from '../revocation/certificate-ledger';
 import type { Revocations } from '../revocation/revocations';
 import type { Store } from '../store/store';
-import type { TokenStore } from '../tokens/token-store';
+import type { JoinTokens } from '../tokens/tokens';
 
 export interface IdentityContext {
   readonly mesh: MeshAuthority;
   readonly store: Store;
-  readonly tokens: TokenStore;
+  readonly tokens: JoinTokens;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly revocations: Revocations;

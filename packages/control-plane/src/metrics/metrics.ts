@@ -7,6 +7,8 @@ export interface MetricGauges {
   readonly endpoints: () => number;
   /** An external registry's state (--registry consul); undefined when there is none. */
   readonly registry?: () => RegistryStatus | undefined;
+  /** 1 while the store takes writes (always with the file store), 0 while etcd is out of reach. */
+  readonly storeAvailable?: () => number;
 }
 
 /** Push round trips: a local ACK takes a millisecond, a sidecar compiling a large snapshot seconds. */
@@ -33,7 +35,9 @@ export class Metrics {
     const connected = r.gauge('weft_cp_connected_proxies', 'Sidecars with an open discovery stream.');
     const revision = r.gauge('weft_cp_store_revision', 'Revision of the policy store.');
     const endpoints = r.gauge('weft_cp_registry_endpoints', 'Endpoints in the service registry (including those in their grace period).');
+    const storeAvailable = r.gauge('weft_cp_store_available', 'Whether the store takes writes (0: etcd out of reach; this replica serves what it has).');
     r.beforeRender(() => {
+      storeAvailable.set({}, gauges.storeAvailable?.() ?? 1);
       connected.set({}, gauges.connectedProxies());
       revision.set({}, gauges.storeRevision());
       endpoints.set({}, gauges.endpoints());

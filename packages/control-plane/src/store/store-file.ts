@@ -1,8 +1,9 @@
-import { KINDS, resourceDocument, resourceKey, type Logger, type PolicyKind, type PolicyResource } from '@weft/api';
+import { resourceDocument, resourceKey, type Logger, type PolicyKind, type PolicyResource } from '@weft/api';
 import { readJsonFile, writeJsonAtomic } from '../bootstrap/data-dir';
 import { ControlPlaneError } from '../errors';
 import { canonicalJson, deepFreeze } from './canonical-json';
 import type { AppliedResult, ApplyOutcome, DeleteOutcome, Store, StoreChange, StoreListener } from './store';
+import { listResources, notifyListeners } from './store-view';
 import { loadStoreContent, STORE_FORMAT_VERSION, type UnloadedResource } from './store-load';
 
 interface StoreFileContent {
@@ -61,14 +62,7 @@ export class FileStore implements Store {
   }
 
   list(kind?: PolicyKind, namespace?: string): readonly PolicyResource[] {
-    const out: PolicyResource[] = [];
-    for (const key of [...this.#items.keys()].sort()) {
-      const r = this.#items.get(key) as PolicyResource;
-      if (kind !== undefined && r.kind !== kind) continue;
-      if (namespace && KINDS[r.kind].namespaced && r.metadata.namespace !== namespace) continue;
-      out.push(r);
-    }
-    return out;
+    return listResources(this.#items, kind, namespace);
   }
 
   get(key: string): PolicyResource | undefined {
@@ -131,13 +125,7 @@ export class FileStore implements Store {
     this.#unloaded = unloaded;
     this.#revision = revision;
     const change: StoreChange = { revision, keys };
-    for (const listener of this.#listeners) {
-      try {
-        listener(change);
-      } catch {
-        // The change is durable; a listener's failure is its own and must not undo the apply.
-      }
-    }
+    notifyListeners(this.#listeners, change);
     return revision;
   }
 

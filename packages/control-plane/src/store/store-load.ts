@@ -16,6 +16,11 @@ export const STORE_FORMAT_VERSION = 1;
  */
 const SKIPPABLE: ReadonlySet<PolicyKind> = new Set<PolicyKind>(['MeshConfig', 'Route', 'ServicePolicy']);
 
+/** Whether a resource of `kind` that cannot be loaded may be skipped without weakening the mesh. */
+export function isSkippableKind(kind: unknown): boolean {
+  return isPolicyKind(kind) && SKIPPABLE.has(kind);
+}
+
 /** A stored resource this build could not load; kept verbatim in the file so nothing is lost. */
 export interface UnloadedResource {
   /** 1-based position in the file's `resources`. */

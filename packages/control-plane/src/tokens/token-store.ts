@@ -1,49 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { DEFAULT_NAMESPACE, parseSpiffeId, spiffeId } from '@weft/api';
-import { isRecord, readJsonFile } from '../bootstrap/data-dir';
+import { readJsonFile, isRecord } from '../bootstrap/data-dir';
 import { JsonFileWriter } from '../bootstrap/json-file-writer';
-import { ControlPlaneError } from '../errors';
-import { formatJoinToken, newTokenId, newTokenSecret, parseJoinToken } from './join-token';
+import { checkRedeemable, isTokenRecord, KEEP_EXPIRED_MS, newTokenRecord, parseTokenFor, tokenNotFound, type CreatedToken, type CreateTokenOptions, type JoinTokens, type TokenRecord } from './tokens';
 
-/** A join token as stored: the secret only as its SHA-256, never in the clear. */
-export interface TokenRecord {
-  readonly id: string;
-  readonly secretSha256: string;
-  readonly service: string;
-  readonly namespace: string;
-  readonly spiffeId: string;
-  readonly createdAtMs: number;
-  readonly expiresAtMs: number;
-  /** 0: no limit within the TTL. */
-  readonly maxUses: number;
-  uses: number;
-  /** 0: not revoked. */
-  revokedAtMs?: number;
-  /** The root it pins on first contact (absent in tokens.json files from before it was recorded). */
-  readonly rootFingerprint?: string;
-}
+export type { CreatedToken, CreateTokenOptions, JoinTokens, TokenRecord } from './tokens';
 
-export interface CreateTokenOptions {
-  readonly service: string;
-  readonly namespace: string;
-  readonly ttlMs: number;
-  readonly maxUses: number;
-}
-
-export interface CreatedToken {
-  /** The only place the secret ever appears. */
-  readonly token: string;
-  readonly id: string;
-  readonly expiresAtMs: number;
-  readonly spiffeId: string;
-}
-
-/** Expired tokens are kept this long so that their use is reported as "expired", not "unknown". */
-const KEEP_EXPIRED_MS = 7 * 86_400_000;
-/** Compared against when the id is unknown, so that a miss takes as long as a wrong secret. */
-const DUMMY_HASH = Buffer.alloc(32);
-
-export class TokenStore {
+/** Join tokens in `tokens.json`, for a control plane that runs alone. */
+export class TokenStore implements JoinTokens {
   readonly #writer: JsonFileWriter;
   readonly #trustDomain: string;
   readonly #rootFingerprint: () => string;
@@ -73,24 +35,10 @@ export class TokenStore {
   async create(options: CreateTokenOptions): Promise<CreatedToken> {
     const now = this.#now();
     this.#prune(now);
-    const id = newTokenId();
-    const secret = newTokenSecret();
-    const rootFingerprint = this.#rootFingerprint();
-    const record: TokenRecord = {
-      id,
-      secretSha256: sha256(secret).toString('hex'),
-      service: options.service,
-      namespace: options.namespace,
-      spiffeId: spiffeId({ trustDomain: this.#trustDomain, namespace: options.namespace, service: options.service }),
-      createdAtMs: now,
-      expiresAtMs: now + options.ttlMs,
-      maxUses: options.maxUses,
-      uses: 0,
-      rootFingerprint,
-    };
-    this.#tokens.set(id, record);
+    const { record, token } = newTokenRecord(options, this.#trustDomain, this.#rootFingerprint(), now);
+    this.#tokens.set(record.id, record);
     await this.#save();
-    return { token: formatJoinToken({ rootFingerprint, id, secret }), id, expiresAtMs: record.expiresAtMs, spiffeId: record.spiffeId };
+    return { token, id: record.id, expiresAtMs: record.expiresAtMs, spiffeId: record.spiffeId };
   }
 
   /**
@@ -98,45 +46,14 @@ export class TokenStore {
    * before the use is counted, so a refused request never spends a use.
    */
   async redeem(token: string, requestedSpiffeId: string): Promise<TokenRecord> {
-    const requested = parseSpiffeId(requestedSpiffeId);
-    const hint = tokenCreateHint(requested?.service ?? '<service>', requested?.namespace ?? DEFAULT_NAMESPACE);
-    const parts = parseJoinToken(token);
-    if (!parts) {
-      throw new ControlPlaneError('WEFT_ERR_TOKEN_INVALID', `the join token is malformed (expected weft1.<fingerprint>.<id>.<secret>): copy it again, or ${hint}`);
-    }
-    const record = this.#tokens.get(parts.id);
-    const expected = record ? Buffer.from(record.secretSha256, 'hex') : DUMMY_HASH;
-    const secretMatches = timingSafeEqual(sha256(parts.secret), expected.length === 32 ? expected : DUMMY_HASH);
-    if (!record || !secretMatches) {
-      // Unknown id and wrong secret read the same, so the answer does not confirm that an id exists.
-      throw new ControlPlaneError('WEFT_ERR_TOKEN_INVALID', `join token ${parts.id} is not valid for this control plane: ${hint}`);
-    }
-    const reissue = tokenCreateHint(record.service, record.namespace);
-    if (record.revokedAtMs) {
-      throw new ControlPlaneError('WEFT_ERR_TOKEN_REVOKED', `join token ${record.id} was revoked at ${new Date(record.revokedAtMs).toISOString()}: ${reissue}`);
-    }
-    if (this.#now() >= record.expiresAtMs) {
-      throw new ControlPlaneError('WEFT_ERR_TOKEN_EXPIRED', `join token ${record.id} expired at ${new Date(record.expiresAtMs).toISOString()}: ${reissue}`);
-    }
-    if (record.spiffeId !== requestedSpiffeId) {
-      throw new ControlPlaneError(
-        'WEFT_ERR_IDENTITY_MISMATCH',
-        `join token ${record.id} is bound to ${record.spiffeId}, but the CSR asks for ${requestedSpiffeId}: a token signs only the identity it was created for`,
-      );
-    }
-    if (record.maxUses > 0 && record.uses >= record.maxUses) {
-      throw new ControlPlaneError(
-        'WEFT_ERR_TOKEN_EXHAUSTED',
-        `join token ${record.id} has been used ${record.uses} time${record.uses === 1 ? '' : 's'}, its limit (--max-uses ${record.maxUses}` +
-          `${record.maxUses === 1 ? ', the default: each sidecar joins with its own token' : ''}): ${reissue}`,
-      );
-    }
+    const parts = parseTokenFor(token, requestedSpiffeId);
+    const record = checkRedeemable(this.#tokens.get(parts.id), parts, requestedSpiffeId, this.#now());
     record.uses += 1;
     await this.#save();
     return { ...record };
   }
 
-  list(): readonly TokenRecord[] {
+  async list(): Promise<readonly TokenRecord[]> {
     return [...this.#tokens.values()].map((t) => ({ ...t }));
   }
 
@@ -146,7 +63,7 @@ export class TokenStore {
    */
   async revoke(id: string): Promise<TokenRecord> {
     const record = this.#tokens.get(id);
-    if (!record) throw new ControlPlaneError('WEFT_ERR_NOT_FOUND', `no join token ${JSON.stringify(id)}: \`weftctl token list\` shows the ids`);
+    if (!record) throw tokenNotFound(id);
     if (!record.revokedAtMs) {
       record.revokedAtMs = this.#now();
       await this.#save();
@@ -167,24 +84,3 @@ export class TokenStore {
   }
 }
 
-function tokenCreateHint(service: string, namespace: string): string {
-  const ns = namespace === DEFAULT_NAMESPACE ? '' : ` --namespace ${namespace}`;
-  return `create a new one with \`weftctl token create --service ${service}${ns}\``;
-}
-
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
-function isTokenRecord(value: unknown): value is TokenRecord {
-  if (!isRecord(value)) return false;
-  const strings = ['id', 'secretSha256', 'service', 'namespace', 'spiffeId'];
-  const numbers = ['createdAtMs', 'expiresAtMs', 'maxUses', 'uses'];
-  const optional = (k: string, type: string): boolean => value[k] === undefined || typeof value[k] === type;
-  return (
-    strings.every((k) => typeof value[k] === 'string') &&
-    numbers.every((k) => typeof value[k] === 'number') &&
-    optional('revokedAtMs', 'number') &&
-    optional('rootFingerprint', 'string')
-  );
-}

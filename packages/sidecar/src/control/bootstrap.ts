@@ -1,6 +1,7 @@
 import { spiffeId, type Logger } from '@weft/api';
 import type { Watch } from '../watch';
-import { formatHostPort, type HostPort } from './address';
+import { failingOver, type ControlPlaneAddresses } from './control-plane-addresses';
+import { formatHostPort } from './address';
 import { retry, type BackoffOptions } from './backoff';
 import { fetchTrustAnchor, type TrustAnchor } from './bootstrap-trust';
 import { isTransient } from './errors';
@@ -12,7 +13,8 @@ import type { JoinToken } from './join-token';
 const BOOT_BACKOFF: BackoffOptions = Object.freeze({ baseMs: 500, capMs: 5_000 });
 
 export interface BootstrapOptions {
-  readonly address: HostPort;
+  /** Tried in turn while unreachable: each replica serves the same mesh root. */
+  readonly addresses: ControlPlaneAddresses;
   readonly token: JoinToken;
   readonly service: string;
   readonly namespace: string;
@@ -38,16 +40,16 @@ export interface Bootstrapped {
  * plane, a bad token or a refused CSR is thrown at once, because retrying cannot fix it.
  */
 export async function bootstrapIdentity(options: BootstrapOptions): Promise<Bootstrapped> {
-  const { address, token, logger, signal } = options;
+  const { addresses, token, logger, signal } = options;
   const retryOptions = { logger, backoff: options.backoff ?? BOOT_BACKOFF, retryable: isTransient, ...(signal ? { signal } : {}) };
-  const trust = await retry(() => fetchTrustAnchor(address, token.rootFingerprint, signal ? { signal } : {}), {
+  const trust = await retry(() => failingOver(addresses, (address) => fetchTrustAnchor(address, token.rootFingerprint, signal ? { signal } : {})), {
     ...retryOptions,
     what: 'first contact with the control plane',
   });
-  logger.info('control plane root pinned from the join token', { controlPlane: formatHostPort(address), trustDomain: trust.trustDomain, tokenId: token.id });
+  logger.info('control plane root pinned from the join token', { controlPlane: formatHostPort(addresses.current), trustDomain: trust.trustDomain, tokenId: token.id });
   const id = spiffeId({ trustDomain: trust.trustDomain, namespace: options.namespace, service: options.service });
   const identityClient = new IdentityClient({
-    address,
+    addresses,
     trustDomain: trust.trustDomain,
     spiffeId: id,
     token,

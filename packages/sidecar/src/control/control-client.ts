@@ -4,6 +4,7 @@ import { compileSnapshot, type CompiledConfig } from '../config/compiled-config'
 import type { SelfInfo } from '../self';
 import type { Watch } from '../watch';
 import { formatHostPort, type HostPort } from './address';
+import type { ControlPlaneAddresses } from './control-plane-addresses';
 import { Backoff, RECONNECT_BACKOFF, type BackoffOptions } from './backoff';
 import { errorInfo, type ErrorInfo } from './errors';
 import { fromGrpcError, openDiscoveryStream, type DiscoveryCall } from './grpc-calls';
@@ -14,7 +15,8 @@ import { CONTROL_CHANNEL_OPTIONS, controlPlaneCredentials } from './tls-credenti
 export type CompileFn = (snapshot: Snapshot, version: string, self: SelfInfo) => CompiledConfig;
 
 export interface ControlClientOptions {
-  readonly address: HostPort;
+  /** Replicas of the control plane: the stream goes to the current one and moves on when it is lost. */
+  readonly addresses: ControlPlaneAddresses;
   readonly trustDomain: string;
   readonly self: SelfInfo;
   readonly identity: Watch<IdentityMaterial>;
@@ -64,6 +66,7 @@ export interface ControlState {
 
 interface OpenStream {
   readonly client: grpc.Client;
+  readonly target: HostPort;
   readonly call: DiscoveryCall;
   connectedAtMs?: number;
   responded: boolean;
@@ -79,7 +82,6 @@ export class ControlClient {
   readonly #o: ControlClientOptions;
   readonly #compile: CompileFn;
   readonly #backoff: Backoff;
-  readonly #target: string;
   readonly #unsubscribe: () => void;
   #stream: OpenStream | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -94,7 +96,6 @@ export class ControlClient {
     this.#o = options;
     this.#compile = options.compile ?? compileSnapshot;
     this.#backoff = new Backoff(options.backoff ?? RECONNECT_BACKOFF);
-    this.#target = formatHostPort(options.address);
     this.#certificate = options.identity.current;
     // A renewed certificate changes the node's certificate facts (expiry, serial, root); tell the
     // control plane, but keep the stream: its TLS session stays valid and nothing reconnects.
@@ -106,8 +107,9 @@ export class ControlClient {
     });
   }
 
+  /** The replica the stream uses now (or will use next). */
   get address(): string {
-    return this.#target;
+    return formatHostPort(this.#o.addresses.current);
   }
 
   get state(): ControlState {
@@ -167,8 +169,9 @@ export class ControlClient {
     const material = this.#o.identity.current;
     if (this.#closed || !material) return;
     const credentials = controlPlaneCredentials(this.#o.trustDomain, material.trustBundlePem, material);
-    const { client, call } = openDiscoveryStream(this.#target, credentials, { ...CONTROL_CHANNEL_OPTIONS, ...this.#o.channelOptions });
-    const stream: OpenStream = { client, call, responded: false, done: false };
+    const target = this.#o.addresses.current;
+    const { client, call } = openDiscoveryStream(formatHostPort(target), credentials, { ...CONTROL_CHANNEL_OPTIONS, ...this.#o.channelOptions });
+    const stream: OpenStream = { client, call, target, responded: false, done: false };
     this.#stream = stream;
     this.#state = { ...this.#state, streams: this.#state.streams + 1 };
     call.on('metadata', () => this.#markConnected(stream));
@@ -182,7 +185,7 @@ export class ControlClient {
   #markConnected(stream: OpenStream): void {
     if (stream.connectedAtMs !== undefined || stream.done) return;
     stream.connectedAtMs = Date.now();
-    this.#o.logger.info('connected to the control plane', { address: this.#target, stream: this.#state.streams });
+    this.#o.logger.info('connected to the control plane', { address: formatHostPort(stream.target), stream: this.#state.streams });
   }
 
   #onResponse(stream: OpenStream, response: DiscoveryResponse): void {
@@ -240,7 +243,10 @@ export class ControlClient {
     this.#o.observer?.endTaps();
     if (this.#stream === stream) this.#stream = undefined;
     if (this.#closed) return;
-    const info = errorInfo(fromGrpcError(err, 'Discovery.Stream', this.#target, 'WEFT_ERR_CONTROL_PLANE_UNAVAILABLE'));
+    const info = errorInfo(fromGrpcError(err, 'Discovery.Stream', formatHostPort(stream.target), 'WEFT_ERR_CONTROL_PLANE_UNAVAILABLE'));
+    // A lost stream moves on to the next replica (a no-op with one): the one that was lost may be
+    // gone for good, and every replica serves the same mesh.
+    this.#o.addresses.failed(stream.target);
     this.#state = { ...this.#state, lastError: info };
     const healthy = stream.responded && stream.connectedAtMs !== undefined && Date.now() - stream.connectedAtMs >= (this.#o.healthyAfterMs ?? 10_000);
     if (healthy) this.#backoff.reset();

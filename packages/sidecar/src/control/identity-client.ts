@@ -1,6 +1,7 @@
 import type { Logger } from '@weft/api';
 import { Watch } from '../watch';
 import type { HostPort } from './address';
+import { failingOver, type ControlPlaneAddresses } from './control-plane-addresses';
 import { Backoff, type BackoffOptions } from './backoff';
 import { errorInfo, type ErrorInfo } from './errors';
 import type { IdentityMaterial } from './identity-material';
@@ -16,7 +17,8 @@ const RENEW_BACKOFF: BackoffOptions = Object.freeze({ baseMs: 1_000, capMs: 30_0
 const MIN_RENEW_DELAY_MS = 100;
 
 export interface IdentityClientOptions {
-  readonly address: HostPort;
+  /** Signing goes to the current one; a replica that cannot be reached is left for the next. */
+  readonly addresses: ControlPlaneAddresses;
   readonly trustDomain: string;
   readonly spiffeId: string;
   readonly token: JoinToken;
@@ -78,7 +80,7 @@ export class IdentityClient {
    * whether a failure is fatal (bad token) or worth waiting out (unreachable).
    */
   async bootstrap(): Promise<IdentityMaterial> {
-    const material = await signIdentity({ ...this.#common(), rootsPem: [this.#options.bootstrapRootPem], token: this.#options.token });
+    const material = await failingOver(this.#options.addresses, (address) => signIdentity({ ...this.#common(address), rootsPem: [this.#options.bootstrapRootPem], token: this.#options.token }));
     if (this.#closed) return material;
     this.identity.set(material);
     this.#options.logger.info('certificate issued', { spiffeId: material.spiffeId, expiresAt: new Date(material.expiresAtMs).toISOString() });
@@ -108,9 +110,9 @@ export class IdentityClient {
     this.#nextRenewalAtMs = undefined;
   }
 
-  #common(): { address: HostPort; trustDomain: string; spiffeId: string; timeoutMs?: number; proxyId?: string } {
+  #common(address: HostPort): { address: HostPort; trustDomain: string; spiffeId: string; timeoutMs?: number; proxyId?: string } {
     const o = this.#options;
-    return { address: o.address, trustDomain: o.trustDomain, spiffeId: o.spiffeId, ...(o.signTimeoutMs ? { timeoutMs: o.signTimeoutMs } : {}), ...(o.proxyId ? { proxyId: o.proxyId } : {}) };
+    return { address, trustDomain: o.trustDomain, spiffeId: o.spiffeId, ...(o.signTimeoutMs ? { timeoutMs: o.signTimeoutMs } : {}), ...(o.proxyId ? { proxyId: o.proxyId } : {}) };
   }
 
   #schedule(delayMs: number): void {
@@ -132,9 +134,9 @@ export class IdentityClient {
       // While the certificate is valid it authenticates the renewal. Once it has expired, mTLS
       // cannot work any more; the join token is the only credential left (it works if the
       // operator made it reusable and it has not expired), so we try that rather than give up.
-      const signed = await signIdentity(expired
-        ? { ...this.#common(), rootsPem, token: this.#options.token }
-        : { ...this.#common(), rootsPem, current });
+      const signed = await failingOver(this.#options.addresses, (address) =>
+        signIdentity(expired ? { ...this.#common(address), rootsPem, token: this.#options.token } : { ...this.#common(address), rootsPem, current }),
+      );
       if (this.#closed) return;
       const material = Object.freeze({ ...signed, trustBundlePem: bundleAfterRenewal(signed, this.identity.current) });
       this.#renewals += 1;

@@ -3,21 +3,13 @@ import { CertificateAuthority, certificateFingerprint } from '@weft/pki';
 import type { Snapshot } from '@weft/api';
 import type { CompiledConfig } from '../../src/config/compiled-config';
 import { ControlClient, type CompileFn } from '../../src/control/control-client';
+import { ControlPlaneAddresses } from '../../src/control/control-plane-addresses';
 import { IdentityClient } from '../../src/control/identity-client';
 import { JoinToken } from '../../src/control/join-token';
-import type { SelfInfo } from '../../src/self';
 import { Watch } from '../../src/watch';
 import { FakeControlPlane } from './fake-control-plane';
-import { memoryLogger, stubCompile, waitFor } from './helpers';
+import { memoryLogger, SELF, stubCompile, waitFor } from './helpers';
 
-const SELF: SelfInfo = Object.freeze({
-  proxyId: 'proxy-1',
-  service: 'orders',
-  namespace: 'default',
-  trustDomain: 'weft.local',
-  spiffeId: 'spiffe://weft.local/ns/default/sa/orders',
-  labels: { version: 'v1' },
-});
 
 describe('ControlClient (discovery stream)', function () {
   this.timeout(30_000);
@@ -29,7 +21,7 @@ describe('ControlClient (discovery stream)', function () {
   beforeEach(async () => {
     cp = await FakeControlPlane.start();
     identityClient = new IdentityClient({
-      address: { host: '127.0.0.1', port: cp.port }, trustDomain: 'weft.local', spiffeId: SELF.spiffeId,
+      addresses: new ControlPlaneAddresses([{ host: '127.0.0.1', port: cp.port }]), trustDomain: 'weft.local', spiffeId: SELF.spiffeId,
       token: JoinToken.parse(cp.tokenFor('orders')), bootstrapRootPem: cp.ca.rootPem, logger,
     });
     await identityClient.bootstrap();
@@ -44,7 +36,7 @@ describe('ControlClient (discovery stream)', function () {
   function start(compile: CompileFn = stubCompile, onSigningRoot?: (root: string) => void): { config: Watch<CompiledConfig>; control: ControlClient } {
     const config = new Watch<CompiledConfig>();
     control = new ControlClient({
-      address: { host: '127.0.0.1', port: cp.port }, trustDomain: 'weft.local', self: SELF,
+      addresses: new ControlPlaneAddresses([{ host: '127.0.0.1', port: cp.port }]), trustDomain: 'weft.local', self: SELF,
       identity: identityClient.identity, config, advertiseAddress: '127.0.0.1:15006', proxyVersion: 'test',
       logger, compile, backoff: { baseMs: 50, capMs: 200 }, ...(onSigningRoot ? { onSigningRoot } : {}),
     });
@@ -155,7 +147,7 @@ describe('ControlClient (discovery stream)', function () {
     const renewed = await (async () => {
       // Renew by hand through a second client, as the renewal timer would (24 h is too long to wait).
       const other = new IdentityClient({
-        address: { host: '127.0.0.1', port: cp.port }, trustDomain: 'weft.local', spiffeId: SELF.spiffeId,
+        addresses: new ControlPlaneAddresses([{ host: '127.0.0.1', port: cp.port }]), trustDomain: 'weft.local', spiffeId: SELF.spiffeId,
         token: JoinToken.parse(cp.tokenFor('orders')), bootstrapRootPem: cp.ca.rootPem, logger,
       });
       const m = await other.bootstrap();

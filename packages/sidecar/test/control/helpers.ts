@@ -43,3 +43,13 @@ export async function waitFor(what: string, condition: () => boolean, timeoutMs 
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** The proxy the control client tests run as. */
+export const SELF: SelfInfo = Object.freeze({
+  proxyId: 'proxy-1',
+  service: 'orders',
+  namespace: 'default',
+  trustDomain: 'weft.local',
+  spiffeId: 'spiffe://weft.local/ns/default/sa/orders',
+  labels: { version: 'v1' },
+});

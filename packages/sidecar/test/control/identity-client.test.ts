@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { X509Certificate } from 'node:crypto';
 import { CertificateAuthority, certificateFingerprint, certificateInfo, normalizeSerial } from '@weft/pki';
+import { ControlPlaneAddresses } from '../../src/control/control-plane-addresses';
 import { ControlError } from '../../src/control/errors';
 import { IdentityClient, renewDelay } from '../../src/control/identity-client';
 import type { IdentityMaterial } from '../../src/control/identity-material';
@@ -18,7 +19,7 @@ describe('IdentityClient', function () {
   function client(token: string, spiffeId = ORDERS, proxyId?: string): IdentityClient {
     const c = new IdentityClient({
       ...(proxyId ? { proxyId } : {}),
-      address: { host: '127.0.0.1', port: cp.port },
+      addresses: new ControlPlaneAddresses([{ host: '127.0.0.1', port: cp.port }]),
       trustDomain: 'weft.local',
       spiffeId,
       token: JoinToken.parse(token),
