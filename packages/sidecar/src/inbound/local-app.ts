@@ -1,10 +1,10 @@
-import type { Agent } from 'node:http';
 import type { Readable } from 'node:stream';
 import { HEADERS } from '@weft/api';
 import type { HttpProtocol } from '../layers/downstream';
 import type { H2Connection } from '../layers/h2-connection';
 import type { HeaderMap } from '../layers/http';
 import type { Phase } from '../telemetry/record';
+import type { AppPool } from './app-pool';
 import type { HttpPeer } from './tls-terminate';
 import type { CancelSignal } from '../layers/cancel';
 
@@ -19,8 +19,8 @@ export interface LocalApp {
   readonly host: string;
   readonly port: number;
   readonly protocol: AppProtocol;
-  /** Keep-alive agent shared by every HTTP/1.1 request to the app. */
-  readonly agent: Agent;
+  /** Kept-alive connections shared by every HTTP/1.1 request to the app (not Upgrades). */
+  readonly http1: AppPool;
   /** The one HTTP/2 session to the app (h2c or auto), opened when first needed and reopened when it closes. */
   readonly h2: H2Connection | undefined;
 }

@@ -1,4 +1,3 @@
-import { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { createLogger } from '@weft/api';
@@ -12,6 +11,7 @@ import type { ProxyListener } from '../listener';
 import type { SelfInfo } from '../self';
 import type { Telemetry } from '../telemetry/telemetry';
 import type { Watch } from '../watch';
+import { AppPool } from './app-pool';
 import type { AppProtocol, LocalApp } from './local-app';
 import { detectInbound, inboundAlpn } from './protocol-detect';
 import { inboundStack } from './stack';
@@ -89,7 +89,7 @@ export async function startInbound(options: InboundOptions): Promise<ProxyListen
     host,
     port: options.appPort,
     protocol: appProtocol,
-    agent: new Agent({ keepAlive: true, timeout: APP_KEEP_ALIVE_MS }),
+    http1: new AppPool({ host, port: options.appPort, keepAliveMs: APP_KEEP_ALIVE_MS, connectTimeoutMs: APP_CONNECT_TIMEOUT_MS }),
     h2: appProtocol === 'h2c' || appProtocol === 'auto' ? new H2Connection({ authority: `http://${host}:${options.appPort}`, connectTimeoutMs: APP_CONNECT_TIMEOUT_MS, idleTimeoutMs: APP_H2_IDLE_MS }) : undefined,
   };
   const destination = `${options.self.service}.${options.self.namespace}`;
@@ -103,7 +103,7 @@ export async function startInbound(options: InboundOptions): Promise<ProxyListen
   };
   const release = async (forced: boolean): Promise<void> => {
     unsubscribe();
-    app.agent.destroy();
+    await app.http1.close();
     await app.h2?.close(forced);
   };
   const reader = options.originalDst ?? originalDstReader();

@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 
 /** What `stream.pipeline` reports when a destination closes before the body went through. */
-class PrematureCloseError extends Error {
+export class PrematureCloseError extends Error {
   readonly code = 'ERR_STREAM_PREMATURE_CLOSE';
   constructor(what: string) {
     super(`${what} closed before the body was complete`);

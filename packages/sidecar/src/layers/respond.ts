@@ -3,7 +3,8 @@ import { PassThrough, type Readable } from 'node:stream';
 import { HEADERS } from '@weft/api';
 import { ClientClosedError, type ProxyError } from './errors';
 import { forwardableHeaders, type HeaderMap, type ProxyResponse } from './http';
-import { pipeBody } from './pipe-body';
+import { pipeBody, PrematureCloseError } from './pipe-body';
+import { wholeBody } from './proxy-body';
 
 /**
  * Writes a proxied response: status, forwardable headers plus `extra`, then the body streamed
@@ -25,6 +26,14 @@ export function sendResponse(
     return;
   }
   const trailers = response.trailers;
+  const whole = wholeBody(response.body);
+  if (whole) {
+    // All of it is here: headers and body go out in one write, and the trailers are known.
+    if (trailers) addTrailers(res, trailers());
+    res.once('close', () => done(res.writableFinished ? undefined : new PrematureCloseError('the client connection')));
+    res.end(whole);
+    return;
+  }
   // Registered before pipe's own 'end' listener, so the trailers are set when it ends `res`.
   // Node sends them only on a chunked response and drops them otherwise (HTTP/1.1 allows no more).
   if (trailers) response.body.once('end', () => addTrailers(res, trailers()));

@@ -1,4 +1,5 @@
 import type { Pool } from 'undici';
+import { undiciPool } from '../../layers/undici-pool';
 import type { Destination } from '../../config/types';
 import type { IdentityMaterial } from '../../control/identity-material';
 import type { Watch } from '../../watch';
@@ -20,20 +21,6 @@ class PooledEndpoint implements EndpointConnection {
   close(force: boolean): Promise<void> {
     return (force ? this.pool.destroy() : this.pool.close()).catch(() => undefined);
   }
-}
-
-/**
- * undici's Pool, loaded with the first pool: an instance that only serves inbound traffic never
- * opens one. Only the Pool's own files (22, with the HTTP/1.1 client and llhttp): undici's index
- * also loads fetch, WebSocket, the cache and the interceptors (110 files in all), which the
- * sidecar never uses: 12 MB of RSS instead of 20.5, 1.2 MB of heap instead of 4.3
- * (docs/performance.md, "Memory of the client sidecar"). undici 7 has no `exports` map, so the
- * file is reachable; the endpoint-client and scenario tests fail if an upgrade moves it.
- * Only `dispatch` is there: undici's index is what adds `request`, `stream`, `pipeline`,
- * `connect` and `upgrade` to every dispatcher, so `get` hands out a dispatcher typed that way.
- */
-function undiciPool(): typeof Pool {
-  return require('undici/lib/dispatcher/pool') as typeof Pool;
 }
 
 function openPool(material: IdentityMaterial, endpoint: string, destination: Destination): PooledEndpoint {
