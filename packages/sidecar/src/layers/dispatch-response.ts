@@ -16,14 +16,19 @@ export interface DispatchedRequest {
  */
 export type ClassifyFailure<R> = (err: Error, sent: boolean, req: R) => Error;
 
-type State = 'waiting' | 'sent' | 'streaming' | 'done';
+type State = 'waiting' | 'sent' | 'heading' | 'streaming' | 'done';
 
 /**
  * undici's dispatch handler for a proxied request, for every hop that goes through an undici Pool
- * (to a peer sidecar, to the local app): resolves once the response headers are in, the body then
- * streams on as a ProxyBody with back-pressure (undici pauses while the reader is slow). The
- * request's Cancel aborts it, also while it waits for a connection. A failure before the headers
- * rejects, named by `classify`; a failure after them breaks the body.
+ * (to a peer sidecar, to the local app). The response is handed up once its headers are in, but
+ * not in the same breath: undici parses a whole socket read at once, and a small answer's body
+ * and end come in that same read, so the handler waits for the end of the read (a microtask).
+ * If the body is whole by then, the response carries it as a Buffer and no stream is made at all
+ * (most answers a proxy carries; a stream, its pipe and their watchers were about 4 KB of garbage
+ * and several ticks per response: docs/performance.md, "Whole bodies"). Otherwise the body
+ * streams on as a ProxyBody with back-pressure (undici pauses while the reader is slow).
+ * The request's Cancel aborts it, also while it waits for a connection. A failure before the
+ * headers rejects, named by `classify`; a failure after them breaks the body.
  */
 export class DispatchResponse<R extends DispatchedRequest> implements Dispatcher.DispatchHandler {
   readonly #req: R;
@@ -33,6 +38,11 @@ export class DispatchResponse<R extends DispatchedRequest> implements Dispatcher
   readonly #reject: (err: Error) => void;
   #state: State = 'waiting';
   #controller: Dispatcher.DispatchController | undefined;
+  #status = 0;
+  #headers: HeaderMap | undefined;
+  /** What arrived before the response was handed up. */
+  #chunks: Buffer[] | undefined;
+  #ended = false;
   #body: ProxyBody | undefined;
   #trailers: HeaderMap | undefined;
 
@@ -58,29 +68,63 @@ export class DispatchResponse<R extends DispatchedRequest> implements Dispatcher
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200 || this.#state === 'done') return; // 1xx: informational, the real answer follows
-    this.#state = 'streaming';
-    this.#body = new ProxyBody(controller);
-    // undici's parsed headers never hold undefined values. Trailers can only follow a chunked body.
-    const chunked = headers['content-length'] === undefined;
-    this.#resolve({ status: statusCode, headers: headers as HeaderMap, body: this.#body, ...(chunked ? { trailers: () => this.#trailers } : {}) });
+    this.#controller = controller;
+    this.#state = 'heading';
+    this.#status = statusCode;
+    this.#headers = headers as HeaderMap; // undici's parsed headers never hold undefined values
+    queueMicrotask(this.#handUp);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#body && !this.#body.push(chunk)) controller.pause();
+    if (this.#state === 'heading') (this.#chunks ??= []).push(chunk);
+    else if (this.#body && !this.#body.push(chunk)) controller.pause();
   }
 
   onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
     if (Object.keys(trailers).length > 0) this.#trailers = trailers as HeaderMap;
+    const heading = this.#state === 'heading';
     this.#finish();
-    this.#body?.complete();
+    if (heading) this.#ended = true;
+    else this.#body?.complete();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
-    const wasStreaming = this.#state === 'streaming';
-    const wasSent = this.#state === 'sent';
+    const state = this.#state;
     this.#finish();
-    if (wasStreaming) this.#body?.destroy(err);
-    else this.#reject(this.#ownOr(err, wasSent));
+    if (state === 'heading') {
+      // Broke off in the read that brought the headers: hand up a stream that fails, as it would have later.
+      this.#handUpStream();
+      this.#body?.destroy(err);
+    } else if (state === 'streaming') this.#body?.destroy(err);
+    else if (!this.#ended) this.#reject(this.#ownOr(err, state === 'sent'));
+  }
+
+  /** The end of the read that brought the headers: the body is whole (a Buffer) or streams on. */
+  readonly #handUp = (): void => {
+    if (this.#headers === undefined || this.#body !== undefined) return; // handed up already (failed in that read)
+    if (!this.#ended) {
+      this.#handUpStream();
+      return;
+    }
+    const chunks = this.#chunks;
+    const body = chunks === undefined ? null : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+    this.#resolve(this.#response(body));
+  };
+
+  #handUpStream(): void {
+    const body = new ProxyBody(this.#controller as Dispatcher.DispatchController);
+    this.#body = body;
+    if (this.#state === 'heading') this.#state = 'streaming';
+    for (const chunk of this.#chunks ?? []) body.push(chunk);
+    this.#chunks = undefined;
+    this.#resolve(this.#response(body));
+  }
+
+  #response(body: ProxyResponse['body']): ProxyResponse {
+    const headers = this.#headers as HeaderMap;
+    // Trailers can only follow a chunked body.
+    const chunked = headers['content-length'] === undefined;
+    return { status: this.#status, headers, body, ...(chunked ? { trailers: () => this.#trailers } : {}) };
   }
 
   readonly #onAbort = (): void => {

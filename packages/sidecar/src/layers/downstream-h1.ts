@@ -3,7 +3,7 @@ import { TLSSocket } from 'node:tls';
 import type { Downstream, Outcome, RespondOptions } from './downstream';
 import { ClientClosedError } from './errors';
 import { grpcErrorHeaders } from './grpc';
-import { declaredBodyLength } from './http';
+import { declaredBodyLength, discardBody } from './http';
 import { answer, guardBody, sendResponse } from './respond';
 
 /** An HTTP/1.1 request and its response object, as a Downstream. */
@@ -32,7 +32,7 @@ function respondHttp1(req: IncomingMessage, res: ServerResponse, outcome: Outcom
       sendResponse(res, outcome.response, options.dropMeshHeaders, options.extra, done);
     } catch (err) {
       // A header Node refuses to write: cut the connection rather than crash.
-      outcome.response.body?.destroy();
+      discardBody(outcome.response.body);
       res.destroy(err as Error);
       done(err as Error);
     }

@@ -5,8 +5,8 @@ import { HEADERS } from '@weft/api';
 import type { Downstream, Outcome, RespondOptions } from './downstream';
 import { ClientClosedError, type ProxyError } from './errors';
 import { grpcErrorHeaders } from './grpc';
-import { forwardableHeaders, withoutPseudoHeaders, type ProxyResponse } from './http';
-import { pipeBody } from './pipe-body';
+import { discardBody, forwardableHeaders, withoutPseudoHeaders, type ProxyResponse } from './http';
+import { pipeBody, PrematureCloseError } from './pipe-body';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR } = constants;
 
@@ -43,14 +43,14 @@ export function h2Downstream(stream: ServerHttp2Stream, headers: IncomingHttpHea
 function respondH2(stream: ServerHttp2Stream, outcome: Outcome, options: RespondOptions, done: (err: Error | undefined) => void): void {
   if ('response' in outcome) {
     if (stream.destroyed || stream.closed) {
-      outcome.response.body?.destroy();
+      discardBody(outcome.response.body);
       done(new ClientClosedError());
       return;
     }
     try {
       sendResponse(stream, outcome.response, options, done);
     } catch (err) {
-      outcome.response.body?.destroy();
+      discardBody(outcome.response.body);
       stream.close(NGHTTP2_INTERNAL_ERROR);
       done(err as Error);
     }
@@ -82,6 +82,11 @@ function sendResponse(stream: ServerHttp2Stream, response: ProxyResponse, option
         stream.close(NGHTTP2_INTERNAL_ERROR);
       }
     });
+  }
+  if (Buffer.isBuffer(body)) {
+    stream.once('close', () => done(stream.writableFinished ? undefined : new PrematureCloseError('the client stream')));
+    stream.end(body);
+    return;
   }
   // Back-pressure both ways; a client reset destroys the upstream body, an upstream failure
   // resets the client's stream so that a truncated body never looks complete.

@@ -9,10 +9,12 @@ export interface ProxyResponse {
   readonly status: number;
   readonly headers: HeaderMap;
   /**
-   * Null when there is nothing to send (HEAD, 204, 304, a synthesized empty answer, or an HTTP/2
-   * answer that ended with its headers, such as a gRPC trailers-only error).
+   * A stream, or a Buffer when the whole body arrived with the headers (most small answers: no
+   * stream is made for them, see DispatchResponse). Null when there is nothing to send (HEAD, 204,
+   * 304, a synthesized empty answer, or an HTTP/2 answer that ended with its headers, such as a
+   * gRPC trailers-only error).
    */
-  readonly body: Readable | null;
+  readonly body: Readable | Buffer | null;
   /**
    * The trailers that followed the body (HTTP/2, or chunked HTTP/1.1), known once the body has
    * ended: writers read them on the body's 'end'. Absent when the upstream cannot send any.
@@ -23,6 +25,11 @@ export interface ProxyResponse {
    * both ways until either side closes it (WebSocket and other upgraded protocols).
    */
   readonly tunnel?: Duplex;
+}
+
+/** Gives up a response nobody will send: a streamed body is destroyed, which closes its connection. */
+export function discardBody(body: ProxyResponse['body']): void {
+  if (body !== null && !Buffer.isBuffer(body)) body.destroy();
 }
 
 /**

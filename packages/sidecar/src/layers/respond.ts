@@ -2,9 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import { HEADERS } from '@weft/api';
 import { ClientClosedError, type ProxyError } from './errors';
-import { forwardableHeaders, type HeaderMap, type ProxyResponse } from './http';
+import { discardBody, forwardableHeaders, type HeaderMap, type ProxyResponse } from './http';
 import { pipeBody, PrematureCloseError } from './pipe-body';
-import { wholeBody } from './proxy-body';
 
 /**
  * Writes a proxied response: status, forwardable headers plus `extra`, then the body streamed
@@ -20,24 +19,24 @@ export function sendResponse(
   done: (err: Error | undefined) => void,
 ): void {
   res.writeHead(response.status, { ...forwardableHeaders(response.headers, dropMeshHeaders), ...extra });
-  if (!response.body) {
+  const body = response.body;
+  if (!body) {
     res.end();
     done(undefined);
     return;
   }
   const trailers = response.trailers;
-  const whole = wholeBody(response.body);
-  if (whole) {
-    // All of it is here: headers and body go out in one write, and the trailers are known.
+  if (Buffer.isBuffer(body)) {
+    // The whole body is here: it goes out with the headers in one write, trailers known.
     if (trailers) addTrailers(res, trailers());
     res.once('close', () => done(res.writableFinished ? undefined : new PrematureCloseError('the client connection')));
-    res.end(whole);
+    res.end(body);
     return;
   }
   // Registered before pipe's own 'end' listener, so the trailers are set when it ends `res`.
   // Node sends them only on a chunked response and drops them otherwise (HTTP/1.1 allows no more).
-  if (trailers) response.body.once('end', () => addTrailers(res, trailers()));
-  pipeBody(response.body, res, done);
+  if (trailers) body.once('end', () => addTrailers(res, trailers()));
+  pipeBody(body, res, done);
 }
 
 function addTrailers(res: ServerResponse, trailers: HeaderMap | undefined): void {
@@ -65,7 +64,7 @@ export function answer(
     if ('response' in outcome) sendResponse(res, outcome.response, dropMeshHeaders, extra, (err) => err && onBodyError(err));
     else sendError(req, res, outcome.error, extra);
   } catch (err) {
-    if ('response' in outcome) outcome.response.body?.destroy();
+    if ('response' in outcome) discardBody(outcome.response.body);
     res.destroy(err as Error);
   }
 }

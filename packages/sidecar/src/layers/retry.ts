@@ -6,7 +6,7 @@ import type { Phase } from '../telemetry/record';
 import type { TraceSpan } from '../telemetry/trace';
 import { backoffDelay, type BackoffPolicy } from './backoff';
 import { AttemptTimeoutError, asProxyError } from './errors';
-import type { ProxyResponse, Service } from './http';
+import { discardBody, type ProxyResponse, type Service } from './http';
 import { ReplayableBody } from './replay-buffer';
 import type { RetryBudgets } from './retry-budget';
 import { isRetryableMethod, neverSent, retryReason, type Outcome } from './retry-classify';
@@ -139,7 +139,7 @@ export function retry<R extends RetryRequest>(params: RetryParams, env: RetryEnv
       }
       attemptBody = nextBody;
       // The failed response is dropped; destroying it closes its connection instead of reading on.
-      if ('response' in outcome) outcome.response.body?.destroy();
+      if ('response' in outcome) discardBody(outcome.response.body);
       avoid = attempt.endpoint;
       env.events.emit('weft:retry', { destination: params.destination.key, route: params.name, attempt: n + 1, reason, byDefault: policy.byDefault });
       req.span?.addEvent('weft.retry', { 'weft.attempt': n + 1, 'weft.retry.reason': reason, 'weft.retry.default': policy.byDefault, 'weft.endpoint': avoid ?? '' });

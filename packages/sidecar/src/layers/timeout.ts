@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Phase } from '../telemetry/record';
 import { DeadlineExceededError, UpstreamTimeoutError } from './errors';
-import type { ProxyResponse, Service } from './http';
+import { discardBody, type ProxyResponse, type Service } from './http';
 import { Cancel, type CancelSignal } from './cancel';
 
 /** What the timeout layer reads from its target (a compiled rule). */
@@ -71,7 +71,7 @@ export function withDeadline(
     work(controller.signal).then(
       (res) => {
         clearTimeout(timer);
-        if (settled) res.body?.destroy();
+        if (settled) discardBody(res.body);
         else {
           settled = true;
           resolve(res);

@@ -4,7 +4,7 @@ import { TLSSocket } from 'node:tls';
 import { HEADERS } from '@weft/api';
 import type { Downstream, Outcome, RespondOptions } from './downstream';
 import { ClientClosedError, type ProxyError } from './errors';
-import { forwardableHeaders, type HeaderMap, type ProxyResponse } from './http';
+import { discardBody, forwardableHeaders, type HeaderMap, type ProxyResponse } from './http';
 import { splice } from './splice';
 
 /**
@@ -53,7 +53,7 @@ function respondUpgrade(socket: Duplex, head: Buffer, token: string, outcome: Ou
     socket.write(rawHead(101, headers));
   } catch (err) {
     tunnel?.destroy();
-    response.body?.destroy();
+    discardBody(response.body);
     socket.destroy();
     done(err as Error);
     return;
@@ -70,6 +70,11 @@ function writeAndClose(socket: Duplex, response: ProxyResponse, options: Respond
   const body = response.body;
   if (!body) {
     socket.end();
+    done(undefined);
+    return;
+  }
+  if (Buffer.isBuffer(body)) {
+    socket.end(body);
     done(undefined);
     return;
   }

@@ -149,8 +149,9 @@ function outcomeAttributes(req: TracedRequest, res: ProxyResponse | undefined): 
   return attributes;
 }
 
-function endWithBody(body: Readable | null, done: (err: Error | undefined) => void): void {
-  if (!body) {
+/** Ends a span with its response body (at once for none or a whole one, already received). */
+function endWithBody(body: Readable | Buffer | null, done: (err: Error | undefined) => void): void {
+  if (!body || Buffer.isBuffer(body)) {
     done(undefined);
     return;
   }

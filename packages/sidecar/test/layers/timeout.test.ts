@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { performance } from 'node:perf_hooks';
 import { DeadlineExceededError, UpstreamTimeoutError } from '../../src/layers/errors';
@@ -79,6 +80,6 @@ describe('layers/timeout', () => {
     const p = withDeadline(5, neverAborted(), () => new Promise((resolve) => setTimeout(() => resolve(late), 20)), () => new Error('deadline'));
     await p.catch(() => undefined);
     await new Promise((r) => setTimeout(r, 30));
-    expect(late.body?.destroyed).to.equal(true);
+    expect((late.body as Readable | null)?.destroyed).to.equal(true);
   });
 });

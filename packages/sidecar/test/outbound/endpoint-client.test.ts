@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
 import { expect } from 'chai';
@@ -14,12 +14,20 @@ describe('outbound/endpoint/client (plain HTTP pool standing in for mTLS)', () =
   let server: Server;
   let pool: Pool;
   let address: string;
+  let later: ServerResponse | undefined;
 
   before(async () => {
     server = await listen(
       createServer((req, res) => {
         if (req.url === '/reset') return void req.socket.destroy();
         if (req.url === '/hang') return;
+        if (req.url === '/later') {
+          // Headers now, the body only when the test says so: the client must stream it.
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.flushHeaders();
+          later = res;
+          return;
+        }
         req.resume();
         req.on('end', () => res.end(`${req.method} ${req.url} ${req.headers['x-a'] ?? ''}`));
       }),
@@ -43,12 +51,23 @@ describe('outbound/endpoint/client (plain HTTP pool standing in for mTLS)', () =
     endpoint: { address, proxyId: 'p', labels: {} },
   });
 
-  it('resolves at the response headers and streams the body', async () => {
+  it('hands up a small answer that arrived whole as a Buffer: no stream', async () => {
     const r = req('/ok');
     const res = await client()(r);
     expect(res.status).to.equal(200);
-    expect(await text(res.body as NodeJS.ReadableStream)).to.equal('POST /ok 1');
+    expect(Buffer.isBuffer(res.body), 'a whole body is a Buffer').to.equal(true);
+    expect(String(res.body)).to.equal('POST /ok 1');
     expect(r.record.phase).to.equal('response headers');
+  });
+
+  it('resolves at the response headers and streams a body that comes later, trailers-capable', async () => {
+    const res = await client()(req('/later'));
+    expect(res.status).to.equal(200);
+    expect(Buffer.isBuffer(res.body), 'a body still on its way is a stream').to.equal(false);
+    expect(res.trailers, 'a chunked answer can carry trailers').to.be.a('function');
+    later?.write('first ');
+    setTimeout(() => later?.end('second'), 20);
+    expect(await text(res.body as NodeJS.ReadableStream)).to.equal('first second');
   });
 
   it('classifies a reset after the request was sent', async () => {

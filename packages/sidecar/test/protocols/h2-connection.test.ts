@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { constants, createServer as createH2Server, type Http2Server, type ServerHttp2Session } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -59,7 +60,7 @@ describe('layers/h2-connection and h2-exchange: one multiplexed session per peer
       for (let i = 0; i < 3; i++) {
         const res = await h2Exchange(connection, request, (cause) => cause, () => undefined);
         expect(res.status).to.equal(200);
-        res.body?.resume();
+        (res.body as Readable | null)?.resume();
         await new Promise((r) => setTimeout(r, 20)); // let the GOAWAY arrive
       }
       expect(sessions).to.equal(3);

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { createLogger } from '@weft/api';
 import { expect } from 'chai';
 import { NoEndpointsError } from '../../src/layers/errors';
@@ -53,8 +54,8 @@ describe('telemetry/trace-layers (fake next)', () => {
     expect(upstream).to.equal(`00-${T}-0000000000000001-01`);
     expect(r.record.traceId).to.equal(T);
     expect(tracing.ended).to.have.length(0); // still streaming
-    res.body?.resume();
-    await new Promise((resolve) => res.body?.on('close', resolve));
+    (res.body as Readable | null)?.resume();
+    await new Promise((resolve) => (res.body as Readable | null)?.on('close', resolve));
     expect(tracing.ended).to.deep.equal([{ name: 'outbound orders', status: 200, error: undefined }]);
   });
 
@@ -158,8 +159,8 @@ describe('telemetry/trace-layers (real Tracing, a client and a server sidecar)',
     });
     const clientRecord = record();
     const res = await outbound({ method: 'GET', path: '/orders/1', grpc: false, headers: { traceparent: appTraceparent }, record: clientRecord });
-    res.body?.resume();
-    await new Promise((resolve) => res.body?.on('close', resolve));
+    (res.body as Readable | null)?.resume();
+    await new Promise((resolve) => (res.body as Readable | null)?.on('close', resolve));
     return { upstream, toApp, clientTraceId: clientRecord.traceId, serverTraceId: serverRecord.traceId };
   }
 

@@ -119,9 +119,9 @@ export function balance<R extends BalanceRequest>(params: BalanceParams, env: Ba
   };
 }
 
-/** Calls `done` once when a response body has ended, failed or been discarded (or at once without one). */
-function whenDone(body: Readable | null, done: () => void): void {
-  if (!body || body.destroyed) {
+/** Calls `done` once when a response body has ended, failed or been discarded (at once without one, or for a whole one: its connection is already free). */
+function whenDone(body: Readable | Buffer | null, done: () => void): void {
+  if (!body || Buffer.isBuffer(body) || body.destroyed) {
     done();
     return;
   }
