@@ -1,0 +1,113 @@
+/**
+ * `npm run bench:floor [-- --slots 4 --seconds 6]`: the Weft pair next to the floor (floor-proxy.ts:
+ * the same building blocks with nothing on top), in the same run, slot by slot interleaved, 1 KiB
+ * GETs through each with wrk -t1 -c32 against the same nginx upstream. Prints, per slot and as
+ * medians, throughput and CPU microseconds per request of each proxy process, and peak RSS.
+ * What Weft costs above the floor is what its own layers cost; the floor is what Node.js, TLS and
+ * the kernel cost for this hop on this machine.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { findFreePorts, ProcessGroup } from '@weft/harness';
+import { makePairCerts } from './certs';
+import { startWeftPair } from './pair-weft';
+import { clockTicksPerSecond, cpuSecondsPer1000, ProcessSet, RssSampler } from './proc-stats';
+import { wrkMax, type Target } from './runners';
+import { describeMachine, ensureTools } from './tools';
+import { FILES, startUpstreams } from './upstreams';
+
+const { values } = parseArgs({ options: { slots: { type: 'string', default: '4' }, seconds: { type: 'string', default: '6' } } });
+const slots = Math.max(1, Math.round(Number(values.slots)));
+const seconds = Math.max(1, Math.round(Number(values.seconds)));
+const log = (text: string): void => void process.stderr.write(`${text}\n`);
+
+interface Contender {
+  readonly label: string;
+  readonly target: Target;
+  readonly client: ProcessSet;
+  readonly server: ProcessSet;
+}
+
+interface Slot {
+  readonly rate: number;
+  readonly clientUs: number;
+  readonly serverUs: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+async function runSlot(c: Contender): Promise<Slot> {
+  const hz = clockTicksPerSecond();
+  const before = [c.client.cpuTicks(), c.server.cpuTicks()];
+  const figures = await wrkMax(c.target, FILES['1k'].path, seconds);
+  const us = (i: number, set: ProcessSet): number => cpuSecondsPer1000(before[i] ?? 0, set.cpuTicks(), hz, figures.requests) * 1000;
+  return { rate: figures.rate, clientUs: us(0, c.client), serverUs: us(1, c.server) };
+}
+
+async function main(): Promise<void> {
+  ensureTools(log);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-floor-'));
+  const upstreams = await startUpstreams(dir);
+  const group = new ProcessGroup();
+  let weft: Awaited<ReturnType<typeof startWeftPair>> | undefined;
+  try {
+    const certs = makePairCerts(path.join(dir, 'certs'));
+    const certDir = path.dirname(certs.ca);
+    const [clientPort, serverPort] = (await findFreePorts(2)) as [number, number];
+    const script = path.join(__dirname, 'floor-proxy.js');
+    const server = group.spawn({ name: 'floor-server', script, args: ['server', String(serverPort), String(upstreams.httpPort), certDir] });
+    const client = group.spawn({ name: 'floor-client', script, args: ['client', String(clientPort), String(serverPort), certDir] });
+    for (const proc of [server, client]) await group.waitForLog(proc, (e) => e['msg'] === 'listening', 10_000);
+    weft = await startWeftPair(upstreams);
+    const weftProxies = weft.proxies('http');
+    if (!weftProxies.client || !weftProxies.server) throw new Error('the Weft pair has no client or server sidecar');
+    const contenders: Contender[] = [
+      { label: 'Node floor pair', target: { port: clientPort, host: 'web' }, client: new ProcessSet('floor client', [client.pid]), server: new ProcessSet('floor server', [server.pid]) },
+      { label: 'Weft pair', target: weft.target('http'), client: weftProxies.client, server: weftProxies.server },
+    ];
+    for (const c of contenders) await wrkMax(c.target, FILES['1k'].path, 2); // warm-up
+    const results = new Map<string, Slot[]>(contenders.map((c) => [c.label, []]));
+    const sampler = new RssSampler(contenders.flatMap((c) => [c.client, c.server]));
+    for (let i = 0; i < slots; i++) {
+      for (const c of i % 2 === 0 ? contenders : [...contenders].reverse()) {
+        const slot = await runSlot(c);
+        results.get(c.label)?.push(slot);
+        log(`slot ${i + 1} ${c.label}: ${slot.rate.toFixed(0)} req/s, CPU client ${slot.clientUs.toFixed(0)} / server ${slot.serverUs.toFixed(0)} us per request (load ${os.loadavg()[0]?.toFixed(1)})`);
+      }
+    }
+    const lines = [
+      `wrk -t1 -c32 -d${seconds}s, 1 KiB GETs, ${slots} interleaved slots each, medians:`,
+      '',
+      ...describeMachine().map((m) => `- ${m}`),
+      '',
+      '| figure | Node floor pair | Weft pair | Weft/floor |',
+      '| --- | ---: | ---: | ---: |',
+    ];
+    const [floor, weftSlots] = [results.get('Node floor pair') ?? [], results.get('Weft pair') ?? []];
+    const row = (name: string, pick: (s: Slot) => number, digits: number): string => {
+      const f = median(floor.map(pick));
+      const w = median(weftSlots.map(pick));
+      return `| ${name} | ${f.toFixed(digits)} | ${w.toFixed(digits)} | ${(w / f).toFixed(2)}× |`;
+    };
+    lines.push(row('max throughput, req/s', (s) => s.rate, 0), row('CPU per request, client proxy, µs', (s) => s.clientUs, 0), row('CPU per request, server proxy, µs', (s) => s.serverUs, 0));
+    const peaks = sampler.stop();
+    const peak = (set: ProcessSet): number => (peaks.get(set) ?? NaN) / 1024;
+    lines.push(`| peak RSS client / server, MB | ${peak(contenders[0]!.client).toFixed(1)} / ${peak(contenders[0]!.server).toFixed(1)} | ${peak(contenders[1]!.client).toFixed(1)} / ${peak(contenders[1]!.server).toFixed(1)} | |`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await weft?.stop();
+    await group.stopAll(3_000);
+    await upstreams.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  log(`bench:floor failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exitCode = 1;
+});
