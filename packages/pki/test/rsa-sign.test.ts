@@ -6,7 +6,7 @@ import { CertificateAuthority, createCsr, generateKeyPair, parseCsr } from '../s
 const ORDERS = 'spiffe://weft.local/ns/default/sa/orders';
 
 /** forge functions its typings leave out. */
-const forgeRsa = forge.pki.rsa as unknown as { encrypt: (...args: unknown[]) => string };
+const forgeRsa = forge.pki.rsa as unknown as { encrypt: (...args: unknown[]) => string; decrypt: (...args: unknown[]) => string };
 const forgePki = forge.pki as unknown as { getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1 };
 
 describe('CertificateAuthority signs in OpenSSL (rsa-sign.ts)', function () {
@@ -38,5 +38,26 @@ describe('CertificateAuthority signs in OpenSSL (rsa-sign.ts)', function () {
     md.update(forge.asn1.toDer(forgePki.getTBSCertificate(cert)).getBytes());
     const caKey = forge.pki.privateKeyFromPem(ca.exportMaterial().privateKeyPem) as forge.pki.rsa.PrivateKey;
     expect(Buffer.from(cert.signature as string, 'binary').toString('hex')).to.equal(Buffer.from(caKey.sign(md), 'binary').toString('hex'));
+  });
+
+  it("checks a CSR's SHA-256 RSA self-signature in OpenSSL, and still refuses a tampered one", () => {
+    const csrPem = createCsr(ORDERS, key.privateKeyPem);
+    const original = forgeRsa.decrypt;
+    forgeRsa.decrypt = () => {
+      throw new Error("forge's JavaScript RSA public-key operation was used");
+    };
+    try {
+      expect(parseCsr(csrPem).uris).to.deep.equal([ORDERS]);
+    } finally {
+      forgeRsa.decrypt = original;
+    }
+    // The same request with another identity under the original signature: refused.
+    const other = createCsr('spiffe://weft.local/ns/default/sa/ordersX', key.privateKeyPem);
+    const der = (pem: string): Buffer => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+    const tampered = der(other);
+    const signature = der(csrPem).subarray(-256);
+    signature.copy(tampered, tampered.length - 256);
+    const pem = `-----BEGIN CERTIFICATE REQUEST-----\n${tampered.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE REQUEST-----\n`;
+    expect(() => parseCsr(pem)).to.throw(/does not verify/);
   });
 });
