@@ -84,9 +84,9 @@ export class Fleet {
     };
   }
 
-  /** Opens every stream; resolves with each sidecar's first ACK time once all have one. */
-  async connect(): Promise<number[]> {
-    return ((await this.#all('connect', {})) as number[][]).flat();
+  /** Opens every stream, `perSecond` in all; resolves with each sidecar's first ACK time once all have one. */
+  async connect(perSecond: number): Promise<number[]> {
+    return ((await this.#all('connect', { perSecond: perSecond / this.#workers.length })) as number[][]).flat();
   }
 
   async activity(): Promise<Activity> {
@@ -96,6 +96,7 @@ export class Fleet {
       acks: all.reduce((s, a) => s + a.acks, 0),
       connected: all.reduce((s, a) => s + a.connected, 0),
       snapshotBytes: Math.max(...all.map((a) => a.snapshotBytes)),
+      lost: mergeCounts(all.map((a) => a.lost)),
     };
   }
 
@@ -126,4 +127,10 @@ export class Fleet {
   async stop(): Promise<void> {
     await Promise.all(this.#workers.map((w) => w.stop()));
   }
+}
+
+function mergeCounts(counts: readonly Readonly<Record<string, number>>[]): Record<string, number> {
+  const merged: Record<string, number> = {};
+  for (const c of counts) for (const [k, n] of Object.entries(c)) merged[k] = (merged[k] ?? 0) + n;
+  return merged;
 }

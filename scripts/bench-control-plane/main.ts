@@ -1,6 +1,6 @@
 /**
  * `npm run bench:control-plane [-- --quick] [-- --proxies 100,1000,3000] [-- --services 50,100,300]
- * [-- --rounds 3] [-- --workers 3] [-- --profile] [-- --out FILE]`: how far one control plane goes.
+ * [-- --rounds 3] [-- --workers 3] [-- --join-rate 200] [-- --profile] [-- --out FILE]`: how far one control plane goes.
  *
  * Per fleet size N: a fresh control plane (file store in a temporary directory) and N simulated
  * sidecars (sim-sidecar.ts) in a few worker processes. Measured: certificates signed per second
@@ -35,13 +35,16 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     workers: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'join-rate': { type: 'string', default: '200' },
     out: { type: 'string' },
   },
 });
 const sizes = (values.proxies ?? (values.quick ? '100,1000' : '100,1000,3000')).split(',').map(Number);
 const serviceCounts = values.services?.split(',').map(Number);
 const rounds = Number(values.rounds ?? (values.quick ? 2 : 3));
-if (sizes.some((n) => !(n > 0)) || !(rounds > 0)) throw new Error('--proxies takes positive numbers (100,1000), --rounds a positive number');
+/** Streams opened per second while the fleet joins (all at once is what the restart measures). */
+const joinRate = Number(values['join-rate']);
+if (sizes.some((n) => !(n > 0)) || !(rounds > 0) || !(joinRate > 0)) throw new Error('--proxies takes positive numbers (100,1000), --rounds a positive number');
 if (serviceCounts && serviceCounts.length !== 1 && serviceCounts.length !== sizes.length) throw new Error('--services takes one number, or one per --proxies entry');
 
 /** 50-500 services: one per ten proxies within that range, unless --services says otherwise. */
@@ -59,6 +62,12 @@ const log = (text: string): void => void process.stderr.write(`[${((Date.now() -
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const cleanups: (() => Promise<void>)[] = [];
 const profiles: string[] = [];
+
+/** Streams lost by reason, most frequent first. */
+function describeLost(lost: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(lost).sort((a, b) => b[1] - a[1]);
+  return entries.length === 0 ? 'none' : entries.slice(0, 3).map(([reason, count]) => `${count} x ${reason}`).join('; ');
+}
 
 /** The open-files limit children inherit: the control plane holds one socket per proxy. */
 function openFilesLimit(): number {
@@ -86,22 +95,32 @@ async function runScale(mesh: Mesh, n: number, services: number, profileDir: str
   const stopFleet = (): Promise<void> => fleet.stop();
   cleanups.push(stopFleet);
   try {
+    const profileHere = profileDir !== undefined && n === (sizes.includes(1_000) ? 1_000 : Math.max(...sizes));
+    if (profileHere) cp.toggleProfiler();
     let ticks = cp.cpuTicks();
     const signed = await fleet.sign();
     const signCpuS = (cp.cpuTicks() - ticks) / ticksPerSecond;
+    if (profileHere) {
+      cp.toggleProfiler();
+      profiles.push(await readProfile(profileDir, cp.pid, `Control plane while ${n} sidecars join at once (Identity.Sign)`));
+    }
     const signaturesPerSecond = n / ((signed.lastDoneAt - signed.firstSentAt) / 1000);
     log(`signed ${n - signed.failures.length} certificates in ${((signed.lastDoneAt - signed.firstSentAt) / 1000).toFixed(1)} s (${signaturesPerSecond.toFixed(0)}/s)${signed.failures.length ? `; failures: ${signed.failures.join('; ')}` : ''}`);
 
     const openedAt = nowMs();
-    const firstAcks = await fleet.connect();
+    if (profileHere) cp.toggleProfiler();
+    const firstAcks = await fleet.connect(joinRate);
     const joinMs = Math.max(...firstAcks) - openedAt;
     const settled = await fleet.settle(2_000, 120_000);
-    log(`all ${n} streams ACKed in ${(joinMs / 1000).toFixed(1)} s; settled with ${settled.connected} connected, snapshot ${settled.snapshotBytes} bytes`);
+    if (profileHere) {
+      cp.toggleProfiler();
+      profiles.push(await readProfile(profileDir, cp.pid, `Control plane while ${n} streams open (${joinRate}/s) and settle`));
+    }
+    log(`all ${n} streams ACKed in ${(joinMs / 1000).toFixed(1)} s; settled with ${settled.connected} connected, snapshot ${settled.snapshotBytes} bytes; streams lost: ${describeLost(settled.lost)}`);
     const loaded = await cp.sample();
 
     const latencies: number[] = [];
     const cpuPerPush: number[] = [];
-    const profileHere = profileDir !== undefined && n === (sizes.includes(1_000) ? 1_000 : Math.max(...sizes));
     for (let round = 0; round < rounds; round++) {
       if (profileHere && round === 0) cp.toggleProfiler();
       ticks = cp.cpuTicks();
@@ -121,6 +140,7 @@ async function runScale(mesh: Mesh, n: number, services: number, profileDir: str
       await fleet.settle(1_000, 60_000);
     }
 
+    const beforeRestart = await fleet.activity();
     await fleet.markReconnect();
     const killedAt = nowMs();
     await cp.kill();
@@ -147,6 +167,8 @@ async function runScale(mesh: Mesh, n: number, services: number, profileDir: str
       reconnectFromKill,
       restartReadyMs: readyAt - killedAt,
       reconnectAfterReady: back.map((at) => at - readyAt),
+      lostStreams: Object.values(beforeRestart.lost).reduce((a, b) => a + b, 0),
+      lostReason: describeLost(beforeRestart.lost),
     };
   } finally {
     cleanups.splice(cleanups.indexOf(stopFleet), 1);

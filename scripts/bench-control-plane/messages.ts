@@ -23,7 +23,7 @@ export interface InitParams {
 export type Request =
   | { readonly id: number; readonly op: 'init'; readonly params: InitParams }
   | { readonly id: number; readonly op: 'sign' }
-  | { readonly id: number; readonly op: 'connect' }
+  | { readonly id: number; readonly op: 'connect'; readonly perSecond: number }
   | { readonly id: number; readonly op: 'activity' }
   | { readonly id: number; readonly op: 'await-revision'; readonly revision: number; readonly timeoutMs: number }
   | { readonly id: number; readonly op: 'mark-reconnect' }
@@ -47,4 +47,6 @@ export interface Activity {
   readonly acks: number;
   readonly connected: number;
   readonly snapshotBytes: number;
+  /** Streams lost so far, by reason (status and details). */
+  readonly lost: Readonly<Record<string, number>>;
 }

@@ -5,8 +5,11 @@ import { summarize, type CpuProfile, type Entry } from '../bench/cpuprofile';
 
 /** Waits for `<dir>/<pid>.cpuprofile` (written when the profiler is stopped) and summarizes it. */
 export async function readProfile(dir: string, pid: number, title: string): Promise<string> {
-  const file = path.join(dir, `${pid}.cpuprofile`);
-  for (let i = 0; i < 200 && !fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 100));
+  const written = path.join(dir, `${pid}.cpuprofile`);
+  for (let i = 0; i < 600 && !fs.existsSync(written); i++) await new Promise((r) => setTimeout(r, 100));
+  // Renamed, so that the next profile of the same process does not overwrite it.
+  const file = path.join(dir, `${pid}-${Date.now()}.cpuprofile`);
+  fs.renameSync(written, file);
   const s = summarize(JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile);
   const busy = s.totalMs - s.idleMs;
   const table = (head: string, entries: readonly Entry[]): string[] => [

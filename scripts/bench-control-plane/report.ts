@@ -18,7 +18,7 @@ export interface ScaleResult {
   readonly signaturesPerSecond: number;
   readonly cpuMsPerSignature: number;
   readonly signFailures: number;
-  /** First stream opened -> every proxy has ACKed its first snapshot, ms. */
+  /** First stream opened -> every proxy has ACKed its first snapshot, ms (streams opened at --join-rate). */
   readonly joinMs: number;
   /** kill -9 -> each proxy's first ACK from the restarted control plane, ms. */
   readonly reconnectFromKill: Spread;
@@ -26,6 +26,9 @@ export interface ScaleResult {
   readonly restartReadyMs: number;
   /** Reconnect times after `ready`, ms (for the histogram). */
   readonly reconnectAfterReady: readonly number[];
+  /** Streams that ended before the restart (each one reconnected with backoff), and why. */
+  readonly lostStreams: number;
+  readonly lostReason: string;
 }
 
 export const GOALS = Object.freeze({ pushP99Ms: 1_000, pushAtProxies: 1_000, memoryKbPerProxy: 1_024, signaturesPerSecond: 300 });
@@ -45,6 +48,7 @@ export function renderTable(results: readonly ScaleResult[]): string {
     ['certificates signed per second (join burst)', `>= ${GOALS.signaturesPerSecond}`, (r) => `${int(r.signaturesPerSecond)}${r.signFailures ? ` (${r.signFailures} failed)` : ''}`],
     ['control plane CPU per signature, ms', '', (r) => fixed(r.cpuMsPerSignature, 1)],
     ['join: all streams ACKed, ms', '', (r) => int(r.joinMs)],
+    ['streams lost before the restart (reconnected)', '0', (r) => int(r.lostStreams)],
     ['restart: kill -9 -> ready, ms', '', (r) => int(r.restartReadyMs)],
     ['restart: kill -9 -> ACK, ms p50 / p99 / max', '', (r) => spreadText(r.reconnectFromKill)],
     ['restart: largest share of reconnects in one 100 ms', '', (r) => `${fixed(100 * peakShare(histogram(r.reconnectAfterReady, 100)), 1)} %`],
@@ -53,7 +57,8 @@ export function renderTable(results: readonly ScaleResult[]): string {
   const rule = `| --- | --- | ${results.map(() => '---:').join(' | ')} |`;
   const body = rows.map(([name, goal, cell]) => `| ${name} | ${goal} | ${results.map(cell).join(' | ')} |`);
   const histograms = results.map((r) => `- N = ${int(r.proxies)}: reconnects per 100 ms after \`ready\`: ${sparkline(histogram(r.reconnectAfterReady, 100))}`);
-  return [head, rule, ...body, '', ...histograms].join('\n');
+  const lost = results.filter((r) => r.lostStreams > 0).map((r) => `- N = ${int(r.proxies)}: streams lost: ${r.lostReason}`);
+  return [head, rule, ...body, '', ...histograms, ...lost].join('\n');
 }
 
 /** Whether each goal was met (at the fleet size it names; memory and signatures at every size). */

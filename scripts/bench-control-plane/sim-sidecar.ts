@@ -41,6 +41,7 @@ export class SimSidecar {
   readonly #target: string;
   readonly #backoff = new Backoff(RECONNECT_BACKOFF);
   readonly #onAck: () => void;
+  readonly #onLost: (reason: string) => void;
   #credential: Credential | undefined;
   #stream: Stream | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -53,10 +54,11 @@ export class SimSidecar {
   /** Set to NaN by markReconnect(); the time of the first ACK after it. */
   reconnectedAt = 0;
 
-  constructor(spec: SimSpec, target: string, onAck: () => void) {
+  constructor(spec: SimSpec, target: string, onAck: () => void, onLost: (reason: string) => void) {
     this.spec = spec;
     this.#target = target;
     this.#onAck = onAck;
+    this.#onLost = onLost;
   }
 
   get connected(): boolean {
@@ -88,8 +90,8 @@ export class SimSidecar {
     const stream: Stream = { client, call, openedAt: nowMs(), responded: false, done: false };
     this.#stream = stream;
     call.on('data', (head: ResponseHead) => this.#onResponse(stream, head));
-    call.on('error', () => this.#onDone(stream));
-    call.on('end', () => this.#onDone(stream));
+    call.on('error', (err: Partial<grpc.ServiceError>) => this.#onDone(stream, `${grpc.status[err.code ?? grpc.status.UNKNOWN] ?? err.code}: ${err.details ?? err.message ?? ''}`));
+    call.on('end', () => this.#onDone(stream, 'the control plane ended the stream'));
     call.write({ node: this.#node(credential), responseNonce: '', version: this.ackedVersion, error: '' });
   }
 
@@ -144,9 +146,10 @@ export class SimSidecar {
     this.#onAck();
   }
 
-  #onDone(stream: Stream): void {
+  #onDone(stream: Stream, reason: string): void {
     if (stream.done) return;
     stream.done = true;
+    this.#onLost(reason);
     stream.client.close();
     if (this.#stream === stream) this.#stream = undefined;
     if (this.#closed) return;

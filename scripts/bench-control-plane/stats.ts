@@ -38,7 +38,10 @@ export function peakShare(buckets: readonly number[]): number {
   return total === 0 ? 0 : Math.max(...buckets) / total;
 }
 
-/** A histogram on one line: `count` per bucket, zero buckets shown as `.`. */
+/** A histogram on one line: `count` per bucket, an empty bucket as `.`, four or more empty ones in a row as `(n x .)`. */
 export function sparkline(buckets: readonly number[]): string {
-  return buckets.map((n) => (n === 0 ? '.' : String(n))).join(' ');
+  return buckets
+    .map((n) => (n === 0 ? '.' : String(n)))
+    .join(' ')
+    .replace(/\.(?: \.){3,}/g, (run) => `(${(run.length + 1) / 2} x .)`);
 }

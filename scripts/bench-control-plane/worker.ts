@@ -20,6 +20,8 @@ let prepared: { trustDomain: string; rootPem: string; csrs: { key: string; csr: 
 let signConcurrency = 32;
 let lastAckAt = 0;
 let ackCount = 0;
+/** Why streams ended, and how often (a stream lost on purpose, by close(), is not counted). */
+const lost = new Map<string, number>();
 /** Called on every ACK: whoever waits for the fleet to catch up. */
 let ackWaiters: (() => void)[] = [];
 
@@ -35,7 +37,7 @@ async function init(params: InitParams): Promise<null> {
   // First contact, as the sidecar makes it: the root pinned by the token's fingerprint (once per worker).
   const trust = await fetchTrustAnchor(address, params.rootFingerprint);
   const keys = Array.from({ length: Math.min(KEY_POOL, params.sims.length) }, () => generateKeyPair().privateKeyPem);
-  sims = params.sims.map((spec) => new SimSidecar(spec, params.target, onAck));
+  sims = params.sims.map((spec) => new SimSidecar(spec, params.target, onAck, (reason) => void lost.set(reason, (lost.get(reason) ?? 0) + 1)));
   const csrs = sims.map((sim, i) => {
     const key = keys[i % keys.length] as string;
     return { key, csr: createCsr(spiffeId({ trustDomain: trust.trustDomain, namespace: sim.spec.namespace, service: sim.spec.service }), key) };
@@ -89,12 +91,13 @@ async function handle(req: Request): Promise<unknown> {
     case 'sign':
       return sign();
     case 'connect': {
-      for (const sim of sims) sim.connect();
+      // Spread over time at the fleet's join rate (this worker's share of it), as a fleet scales up.
+      sims.forEach((sim, i) => setTimeout(() => sim.connect(), (i * 1000) / req.perSecond));
       await until(() => sims.every((s) => s.acks.length > 0), 120_000);
       return sims.map((s) => s.acks[0]?.[1] ?? NaN);
     }
     case 'activity':
-      return { lastAckAt, acks: ackCount, connected: sims.filter((s) => s.connected).length, snapshotBytes: Math.max(0, ...sims.map((s) => s.snapshotBytes)) } satisfies Activity;
+      return { lastAckAt, acks: ackCount, connected: sims.filter((s) => s.connected).length, snapshotBytes: Math.max(0, ...sims.map((s) => s.snapshotBytes)), lost: Object.fromEntries(lost) } satisfies Activity;
     case 'await-revision':
       await until(() => sims.every((s) => !Number.isNaN(s.ackedRevisionAt(req.revision))), req.timeoutMs);
       return sims.map((s) => s.ackedRevisionAt(req.revision));

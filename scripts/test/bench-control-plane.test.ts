@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { loadWeftService, type DiscoveryResponse } from '@weft/api';
-import { histogram, peakShare, percentile, spread } from '../bench-control-plane/stats';
+import { histogram, peakShare, percentile, sparkline, spread } from '../bench-control-plane/stats';
 import { readResponseHead, revisionOf } from '../bench-control-plane/wire';
 
 describe('bench:control-plane arithmetic and wire reading', () => {
@@ -36,5 +36,6 @@ describe('bench:control-plane arithmetic and wire reading', () => {
     expect(buckets).to.deep.equal([4, 1, 1]);
     expect(peakShare(buckets)).to.equal(4 / 6);
     expect(histogram([], 100)).to.deep.equal([]);
+    expect(sparkline([2, 0, 0, 0, 0, 0, 1, 0, 3])).to.equal('2 (5 x .) 1 . 3');
   });
 });
