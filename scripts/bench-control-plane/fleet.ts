@@ -74,6 +74,11 @@ export class Fleet {
     return Promise.all(this.#workers.map((w) => w.request(op, params)));
   }
 
+  /** Each worker's list of times, joined; IPC carries NaN (none) as null, so it comes back as NaN. */
+  async #times<O extends Op>(op: O, params: Params<O>): Promise<number[]> {
+    return timesFromIpc(await this.#all(op, params));
+  }
+
   /** Every sidecar redeems its token at once: when the first call left and the last answer came. */
   async sign(): Promise<SignResult> {
     const results = (await this.#all('sign', {})) as SignResult[];
@@ -86,7 +91,7 @@ export class Fleet {
 
   /** Opens every stream, `perSecond` in all; resolves with each sidecar's first ACK time once all have one. */
   async connect(perSecond: number): Promise<number[]> {
-    return ((await this.#all('connect', { perSecond: perSecond / this.#workers.length })) as number[][]).flat();
+    return this.#times('connect', { perSecond: perSecond / this.#workers.length });
   }
 
   async activity(): Promise<Activity> {
@@ -102,7 +107,7 @@ export class Fleet {
 
   /** Each sidecar's first ACK of a snapshot at `revision` or later (NaN: none within `timeoutMs`). */
   async ackedRevision(revision: number, timeoutMs: number): Promise<number[]> {
-    return ((await this.#all('await-revision', { revision, timeoutMs })) as number[][]).flat();
+    return this.#times('await-revision', { revision, timeoutMs });
   }
 
   async markReconnect(): Promise<void> {
@@ -111,7 +116,7 @@ export class Fleet {
 
   /** Each sidecar's first ACK after markReconnect() (NaN: none within `timeoutMs`). */
   async reconnected(timeoutMs: number): Promise<number[]> {
-    return ((await this.#all('await-reconnect', { timeoutMs })) as number[][]).flat();
+    return this.#times('await-reconnect', { timeoutMs });
   }
 
   /** Waits until no sidecar has ACKed anything for `quietMs` (pushes have stopped), up to `timeoutMs`. */
@@ -127,6 +132,11 @@ export class Fleet {
   async stop(): Promise<void> {
     await Promise.all(this.#workers.map((w) => w.stop()));
   }
+}
+
+/** Lists of times from the workers, joined; anything not a number (NaN arrives as null over IPC's JSON) is NaN. */
+export function timesFromIpc(lists: readonly unknown[]): number[] {
+  return lists.flatMap((list) => (Array.isArray(list) ? list : [])).map((v) => (typeof v === 'number' ? v : NaN));
 }
 
 function mergeCounts(counts: readonly Readonly<Record<string, number>>[]): Record<string, number> {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { loadWeftService, type DiscoveryResponse } from '@weft/api';
 import { histogram, peakShare, percentile, sparkline, spread } from '../bench-control-plane/stats';
 import { readResponseHead, revisionOf } from '../bench-control-plane/wire';
+import { timesFromIpc } from '../bench-control-plane/fleet';
 
 describe('bench:control-plane arithmetic and wire reading', () => {
   const serialize = loadWeftService('Discovery').service['Stream']?.responseSerialize as (r: DiscoveryResponse) => Buffer;
@@ -37,5 +38,12 @@ describe('bench:control-plane arithmetic and wire reading', () => {
     expect(peakShare(buckets)).to.equal(4 / 6);
     expect(histogram([], 100)).to.deep.equal([]);
     expect(sparkline([2, 0, 0, 0, 0, 0, 1, 0, 3])).to.equal('2 (5 x .) 1 . 3');
+  });
+
+  it('reads a proxy that never answered as missing, not as time 0 (IPC turns NaN into null)', () => {
+    const overIpc = JSON.parse(JSON.stringify([[5, NaN], [7]])) as unknown[];
+    const times = timesFromIpc(overIpc);
+    expect(times).to.have.length(3);
+    expect(spread(times.map((t) => t - 1))).to.deep.equal({ p50: 4, p99: 6, max: 6, missing: 1 });
   });
 });
