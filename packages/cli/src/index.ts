@@ -6,4 +6,4 @@ export { deriveProxyStatus, type ProxySyncStatus } from './proxy-sync-status';
 export { renderTable } from './output/table';
 export { relativeTime, shortDuration, truncate, toJson, toYamlDocuments, type OutputFormat } from './output/format';
 export { UsageError, CliError, EXIT } from './errors';
-export type { Io } from './io';
+export { processIo, type Io } from './io';

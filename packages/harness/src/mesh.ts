@@ -99,14 +99,17 @@ export class Mesh {
 
   /**
    * `grpcPort`: a fixed port, to restart a control plane where its sidecars expect it (they were
-   * given its address once, as in production); by default the kernel picks one.
+   * given its address once, as in production); by default the kernel picks one. `env` is added
+   * to its environment (a profiler preload in NODE_OPTIONS, for example).
    */
-  async startControlPlane(options: { dataDir?: string; endpointGrace?: string; grpcPort?: number; readyTimeoutMs?: number; extraArgs?: readonly string[] } = {}): Promise<ControlPlane> {
+  async startControlPlane(
+    options: { dataDir?: string; endpointGrace?: string; grpcPort?: number; readyTimeoutMs?: number; extraArgs?: readonly string[]; env?: Readonly<Record<string, string>> } = {},
+  ): Promise<ControlPlane> {
     const dataDir = options.dataDir ?? (await this.tempDir('data'));
     const args = ['--data-dir', dataDir, '--listen', `127.0.0.1:${options.grpcPort ?? 0}`, '--http', '127.0.0.1:0'];
     if (options.endpointGrace) args.push('--endpoint-grace', options.endpointGrace);
     args.push(...(options.extraArgs ?? []));
-    const proc = this.#spawn('control-plane', 'controlPlane', args);
+    const proc = this.#spawn('control-plane', 'controlPlane', args, options.env);
     const ready = await this.group.waitForLog(proc, (e) => e['msg'] === 'ready', options.readyTimeoutMs ?? 20_000);
     const grpcPort = portFrom(ready, 'grpcPort', proc.name);
     this.#controlPlane = {

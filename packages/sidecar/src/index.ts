@@ -11,6 +11,8 @@ export { parseHostPort, parseHostMaybePort, formatHostPort, type HostPort } from
 export { Backoff, RECONNECT_BACKOFF, type BackoffOptions } from './control/backoff';
 export { fetchTrustAnchor, type TrustAnchor, type FetchTrustAnchorOptions } from './control/bootstrap-trust';
 export { IdentityClient, renewDelay, type IdentityClientOptions, type IdentityState } from './control/identity-client';
+export { controlPlaneCredentials, CONTROL_CHANNEL_OPTIONS } from './control/tls-credentials';
+export { callSign } from './control/grpc-calls';
 export { ControlClient, type ControlClientOptions, type ControlState, type CompileFn } from './control/control-client';
 export { AdminServer, type AdminHandlers, type AdminServerOptions, type Readiness } from './admin/server';
 export { buildConfigView, type ConfigView, type ConfigViewSource } from './admin/config-view';

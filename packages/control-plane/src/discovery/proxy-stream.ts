@@ -174,6 +174,13 @@ export class ProxyStream implements ObservableProxy {
     const sent = this.#nonces.get(req.responseNonce);
     // A nonce we never sent (or long superseded) tells us nothing about what the sidecar runs.
     if (sent === undefined) return;
+    // The sidecar answers in order, so nonces sent before this one will never be answered: drop
+    // them. Each holds a snapshot; kept, they pinned up to NONCES_KEPT versions of every service's
+    // snapshot in memory long after the fleet moved on.
+    for (const nonce of this.#nonces.keys()) {
+      if (nonce === req.responseNonce) break;
+      this.#nonces.delete(nonce);
+    }
     const { version } = sent;
     const now = Date.now();
     const seconds = (performance.now() - sent.sentAt) / 1000;

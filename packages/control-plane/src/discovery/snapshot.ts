@@ -38,6 +38,8 @@ interface SharedPart {
   readonly trustBundlePem: readonly string[];
   readonly trustFingerprints: readonly string[];
   readonly signingRootFingerprint: string;
+  /** sha256 of the canonical JSON of everything above that every proxy gets: hashed once per change. */
+  readonly sharedHash: string;
 }
 
 /**
@@ -75,7 +77,9 @@ export class SnapshotBuilder {
       trustBundlePem: shared.trustBundlePem,
       signingRootFingerprint: shared.signingRootFingerprint,
     };
-    const hash = sha256Hex(canonicalJson(content)).slice(0, 8);
+    // The mesh-wide part (every service's endpoints: it grows with the fleet) was hashed once in
+    // #buildShared; hashing it again per service identity made each push O(services x proxies).
+    const hash = sha256Hex(`${shared.sharedHash}\n${canonicalJson(ownPolicies)}`).slice(0, 8);
     const built: VersionedSnapshot = deepFreeze({
       version: `${shared.revision}-${hash}`,
       snapshot: { ...content, resources: content.resources, storeRevision: shared.revision } as Snapshot,
@@ -90,15 +94,19 @@ export class SnapshotBuilder {
     const local = servicesToWire(registry, trustDomain, { published: true });
     const meshConfig = store.list('MeshConfig')[0];
     const policies = store.list().filter((r) => r.kind === 'Route' || r.kind === 'ServicePolicy');
-    return {
-      revision: store.revision,
+    const part = {
       meshConfigJson: meshConfig ? canonicalJson(meshConfig.spec) : '{}',
       resources: policies.map(toWireResource),
-      authorizationPolicies: store.list('AuthorizationPolicy'),
       services: remoteEndpoints ? remoteEndpoints.merge(local) : local,
       trustBundlePem: [...trust.trustBundlePem],
-      trustFingerprints: [...trust.trustBundleFingerprints],
       signingRootFingerprint: trust.rootFingerprint,
+    };
+    return {
+      ...part,
+      revision: store.revision,
+      authorizationPolicies: store.list('AuthorizationPolicy'),
+      trustFingerprints: [...trust.trustBundleFingerprints],
+      sharedHash: sha256Hex(canonicalJson(part)),
     };
   }
 }

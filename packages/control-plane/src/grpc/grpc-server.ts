@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { CONTROL_PLANE_MAX_MESSAGE_BYTES, loadWeftServices } from '@weft/api';
+import { encodeSnapshotsOnce, type Serialize } from '../discovery/response-encoding';
 import type { MemoryCertificateProvider } from '../tls/certificate-provider';
 import { formatHostPort } from '../net/host-port';
 
@@ -31,7 +32,7 @@ export async function startGrpcServer(
   const defs = loadWeftServices();
   const server = new grpc.Server(SERVER_OPTIONS);
   server.addService(defs.Identity.service, services.identity);
-  server.addService(defs.Discovery.service, services.discovery);
+  server.addService(discoveryDefinition(defs.Discovery.service), services.discovery);
   server.addService(defs.Admin.service, services.admin);
   // Client certificates are requested and verified against the mesh CA, but not required:
   // first contact (Identity.Sign with a join token) has none. Handlers decide who may do what.
@@ -40,6 +41,13 @@ export async function startGrpcServer(
     server.bindAsync(formatHostPort(host, port), credentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
   return { server, port: bound };
+}
+
+/** Discovery's definition with a response serializer that encodes each shared snapshot once. */
+function discoveryDefinition(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const stream = service['Stream'];
+  if (!stream) throw new Error('discovery.proto has no Discovery.Stream');
+  return { ...service, Stream: { ...stream, responseSerialize: encodeSnapshotsOnce(stream.responseSerialize as Serialize) } };
 }
 
 /** Waits for calls in flight up to `graceMs`, then cancels whatever is left. */

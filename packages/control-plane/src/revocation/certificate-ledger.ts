@@ -39,7 +39,6 @@ export class CertificateLedger {
   /** Records a certificate (a repeat of a known serial keeps the first record, which names its token). */
   record(entry: LedgerEntry): Promise<void> {
     if (!entry.serial || !entry.proxyId || this.#bySerial.has(entry.serial)) return Promise.resolve();
-    this.#prune();
     this.#bySerial.set(entry.serial, { ...entry });
     return this.#save();
   }
@@ -57,8 +56,12 @@ export class CertificateLedger {
     for (const [serial, e] of this.#bySerial) if (e.notAfterMs < now) this.#bySerial.delete(serial);
   }
 
+  /** Pruned and built once per file write, not once per certificate: a joining fleet records N in a burst. */
   #save(): Promise<void> {
-    return this.#writer.write({ formatVersion: 1, certificates: [...this.#bySerial.values()] });
+    return this.#writer.writeLatest(() => {
+      this.#prune();
+      return { formatVersion: 1, certificates: [...this.#bySerial.values()] };
+    });
   }
 }
 

@@ -80,7 +80,8 @@ export class TokenStore implements JoinTokens {
   }
 
   #save(): Promise<void> {
-    return this.#writer.write({ formatVersion: 1, tokens: [...this.#tokens.values()] });
+    // Built when the write begins, once for every redeem that rides along with it.
+    return this.#writer.writeLatest(() => ({ formatVersion: 1, tokens: [...this.#tokens.values()] }));
   }
 }
 

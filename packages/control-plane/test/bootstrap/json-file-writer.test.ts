@@ -24,4 +24,24 @@ describe('JsonFileWriter', () => {
     await written;
     expect(await onDisk()).to.equal(500);
   });
+
+  it('writeLatest builds the content once per file write, not once per call, and still ends with the newest state', async () => {
+    dir = await makeTempDir();
+    const file = path.join(dir, 'ledger.json');
+    const writer = new JsonFileWriter(file);
+    const state: number[] = [];
+    let built = 0;
+    const produce = (): unknown => {
+      built += 1;
+      return { entries: [...state] };
+    };
+    const calls = Array.from({ length: 300 }, (_, n) => {
+      state.push(n);
+      return writer.writeLatest(produce);
+    });
+    await Promise.all(calls);
+    // The first write starts on the next tick with all 300 entries; at most one more follows.
+    expect(built).to.be.at.most(2);
+    expect((JSON.parse(await fs.readFile(file, 'utf8')) as { entries: number[] }).entries).to.have.length(300);
+  });
 });

@@ -99,6 +99,27 @@ describe('Discovery.Stream over mTLS', () => {
     expect(nacked.ackedVersion).to.equal(first.version);
   });
 
+  it('forgets the pushes sent before the one a proxy answers: a late answer to a superseded push changes nothing', async () => {
+    const s = open(ratings);
+    s.announce({ proxyId: 'ratings-late', service: 'ratings', address: '10.1.0.9:15006' });
+    const superseded = await s.next();
+    const applied = await apply(route('ratings-late-route', 'ratings'));
+    let current = await s.next();
+    while (current.snapshot?.storeRevision !== applied.revision) current = await s.next();
+    s.ack(current);
+    await eventually(async () => ((await proxy('ratings-late'))?.ackedVersion === current.version ? true : undefined), 2000, 'the ACK to show');
+    // Out of order (a sidecar never does this): the stream processes messages in order, so once the
+    // NACK that follows shows, the late ACK has been handled.
+    s.ack(superseded);
+    s.nack(current, current.version, 'probe');
+    const after = await eventually(async () => {
+      const p = await proxy('ratings-late');
+      return p?.lastNackMessage === 'probe' ? p : undefined;
+    }, 2000, 'the NACK to show');
+    expect(superseded.version).to.not.equal(current.version);
+    expect(after.ackedVersion).to.equal(current.version);
+  });
+
   it('Admin.GetProxyConfig gives the snapshot a proxy ACKed (never one it NACKed) and the one it would be sent now', async () => {
     const s = open(ratings);
     s.announce({ proxyId: 'ratings-1', service: 'ratings', address: '10.1.0.2:15006', labels: {} });
