@@ -31,7 +31,9 @@ import { Telemetry } from '@weft/sidecar/dist/src/telemetry/telemetry';
 import { traceClient, traceServer } from '@weft/sidecar/dist/src/telemetry/trace-layers';
 
 const SELF: SelfInfo = { proxyId: 'bench', service: 'frontend', namespace: 'default', trustDomain: 'weft.local', spiffeId: 'spiffe://weft.local/ns/default/sa/frontend', labels: {} };
-const RULE = { name: 'orders/0', destination: { key: 'orders.default', service: 'orders', spiffeId: 'spiffe://weft.local/ns/default/sa/orders' } };
+/** The connection a SERVER span reads its addresses from (only when recorded). */
+const PEER_SOCKET = { remoteAddress: '127.0.0.1', remotePort: 40000, localPort: 15006 };
+const RULE = { name: 'orders/0', destination: { key: 'orders.default', service: 'orders', spiffeId: 'spiffe://weft.local/ns/default/sa/orders' }, matches: [] };
 const CALLER = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00';
 
 /** Drops spans, or keeps them in `kept` when given: what is measured is the span's life in the sidecar. */
@@ -72,7 +74,7 @@ async function runCase(c: Case, requests: number, kept?: unknown[]): Promise<{ n
     inboundRecord.peerIdentity = SELF.spiffeId;
     inboundRecord.source = 'frontend.default';
     inboundRecord.destination = 'orders.default';
-    const res = await inbound({ method: req.method, path: req.path, grpc: false, headers: { host: 'orders', traceparent: req.headers['traceparent'] ?? '' }, record: inboundRecord });
+    const res = await inbound({ method: req.method, path: req.path, grpc: false, headers: { host: 'orders', traceparent: req.headers['traceparent'] ?? '' }, record: inboundRecord, socket: PEER_SOCKET });
     return res;
   });
 

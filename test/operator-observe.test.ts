@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { Mesh, weftctl, type Sidecar } from '@weft/harness';
+import { Mesh, programPath, weftctl, type Sidecar } from '@weft/harness';
 import { readOperatorConfig, workloadCredential } from './control-plane-client';
 import { callVia, sleep, startEchoApp, waitFor, type EchoApp } from './fixtures';
 
@@ -178,6 +178,28 @@ describe('weftctl stat, tap, top and edges on a real mesh', function () {
     expect(out.code, out.stderr).to.equal(0);
     expect(out.stdout).to.match(/^SOURCE\s+DESTINATION\s+METHOD\s+PATH\s+COUNT\s+SUCCESS\s+BEST\s+WORST\s+LAST$/m);
     expect(out.stdout).to.match(/^frontend\.default\s+catalog\.default\s+GET\s+\/hot\s+[1-9]\d*\s+100\.00%/m);
+  });
+
+  it('top without --duration, its stdout a pipe: a plain table every interval, no terminal escape codes', async () => {
+    const top = mesh.group.spawn({ name: 'weftctl-top', script: programPath('weftctl'), args: ['--config', configPath, 'top', '--from', 'frontend', '--direction', 'outbound'] });
+    try {
+      let tables = 0;
+      const stop = top.onLine((l) => void (l.stream === 'stdout' && l.text.includes('SOURCE') && tables++));
+      // Traffic until two snapshots with the path in them have arrived (one per 2s interval).
+      await waitFor('two snapshots from weftctl top', async () => {
+        await callVia(frontend, 'catalog', { path: '/live' });
+        const hot = top.lines().filter((l) => /^frontend\.default\s+catalog\.default\s+GET\s+\/live\s+[1-9]/.test(l.text)).length;
+        return tables >= 2 && hot >= 2 ? true : undefined;
+      }, 30_000);
+      stop();
+    } finally {
+      await mesh.group.stop(top, 'SIGINT');
+    }
+    const stdout = top.lines().filter((l) => l.stream === 'stdout').map((l) => l.text);
+    expect(stdout.join('\n')).not.to.contain('\x1b');
+    // Each snapshot: its time, then the table.
+    const headers = stdout.flatMap((line, i) => (line.startsWith('SOURCE') ? [i] : []));
+    for (const i of headers) expect(stdout[i - 1], `the line before table at ${i}`).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
   it('refuses a tap to anyone but the operator (a workload certificate)', async () => {

@@ -16,6 +16,7 @@ describe('tracing: spans from every hop reach an OTLP/gRPC receiver', function (
   let inventoryApp: EchoApp;
   let clientApp: EchoApp;
   let client: Sidecar;
+  let inventory: Sidecar;
 
   before(async () => {
     receiver = await startOtlpReceiver();
@@ -29,7 +30,7 @@ describe('tracing: spans from every hop reach an OTLP/gRPC receiver', function (
     );
     inventoryApp = await startEchoApp('inventory');
     clientApp = await startEchoApp('client');
-    [client] = await Promise.all([
+    [client, inventory] = await Promise.all([
       mesh.startSidecar({ service: 'client', appPort: clientApp.port, token: await mesh.createToken('client'), controlPlane: cp.endpoint }),
       mesh.startSidecar({ service: 'inventory', appPort: inventoryApp.port, token: await mesh.createToken('inventory'), controlPlane: cp.endpoint }),
     ]);
@@ -112,6 +113,8 @@ describe('tracing: spans from every hop reach an OTLP/gRPC receiver', function (
     const clientSpan = trace.find((s) => s.name === 'outbound inventory');
     expect(clientSpan?.attributes).to.deep.include({
       'http.request.method': 'GET',
+      // The matched rule's path match as a template; the retry rule matches every path.
+      'http.route': '/*',
       'url.path': '/stock',
       'server.address': 'inventory',
       'http.response.status_code': 200,
@@ -128,17 +131,52 @@ describe('tracing: spans from every hop reach an OTLP/gRPC receiver', function (
       'http.request.method': 'GET',
       'url.path': '/stock',
       'server.address': 'inventory',
+      'server.port': inventory.inboundPort,
+      // The caller is the client's sidecar, on loopback here.
+      'client.address': '127.0.0.1',
+      'network.peer.address': '127.0.0.1',
       'weft.source': 'client.default',
       'weft.destination': 'inventory.default',
       'weft.peer.identity': 'spiffe://weft.local/ns/default/sa/client',
     });
+    expect(serverSpan?.attributes['network.peer.port']).to.be.a('number').and.not.equal(inventory.inboundPort);
     // The query string is not a span attribute (url.path only): it often carries tokens.
     expect(JSON.stringify(trace.map((s) => s.attributes))).to.not.include('sku=1');
 
     const faultTrace = randomBytes(16).toString('hex');
     expect((await callVia(client, 'inventory', { path: '/fault/x', headers: { traceparent: traceparentOf(faultTrace, randomBytes(8).toString('hex')) } })).status).to.equal(418);
     const [faulted] = await receiver.waitForSpans((all) => all.some((s) => s.traceId === faultTrace), 15_000).then((all) => all.filter((s) => s.traceId === faultTrace));
-    expect(faulted?.attributes).to.deep.include({ 'weft.fault': 'abort', 'weft.route': 'inventory/0', 'http.response.status_code': 418 });
+    expect(faulted?.attributes).to.deep.include({ 'weft.fault': 'abort', 'weft.route': 'inventory/0', 'http.route': '/fault*', 'http.response.status_code': 418 });
+  });
+
+  it('marks on the CLIENT span each ejected endpoint the balancer skipped', async () => {
+    // A second inventory instance whose app always fails; one failure ejects it (outlier detection).
+    const brokenApp = await startEchoApp('inventory-broken');
+    try {
+      brokenApp.failNext(1_000_000);
+      await apply(mesh, `${API}\nkind: ServicePolicy\nmetadata: {name: inventory}\nspec: {service: inventory, outlierDetection: {consecutiveErrors: 1, baseEjectionTime: 5m}}\n`);
+      const broken = await mesh.startSidecar({ service: 'inventory', appPort: brokenApp.port, token: await mesh.createToken('inventory'), controlPlane: mesh.controlPlane.endpoint });
+      const brokenAddress = `127.0.0.1:${broken.inboundPort}`;
+      await waitFor('the client to run a config with both inventory endpoints', async () => {
+        const text = JSON.stringify(await sidecarConfig(client));
+        return text.includes(brokenAddress) && text.includes('outlierDetection') ? true : undefined;
+      }, 30_000);
+      // Round robin reaches the broken endpoint within two requests; the Route's retry still answers 200.
+      await waitFor('the broken endpoint to be tried (and so ejected)', async () => {
+        expect((await callVia(client, 'inventory', { path: '/to-eject' })).status).to.equal(200);
+        return brokenApp.received.some((r) => r.url === '/to-eject') ? true : undefined;
+      }, 15_000);
+
+      const traceId = randomBytes(16).toString('hex');
+      expect((await callVia(client, 'inventory', { path: '/after-ejection', headers: { traceparent: traceparentOf(traceId, randomBytes(8).toString('hex')) } })).status).to.equal(200);
+      const spans = await receiver.waitForSpans((all) => all.some((s) => s.traceId === traceId && s.name === 'outbound inventory'), 15_000);
+      const clientSpan = spans.find((s) => s.traceId === traceId && s.name === 'outbound inventory');
+      expect(clientSpan?.events).to.deep.include({ name: 'weft.endpoint_skipped', attributes: { 'weft.endpoint': brokenAddress, 'weft.reason': 'ejected' } });
+      // The healthy endpoint was used, and is never reported as skipped.
+      expect(clientSpan?.events.filter((e) => e.attributes['weft.endpoint'] !== brokenAddress && e.name === 'weft.endpoint_skipped')).to.deep.equal([]);
+    } finally {
+      await brokenApp.close();
+    }
   });
 
   it('passes tracestate and baggage on unchanged, and continues a B3 trace from an app instrumented the older way', async () => {

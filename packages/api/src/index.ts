@@ -10,7 +10,7 @@ export { protoRoot, loadWeftService, loadWeftServices, type WeftServices } from 
 export { KINDS, isPolicyKind, resolveKind, resourceKey } from './resources/kinds';
 export type { KindInfo, PolicyKind, PolicyResource, MeshConfig, Route, ServicePolicy, AuthorizationPolicy, ResourceMetadata } from './resources/kinds';
 export { meshConfigSpec, effectiveMeshConfig, type MeshConfigSpec, type EffectiveMeshConfig } from './resources/mesh-config';
-export { routeSpec, RETRY_ON, type RouteSpec, type RouteRule, type RouteMatch, type StringMatch, type HeaderMatch, type HeaderOps, type RetryOn } from './resources/route';
+export { routeSpec, RETRY_ON, RETRY_BACKOFF_DEFAULTS, type RouteSpec, type RouteRule, type RouteMatch, type StringMatch, type HeaderMatch, type HeaderOps, type RetryOn } from './resources/route';
 export { servicePolicySpec, LOAD_BALANCERS, inSubset, type ServicePolicySpec } from './resources/service-policy';
 export { authorizationPolicySpec, type AuthorizationPolicySpec, type AuthorizationRule, type AuthorizationSource, type AuthorizationOperation } from './resources/authorization-policy';
 export {

@@ -32,6 +32,8 @@ describe('traffic policy schema', () => {
     },
     { what: 'retry options and gRPC retryOn', yaml: route('retries: {attempts: 2, retryOn: [unavailable, resource-exhausted, cancelled, deadline-exceeded, internal, 5xx], retryNonIdempotent: true, attemptsHeader: false}') },
     { what: 'ring-hash with a header', yaml: policy('loadBalancer: {algorithm: ring-hash, hashHeader: x-user}') },
+    { what: 'a backoff whose maxInterval equals its baseInterval', yaml: route('retries: {attempts: 2, backoff: {baseInterval: 1s, maxInterval: 1s}}') },
+    { what: 'a lone maxInterval above the default baseInterval', yaml: route('retries: {attempts: 2, backoff: {maxInterval: 30ms}}') },
     { what: 'least-request', yaml: policy('loadBalancer: {algorithm: least-request}') },
     {
       what: 'every traffic field of a ServicePolicy',
@@ -82,6 +84,16 @@ describe('traffic policy schema', () => {
       what: 'attemptsHeader that is not a boolean',
       yaml: route('retries: {attempts: 1, attemptsHeader: "no"}'),
       expected: 'spec.rules[0].retries.attemptsHeader: must be a boolean, not a string',
+    },
+    {
+      what: 'a backoff whose maxInterval is below its baseInterval',
+      yaml: route('retries: {attempts: 2, backoff: {baseInterval: 2s, maxInterval: 1s}}'),
+      expected: 'spec.rules[0].retries.backoff.maxInterval: must not be shorter than baseInterval (2s): raise maxInterval or lower baseInterval',
+    },
+    {
+      what: 'a lone maxInterval below the default baseInterval',
+      yaml: route('retries: {attempts: 2, backoff: {maxInterval: 10ms}}'),
+      expected: 'spec.rules[0].retries.backoff.maxInterval: must not be shorter than the default baseInterval (25ms): raise it, or set a shorter baseInterval',
     },
     {
       what: 'a hashHeader without ring-hash',

@@ -7,6 +7,8 @@ import * as os from 'node:os';
  */
 export interface Io {
   stdout(text: string): void;
+  /** stdout is a terminal: live views may redraw in place; to a pipe or file they print plain text. */
+  readonly stdoutIsTerminal: boolean;
   stderr(text: string): void;
   /** Reads stdin, but never more than `maxBytes`: past that it stops and throws `InputTooLarge`. */
   readStdin(maxBytes: number): Promise<string>;
@@ -61,6 +63,7 @@ async function readFileCapped(path: string, maxBytes: number | undefined): Promi
 export function processIo(): Io {
   return {
     stdout: (text) => void process.stdout.write(text),
+    stdoutIsTerminal: process.stdout.isTTY === true,
     stderr: (text) => void process.stderr.write(text),
     readStdin: (maxBytes) => readCapped(process.stdin, maxBytes),
     readFile: (path, maxBytes) => readFileCapped(path, maxBytes),

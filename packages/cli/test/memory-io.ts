@@ -15,6 +15,7 @@ export function memoryIo(files: Readonly<Record<string, string>> = {}, options: 
     err: '',
     written: {},
     stdout: (text) => void (io.out += text),
+    stdoutIsTerminal: false,
     stderr: (text) => void (io.err += text),
     readStdin: async (maxBytes) => {
       const text = options.stdin ?? '';

@@ -14,6 +14,8 @@ export interface OtlpReceiver {
   spans(): readonly CollectedSpan[];
   /** How many Export calls arrived (batches). */
   exports(): number;
+  /** The request metadata (headers) of every Export call, in arrival order; names lower-case. */
+  metadata(): readonly Readonly<Record<string, string>>[];
   /** Resolves with all spans once `predicate(all spans)` holds; rejects after `timeoutMs`. */
   waitForSpans(predicate: (spans: readonly CollectedSpan[]) => boolean, timeoutMs?: number): Promise<readonly CollectedSpan[]>;
   clear(): void;
@@ -21,6 +23,12 @@ export interface OtlpReceiver {
 }
 
 type TraceServiceCtor = grpc.ServiceClientConstructor;
+
+function serverCredentials(tls: OtlpReceiverTls | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  const ca = tls.clientCaPem === undefined ? null : Buffer.from(tls.clientCaPem);
+  return grpc.ServerCredentials.createSsl(ca, [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem) }], tls.clientCaPem !== undefined);
+}
 
 function loadTraceService(): TraceServiceCtor {
   const definition = protoLoader.loadSync(TRACE_SERVICE_PROTO, {
@@ -42,8 +50,17 @@ function loadTraceService(): TraceServiceCtor {
  * A real OTLP/gRPC trace receiver (plaintext, loopback) that keeps every span in memory, so tests
  * and the demo can check what sidecars actually exported.
  */
-export async function startOtlpReceiver(options: { host?: string; port?: number } = {}): Promise<OtlpReceiver> {
+/** TLS for the receiver: its certificate, and with `clientCaPem` a client certificate it requires. */
+export interface OtlpReceiverTls {
+  readonly certPem: string;
+  readonly keyPem: string;
+  /** Roots a client certificate must chain to; set: clients without one are refused. */
+  readonly clientCaPem?: string;
+}
+
+export async function startOtlpReceiver(options: { host?: string; port?: number; tls?: OtlpReceiverTls } = {}): Promise<OtlpReceiver> {
   const received: CollectedSpan[] = [];
+  const metadata: Record<string, string>[] = [];
   const waiters = new Set<() => void>();
   let exportCount = 0;
 
@@ -51,6 +68,9 @@ export async function startOtlpReceiver(options: { host?: string; port?: number 
   server.addService(loadTraceService().service, {
     Export(call: grpc.ServerUnaryCall<{ resourceSpans?: WireResourceSpans[] }, unknown>, callback: grpc.sendUnaryData<unknown>) {
       exportCount += 1;
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(call.metadata.getMap())) headers[name] = Buffer.isBuffer(value) ? value.toString('base64') : value;
+      metadata.push(headers);
       received.push(...collectSpans(call.request.resourceSpans ?? []));
       for (const wake of [...waiters]) wake();
       callback(null, {});
@@ -58,7 +78,7 @@ export async function startOtlpReceiver(options: { host?: string; port?: number 
   });
   const host = options.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`${host}:${options.port ?? 0}`, serverCredentials(options.tls), (err, p) => (err ? reject(err) : resolve(p))),
   );
 
   return {
@@ -66,6 +86,7 @@ export async function startOtlpReceiver(options: { host?: string; port?: number 
     endpoint: `${host}:${port}`,
     spans: () => [...received],
     exports: () => exportCount,
+    metadata: () => [...metadata],
     clear: () => void received.splice(0),
     waitForSpans(predicate, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {

@@ -25,6 +25,8 @@ export interface CollectedSpan {
   readonly endTimeUnixNano: bigint;
   readonly attributes: Readonly<Record<string, AttributeValue>>;
   readonly status: { readonly code: number; readonly message: string };
+  /** Span events in the order recorded (a skipped endpoint, a retry). */
+  readonly events: readonly { readonly name: string; readonly attributes: Readonly<Record<string, AttributeValue>> }[];
   /** The resource's `service.name` attribute ('' if absent). */
   readonly serviceName: string;
   readonly resourceAttributes: Readonly<Record<string, AttributeValue>>;
@@ -56,6 +58,7 @@ export interface WireSpan {
   readonly endTimeUnixNano?: string;
   readonly attributes?: readonly WireKeyValue[];
   readonly status?: { readonly code?: number; readonly message?: string } | null;
+  readonly events?: readonly { readonly name?: string; readonly attributes?: readonly WireKeyValue[] }[];
 }
 export interface WireResourceSpans {
   readonly resource?: { readonly attributes?: readonly WireKeyValue[] } | null;
@@ -113,6 +116,7 @@ export function collectSpans(resourceSpans: readonly WireResourceSpans[]): Colle
           endTimeUnixNano: BigInt(s.endTimeUnixNano ?? '0'),
           attributes: attributes(s.attributes),
           status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
+          events: (s.events ?? []).map((e) => ({ name: e.name ?? '', attributes: attributes(e.attributes) })),
           serviceName: typeof service === 'string' ? service : '',
           resourceAttributes,
           scopeName: ss.scope?.name ?? '',

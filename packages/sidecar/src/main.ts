@@ -6,6 +6,7 @@ import { ControlPlaneAddresses } from './control/control-plane-addresses';
 import type { AppProtocol } from './inbound/local-app';
 import type { Http1Upstream } from './outbound/endpoint/upstream';
 import { parseTcpForward, type TcpForward } from './outbound/tcp-forward';
+import { readOtlpClient } from './telemetry/otlp-client';
 import { startSidecar, type ConsulRegisterOptions, type RunningSidecar, type SidecarOptions } from './sidecar';
 
 const USAGE = `Usage: weft-sidecar --service S --app-port P --control-plane HOST:PORT (--token T | --token-file F) [flags]
@@ -52,6 +53,16 @@ Flags:
                               --registry consul) and deregister it on SIGTERM
   --consul-token-file F       file holding the Consul ACL token (needs service:write)
   --consul-check-interval D   how often Consul checks /ready (default 10s)
+  --otlp-ca-file F            export spans to MeshConfig's tracing.otlpEndpoint over TLS, the
+                              collector's certificate verified against the PEM roots in F (a
+                              system bundle such as /etc/ssl/certs/ca-certificates.crt for a
+                              hosted backend)
+  --otlp-cert-file F, --otlp-key-file F
+                              client certificate chain and key (PEM) for a collector that asks
+                              for one (both or neither; TLS on)
+  --otlp-headers-file F       headers sent with every span export, one "name: value" a line
+                              (an API key, a tenant); never logged, never shown in /config.
+                              These files stay on this host: MeshConfig reaches every sidecar
   --drain-timeout D           on SIGTERM, how long in-flight requests may finish (default 10s)
   --body-idle-timeout D       a request body from which nothing arrives for D is cut off (408 if
                               no response has started; 0 for never). Idle time, not total: slow
@@ -84,6 +95,7 @@ const FLAGS = {
   'app-protocol': { type: 'string' }, 'tcp-forward': { type: 'string', multiple: true }, 'http1-upstream': { type: 'string' },
   'dns-port': { type: 'string' },
   'consul-register': { type: 'string' }, 'consul-token-file': { type: 'string' }, 'consul-check-interval': { type: 'string' },
+  'otlp-ca-file': { type: 'string' }, 'otlp-cert-file': { type: 'string' }, 'otlp-key-file': { type: 'string' }, 'otlp-headers-file': { type: 'string' },
 } as const;
 
 /** Flags (and $WEFT_TOKEN) to sidecar options, or a UsageError naming the flag. */
@@ -141,6 +153,10 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
   const http1Upstream = oneOf<Http1Upstream>(str('http1-upstream'), ['http1', 'h2'], 'http1-upstream');
   const tcpForwards = parseTcpForwards(values['tcp-forward']);
   const consulRegister = parseConsulRegister(str('consul-register'), str('consul-token-file'), str('consul-check-interval'));
+  const otlpClient = readOtlpClient(
+    { caFile: str('otlp-ca-file'), certFile: str('otlp-cert-file'), keyFile: str('otlp-key-file'), headersFile: str('otlp-headers-file') },
+    (file) => readFileSync(file),
+  );
   const options: SidecarOptions = {
     service,
     namespace,
@@ -164,6 +180,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
     ...(tcpForwards.length > 0 ? { tcpForwards } : {}),
     ...(values['dns-port'] !== undefined ? { dnsPort: port('dns-port', 0) } : {}),
     ...(consulRegister ? { consulRegister } : {}),
+    ...(otlpClient ? { otlpClient } : {}),
   };
   return { help: false, options };
 }

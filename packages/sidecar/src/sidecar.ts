@@ -28,6 +28,7 @@ import { startOutbound, type OutboundOptions } from './outbound/server';
 import { startTcpForward, type TcpForward } from './outbound/tcp-forward';
 import type { SelfInfo } from './self';
 import { Observer } from './telemetry/observe/observer';
+import { describeOtlpClient, type OtlpClientSettings } from './telemetry/otlp-client';
 import { Telemetry } from './telemetry/telemetry';
 import { Watch } from './watch';
 
@@ -70,6 +71,8 @@ export interface SidecarOptions {
   readonly overrides?: SidecarOverrides;
   /** Register this instance in Consul once ready, deregister on drain (`--consul-register`). */
   readonly consulRegister?: ConsulRegisterOptions;
+  /** TLS and headers for span export, from files on this host (`--otlp-*-file`); never in /config. */
+  readonly otlpClient?: OtlpClientSettings;
 }
 
 export interface ConsulRegisterOptions {
@@ -156,7 +159,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
       proxyId, service: options.service, namespace, trustDomain: boot.trust.trustDomain, spiffeId: boot.spiffeId,
       labels: Object.freeze({ ...options.labels }),
     });
-    const telemetry = sidecar.attach(self, boot);
+    const telemetry = sidecar.attach(self, boot, options.otlpClient);
     const limits: ListenerLimits = { ...LISTENER_LIMITS, bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? LISTENER_LIMITS.bodyIdleTimeoutMs };
     const common = { self, identity: sidecar.identity, config: sidecar.config, telemetry };
     await sidecar.addListener('outbound', '127.0.0.1', options.outboundPort ?? DEFAULT_PORTS.sidecarOutbound, (host, port) => (o.startOutbound ?? startOutbound)({
@@ -242,9 +245,12 @@ class Sidecar {
     }));
   }
 
-  attach(self: SelfInfo, boot: Bootstrapped): Telemetry {
+  attach(self: SelfInfo, boot: Bootstrapped, otlpClient: OtlpClientSettings | undefined): Telemetry {
     this.#boot = boot;
-    this.#telemetry = new Telemetry(self, { log: this.logger.child({ component: 'telemetry' }) });
+    const log = this.logger.child({ component: 'telemetry' });
+    // Whether TLS is on and which header names are sent; never the values.
+    if (otlpClient) log.info('span export client settings from files', { otlp: describeOtlpClient(otlpClient) });
+    this.#telemetry = new Telemetry(self, { log, otlpClient });
     this.#metrics = new LifecycleMetrics(this.#telemetry);
     const telemetry = this.#telemetry;
     this.#offConfig = this.config.subscribe((cfg) => telemetry.configure(cfg.mesh));

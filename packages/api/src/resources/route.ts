@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from '../duration';
 import { duration, exactlyOne, name, percent, regex } from './common';
 
 /** An HTTP field name (RFC 9110 token). */
@@ -50,13 +51,35 @@ export const RETRY_ON = [
 ] as const;
 export type RetryOn = (typeof RETRY_ON)[number];
 
+/**
+ * Backoff between retries when a Route leaves it out: the first wait is at most the base, each
+ * later one doubles, up to the max. Here, not in the sidecar, so that the schema checks a lone
+ * `maxInterval` against the base the sidecar will really use.
+ */
+export const RETRY_BACKOFF_DEFAULTS = Object.freeze({ baseMs: 25, maxMs: 250 });
+
+const backoff = z
+  .strictObject({ baseInterval: duration.optional(), maxInterval: duration.optional() })
+  .superRefine((b, ctx) => {
+    if (b.maxInterval === undefined) return; // the sidecar raises its default max to the base
+    const max = parseDuration(b.maxInterval);
+    const base = b.baseInterval === undefined ? RETRY_BACKOFF_DEFAULTS.baseMs : parseDuration(b.baseInterval);
+    if (max === undefined || base === undefined || max >= base) return; // a bad duration is reported on its own field
+    ctx.addIssue({
+      code: 'custom',
+      path: ['maxInterval'],
+      message:
+        b.baseInterval === undefined
+          ? `must not be shorter than the default baseInterval (${RETRY_BACKOFF_DEFAULTS.baseMs}ms): raise it, or set a shorter baseInterval`
+          : `must not be shorter than baseInterval (${b.baseInterval}): raise maxInterval or lower baseInterval`,
+    });
+  });
+
 const retries = z.strictObject({
   attempts: z.number().int().min(0).max(10),
   perTryTimeout: duration.optional(),
   retryOn: z.array(z.enum(RETRY_ON)).optional(),
-  backoff: z
-    .strictObject({ baseInterval: duration.optional(), maxInterval: duration.optional() })
-    .optional(),
+  backoff: backoff.optional(),
   /** POST, PATCH and other non-idempotent methods are retried only when this is true. */
   retryNonIdempotent: z.boolean().optional(),
   /** Tell the app how many tries a response took in `x-weft-attempts` (default true). */

@@ -10,6 +10,8 @@ import type { Command, CommandContext } from './command';
 import { expectPositionals } from './shared-flags';
 
 const REFRESH_MS = 2_000;
+/** Clear the screen, cursor home. */
+const CLEAR_SCREEN = '\x1b[2J\x1b[H';
 const ROWS = 20;
 
 interface Path {
@@ -32,7 +34,8 @@ export const topCommand: Command = {
   details:
     'A tap (see weftctl tap --help) aggregated by source, destination, method and path: count, success\n' +
     'rate and best, worst and last latency, busiest first. Without --duration it redraws every 2s until\n' +
-    'interrupted; with --duration it prints the table once at the end. Sampled by --max-rps per proxy.',
+    'interrupted (when stdout is not a terminal, it prints a plain table every 2s instead); with\n' +
+    '--duration it prints the table once at the end. Sampled by --max-rps per proxy.',
   async run(ctx: CommandContext, args: ParsedArgs): Promise<number> {
     expectPositionals(args, 0, 0, this.usage, this.name);
     const output = args.string('output') ?? 'table';
@@ -42,7 +45,12 @@ export const topCommand: Command = {
     const { api } = await ctx.connect();
     const paths = new Map<string, Path>();
     const live = req.durationMs === 0;
-    const redraw = live ? setInterval(() => ctx.io.stdout(`\x1b[2J\x1b[H${renderTop(paths)}`), REFRESH_MS) : undefined;
+    // On a terminal the table is redrawn in place; to a pipe or a file each interval adds a plain
+    // snapshot (a time line, then the table), which a log or `grep` can read.
+    const snapshot = ctx.io.stdoutIsTerminal
+      ? (): void => ctx.io.stdout(`${CLEAR_SCREEN}${renderTop(paths)}`)
+      : (): void => ctx.io.stdout(`${new Date(ctx.io.now()).toISOString()}\n${renderTop(paths)}\n`);
+    const redraw = live ? setInterval(snapshot, REFRESH_MS) : undefined;
     try {
       await api.tap(req, (m) => {
         if (m.proxies.length > 0) ctx.io.stderr(missingProxies(m.proxies));

@@ -1,3 +1,4 @@
+import { maxHeaderSize } from 'node:http';
 import { parseDuration, type HeaderMatch, type HeaderOps, type RouteMatch, type RouteRule, type StringMatch } from '@weft/api';
 import { DEFAULT_RETRY_POLICY, RETRY_DEFAULTS } from '../layers/retry-defaults';
 import { ConfigCompileError } from './errors';
@@ -45,7 +46,7 @@ export function compileRule(rule: RouteRule, origin: RuleOrigin, context: RuleCo
     retry: compileRetry(rule.retries, `${at}.retries`),
     retryBudget: context.retryBudget,
     fault: compileFault(rule.fault, `${at}.fault`),
-    headers: compileHeaders(rule.headers),
+    headers: compileHeaders(rule.headers, `${at}.headers`),
   });
 }
 
@@ -126,9 +127,29 @@ function compileRetry(r: RouteRule['retries'], at: string): CompiledRetryPolicy 
   });
 }
 
-function compileHeaders(h: RouteRule['headers']): CompiledHeaderRules | undefined {
+function compileHeaders(h: RouteRule['headers'], at: string): CompiledHeaderRules | undefined {
   if (!h || (!h.request && !h.response)) return undefined;
+  checkAddedRequestHeaders(h.request, `${at}.request`);
   return Object.freeze({ request: compileHeaderOps(h.request), response: compileHeaderOps(h.response) });
+}
+
+/**
+ * Request headers a rule sets or adds must fit in the HTTP header limit of this sidecar's Node
+ * (`http.maxHeaderSize`, 16 KiB unless the host sets `--max-http-header-size`), which every peer
+ * sidecar's inbound parser enforces too: beyond it each request on the rule would be refused with
+ * 431. The schema cannot know that limit (it is the sidecar host's), so the sidecar refuses the
+ * config here (NACK) rather than fail every request later.
+ */
+function checkAddedRequestHeaders(ops: HeaderOps | undefined, at: string): void {
+  let bytes = 0;
+  for (const map of [ops?.set, ops?.add]) {
+    for (const [name, value] of Object.entries(map ?? {})) bytes += Buffer.byteLength(`${name}: ${value}\r\n`);
+  }
+  if (bytes > maxHeaderSize) {
+    throw new ConfigCompileError(
+      `${at}: sets and adds ${bytes} bytes of request headers, more than this sidecar's HTTP header limit of ${maxHeaderSize} bytes (node --max-http-header-size): every request on this rule would be refused with 431; shorten the values or raise the limit on every sidecar host`,
+    );
+  }
 }
 
 /** Names lower-cased once (Node and undici give header maps in lower case); values as written. */

@@ -3,7 +3,7 @@ import type { CompiledConfig } from '../config/types';
 import { callerProtocolOf } from '../layers/caller-protocol';
 import type { DownstreamHandler } from '../layers/downstream';
 import { BadRequestError } from '../layers/errors';
-import { serveExchange, type ExchangeEdge } from '../layers/exchange';
+import { accessLogOn, serveExchange, type ExchangeEdge } from '../layers/exchange';
 import { isGrpc } from '../layers/grpc';
 import { forwardableHeaders, type HeaderMap, type Service } from '../layers/http';
 import type { TelemetryEvents } from '../telemetry/events';
@@ -25,7 +25,7 @@ const NO_EXTRA: HeaderMap = Object.freeze({});
  * (a response, or a ProxyError), and reports the request when the exchange is over.
  */
 export function acceptInbound(deps: InboundAcceptDeps, next: Service<InboundRequest>): DownstreamHandler {
-  const edge: ExchangeEdge = { events: deps.events, dropMeshHeaders: true, bodyBrokenCode: 'WEFT_ERR_APP_UNAVAILABLE' };
+  const edge: ExchangeEdge = { events: deps.events, dropMeshHeaders: true, bodyBrokenCode: 'WEFT_ERR_APP_UNAVAILABLE', countBodyBytes: accessLogOn(deps.config) };
   return (d, cancel) => {
     const record = new RequestRecord('inbound', d.method);
     record.destination = deps.destination;

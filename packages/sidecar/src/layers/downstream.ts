@@ -16,8 +16,15 @@ export type HttpProtocol = 'http1' | 'h2';
 export type Outcome = { readonly response: ProxyResponse } | { readonly error: ProxyError };
 
 /** The slice of a TLS connection that names the peer (a TLSSocket, or a plain object in tests). */
-export interface PeerCertificateSource {
+export interface PeerCertificateSource extends ConnectionAddresses {
   getPeerX509Certificate(): { readonly subjectAltName: string | undefined; readonly raw: Buffer } | undefined;
+}
+
+/** A connection's addresses, as a TLS socket has them (the SERVER span reads them when recorded). */
+export interface ConnectionAddresses {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly localPort?: number | undefined;
 }
 
 export interface RespondOptions {

@@ -5,6 +5,7 @@ import { asProxyError, ClientClosedError } from './errors';
 import { grpcStatusIn, grpcStatusOf } from './grpc';
 import type { HeaderMap, ProxyResponse } from './http';
 import type { Cancel, CancelSignal } from './cancel';
+import type { Readable } from 'node:stream';
 
 /** How one edge (outbound or inbound accept) answers. */
 export interface ExchangeEdge {
@@ -13,6 +14,13 @@ export interface ExchangeEdge {
   readonly dropMeshHeaders: boolean;
   /** The code recorded when a response body breaks off and the client did not cause it. */
   readonly bodyBrokenCode: string;
+  /** Whether bodies of unannounced length are counted for the record (the access log is on). */
+  countBodyBytes(): boolean;
+}
+
+/** `countBodyBytes` of an edge: the access log, the one reader of the count, is on in the config in force. */
+export function accessLogOn(config: { readonly current: { readonly mesh: { readonly accessLog: boolean } } | undefined }): () => boolean {
+  return () => config.current?.mesh.accessLog === true;
 }
 
 /**
@@ -60,6 +68,8 @@ export function serveExchange(
           record.grpcStatus = grpcStatusIn(response.trailers?.());
         }
       });
+      // After respond: its pipe is attached, so this listener only watches the chunks pass.
+      if (response.body !== null && record.responseLength === undefined && edge.countBodyBytes()) countBody(response.body, record);
     },
     (err: unknown) => {
       const error = asProxyError(err);
@@ -70,4 +80,21 @@ export function serveExchange(
       d.respond({ error }, { dropMeshHeaders: edge.dropMeshHeaders, extra: extra(), grpc }, () => undefined);
     },
   );
+}
+
+/**
+ * The size of a response body sent without `content-length` (chunked HTTP/1.1, HTTP/2 without the
+ * header), summed as its chunks pass on their way to the client. Only while the access log is on,
+ * the one reader of it: every other request pays one flag check. A listener added to a body that
+ * its pipe has paused leaves it paused, so back-pressure is untouched.
+ */
+function countBody(body: Readable | Buffer, record: RequestRecord): void {
+  if (Buffer.isBuffer(body)) {
+    record.responseBodyBytes = body.length; // whole, already written with the headers
+    return;
+  }
+  record.responseBodyBytes = 0;
+  body.on('data', (chunk: Buffer) => {
+    record.responseBodyBytes += chunk.length;
+  });
 }

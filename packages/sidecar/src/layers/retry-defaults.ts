@@ -1,4 +1,4 @@
-import type { RetryOn } from '@weft/api';
+import { RETRY_BACKOFF_DEFAULTS, type RetryOn } from '@weft/api';
 import type { CompiledRetryPolicy } from '../config/types';
 
 /**
@@ -8,9 +8,9 @@ import type { CompiledRetryPolicy } from '../config/types';
 export const RETRY_DEFAULTS = Object.freeze({
   /** What a `retries` block without `retryOn` retries: failures where the request surely did no harm. */
   retryOn: Object.freeze(['connect-failure', 'reset', 'gateway-error'] as const satisfies readonly RetryOn[]),
-  /** First backoff ceiling; each later retry doubles it, up to `backoffMaxMs`. */
-  backoffBaseMs: 25,
-  backoffMaxMs: 250,
+  /** First backoff ceiling; each later retry doubles it, up to `backoffMaxMs` (the schema checks a Route's against these). */
+  backoffBaseMs: RETRY_BACKOFF_DEFAULTS.baseMs,
+  backoffMaxMs: RETRY_BACKOFF_DEFAULTS.maxMs,
   /** Request bodies up to this size are kept for replay; a larger body is streamed and never retried. */
   replayBufferBytes: 64 * 1024,
   /** POST, PATCH and other non-idempotent methods are not retried unless a Route opts in. */

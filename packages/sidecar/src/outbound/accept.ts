@@ -3,7 +3,7 @@ import { HEADERS } from '@weft/api';
 import type { CompiledConfig } from '../config/types';
 import type { DownstreamHandler } from '../layers/downstream';
 import { NotReadyError } from '../layers/errors';
-import { serveExchange, type ExchangeEdge } from '../layers/exchange';
+import { accessLogOn, serveExchange, type ExchangeEdge } from '../layers/exchange';
 import { isGrpc, parseGrpcTimeout } from '../layers/grpc';
 import { forwardableHeaders, type HeaderMap, type Service } from '../layers/http';
 import type { TelemetryEvents } from '../telemetry/events';
@@ -26,7 +26,7 @@ export interface OutboundAcceptDeps {
  * as whatever remains of it. When the exchange is over it reports the request, whatever happened.
  */
 export function acceptOutbound(deps: OutboundAcceptDeps, next: Service<OutboundRequest>): DownstreamHandler {
-  const edge: ExchangeEdge = { events: deps.events, dropMeshHeaders: false, bodyBrokenCode: 'WEFT_ERR_UPSTREAM_RESET' };
+  const edge: ExchangeEdge = { events: deps.events, dropMeshHeaders: false, bodyBrokenCode: 'WEFT_ERR_UPSTREAM_RESET', countBodyBytes: accessLogOn(deps.config) };
   return (d, cancel) => {
     const record = new RequestRecord('outbound', d.method);
     record.source = deps.source;

@@ -25,7 +25,7 @@ export function writeAccessLog(out: Writable, record: RequestRecord, durationMs:
     duration_ms: Math.round(durationMs * 1000) / 1000,
     attempts: record.attempts || undefined,
     bytes_in: lengthOf(record.requestLength),
-    bytes_out: lengthOf(record.responseLength),
+    bytes_out: lengthOf(record.responseLength) ?? (record.responseBodyBytes >= 0 ? record.responseBodyBytes : undefined),
     endpoint: record.endpoint || undefined,
     peer_identity: record.peerIdentity || undefined,
     trace_id: record.traceId || undefined,

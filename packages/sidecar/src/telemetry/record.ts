@@ -41,6 +41,11 @@ export class RequestRecord {
    */
   requestLength: string | string[] | undefined = undefined;
   responseLength: string | string[] | undefined = undefined;
+  /**
+   * Bytes of a response body of unannounced length that passed to the client, counted only while
+   * the access log is on (see countBody in layers/exchange); -1 when not counted.
+   */
+  responseBodyBytes = -1;
   /** Path without query, and lower-case host without port; filled in once the request line is read. */
   path = '';
   authority = '';

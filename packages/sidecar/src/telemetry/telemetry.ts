@@ -6,6 +6,8 @@ import { TelemetryEvents } from './events';
 import type { RequestRecord } from './record';
 import { RequestMetrics } from './request-metrics';
 import { countTcp } from './tcp-metrics';
+import type { OtlpClientSettings } from './otlp-client';
+import { otlpExporterFor } from './otlp-exporter';
 import { Tracing, type ExporterFactory } from './trace';
 
 /** What tests and embedders may replace; the sidecar itself uses the defaults. */
@@ -13,8 +15,10 @@ export interface TelemetryOptions {
   /** Where access log lines go. Default: process.stdout. */
   readonly accessLog?: Writable;
   readonly log?: Logger;
-  /** Builds the span exporter for an OTLP endpoint. Default: OTLP/gRPC. */
+  /** Builds the span exporter for an OTLP endpoint. Default: OTLP/gRPC, with `otlpClient`. */
   readonly exporterFor?: ExporterFactory;
+  /** TLS and headers for the OTLP/gRPC exporter, from files on this host (`--otlp-*-file`). */
+  readonly otlpClient?: OtlpClientSettings | undefined;
 }
 
 /**
@@ -55,7 +59,7 @@ export class Telemetry {
     this.tracing = new Tracing(
       { 'service.name': self.service, 'service.namespace': self.namespace, 'service.instance.id': self.proxyId },
       log,
-      options.exporterFor,
+      options.exporterFor ?? otlpExporterFor(options.otlpClient),
       (spans, reason) => spansDropped.inc({ reason }, spans),
     );
     this.#accessLogOut = options.accessLog ?? process.stdout;

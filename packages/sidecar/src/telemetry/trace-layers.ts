@@ -3,6 +3,7 @@ import { ProxyError } from '../layers/errors';
 import { grpcStatusIn } from '../layers/grpc';
 import type { HeaderMap, ProxyResponse, Service } from '../layers/http';
 import type { AttemptState } from '../layers/retry';
+import type { ConnectionAddresses } from '../layers/downstream';
 import type { SpanAttributes, TraceSpan, Tracing } from './trace';
 import { incomingContext } from './trace-context';
 
@@ -22,6 +23,21 @@ export type WithSpan<R> = R & { readonly span: TraceSpan };
 export interface ClientSpanParams {
   readonly name: string;
   readonly destination: { readonly key: string; readonly service: string; readonly spiffeId: string };
+  /** The rule's match entries: their path matches become `http.route`. */
+  readonly matches: readonly { readonly path: PathMatch | undefined }[];
+}
+
+type PathMatch = { readonly kind: 'exact'; readonly value: string } | { readonly kind: 'prefix'; readonly value: string } | { readonly kind: 'regex'; readonly source: string };
+
+/**
+ * `http.route` of a rule: the path template it matches, as written in its Route (an exact path,
+ * a prefix followed by `*`, a regex's source), several joined with ` | `; `/*` when it matches
+ * any path. Bounded by the config, never a raw request path. Computed once per rule.
+ */
+export function httpRouteOf(matches: ClientSpanParams['matches']): string {
+  if (matches.length === 0 || matches.some((m) => m.path === undefined)) return '/*';
+  const templates = matches.map(({ path }) => (path === undefined ? '/*' : path.kind === 'exact' ? path.value : path.kind === 'prefix' ? `${path.value}*` : path.source));
+  return [...new Set(templates)].join(' | ');
 }
 
 /**
@@ -31,10 +47,12 @@ export interface ClientSpanParams {
  */
 export function traceClient<R extends TracedRequest>(params: ClientSpanParams, tracing: Pick<Tracing, 'startSpan'>, next: Service<WithSpan<R>>): Service<R> {
   const name = `outbound ${params.destination.service}`;
+  const httpRoute = httpRouteOf(params.matches);
   // OpenTelemetry HTTP (and RPC) client conventions, plus who called whom through which rule.
   const attributesOf = (req: R): SpanAttributes =>
     withRpc(req, {
       'http.request.method': req.method,
+      'http.route': httpRoute,
       'url.path': req.path,
       'server.address': req.record.authority,
       'weft.source': req.record.source,
@@ -66,8 +84,15 @@ export function traceAttempt<R extends WithSpan<{ readonly headers: HeaderMap; r
 
 const attemptAttributes = (attempt: AttemptState): SpanAttributes => ({ 'weft.attempt': attempt.number });
 
+/** What the SERVER span reads besides the request: who called, and the connection it came on. */
+type ServerTraced = TracedRequest & {
+  readonly record: { readonly peerIdentity: string; readonly destination: string };
+  /** The connection (TLS; null for plaintext in PERMISSIVE mode): its addresses, read only for a recorded span. */
+  readonly socket: ConnectionAddresses | null;
+};
+
 /** The inbound SERVER span: continues the caller's context; the app receives the span's own. */
-export function traceServer<R extends TracedRequest & { readonly record: { readonly peerIdentity: string; readonly destination: string } }>(
+export function traceServer<R extends ServerTraced>(
   service: string,
   tracing: Pick<Tracing, 'startSpan'>,
   next: Service<WithSpan<R>>,
@@ -83,8 +108,8 @@ export function traceServer<R extends TracedRequest & { readonly record: { reado
   };
 }
 
-const serverAttributes = (req: TracedRequest & { readonly record: { readonly peerIdentity: string; readonly destination: string } }): SpanAttributes =>
-  withRpc(req, {
+function serverAttributes(req: ServerTraced): SpanAttributes {
+  const attributes = withRpc(req, {
     'http.request.method': req.method,
     'url.path': req.path,
     'server.address': req.record.authority,
@@ -92,6 +117,17 @@ const serverAttributes = (req: TracedRequest & { readonly record: { readonly pee
     'weft.destination': req.record.destination,
     'weft.peer.identity': req.record.peerIdentity,
   });
+  // The caller is the peer sidecar itself (nothing between them), so client.address and
+  // network.peer.address are one address.
+  const socket = req.socket;
+  if (socket?.localPort !== undefined) attributes['server.port'] = socket.localPort;
+  if (socket?.remoteAddress !== undefined) {
+    attributes['client.address'] = socket.remoteAddress;
+    attributes['network.peer.address'] = socket.remoteAddress;
+  }
+  if (socket?.remotePort !== undefined) attributes['network.peer.port'] = socket.remotePort;
+  return attributes;
+}
 
 /**
  * RPC semantic conventions for a gRPC call, from its path `/package.Service/Method`; a path of

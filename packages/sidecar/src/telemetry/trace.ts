@@ -3,6 +3,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import * as tracing from '@opentelemetry/sdk-trace-base';
 import type { Logger } from '@weft/api';
+import { EXPORT_TIMEOUT_MS, otlpExporterFor, type ExporterFactory } from './otlp-exporter';
 import { newSpanId, newTraceId } from './trace-ids';
 import { formatTraceParent, SAMPLING_DEFERRED, type TraceParent } from './traceparent';
 import { wallClockNow } from './wall-clock';
@@ -40,8 +41,7 @@ export interface TracingSettings {
   readonly compression?: 'gzip' | 'none';
 }
 
-/** Builds the exporter for an endpoint; tests may hand in an in-memory one. */
-export type ExporterFactory = (otlpEndpoint: string, options: { readonly compression: 'gzip' | 'none' }) => tracing.SpanExporter;
+export type { ExporterFactory } from './otlp-exporter';
 
 /** Why spans were dropped (`weft_spans_dropped_total{reason}`). */
 export type SpanDropReason = 'queue_full' | 'export_failed';
@@ -50,7 +50,7 @@ export type SpanDropReason = 'queue_full' | 'export_failed';
  * The exporter queue: bounded, so a dead or slow collector costs memory up to `maxQueueSize`
  * spans (queued or in an export not yet answered) and then new spans are dropped and counted.
  */
-const BATCH = Object.freeze({ maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: 1000, exportTimeoutMillis: 10_000 });
+const BATCH = Object.freeze({ maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: 1000, exportTimeoutMillis: EXPORT_TIMEOUT_MS });
 /** How long shutdown waits for the last batch before giving up on it. */
 const SHUTDOWN_GRACE_MS = 3000;
 
@@ -78,7 +78,7 @@ export class Tracing {
   #provider: tracing.BasicTracerProvider | undefined;
   #tracer: api.Tracer | undefined;
 
-  constructor(resourceAttributes: SpanAttributes, log: Logger, exporterFor: ExporterFactory = otlpExporter, onDropped: (spans: number, reason: SpanDropReason) => void = () => undefined) {
+  constructor(resourceAttributes: SpanAttributes, log: Logger, exporterFor: ExporterFactory = otlpExporterFor(undefined), onDropped: (spans: number, reason: SpanDropReason) => void = () => undefined) {
     this.#resource = resourceFromAttributes(resourceAttributes);
     this.#log = log;
     this.#exporterFor = exporterFor;
@@ -166,18 +166,6 @@ class PropagatedSpan implements TraceSpan {
   }
 
   end(): void {}
-}
-
-/**
- * The OTLP/gRPC exporter, loaded on first use: it brings in the OTLP transformer and, through it,
- * the metrics and logs SDKs (about 200 files, 3 MB of heap), which a sidecar without a collector
- * never needs.
- */
-function otlpExporter(otlpEndpoint: string, options: { readonly compression: 'gzip' | 'none' }): tracing.SpanExporter {
-  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-grpc') as typeof import('@opentelemetry/exporter-trace-otlp-grpc');
-  type Config = NonNullable<ConstructorParameters<typeof OTLPTraceExporter>[0]>;
-  // The exporter's CompressionAlgorithm enum has exactly these two string values.
-  return new OTLPTraceExporter({ url: `http://${otlpEndpoint}`, timeoutMillis: BATCH.exportTimeoutMillis, compression: options.compression as Config['compression'] });
 }
 
 /**

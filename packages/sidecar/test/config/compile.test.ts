@@ -171,6 +171,12 @@ describe('compileSnapshot', () => {
         /the body is Route default\/a but the envelope says Route default\/b/,
       ],
       ['a service listed twice', { services: [reviews, reviews] }, /reviews\.default is listed twice/],
+      [
+        // The schema accepts it; only the sidecar knows its HTTP header limit (http.maxHeaderSize).
+        'request headers larger than the HTTP header limit',
+        { services: [reviews], resources: [doc('Route', 'reviews', { service: 'reviews', rules: [{ headers: { request: { set: { 'x-a': 'a'.repeat(10_000) }, add: { 'x-b': 'b'.repeat(7_000) } } } }] })] },
+        /Route reviews: spec\.rules\[0\]\.headers\.request: sets and adds 17014 bytes of request headers, more than this sidecar's HTTP header limit of 16384 bytes/,
+      ],
     ];
     for (const [what, parts, message] of cases) {
       it(what, () => {

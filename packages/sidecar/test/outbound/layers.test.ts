@@ -159,5 +159,30 @@ describe('outbound layers (fake next)', () => {
       expect(err).to.be.instanceOf(NoEndpointsError);
       expect((err as Error).message).to.contain('subset "v3" of service "orders.default"');
     });
+
+    it('tells a recorded span which ejected endpoints the pick skipped, and an unrecorded one nothing', async () => {
+      const withOutlier: CompiledBackend = {
+        ...backend(undefined, ['e1', 'e2', 'e3']),
+        outlier: { consecutiveErrors: 1, intervalMs: 1000, baseEjectionMs: 1000, maxEjectionMs: 1000, maxEjectionPercent: 100 },
+      };
+      const env = lasting();
+      const svc = balance(withOutlier, env, async () => response(200));
+      const events: [string, unknown][] = [];
+      const span = (recording: boolean) => ({ recording, addEvent: (name: string, attributes: unknown) => void events.push([name, attributes]) });
+      await svc({ ...balanceRequest(attempt()), span: span(true) });
+      expect(events, 'nothing ejected').to.deep.equal([]);
+      env.states.get('e2').ejected = true;
+      await svc({ ...balanceRequest(attempt()), span: span(false) });
+      expect(events, 'not recorded').to.deep.equal([]);
+      const a = attempt();
+      await svc({ ...balanceRequest(a), span: span(true) });
+      expect(a.endpoint).to.not.equal('e2');
+      expect(events).to.deep.equal([['weft.endpoint_skipped', { 'weft.endpoint': 'e2', 'weft.reason': 'ejected' }]]);
+      // Every endpoint ejected: the balancer uses them all (panic), so none was skipped.
+      events.length = 0;
+      for (const address of ['e1', 'e3']) env.states.get(address).ejected = true;
+      await svc({ ...balanceRequest(attempt()), span: span(true) });
+      expect(events).to.deep.equal([]);
+    });
   });
 });

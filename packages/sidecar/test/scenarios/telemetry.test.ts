@@ -1,16 +1,29 @@
+import { connect } from 'node:http2';
 import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { startOtlpReceiver, type OtlpReceiver } from '@weft/harness';
+import { h2Request } from '../protocols/h2-request';
 import { resource, TestMesh, type Caller } from './mesh-fixture';
+
+/** JSON access log lines written to a stream, as they come. */
+function collectLines(): { readonly out: PassThrough; readonly lines: string[] } {
+  const out = new PassThrough();
+  const lines: string[] = [];
+  out.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter((l) => l !== '')));
+  return { out, lines };
+}
+
+/** A body sent in three writes without content-length: chunked on HTTP/1.1. */
+const CHUNKS = ['a'.repeat(40_000), 'b'.repeat(30_000), 'c'.repeat(123)];
+const CHUNKED_BYTES = CHUNKS.reduce((n, c) => n + c.length, 0);
 
 describe('scenario: telemetry', function () {
   this.timeout(30_000);
   let mesh: TestMesh;
   let frontend: Caller;
   let receiver: OtlpReceiver;
-  const accessLog = new PassThrough();
-  const lines: string[] = [];
-  accessLog.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter((l) => l !== '')));
+  const { out: accessLog, lines } = collectLines();
+  const { out: chunkyLog, lines: chunkyLines } = collectLines();
 
   before(async () => {
     receiver = await startOtlpReceiver();
@@ -25,6 +38,13 @@ describe('scenario: telemetry', function () {
       res.statusCode = req.url === '/flaky' && n % 2 === 1 ? 500 : 200;
       res.end(req.headers['traceparent']);
     });
+    await mesh.addInstance('chunky', (_req, res) => {
+      res.write(CHUNKS[0]);
+      setImmediate(() => {
+        res.write(CHUNKS[1]);
+        res.end(CHUNKS[2]);
+      });
+    }, { telemetry: { accessLog: chunkyLog }, appProtocol: 'http1' });
     frontend = await mesh.addCaller('frontend', { telemetry: { accessLog } });
     mesh.push(); // delivers the mesh config to telemetry.configure as the control client would
   });
@@ -61,6 +81,31 @@ describe('scenario: telemetry', function () {
     expect(line['duration_ms']).to.be.a('number');
     expect(Date.parse(String(line['time']))).to.be.closeTo(Date.now(), 60_000);
     expect(raw).to.not.match(/s3cr3t|access_token/);
+  });
+
+  it('logs the bytes actually sent of a chunked HTTP/1.1 body and of an HTTP/2 body without content-length, on both sides', async () => {
+    const lineFor = async (list: string[], path: string): Promise<Record<string, unknown>> => {
+      for (let i = 0; i < 100 && !list.some((l) => l.includes(`"path":"${path}"`)); i++) await new Promise((r) => setTimeout(r, 10));
+      return JSON.parse(String(list.find((l) => l.includes(`"path":"${path}"`)))) as Record<string, unknown>;
+    };
+    const h1 = await frontend.send('/chunked-h1', { host: 'chunky' });
+    expect(h1.headers['transfer-encoding']).to.equal('chunked');
+    expect(h1.headers['content-length']).to.equal(undefined);
+    expect(h1.body.length).to.equal(CHUNKED_BYTES);
+    expect(await lineFor(lines, '/chunked-h1')).to.include({ direction: 'outbound', protocol: 'http1', bytes_out: CHUNKED_BYTES });
+    expect(await lineFor(chunkyLines, '/chunked-h1')).to.include({ direction: 'inbound', bytes_out: CHUNKED_BYTES });
+
+    const session = connect(`http://127.0.0.1:${frontend.outbound.port}`);
+    try {
+      const h2 = await h2Request(session, '/chunked-h2', 'chunky');
+      expect(h2.headers['content-length'], `${JSON.stringify(h2.headers)} ${h2.body.toString().slice(0, 300)}`).to.equal(undefined);
+      expect(h2.body.length).to.equal(CHUNKED_BYTES);
+    } finally {
+      session.destroy();
+    }
+    expect(await lineFor(lines, '/chunked-h2')).to.include({ direction: 'outbound', protocol: 'h2', bytes_out: CHUNKED_BYTES });
+    // The peer sidecar answered the HTTP/2 caller's sidecar over HTTP/2 as well.
+    expect(await lineFor(chunkyLines, '/chunked-h2')).to.include({ direction: 'inbound', protocol: 'h2', bytes_out: CHUNKED_BYTES });
   });
 
   it('exports a CLIENT span per request and a child span per attempt, continuing the app trace', async () => {

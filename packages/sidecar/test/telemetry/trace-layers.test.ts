@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { NoEndpointsError } from '../../src/layers/errors';
 import type { HeaderMap } from '../../src/layers/http';
 import { Tracing, type SpanAttributes, type SpanAttributesOf, type TraceSpan } from '../../src/telemetry/trace';
-import { traceAttempt, traceClient, traceServer } from '../../src/telemetry/trace-layers';
+import { httpRouteOf, traceAttempt, traceClient, traceServer } from '../../src/telemetry/trace-layers';
 import type { TraceParent } from '../../src/telemetry/traceparent';
 import { record, response } from '../layers/fakes';
 import { CollectingExporter } from './collecting-exporter';
@@ -38,8 +38,8 @@ class FakeTracing {
 
 describe('telemetry/trace-layers (fake next)', () => {
   const T = 'a'.repeat(32);
-  const req = (headers: HeaderMap = {}, grpc = false, path = '/x') => ({ method: 'GET', path, grpc, headers, record: record() });
-  const rule = { name: 'orders/0', destination: { key: 'orders.default', service: 'orders', spiffeId: 'spiffe://weft.local/ns/default/sa/orders' } };
+  const req = (headers: HeaderMap = {}, grpc = false, path = '/x') => ({ method: 'GET', path, grpc, headers, record: record(), socket: null });
+  const rule = { name: 'orders/0', destination: { key: 'orders.default', service: 'orders', spiffeId: 'spiffe://weft.local/ns/default/sa/orders' }, matches: [{ path: { kind: 'prefix' as const, value: '/orders/' } }] };
 
   it('traceClient continues the app trace and sends its own context upstream, ending with the body', async () => {
     const tracing = new FakeTracing();
@@ -71,6 +71,7 @@ describe('telemetry/trace-layers (fake next)', () => {
     expect(res.status).to.equal(200);
     expect(tracing.started[0]?.attrs).to.deep.equal({
       'http.request.method': 'GET',
+      'http.route': '/orders/*',
       'url.path': '/weft.test.Greeter/SayHello',
       'server.address': 'orders',
       'weft.source': 'frontend.default',
@@ -113,23 +114,42 @@ describe('telemetry/trace-layers (fake next)', () => {
   it('traceServer starts a SERVER span for the caller context and passes its own to the app', async () => {
     const tracing = new FakeTracing();
     let toApp: string | string[] | undefined;
-    const r = { ...req({ traceparent: `00-${T}-${'c'.repeat(16)}-01` }) };
+    const socket = { remoteAddress: '127.0.0.7', remotePort: 40123, localPort: 15006 };
+    const r = { ...req({ traceparent: `00-${T}-${'c'.repeat(16)}-01` }), socket };
     r.record.peerIdentity = 'spiffe://weft.local/ns/default/sa/frontend';
     await traceServer('orders', tracing, async (q) => {
       toApp = q.headers['traceparent'];
       return { status: 204, headers: {}, body: null };
     })(r);
     expect(tracing.started[0]).to.deep.include({ name: 'inbound orders', kind: 'server' });
-    expect(tracing.started[0]?.attrs['weft.peer.identity']).to.equal('spiffe://weft.local/ns/default/sa/frontend');
+    expect(tracing.started[0]?.attrs).to.include({
+      'weft.peer.identity': 'spiffe://weft.local/ns/default/sa/frontend',
+      'server.port': 15006,
+      'client.address': '127.0.0.7',
+      'network.peer.address': '127.0.0.7',
+      'network.peer.port': 40123,
+    });
     expect(toApp).to.equal(`00-${T}-0000000000000001-01`);
     expect(tracing.ended).to.deep.equal([{ name: 'inbound orders', status: 204, error: undefined }]);
   });
 });
 
+describe('http.route of a rule', () => {
+  const rows: [string, Parameters<typeof httpRouteOf>[0], string][] = [
+    ['no match entries: any path', [], '/*'],
+    ['an exact path', [{ path: { kind: 'exact', value: '/health' } }], '/health'],
+    ['a prefix, with *', [{ path: { kind: 'prefix', value: '/api/' } }], '/api/*'],
+    ['a regex, as written', [{ path: { kind: 'regex', source: '/r/[0-9]+' } }], '/r/[0-9]+'],
+    ['several, each once', [{ path: { kind: 'exact', value: '/a' } }, { path: { kind: 'prefix', value: '/b' } }, { path: { kind: 'exact', value: '/a' } }], '/a | /b*'],
+    ['an entry without a path (headers only): any path', [{ path: { kind: 'exact', value: '/a' } }, { path: undefined }], '/*'],
+  ];
+  for (const [what, matches, expected] of rows) it(what, () => expect(httpRouteOf(matches)).to.equal(expected));
+});
+
 describe('telemetry/trace-layers (real Tracing, a client and a server sidecar)', () => {
   const T = 'd'.repeat(32);
   const CALLER = 'e'.repeat(16);
-  const rule = { name: 'orders/0', destination: { key: 'orders.default', service: 'orders', spiffeId: 'spiffe://weft.local/ns/default/sa/orders' } };
+  const rule = { name: 'orders/0', destination: { key: 'orders.default', service: 'orders', spiffeId: 'spiffe://weft.local/ns/default/sa/orders' }, matches: [{ path: { kind: 'prefix' as const, value: '/orders/' } }] };
   const log = createLogger('test');
   let clientSpans: CollectingExporter;
   let serverSpans: CollectingExporter;
@@ -155,7 +175,7 @@ describe('telemetry/trace-layers (real Tracing, a client and a server sidecar)',
     });
     const outbound = traceClient(rule, client, async (q) => {
       upstream = String(q.headers['traceparent']);
-      return inbound({ method: q.method, path: q.path, grpc: false, headers: { traceparent: upstream }, record: serverRecord });
+      return inbound({ method: q.method, path: q.path, grpc: false, headers: { traceparent: upstream }, record: serverRecord, socket: null });
     });
     const clientRecord = record();
     const res = await outbound({ method: 'GET', path: '/orders/1', grpc: false, headers: { traceparent: appTraceparent }, record: clientRecord });

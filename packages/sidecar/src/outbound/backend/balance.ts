@@ -8,6 +8,7 @@ import type { HeaderMap, ProxyResponse, Service } from '../../layers/http';
 import type { AttemptState } from '../../layers/retry';
 import { neverSent, unprocessed } from '../../layers/retry-classify';
 import type { Phase } from '../../telemetry/record';
+import type { TraceSpan } from '../../telemetry/trace';
 import { OverflowError, type PendingQueues } from './pool-limits';
 import type { CancelSignal } from '../../layers/cancel';
 
@@ -34,6 +35,8 @@ export interface BalanceRequest {
   readonly signal: CancelSignal;
   readonly attempt: AttemptState;
   readonly record: { endpoint: string; phase: Phase };
+  /** The request's CLIENT span: a recorded one hears of ejected endpoints the pick skipped. */
+  readonly span?: Pick<TraceSpan, 'recording' | 'addEvent'>;
 }
 
 export type Picked<R> = R & { readonly endpoint: CompiledEndpoint };
@@ -61,6 +64,7 @@ export function balance<R extends BalanceRequest>(params: BalanceParams, env: Ba
   const health = env.health;
   const destination = params.destination.key;
   const hashHeader = params.balancer.name === 'ring-hash' ? params.balancer.hashHeader : undefined;
+  const skipsEjected = params.outlier !== undefined;
   const overflow = {
     maxPendingRequests: params.pool.maxPendingRequests,
     error: () => new OverflowError(params.destination.key, params.subset, params.pool),
@@ -103,6 +107,8 @@ export function balance<R extends BalanceRequest>(params: BalanceParams, env: Ba
     if (result.kind === 'fail') return Promise.reject(NoEndpointsError.noneReady(params.destination.key, params.subset));
     if (result.kind === 'endpoint') {
       (states[result.index] as EndpointState).inflight += 1;
+      // Only a recorded span pays for this look at the other endpoints, and only with outlier detection on.
+      if (skipsEjected && req.span?.recording === true) noteSkipped(req.span, states, result.index);
       return send(req, result.index);
     }
     // Every endpoint that may take it is full: wait for one to free up, in a bounded line.
@@ -117,6 +123,16 @@ export function balance<R extends BalanceRequest>(params: BalanceParams, env: Ba
     req.record.phase = 'queue';
     return queue.wait(tryTake, req.signal, overflow).then(() => send(req, taken));
   };
+}
+
+/**
+ * `weft.endpoint_skipped` on the span for each endpoint outlier detection has ejected, when the
+ * pick went elsewhere. Not when the picked endpoint is ejected itself: every endpoint was then
+ * out (panic mode) and none was skipped.
+ */
+function noteSkipped(span: Pick<TraceSpan, 'addEvent'>, states: readonly EndpointState[], picked: number): void {
+  if ((states[picked] as EndpointState).ejected) return;
+  for (const s of states) if (s.ejected) span.addEvent('weft.endpoint_skipped', { 'weft.endpoint': s.address, 'weft.reason': 'ejected' });
 }
 
 /** Calls `done` once when a response body has ended, failed or been discarded (at once without one, or for a whole one: its connection is already free). */
