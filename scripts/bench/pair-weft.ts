@@ -14,20 +14,23 @@ export const WEFT_GRPC_SERVICE = 'echo';
 export interface WeftPairOptions {
   /** Extra environment for the sidecars (the profiler's NODE_OPTIONS). */
   readonly sidecarEnv?: Readonly<Record<string, string>>;
+  /** MeshConfig `tracing.samplingPercent`; the default (1%) when absent, as users get it. */
+  readonly samplingPercent?: number;
 }
 
-async function meshConfig(mesh: Mesh, receiver: OtlpReceiver): Promise<void> {
-  const yaml = `apiVersion: weft.dev/v1alpha1\nkind: MeshConfig\nmetadata: {name: default}\nspec: {tracing: {otlpEndpoint: "${receiver.endpoint}"}}\n`;
+async function meshConfig(mesh: Mesh, receiver: OtlpReceiver, samplingPercent: number | undefined): Promise<void> {
+  const sampling = samplingPercent === undefined ? '' : `, samplingPercent: ${samplingPercent}`;
+  const yaml = `apiVersion: weft.dev/v1alpha1\nkind: MeshConfig\nmetadata: {name: default}\nspec: {tracing: {otlpEndpoint: "${receiver.endpoint}"${sampling}}}\n`;
   const result = await mesh.weftctl(['apply', '-f', '-'], { input: yaml });
   if (result.code !== 0) throw new Error(`weftctl apply (MeshConfig) failed (exit ${result.code}): ${result.stderr.trim()}`);
 }
 
-export async function startWeftPair(upstreams: Upstreams, options: WeftPairOptions = {}): Promise<Configuration & { readonly receiver: OtlpReceiver; readonly mesh: Mesh }> {
+export async function startWeftPair(upstreams: Upstreams, options: WeftPairOptions = {}): Promise<Configuration & { readonly receiver: OtlpReceiver; readonly mesh: Mesh; readonly sidecars: { readonly client: Sidecar; readonly http: Sidecar } }> {
   const mesh = new Mesh();
   const receiver = await startOtlpReceiver();
   try {
     const cp = await mesh.startControlPlane();
-    await meshConfig(mesh, receiver);
+    await meshConfig(mesh, receiver, options.samplingPercent);
     const start = async (service: string, appPort: number, extraArgs: string[] = []): Promise<Sidecar> =>
       mesh.startSidecar({ service, appPort, token: await mesh.createToken(service), controlPlane: cp.endpoint, extraArgs, ...(options.sidecarEnv ? { env: options.sidecarEnv } : {}) });
     const [caller, web, echo] = await Promise.all([
@@ -44,6 +47,7 @@ export async function startWeftPair(upstreams: Upstreams, options: WeftPairOptio
       label: 'Weft pair',
       mesh,
       receiver,
+      sidecars: { client: caller, http: web },
       target: (protocol) => ({ port: caller.outboundPort, host: protocol === 'http' ? WEFT_HTTP_SERVICE : WEFT_GRPC_SERVICE }),
       proxies: (protocol) => ({ client, server: servers[protocol], others: [controlPlane] }),
       stop: async () => {
