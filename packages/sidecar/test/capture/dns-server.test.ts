@@ -2,6 +2,7 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { expect } from 'chai';
 import { createLogger } from '@weft/api';
+import { findFreePort } from '@weft/harness';
 import { DnsServer } from '../../src/capture/dns-server';
 import { answer, readQuestion, TYPE_A, TYPE_AAAA } from '../../src/capture/dns-wire';
 import { compileSnapshot } from '../../src/config/compiled-config';
@@ -61,12 +62,16 @@ describe('DNS responder', () => {
       upstream.send(answer(msg, q, ['192.0.2.1']), from.port, from.address);
     });
     await new Promise<void>((resolve) => upstream.bind(0, '127.0.0.1', () => resolve()));
-    server = await DnsServer.start({ host: '127.0.0.1', port: 0, config: { current: config }, upstream: { host: '127.0.0.1', port: upstream.address().port }, log: createLogger('dns-test') });
+    // The responder serves UDP and TCP on one port: with port 0 it takes the UDP port the kernel
+    // picked and then binds TCP to it, which fails if an outgoing connection of another process
+    // holds that number (other test files run at the same time). A port below the ephemeral range
+    // is not handed out that way.
+    server = await DnsServer.start({ host: '127.0.0.1', port: await findFreePort(), config: { current: config }, upstream: { host: '127.0.0.1', port: upstream.address().port }, log: createLogger('dns-test') });
   });
 
   after(async () => {
-    await server.close();
-    upstream.close();
+    await server?.close();
+    upstream?.close();
   });
 
   it('answers every name form of a mesh service with its ready endpoints\' hosts', async () => {
