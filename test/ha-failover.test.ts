@@ -114,6 +114,11 @@ describe('HA control plane: a replica killed under load and during applies', fun
     const status = async (r: ControlPlane): Promise<{ phase: string; roots: { fingerprint: string }[]; signingRootFingerprint: string }> =>
       JSON.parse((await weftctl(['ca', 'status', '-o', 'json'], { config: r.configPath })).stdout) as never;
     const oldRoot = (await status(follower)).signingRootFingerprint;
+    // The first test left the route with whatever timeout its last apply set (a few seconds): this
+    // test is about the rotation and the leader, so its requests get the default's headroom.
+    const reset = await weftctl(['apply', '-f', '-'], { config: follower.configPath, input: `${API}\nkind: Route\nmetadata: {name: inventory}\nspec: {service: inventory, rules: [{timeout: 15s}]}\n` });
+    expect(reset.code, reset.stderr).to.equal(0);
+    await waitFor('the client sidecar to run the 15 s timeout', async () => (JSON.stringify((await sidecarConfig(client)).inForce).includes('"timeout":"15s"') ? true : undefined), 15_000);
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     const load = new Load(() => callVia(client, 'inventory', { agent }), 4);
