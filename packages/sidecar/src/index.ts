@@ -1,7 +1,9 @@
 export { Watch } from './watch';
-export { startSidecar, SidecarError, type SidecarOptions, type SidecarOverrides, type SidecarPorts, type RunningSidecar } from './sidecar';
+export { startSidecar, type SidecarOptions, type SidecarOverrides, type SidecarPorts, type RunningSidecar } from './sidecar';
+export { SIDECAR_DEFAULTS } from './options';
 export { ListenError, type ListenerKind } from './listen-error';
-export { main, parseFlags, UsageError, type ParsedFlags } from './main';
+export { main } from './main';
+export { parseFlags, resolveOptions, UsageError, type ParsedFlags } from './flags';
 export type { SelfInfo } from './self';
 export type { ProxyListener } from './listener';
 export type { IdentityMaterial } from './control/identity-material';
