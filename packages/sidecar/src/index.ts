@@ -1,37 +1,25 @@
+// The sidecar as a library: start one in-process with the options its flags make, and watch it.
+export { startSidecar, type RunningSidecar, type SidecarPorts } from './sidecar';
+export { SIDECAR_DEFAULTS, type ConsulRegisterOptions, type SidecarOptions, type SidecarOverrides } from './options';
+export { parseFlags, UsageError, type ParsedFlags } from './flags';
 export { Watch } from './watch';
-export { startSidecar, SidecarError, type SidecarOptions, type SidecarOverrides, type SidecarPorts, type RunningSidecar } from './sidecar';
-export { ListenError, type ListenerKind } from './listen-error';
-export { main, parseFlags, UsageError, type ParsedFlags } from './main';
 export type { SelfInfo } from './self';
-export type { ProxyListener } from './listener';
 export type { IdentityMaterial } from './control/identity-material';
-export { JoinToken } from './control/join-token';
-export { ControlError, isTransient, type ControlErrorCode, type ErrorInfo } from './control/errors';
-export { parseHostPort, parseHostMaybePort, formatHostPort, type HostPort } from './control/address';
-export { Backoff, RECONNECT_BACKOFF, type BackoffOptions } from './control/backoff';
-export { fetchTrustAnchor, type TrustAnchor, type FetchTrustAnchorOptions } from './control/bootstrap-trust';
-export { IdentityClient, renewDelay, type IdentityClientOptions, type IdentityState } from './control/identity-client';
-export { controlPlaneCredentials, CONTROL_CHANNEL_OPTIONS } from './control/tls-credentials';
-export { callSign } from './control/grpc-calls';
-export { ControlClient, type ControlClientOptions, type ControlState, type CompileFn } from './control/control-client';
-export { AdminServer, type AdminHandlers, type AdminServerOptions, type Readiness } from './admin/server';
-export { buildConfigView, type ConfigView, type ConfigViewSource } from './admin/config-view';
-export { compileSnapshot, ConfigCompileError, type CompiledConfig } from './config/compiled-config';
-export type { CompiledService, CompiledRule, CompiledBackend, CompiledEndpoint, Destination } from './config/types';
-export { startOutbound, DEFAULT_HTTP1_UPSTREAM, type OutboundOptions } from './outbound/server';
-export { startInbound, type InboundOptions } from './inbound/server';
-export { startTcpForward, parseTcpForward, type TcpForward, type TcpForwardOptions } from './outbound/tcp-forward';
+export type { CompiledConfig } from './config/compiled-config';
+export type { Readiness } from './admin/server';
+export type { ProxyListener } from './listener';
 export type { AppProtocol } from './inbound/local-app';
 export type { Http1Upstream } from './outbound/endpoint/upstream';
-export { LISTENER_LIMITS, type ListenerLimits } from './layers/mux-listener';
-export { Telemetry, type TelemetryOptions } from './telemetry/telemetry';
-export { TelemetryEvents, type WeftEvents, type WeftEventName } from './telemetry/events';
-export { parseTraceParent, formatTraceParent, type TraceParent } from './telemetry/traceparent';
-export {
-  ProxyError, BadRequestError, NotReadyError, NoEndpointsError, NoRouteError, UpstreamTimeoutError, AttemptTimeoutError, ConnectError,
-  PeerIdentityError, UpstreamResetError, AppUnavailableError, NoPeerIdentityError, ClientClosedError, InternalError,
-} from './layers/errors';
-export { DeadlineExceededError } from './layers/errors';
-export { RETRY_DEFAULTS } from './layers/retry-defaults';
-export { OverflowError } from './outbound/backend/pool-limits';
-export { RateLimitedError } from './inbound/rate-limit';
+export type { TcpForward } from './outbound/tcp-forward';
+export type { OtlpClientSettings } from './telemetry/otlp-client';
+// What startSidecar can throw besides UsageError: a port it cannot listen on, a token or control plane it cannot use.
+export { ListenError, type ListenerKind } from './listen-error';
+export { ControlError, type ControlErrorCode } from './control/errors';
+
+// The sidecar's side of the control protocol, for tools that speak it without a proxy
+// (scripts/bench-control-plane simulates a fleet of sidecars with these).
+export { parseHostPort, type HostPort } from './control/address';
+export { Backoff, RECONNECT_BACKOFF, type BackoffOptions } from './control/backoff';
+export { fetchTrustAnchor } from './control/bootstrap-trust';
+export { controlPlaneCredentials, CONTROL_CHANNEL_OPTIONS } from './control/tls-credentials';
+export { callSign } from './control/grpc-calls';

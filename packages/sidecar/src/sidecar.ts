@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, DEFAULT_NAMESPACE, DEFAULT_PORTS, NAME_RE, WeftError, type Logger } from '@weft/api';
+import { createLogger, type Logger } from '@weft/api';
 import { buildConfigView } from './admin/config-view';
 import { DnsServer } from './capture/dns-server';
 import { originalDstReader } from './capture/original-dst';
@@ -8,95 +8,29 @@ import { LifecycleMetrics } from './admin/lifecycle-metrics';
 import { factsOf, readinessOf, type StatusParts } from './admin/status';
 import { AdminServer, type Readiness } from './admin/server';
 import type { CompiledConfig } from './config/compiled-config';
-import { formatHostPort, parseHostMaybePort, parseHostPort } from './control/address';
-import { ControlPlaneAddresses } from './control/control-plane-addresses';
-import type { BackoffOptions } from './control/backoff';
+import { formatHostPort } from './control/address';
 import { bootstrapIdentity, type Bootstrapped } from './control/bootstrap';
-import { ControlClient, type CompileFn, type ObserveHandler } from './control/control-client';
+import { ControlClient, type ObserveHandler } from './control/control-client';
 import { ConsulRegistration } from './control/consul-registration';
 import type { IdentityMaterial } from './control/identity-material';
 import { JoinToken } from './control/join-token';
 import { proxyVersion } from './control/proxy-version';
-import type { AppProtocol } from './inbound/local-app';
-import { startInbound, type InboundOptions } from './inbound/server';
+import { resolveOptions } from './flags';
+import { startInbound } from './inbound/server';
 import { LISTENER_LIMITS, type ListenerLimits } from './layers/mux-listener';
 import { ListenError, type ListenerKind } from './listen-error';
 import { untilQuiet } from './app-quiet';
 import type { ProxyListener } from './listener';
-import type { Http1Upstream } from './outbound/endpoint/upstream';
-import { startOutbound, type OutboundOptions } from './outbound/server';
-import { startTcpForward, type TcpForward } from './outbound/tcp-forward';
+import { SIDECAR_DEFAULTS, type SidecarOptions } from './options';
+import { startOutbound } from './outbound/server';
+import { startTcpForward } from './outbound/tcp-forward';
 import type { SelfInfo } from './self';
 import { Observer } from './telemetry/observe/observer';
 import { describeOtlpClient, type OtlpClientSettings } from './telemetry/otlp-client';
 import { Telemetry } from './telemetry/telemetry';
 import { Watch } from './watch';
 
-export interface SidecarOptions {
-  readonly service: string;
-  readonly namespace?: string;
-  readonly appPort: number;
-  readonly appHost?: string;
-  /** What the app speaks: http1 (default), h2c (gRPC servers) or tcp. */
-  readonly appProtocol?: AppProtocol;
-  /** How the app's HTTP/1.1 requests travel to peer sidecars (default: pooled HTTP/1.1). */
-  readonly http1Upstream?: Http1Upstream;
-  /** Local TCP ports whose connections go to a service (`--tcp-forward`). */
-  readonly tcpForwards?: readonly TcpForward[];
-  /** Serve DNS for mesh names on 127.0.0.1:dnsPort (see capture/dns-server.ts); undefined: none. */
-  readonly dnsPort?: number;
-  /** The control plane's gRPC address, HOST:PORT, or several replicas' (HOST:PORT,HOST:PORT), tried in turn. */
-  readonly controlPlane: string;
-  /** The join token text (`weft1....`). */
-  readonly token: string;
-  readonly labels?: Readonly<Record<string, string>>;
-  /** 0 picks a free port; `ports` on the result says which. */
-  readonly inboundPort?: number;
-  readonly outboundPort?: number;
-  readonly adminPort?: number;
-  readonly bindInbound?: string;
-  readonly bindAdmin?: string;
-  /** Serve /config to callers not on loopback too (default: loopback only). */
-  readonly adminRemoteConfig?: boolean;
-  /** Inbound address other sidecars use: HOST:PORT, or HOST alone for HOST:<inbound port>. Defaults to 127.0.0.1:<inbound port>. */
-  readonly advertiseAddress?: string;
-  readonly drainTimeoutMs?: number;
-  /** How long a request body may stall before its exchange is cut (`--body-idle-timeout`); default LISTENER_LIMITS. */
-  readonly bodyIdleTimeoutMs?: number;
-  /** On SIGTERM the app's ports stay open until the app made no call for this long (default 1 s). */
-  readonly drainQuietMs?: number;
-  readonly logger?: Logger;
-  /** Aborting cancels start-up (SIGTERM while still waiting for the control plane). */
-  readonly signal?: AbortSignal;
-  readonly overrides?: SidecarOverrides;
-  /** Register this instance in Consul once ready, deregister on drain (`--consul-register`). */
-  readonly consulRegister?: ConsulRegisterOptions;
-  /** TLS and headers for span export, from files on this host (`--otlp-*-file`); never in /config. */
-  readonly otlpClient?: OtlpClientSettings;
-}
-
-export interface ConsulRegisterOptions {
-  /** A Consul agent's HTTP API, HOST:PORT. */
-  readonly address: string;
-  readonly token?: string;
-  /** How often Consul polls the admin /ready (default 10 s). */
-  readonly checkIntervalMs?: number;
-}
-
-/**
- * Seams for tests and embedding; deliberately not reachable from the command line. Lets a test run
- * the control side with stand-in listeners or a stand-in compiler, and with short timings.
- */
-export interface SidecarOverrides {
-  readonly compile?: CompileFn;
-  readonly startOutbound?: (options: OutboundOptions) => Promise<ProxyListener>;
-  readonly startInbound?: (options: InboundOptions) => Promise<ProxyListener>;
-  readonly bootBackoff?: BackoffOptions;
-  readonly reconnectBackoff?: BackoffOptions;
-  readonly renewBackoff?: BackoffOptions;
-  /** How long a draining sidecar waits for callers to learn it is gone (default 1 s). */
-  readonly announceMs?: number;
-}
+export type { ConsulRegisterOptions, SidecarOptions, SidecarOverrides } from './options';
 
 export interface SidecarPorts {
   readonly outbound: number;
@@ -118,36 +52,20 @@ export interface RunningSidecar {
   close(): Promise<void>;
 }
 
-const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
-const DEFAULT_DRAIN_QUIET_MS = 1_000;
-
-/** Options that cannot work (a service name that is not a DNS label, ...). */
-export class SidecarError extends WeftError {
-  declare readonly code: 'WEFT_ERR_BAD_OPTION';
-
-  constructor(message: string) {
-    super('WEFT_ERR_BAD_OPTION', message);
-  }
-}
-
 /**
  * Wires a sidecar: admin port first (so probes get answers while we wait for the control plane),
  * then trust and identity, the two listeners, and the discovery stream. Ready once the first
  * config is in force and the listeners are up.
  */
-export async function startSidecar(options: SidecarOptions): Promise<RunningSidecar> {
-  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
-  for (const [what, name] of [['service', options.service], ['namespace', namespace]] as const) {
-    if (!NAME_RE.test(name)) throw new SidecarError(`${what} ${JSON.stringify(name)} must be a DNS label (lower-case letters, digits, '-')`);
-  }
-  const advertise = options.advertiseAddress === undefined ? undefined : parseHostMaybePort(options.advertiseAddress, 'the advertise address');
+export async function startSidecar(given: SidecarOptions): Promise<RunningSidecar> {
+  const options = resolveOptions(given);
+  const { namespace, addresses, advertise } = options;
   const token = JoinToken.parse(options.token);
-  const addresses = ControlPlaneAddresses.parse(options.controlPlane);
   const proxyId = randomUUID();
   const logger = (options.logger ?? createLogger('sidecar')).child({ proxyId });
   const o = options.overrides ?? {};
-  const sidecar = new Sidecar(proxyId, options.service, namespace, addresses.toString(), options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS, options.drainQuietMs ?? DEFAULT_DRAIN_QUIET_MS, o.announceMs ?? 1_000, logger);
-  await sidecar.startAdmin(options.bindAdmin ?? '0.0.0.0', options.adminPort ?? DEFAULT_PORTS.sidecarAdmin, options.adminRemoteConfig ?? false);
+  const sidecar = new Sidecar(proxyId, options.service, namespace, addresses.toString(), options.drainTimeoutMs, options.drainQuietMs, o.announceMs ?? SIDECAR_DEFAULTS.announceMs, logger);
+  await sidecar.startAdmin(options.bindAdmin, options.adminPort, options.adminRemoteConfig ?? false);
   try {
     const boot = await bootstrapIdentity({
       addresses, token, service: options.service, namespace, logger, identity: sidecar.identity, proxyId,
@@ -160,43 +78,43 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
       labels: Object.freeze({ ...options.labels }),
     });
     const telemetry = sidecar.attach(self, boot, options.otlpClient);
-    const limits: ListenerLimits = { ...LISTENER_LIMITS, bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? LISTENER_LIMITS.bodyIdleTimeoutMs };
+    const limits: ListenerLimits = { ...LISTENER_LIMITS, bodyIdleTimeoutMs: options.bodyIdleTimeoutMs };
     const common = { self, identity: sidecar.identity, config: sidecar.config, telemetry };
-    await sidecar.addListener('outbound', '127.0.0.1', options.outboundPort ?? DEFAULT_PORTS.sidecarOutbound, (host, port) => (o.startOutbound ?? startOutbound)({
+    const appFacing = SIDECAR_DEFAULTS.bindAppFacing;
+    await sidecar.addListener('outbound', appFacing, options.outboundPort, (host, port) => (o.startOutbound ?? startOutbound)({
       ...common, host, port, limits,
       ...(options.http1Upstream ? { http1Upstream: options.http1Upstream } : {}),
     }));
-    const inbound = await sidecar.addListener('inbound', options.bindInbound ?? '0.0.0.0', options.inboundPort ?? DEFAULT_PORTS.sidecarInbound, (host, port) => (o.startInbound ?? startInbound)({
-      ...common, host, port, limits,
-      appPort: options.appPort, ...(options.appHost ? { appHost: options.appHost } : {}),
+    const inbound = await sidecar.addListener('inbound', options.bindInbound, options.inboundPort, (host, port) => (o.startInbound ?? startInbound)({
+      ...common, host, port, limits, appPort: options.appPort, appHost: options.appHost,
       ...(options.appProtocol ? { appProtocol: options.appProtocol } : {}),
     }));
     for (const forward of options.tcpForwards ?? []) {
-      await sidecar.addListener('tcp-forward', '127.0.0.1', forward.localPort, (host) => startTcpForward({ ...common, host, forward }));
+      await sidecar.addListener('tcp-forward', appFacing, forward.localPort, (host) => startTcpForward({ ...common, host, forward }));
     }
     if (options.dnsPort !== undefined) {
-      await sidecar.addListener('dns', '127.0.0.1', options.dnsPort, (host, port) => DnsServer.start({ host, port, config: sidecar.config, log: logger.child({ component: 'dns' }) }));
+      await sidecar.addListener('dns', appFacing, options.dnsPort, (host, port) => DnsServer.start({ host, port, config: sidecar.config, log: logger.child({ component: 'dns' }) }));
     }
     const capture = originalDstReader();
     if (!capture.available) logger.info('transparent capture is unavailable; serving as an explicit proxy only', { reason: capture.reason });
-    const advertiseAddress = formatHostPort({ host: advertise?.host ?? '127.0.0.1', port: advertise?.port ?? inbound.port });
+    const announced = { host: advertise.host, port: advertise.port ?? inbound.port };
     sidecar.connect(new ControlClient({
-      addresses, trustDomain: self.trustDomain, self, identity: sidecar.identity, config: sidecar.config, advertiseAddress, appPort: options.appPort,
+      addresses, trustDomain: self.trustDomain, self, identity: sidecar.identity, config: sidecar.config, advertiseAddress: formatHostPort(announced), appPort: options.appPort,
       proxyVersion: proxyVersion(), logger: logger.child({ component: 'control-client' }),
       onSigningRoot: (root) => boot.identityClient.renewUnlessFrom(root),
       observer: sidecar.observer(self),
       ...(o.compile ? { compile: o.compile } : {}),
       ...(o.reconnectBackoff ? { backoff: o.reconnectBackoff } : {}),
     }));
-    if (options.consulRegister) {
-      const adminHost = options.bindAdmin && !['0.0.0.0', '::'].includes(options.bindAdmin) ? options.bindAdmin : (advertise?.host ?? '127.0.0.1');
+    if (options.consulRegister && options.consulAgent) {
+      const adminHost = !['0.0.0.0', '::'].includes(options.bindAdmin) ? options.bindAdmin : advertise.host;
       sidecar.registerInConsul(new ConsulRegistration({
-        agent: parseHostPort(options.consulRegister.address, 'the Consul address'),
+        agent: options.consulAgent,
         ...(options.consulRegister.token ? { token: options.consulRegister.token } : {}),
         proxyId, service: options.service, namespace, appPort: options.appPort, labels: self.labels,
-        inbound: parseHostPort(advertiseAddress, 'the advertise address'),
+        inbound: announced,
         readyUrl: `http://${adminHost.includes(':') ? `[${adminHost}]` : adminHost}:${sidecar.adminPort}/ready`,
-        checkIntervalMs: options.consulRegister.checkIntervalMs ?? 10_000,
+        checkIntervalMs: options.consulRegister.checkIntervalMs ?? SIDECAR_DEFAULTS.consulCheckIntervalMs,
         logger: logger.child({ component: 'consul' }),
       }));
     }
@@ -207,11 +125,21 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   }
 }
 
+/** A listener with the name its log lines use (`inbound`, `tcp-forward 5432`, ...). */
+interface NamedListener {
+  readonly name: string;
+  readonly listener: ProxyListener;
+}
+
 /** The parts of one sidecar and its lifecycle; startSidecar fills it in step by step. */
 class Sidecar {
   readonly identity = new Watch<IdentityMaterial>();
   readonly config = new Watch<CompiledConfig>();
-  readonly #listeners: { name: string; listener: ProxyListener }[] = [];
+  /** Other sidecars' way in; on SIGTERM it drains first. */
+  #inbound: NamedListener | undefined;
+  #outbound: NamedListener | undefined;
+  /** The app's own ports (outbound, each --tcp-forward, DNS): open while the app still calls out. */
+  readonly #appFacing: NamedListener[] = [];
   readonly #ready: Promise<void>;
   #markReady!: () => void;
   #admin: AdminServer | undefined;
@@ -259,7 +187,10 @@ class Sidecar {
 
   async addListener(kind: ListenerKind, host: string, port: number, start: (host: string, port: number) => Promise<ProxyListener>): Promise<ProxyListener> {
     const listener = await named(kind, host, port, start(host, port));
-    this.#listeners.push({ name: kind === 'tcp-forward' ? `tcp-forward ${port}` : kind, listener });
+    const entry = { name: kind === 'tcp-forward' ? `tcp-forward ${port}` : kind, listener };
+    if (kind === 'inbound') this.#inbound = entry;
+    else this.#appFacing.push(entry);
+    if (kind === 'outbound') this.#outbound = entry;
     return listener;
   }
 
@@ -294,10 +225,9 @@ class Sidecar {
   }
 
   handle(self: SelfInfo): RunningSidecar {
-    const [outbound, inbound] = this.#listeners.map((l) => l.listener.port);
     return {
       self,
-      ports: Object.freeze({ outbound: outbound ?? 0, inbound: inbound ?? 0, admin: this.#admin?.port ?? 0 }),
+      ports: Object.freeze({ outbound: this.#outbound?.listener.port ?? 0, inbound: this.#inbound?.listener.port ?? 0, admin: this.adminPort }),
       identity: this.identity,
       config: this.config,
       readiness: () => this.readiness(),
@@ -325,14 +255,14 @@ class Sidecar {
       }
       await deregistered;
       const deadline = startedAt + budgetMs;
-      const closeAll = (listeners: { name: string; listener: ProxyListener }[]): Promise<unknown> =>
+      const closeAll = (listeners: readonly NamedListener[]): Promise<unknown> =>
         Promise.all(listeners.map(({ name, listener }) =>
           listener.close(Math.max(0, deadline - Date.now())).catch((err: unknown) => this.logger.warn('listener did not close cleanly', { listener: name, error: err instanceof Error ? err : String(err) }))));
       // Callers were told this instance is gone: inbound drains now. The app's own ports
       // (outbound, tcp-forward) keep serving while the app still calls out (app-quiet.ts).
-      const appFacing = this.#listeners.filter((l) => l.name !== 'inbound');
+      const appFacing = this.#appFacing;
       await Promise.all([
-        closeAll(this.#listeners.filter((l) => l.name === 'inbound')),
+        closeAll(this.#inbound ? [this.#inbound] : []),
         (async () => {
           if (budgetMs > 0) {
             const why = await untilQuiet(appFacing.map((l) => l.listener), this.drainQuietMs, deadline);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseFlags, UsageError } from '../../src/main';
+import { parseFlags, UsageError } from '../../src/flags';
 
 describe('weft-sidecar flags for protocols', () => {
   const base = ['--service', 'orders', '--app-port', '8080', '--control-plane', '127.0.0.1:15012', '--token', 'weft1.x.y.z'];
