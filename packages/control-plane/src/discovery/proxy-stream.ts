@@ -7,7 +7,7 @@ import type { PeerIdentity } from '../auth/peer-identity';
 import { ControlPlaneError } from '../errors';
 import { toStatus } from '../grpc/status';
 import type { Metrics } from '../metrics/metrics';
-import { parseHostPort } from '../net/host-port';
+import { parseHostPort } from '@weft/api';
 import type { Registry } from '../registry/registry';
 import type { CertificateLedger } from '../revocation/certificate-ledger';
 import type { Revocations } from '../revocation/revocations';
