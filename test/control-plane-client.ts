@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { loadWeftServices, type DiscoveryRequest, type DiscoveryResponse, type OperatorConfig, type SignResponse } from '@weft/api';
-import { createCsr, generateKeyPair } from '@weft/pki';
+import { checkControlPlaneIdentity, createCsr, generateKeyPair } from '@weft/pki';
 
 export function readOperatorConfig(path: string): OperatorConfig {
   return JSON.parse(fs.readFileSync(path, 'utf8')) as OperatorConfig;
@@ -34,12 +34,11 @@ export class ControlPlaneClient {
 
   constructor(op: OperatorConfig, credential?: Credential) {
     this.#op = op;
-    const expected = `URI:${op.controlPlaneSpiffeId}`;
     this.#credentials = grpc.credentials.createSsl(
       Buffer.from(op.caPem),
       credential ? Buffer.from(credential.privateKeyPem) : null,
       credential ? Buffer.from(credential.certificatePem) : null,
-      { checkServerIdentity: (_host, cert) => ((cert.subjectaltname ?? '').split(/,\s*/).includes(expected) ? undefined : new Error(`not ${expected}`)) },
+      { checkServerIdentity: checkControlPlaneIdentity(op.controlPlaneSpiffeId) },
     );
   }
 

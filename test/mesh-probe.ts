@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { loadWeftServices, type DiscoveryRequest, type DiscoveryResponse, type OperatorConfig, type SignResponse } from '@weft/api';
-import { createCsr, generateKeyPair } from '@weft/pki';
+import { checkControlPlaneIdentity, createCsr, generateKeyPair } from '@weft/pki';
 
 export interface MeshProbe {
   /** Serial numbers of the client certificates, one per accepted connection, in order. */
@@ -23,8 +23,7 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.ssl_target_name_override': 
 export async function startMeshProbe(operatorConfigPath: string, service: string, token: string): Promise<MeshProbe> {
   const op = JSON.parse(fs.readFileSync(operatorConfigPath, 'utf8')) as OperatorConfig;
   const spiffeId = `spiffe://${op.trustDomain}/ns/default/sa/${service}`;
-  const checkServerIdentity = (_host: string, cert: { subjectaltname?: string }): Error | undefined =>
-    (cert.subjectaltname ?? '').includes(`URI:${op.controlPlaneSpiffeId}`) ? undefined : new Error('not the control plane');
+  const checkServerIdentity = checkControlPlaneIdentity(op.controlPlaneSpiffeId);
   const services = loadWeftServices();
 
   const keys = generateKeyPair();

@@ -2,7 +2,7 @@ export { DEFAULT_PORTS, API_VERSION, DEFAULT_TRUST_DOMAIN, DEFAULT_NAMESPACE, CO
 export { parseDuration, formatDuration } from './duration';
 export { Backoff, type BackoffOptions } from './backoff';
 export { probeConnect, type ConnectProbeResult } from './connect-probe';
-export { spiffeId, parseSpiffeId, NAME_RE, type WorkloadIdentity } from './spiffe';
+export { spiffeId, parseSpiffeId, controlPlaneSpiffeId, NAME_RE, type WorkloadIdentity } from './spiffe';
 export { WeftError, ValidationError, formatIssue, type ValidationIssue } from './errors';
 export { validateDocument, validateDocuments, resourceDocument, formatPath, type DocumentSource, type SourcedDocument } from './validate';
 export { parseDocuments } from './documents';
@@ -42,5 +42,6 @@ export type { OperatorConfig } from './operator-config';
 export { JOIN_TOKEN_PREFIX, JOIN_TOKEN_ID_RE, parseJoinToken, formatJoinToken, type JoinTokenParts } from './join-token';
 export { weftVersion } from './version';
 export { connectFailure, socketFailure } from './connect-failure';
+export { parseHostPort, formatHostPort, type HostPort, type ParseHostPortOptions } from './host-port';
 export { Registry, Counter, CounterSeries, Gauge, Histogram, HistogramSeries, DEFAULT_BUCKETS, renderLabels, escapeLabelValue, type Labels } from './metrics-registry';
 export { countProcess } from './metrics-process';

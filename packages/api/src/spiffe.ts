@@ -1,3 +1,5 @@
+import { CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE } from './constants';
+
 /** A workload identity: `spiffe://<trustDomain>/ns/<namespace>/sa/<service>`. */
 export interface WorkloadIdentity {
   readonly trustDomain: string;
@@ -9,6 +11,11 @@ const SPIFFE_RE = /^spiffe:\/\/([a-z0-9.\-_]+)\/ns\/([a-z0-9][a-z0-9-]*)\/sa\/([
 
 export function spiffeId(id: WorkloadIdentity): string {
   return `spiffe://${id.trustDomain}/ns/${id.namespace}/sa/${id.service}`;
+}
+
+/** The control plane's SPIFFE ID in `trustDomain`: what its serving certificate holds and every client checks for. */
+export function controlPlaneSpiffeId(trustDomain: string): string {
+  return spiffeId({ trustDomain, namespace: CONTROL_PLANE_NAMESPACE, service: CONTROL_PLANE_SERVICE });
 }
 
 export function parseSpiffeId(uri: string): WorkloadIdentity | undefined {

@@ -28,6 +28,7 @@ import {
   type TapRequest,
   type TapResponse,
 } from '@weft/api';
+import { checkControlPlaneIdentity } from '@weft/pki/workload';
 import type { LoadedConfig } from './client-config';
 import { CliError } from './errors';
 import { mebibytes } from './output/format';
@@ -57,19 +58,6 @@ export interface AdminApi {
 
 /** One answer within this long, or the call fails: a CLI must not hang on a half-open connection. */
 const CALL_TIMEOUT_MS = 15_000;
-
-/**
- * The control plane's certificate is issued to a SPIFFE ID, not to a host name, and it may be
- * reached at any address. So the usual hostname check is replaced by a check of the URI SAN.
- */
-export function checkControlPlaneIdentity(expected: string): (host: string, cert: { subjectaltname?: string }) => Error | undefined {
-  return (_host, cert) => {
-    const sans = (cert.subjectaltname ?? '').split(/,\s*/);
-    if (sans.includes(`URI:${expected}`)) return undefined;
-    const uris = sans.filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
-    return new Error(`the server's certificate is for ${uris.join(', ') || 'no SPIFFE ID'}, not ${expected}`);
-  };
-}
 
 /** Turns a gRPC failure into a message that says what to do next. */
 export function describeGrpcError(err: grpc.ServiceError, loaded: LoadedConfig): CliError {

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '@weft/api';
 import { ControlPlaneError } from './errors';
-import { parseHostPort } from './net/host-port';
+import { parseHostPort } from '@weft/api';
 import type { OperatorCaFiles } from './ca/byo-ca';
 import { DEFAULTS, type ControlPlaneOptions } from './options';
 import type { RegistryOption } from './registry/registry-source';

@@ -7,7 +7,7 @@ export { TokenStore } from './tokens/token-store';
 export type { JoinTokens, TokenRecord, CreatedToken, CreateTokenOptions } from './tokens/tokens';
 export { parseJoinToken, formatJoinToken, type JoinTokenParts } from './tokens/join-token';
 export { Registry, type RegistryNode, type RegistryEndpoint, type RegistryOptions, type EndpointState, type ServiceEntry } from './registry/registry';
-export { controlPlaneSpiffeId } from './bootstrap/serving-cert';
+export { controlPlaneSpiffeId } from '@weft/api';
 export { operatorSpiffeId } from './bootstrap/operator-credential';
 export type { OperatorConfig } from '@weft/api';
 export { parseFlags, USAGE, type ParsedFlags } from './flags';

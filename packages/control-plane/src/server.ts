@@ -19,7 +19,8 @@ import { startGrpcServer, stopGrpcServer } from './grpc/grpc-server';
 import { HealthServer } from './http/health-server';
 import { IdentityService } from './identity/identity-service';
 import { Metrics } from './metrics/metrics';
-import { bindHost, formatHostPort, parseHostPort, type HostPort } from './net/host-port';
+import { formatHostPort, parseHostPort, type HostPort } from '@weft/api';
+import { bindHost } from './net/host-port';
 import { DEFAULTS, type ControlPlaneOptions, type RunningControlPlane } from './options';
 import { probeInbound } from './registry/endpoint-probe';
 import { tlsAddressVerifier } from './registry/endpoint-verify';
@@ -143,7 +144,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     let ready = false;
     const admin = new AdminService({
       trustDomain: mesh.trustDomain, store, registry, services: sources, proxies, tokens, mesh, rotation, ledger, revocations, discovery, refusals, snapshots,
-      health: () => ({ httpAddress: health ? formatHostPort(httpAt.host, health.port) : '', ready, ...registryStatus(sources.status()) }),
+      health: () => ({ httpAddress: health ? formatHostPort({ host: httpAt.host, port: health.port }) : '', ready, ...registryStatus(sources.status()) }),
       log: log.child({ service: 'admin' }),
     });
     const grpcServer = await startGrpcServer(bindHost(listen.host), listen.port, provider, {
@@ -152,7 +153,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       admin: admin.implementation,
     });
     cleanup.push(() => grpcServer.server.forceShutdown());
-    endpoint = options.advertise ?? formatHostPort('127.0.0.1', grpcServer.port);
+    endpoint = options.advertise ?? formatHostPort({ host: '127.0.0.1', port: grpcServer.port });
     await writeOperatorConfig(dataDir, mesh, endpoint, log);
     rotation.resume();
 

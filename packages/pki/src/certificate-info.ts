@@ -1,5 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { PkiError } from './errors';
+import { sanValues } from './san';
 
 export interface CertificateInfo {
   readonly uris: readonly string[];
@@ -18,14 +19,6 @@ export function splitPemChain(pem: string): string[] {
   return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)?.map((c) => `${c}\n`) ?? [];
 }
 
-function parseSan(san: string | undefined, prefix: string): string[] {
-  if (!san) return [];
-  return san
-    .split(/,\s*/)
-    .filter((part) => part.startsWith(prefix))
-    .map((part) => part.slice(prefix.length));
-}
-
 /** SHA-256 of the certificate's DER, lower-case hex without separators: what join tokens pin. */
 export function certificateFingerprint(pem: string): string {
   return createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
@@ -39,8 +32,8 @@ export function certificateInfo(pem: string): CertificateInfo {
     throw new PkiError('WEFT_ERR_BAD_CERTIFICATE', `not a PEM certificate: ${(err as Error).message}`);
   }
   return {
-    uris: parseSan(cert.subjectAltName, 'URI:'),
-    dnsNames: parseSan(cert.subjectAltName, 'DNS:'),
+    uris: sanValues(cert.subjectAltName, 'URI:'),
+    dnsNames: sanValues(cert.subjectAltName, 'DNS:'),
     notBefore: new Date(cert.validFrom),
     notAfter: new Date(cert.validTo),
     serialNumber: cert.serialNumber,

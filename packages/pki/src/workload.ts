@@ -6,5 +6,7 @@
 export { generateKeyPair, type KeyPairPem } from './keys';
 export { createCsr } from './csr-create';
 export { certificateInfo, certificateFingerprint, chainRoot, normalizeSerial, splitPemChain, verifyChain, type CertificateInfo } from './certificate-info';
+export { parseSubjectAltName, sanValues, spiffeIdsIn, type SanSet } from './san';
+export { checkControlPlaneIdentity } from './control-plane-identity';
 export { PkiError } from './errors';
 export { presentedChain } from './peer-chain';

@@ -1,7 +1,6 @@
 import type { PeerCertificate } from 'node:tls';
 import { parseSpiffeId, type WorkloadIdentity } from '@weft/api';
-import { normalizeSerial } from '@weft/pki';
-import { parseSubjectAltName } from '../bootstrap/san';
+import { normalizeSerial, spiffeIdsIn } from '@weft/pki';
 
 /** Who is calling, from the client certificate of the TLS connection the call arrived on. */
 export interface PeerIdentity extends WorkloadIdentity {
@@ -28,7 +27,7 @@ export interface CallWithAuthContext {
 export function peerIdentity(call: CallWithAuthContext): PeerIdentity | undefined {
   const cert = call.getAuthContext()?.sslPeerCertificate;
   if (!cert) return undefined;
-  const uris = parseSubjectAltName(cert.subjectaltname).uris.filter((u) => u.startsWith('spiffe://'));
+  const uris = spiffeIdsIn(cert.subjectaltname);
   if (uris.length !== 1) return undefined;
   const uri = uris[0] as string;
   const id = parseSpiffeId(uri);

@@ -1,11 +1,10 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import * as path from 'node:path';
-import { CONTROL_PLANE_NAMESPACE, OPERATOR_SERVICE, spiffeId, type Logger, type OperatorConfig } from '@weft/api';
-import { generateKeyPair, splitPemChain, verifyChain } from '@weft/pki';
+import { CONTROL_PLANE_NAMESPACE, controlPlaneSpiffeId, OPERATOR_SERVICE, spiffeId, type Logger, type OperatorConfig } from '@weft/api';
+import { generateKeyPair, sanValues, splitPemChain, verifyChain } from '@weft/pki';
 import type { MeshAuthority } from '../ca/mesh-authority';
 import { DATA_FILES, isRecord, readJsonFile, writeJsonAtomic } from './data-dir';
-import { parseSubjectAltName } from './san';
-import { controlPlaneSpiffeId, RENEW_BEFORE_MS } from './serving-cert';
+import { RENEW_BEFORE_MS } from './serving-cert';
 
 const VALIDITY_MS = 365 * 86_400_000;
 
@@ -56,7 +55,7 @@ function reusableCredential(value: unknown, id: string, mesh: MeshAuthority): { 
     const cert = new X509Certificate(certificatePem);
     if (!cert.checkPrivateKey(createPrivateKey(privateKeyPem))) return undefined;
     if (new Date(cert.validTo).getTime() - Date.now() < RENEW_BEFORE_MS) return undefined;
-    const uris = parseSubjectAltName(cert.subjectAltName).uris;
+    const uris = sanValues(cert.subjectAltName, 'URI:');
     if (uris.length !== 1 || uris[0] !== id) return undefined;
     // The signing root, not the whole bundle: a root rotation re-issues it from the new root.
     if (!verifyChain(splitPemChain(certificatePem), [mesh.ca.rootPem]).ok) return undefined;

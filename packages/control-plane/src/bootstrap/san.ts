@@ -1,10 +1,5 @@
 import { isIP } from 'node:net';
-
-export interface SanSet {
-  readonly uris: readonly string[];
-  readonly dnsNames: readonly string[];
-  readonly ipAddresses: readonly string[];
-}
+import type { SanSet } from '@weft/pki';
 
 /** Splits `--san` values into DNS names and IP addresses. */
 export function classifySans(names: readonly string[]): { dnsNames: string[]; ipAddresses: string[] } {
@@ -16,27 +11,6 @@ export function classifySans(names: readonly string[]): { dnsNames: string[]; ip
     else dnsNames.push(name.toLowerCase());
   }
   return { dnsNames, ipAddresses };
-}
-
-/**
- * Reads a certificate's SANs from node's `subjectAltName` text
- * (`DNS:a, IP Address:127.0.0.1, URI:spiffe://...`). Node quotes values that contain a comma
- * or a quote as JSON strings, so those are unquoted here.
- */
-export function parseSubjectAltName(text: string | undefined): SanSet {
-  const uris: string[] = [];
-  const dnsNames: string[] = [];
-  const ipAddresses: string[] = [];
-  for (const part of splitSan(text ?? '')) {
-    const colon = part.indexOf(':');
-    if (colon < 0) continue;
-    const type = part.slice(0, colon);
-    const value = unquote(part.slice(colon + 1));
-    if (type === 'URI') uris.push(value);
-    else if (type === 'DNS') dnsNames.push(value);
-    else if (type === 'IP Address') ipAddresses.push(value);
-  }
-  return { uris, dnsNames, ipAddresses };
 }
 
 /** Order- and spelling-insensitive comparison (IPv6 `::1` equals `0:0:0:0:0:0:0:1`). */
@@ -57,31 +31,4 @@ function normalizeIp(ip: string): string {
   const right = ip.includes('::') && tail ? tail.split(':') : [];
   const fill = ip.includes('::') ? new Array<string>(8 - left.length - right.length).fill('0') : [];
   return [...left, ...fill, ...right].map((g) => g.replace(/^0+(?=.)/, '')).join(':');
-}
-
-function splitSan(text: string): string[] {
-  const parts: string[] = [];
-  let current = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i] as string;
-    if (ch === '"' && text[i - 1] !== '\\') quoted = !quoted;
-    if (ch === ',' && !quoted) {
-      parts.push(current.trim());
-      current = '';
-      continue;
-    }
-    current += ch;
-  }
-  if (current.trim()) parts.push(current.trim());
-  return parts;
-}
-
-function unquote(value: string): string {
-  if (!value.startsWith('"')) return value;
-  try {
-    return JSON.parse(value) as string;
-  } catch {
-    return value;
-  }
 }

@@ -1,10 +1,10 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import * as path from 'node:path';
-import { CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE, spiffeId, type Logger } from '@weft/api';
-import { generateKeyPair, splitPemChain, verifyChain } from '@weft/pki';
+import { CONTROL_PLANE_SERVICE, controlPlaneSpiffeId, type Logger } from '@weft/api';
+import { generateKeyPair, parseSubjectAltName, splitPemChain, verifyChain, type SanSet } from '@weft/pki';
 import type { MeshAuthority } from '../ca/mesh-authority';
 import { DATA_FILES, readTextFile, writeFileAtomic } from './data-dir';
-import { classifySans, parseSubjectAltName, sameSans, type SanSet } from './san';
+import { classifySans, sameSans } from './san';
 
 const VALIDITY_MS = 365 * 86_400_000;
 /** Re-issued when less than this is left, so a restart well before expiry always renews. */
@@ -17,10 +17,6 @@ export interface ServingCredential {
   readonly privateKeyPem: string;
   readonly notAfter: Date;
   readonly spiffeId: string;
-}
-
-export function controlPlaneSpiffeId(trustDomain: string): string {
-  return spiffeId({ trustDomain, namespace: CONTROL_PLANE_NAMESPACE, service: CONTROL_PLANE_SERVICE });
 }
 
 export function wantedServingSans(trustDomain: string, extraSans: readonly string[]): SanSet {

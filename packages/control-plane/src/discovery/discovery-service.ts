@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { CONTROL_PLANE_NAMESPACE } from '@weft/api';
 import { peerIdentity, type PeerIdentity } from '../auth/peer-identity';
 import { ControlPlaneError } from '../errors';
-import { toStatus } from '../grpc/status';
+import { endStream } from '../grpc/status';
 import { ObserveHub } from './observe-hub';
 import { ProxyStream, type DiscoveryCall, type StreamContext } from './proxy-stream';
 
@@ -39,22 +39,22 @@ export class DiscoveryService {
 
   /** Ends the streams of one proxy with `error`'s status (its proxy was removed). Returns how many ended. */
   disconnect(proxyId: string, error: ControlPlaneError): number {
-    const status = toStatus(error, this.#ctx.log, 'Discovery.Stream');
     const ended = [...this.#streams].filter((s) => s.proxyId === proxyId);
-    for (const stream of ended) stream.cancel(status.code ?? grpc.status.PERMISSION_DENIED, error.message, status.metadata);
+    for (const stream of ended) stream.cancel(error);
     return ended.length;
   }
 
-  /** Ends every stream with UNAVAILABLE so that sidecars reconnect (to this process or its successor). */
+  /** Ends every stream with UNAVAILABLE (WEFT_ERR_CLOSED) so that sidecars reconnect (to this process or its successor). */
   close(): void {
     this.#closed = true;
-    for (const stream of [...this.#streams]) stream.cancel(grpc.status.UNAVAILABLE, 'the control plane is shutting down: reconnect with backoff');
+    for (const stream of [...this.#streams]) stream.cancel(new ControlPlaneError('WEFT_ERR_CLOSED', 'the control plane is shutting down: reconnect with backoff'));
     this.#streams.clear();
   }
 
   #open(call: DiscoveryCall): void {
     if (this.#closed) {
-      call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'the control plane is shutting down' });
+      // Not a refusal of this workload (nothing for the audit trail): the process is going away.
+      endStream(call, new ControlPlaneError('WEFT_ERR_CLOSED', 'the control plane is shutting down'), this.#ctx.log, 'Discovery.Stream');
       return;
     }
     const peer = peerIdentity(call);
@@ -74,7 +74,7 @@ export class DiscoveryService {
   /** Ends the call with `error`, and puts it in the audit trail (log and metrics). */
   #refuse(call: DiscoveryCall, error: ControlPlaneError, peer?: PeerIdentity): void {
     this.#ctx.refusals.record(call, 'Discovery.Stream', error, { identity: peer?.spiffeId });
-    call.emit('error', toStatus(error, this.#ctx.log, 'Discovery.Stream'));
+    endStream(call, error, this.#ctx.log, 'Discovery.Stream');
   }
 
   /** Why this workload may not open a stream, or undefined when it may. */

@@ -5,9 +5,9 @@ import { OBSERVE_FEATURE, type DiscoveryRequest, type DiscoveryResponse, type Lo
 import type { Refusals } from '../audit/refusals';
 import type { PeerIdentity } from '../auth/peer-identity';
 import { ControlPlaneError } from '../errors';
-import { toStatus } from '../grpc/status';
+import { endStream } from '../grpc/status';
 import type { Metrics } from '../metrics/metrics';
-import { parseHostPort } from '../net/host-port';
+import { parseHostPort } from '@weft/api';
 import type { Registry } from '../registry/registry';
 import type { CertificateLedger } from '../revocation/certificate-ledger';
 import type { Revocations } from '../revocation/revocations';
@@ -54,7 +54,9 @@ export class ProxyStream implements ObservableProxy {
   readonly #onDone: (stream: ProxyStream) => void;
   readonly #onObserveReply: (proxyId: string, reply: ObserveReply) => void;
   readonly #log: Logger;
-  #record: ProxyRecord | undefined;
+  #record: Readonly<ProxyRecord> | undefined;
+  /** The last version written on this stream (the table's record shows it too, while this stream owns it). */
+  #sentVersion = '';
   readonly #nonces = new Map<string, Sent>();
   #blocked = false;
   #pushWanted = false;
@@ -117,20 +119,26 @@ export class ProxyStream implements ObservableProxy {
     }
     this.#pushWanted = false;
     const { version, snapshot, trustFingerprints } = this.#ctx.snapshots.forProxy(record.node.service, record.node.namespace);
-    if (version === record.sentVersion) return;
+    if (version === this.#sentVersion) return;
     const nonce = randomBytes(12).toString('base64url');
     this.#nonces.set(nonce, { version, trust: trustFingerprints, snapshot, sentAt: performance.now() });
     if (this.#nonces.size > NONCES_KEPT) this.#nonces.delete(this.#nonces.keys().next().value as string);
-    record.sentVersion = version;
+    this.#sentVersion = version;
+    this.#ctx.proxies.sent(record.node.proxyId, this, version);
     this.#ctx.metrics.pushed();
     this.#blocked = !this.#call.write({ version, nonce, snapshot } satisfies DiscoveryResponse);
   }
 
-  /** Ends the stream with a status (UNAVAILABLE on shutdown, so sidecars reconnect with backoff). */
-  cancel(code: grpc.status, details: string, metadata?: grpc.Metadata): void {
+  /**
+   * Ends the stream with `err`'s status and trailer (UNAVAILABLE on shutdown, so sidecars
+   * reconnect with backoff; PERMISSION_DENIED for a removed proxy; the refusal of a bad request).
+   */
+  cancel(err: unknown): void {
     if (this.#done) return;
-    this.#finish(details);
-    this.#call.emit('error', { code, details, ...(metadata ? { metadata } : {}) });
+    // Finished first, with the reason (for our log): ending the call fires its 'error' listener,
+    // which finishes without one.
+    this.#finish(err instanceof Error ? err.message : String(err));
+    endStream(this.#call, err, this.#log, 'Discovery.Stream');
   }
 
   #receive(req: DiscoveryRequest): void {
@@ -142,9 +150,7 @@ export class ProxyStream implements ObservableProxy {
       if (req.observeReply && this.#record) this.#onObserveReply(this.#record.node.proxyId, req.observeReply);
     } catch (err) {
       this.#ctx.refusals.record(this.#call, 'Discovery.Stream', err, { identity: this.#peer.spiffeId });
-      const status = toStatus(err, this.#log, 'Discovery.Stream');
-      this.#finish(status.details);
-      this.#call.emit('error', status);
+      this.cancel(err);
     }
   }
 
@@ -166,11 +172,11 @@ export class ProxyStream implements ObservableProxy {
       this.push();
       return;
     }
-    this.#record.node = node;
+    this.#ctx.proxies.announced(node, this);
   }
 
   #reply(req: DiscoveryRequest): void {
-    const record = this.#record as ProxyRecord;
+    const record = this.#record as Readonly<ProxyRecord>;
     const sent = this.#nonces.get(req.responseNonce);
     // A nonce we never sent (or long superseded) tells us nothing about what the sidecar runs.
     if (sent === undefined) return;
@@ -182,19 +188,13 @@ export class ProxyStream implements ObservableProxy {
       this.#nonces.delete(nonce);
     }
     const { version } = sent;
-    const now = Date.now();
     const seconds = (performance.now() - sent.sentAt) / 1000;
     if (!req.error) {
-      record.ackedVersion = req.version || version;
-      record.ackedAtMs = now;
-      record.ackedTrustFingerprints = sent.trust;
-      record.ackedSnapshot = sent.snapshot;
+      this.#ctx.proxies.acked(record.node.proxyId, this, { version: req.version || version, trustFingerprints: sent.trust, snapshot: sent.snapshot });
       this.#ctx.metrics.acked(seconds);
       return;
     }
-    record.lastNackVersion = version;
-    record.lastNackMessage = req.error;
-    record.lastNackAtMs = now;
+    this.#ctx.proxies.nacked(record.node.proxyId, this, version, req.error);
     this.#ctx.metrics.nacked(seconds);
     this.#log.warn('proxy rejected a snapshot', { proxyId: record.node.proxyId, version, error: req.error });
   }

@@ -3,44 +3,57 @@ import type { ProxyStatus, Snapshot, WireNode } from '@weft/api';
 /** Disconnected proxies stay listed this long, so `weftctl proxy-status` can show them as gone. */
 export const DISCONNECTED_RETENTION_MS = 10 * 60_000;
 
-/** What the control plane knows about one sidecar; mutated only by its own stream. */
+/**
+ * What the control plane knows about one sidecar. The table owns it: its stream reports through
+ * the table's methods (`announced`, `sent`, `acked`, `nacked`, `disconnect`), everyone reads.
+ */
 export interface ProxyRecord {
-  node: WireNode;
+  readonly node: WireNode;
   readonly spiffeId: string;
-  connected: boolean;
-  connectedSinceMs: number;
-  disconnectedAtMs: number;
-  sentVersion: string;
-  ackedVersion: string;
-  ackedAtMs: number;
-  lastNackVersion: string;
-  lastNackMessage: string;
-  lastNackAtMs: number;
+  readonly connected: boolean;
+  readonly connectedSinceMs: number;
+  readonly disconnectedAtMs: number;
+  readonly sentVersion: string;
+  readonly ackedVersion: string;
+  readonly ackedAtMs: number;
+  readonly lastNackVersion: string;
+  readonly lastNackMessage: string;
+  readonly lastNackAtMs: number;
   /** Fingerprints of the trust bundle in the newest snapshot it ACKed (what it trusts now). */
-  ackedTrustFingerprints: readonly string[];
+  readonly ackedTrustFingerprints: readonly string[];
   /**
    * The snapshot it ACKed, as sent (`weftctl proxy-config`, and the diff of `proxy-status PROXY`).
    * Snapshots are frozen and shared by every proxy of one service identity, so this holds a
    * reference, not a copy.
    */
-  ackedSnapshot: Snapshot | undefined;
+  readonly ackedSnapshot: Snapshot | undefined;
 }
+
+/** What an ACK confirms: the proxy runs this version and trusts these roots. */
+export interface Ack {
+  readonly version: string;
+  readonly trustFingerprints: readonly string[];
+  readonly snapshot: Snapshot;
+}
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * Every sidecar that is connected or was recently. A proxy that reconnects (same proxy id) gets
  * a fresh record from its new stream; the old stream's end no longer touches it.
  */
 export class ProxyTable {
-  readonly #records = new Map<string, { record: ProxyRecord; owner: object }>();
+  readonly #records = new Map<string, { record: Writable<ProxyRecord>; owner: object }>();
   readonly #now: () => number;
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
   }
 
-  connect(node: WireNode, spiffeId: string, owner: object): ProxyRecord {
+  /** A stream announced its proxy: a fresh record, owned by `owner` (the stream) until it disconnects. */
+  connect(node: WireNode, spiffeId: string, owner: object): Readonly<ProxyRecord> {
     this.#prune();
-    const record: ProxyRecord = {
+    const record: Writable<ProxyRecord> = {
       node,
       spiffeId,
       connected: true,
@@ -59,11 +72,47 @@ export class ProxyTable {
     return record;
   }
 
+  /** The proxy announced itself again on the same stream (readiness, labels, certificate). */
+  announced(node: WireNode, owner: object): void {
+    const record = this.#owned(node.proxyId, owner);
+    if (record) record.node = node;
+  }
+
+  /** A snapshot of `version` was written to the proxy. */
+  sent(proxyId: string, owner: object, version: string): void {
+    const record = this.#owned(proxyId, owner);
+    if (record) record.sentVersion = version;
+  }
+
+  acked(proxyId: string, owner: object, ack: Ack): void {
+    const record = this.#owned(proxyId, owner);
+    if (!record) return;
+    record.ackedVersion = ack.version;
+    record.ackedAtMs = this.#now();
+    record.ackedTrustFingerprints = ack.trustFingerprints;
+    record.ackedSnapshot = ack.snapshot;
+  }
+
+  /** The proxy rejected `version` (and keeps running what it ACKed before). */
+  nacked(proxyId: string, owner: object, version: string, message: string): void {
+    const record = this.#owned(proxyId, owner);
+    if (!record) return;
+    record.lastNackVersion = version;
+    record.lastNackMessage = message;
+    record.lastNackAtMs = this.#now();
+  }
+
   disconnect(proxyId: string, owner: object): void {
+    const record = this.#owned(proxyId, owner);
+    if (!record) return;
+    record.connected = false;
+    record.disconnectedAtMs = this.#now();
+  }
+
+  /** The record, if `owner` still owns it: a stream replaced by a reconnect no longer writes. */
+  #owned(proxyId: string, owner: object): Writable<ProxyRecord> | undefined {
     const entry = this.#records.get(proxyId);
-    if (!entry || entry.owner !== owner) return;
-    entry.record.connected = false;
-    entry.record.disconnectedAtMs = this.#now();
+    return entry && entry.owner === owner ? entry.record : undefined;
   }
 
   get connectedCount(): number {

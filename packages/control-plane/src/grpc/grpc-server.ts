@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { CONTROL_PLANE_MAX_MESSAGE_BYTES, loadWeftServices } from '@weft/api';
 import { encodeSnapshotsOnce, type Serialize } from '../discovery/response-encoding';
 import type { MemoryCertificateProvider } from '../tls/certificate-provider';
-import { formatHostPort } from '../net/host-port';
+import { formatHostPort } from '@weft/api';
 
 export interface ServiceImplementations {
   readonly identity: grpc.UntypedServiceImplementation;
@@ -38,7 +38,7 @@ export async function startGrpcServer(
   // first contact (Identity.Sign with a join token) has none. Handlers decide who may do what.
   const credentials = grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
   const bound = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(formatHostPort(host, port), credentials, (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(formatHostPort({ host, port }), credentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
   return { server, port: bound };
 }

@@ -52,6 +52,21 @@ function codeMetadata(code: string, retryAfterMs: number | undefined): grpc.Meta
   return md;
 }
 
+/** What a server stream (duplex or server-streaming call) needs to end with a status. */
+export interface StatusEmitter {
+  emit(event: 'error', status: Partial<grpc.StatusObject>): boolean;
+}
+
+/**
+ * Ends a server stream with `err`: the one way a stream is refused or ended early, so that each
+ * ending carries the status and `weft-error-code` trailer of `toStatus`. Returns that status.
+ */
+export function endStream(call: StatusEmitter, err: unknown, log: Logger, method: string): Partial<grpc.StatusObject> {
+  const status = toStatus(err, log, method);
+  call.emit('error', status);
+  return status;
+}
+
 /** Wraps an async unary implementation so that every failure becomes a proper status. */
 export function unary<Req, Res>(
   method: string,

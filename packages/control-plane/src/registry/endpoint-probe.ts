@@ -1,5 +1,5 @@
 import { probeConnect, type ConnectProbeResult } from '@weft/api';
-import { parseHostPort } from '../net/host-port';
+import { parseHostPort } from '@weft/api';
 
 /** A probe that gets no answer in this long proves nothing (a firewall, a partition). */
 const PROBE_TIMEOUT_MS = 1_000;

@@ -1,6 +1,6 @@
 import { connect, type ConnectionOptions } from 'node:tls';
-import { parseSubjectAltName } from '../bootstrap/san';
-import { parseHostPort } from '../net/host-port';
+import { parseHostPort } from '@weft/api';
+import { sanValues } from '@weft/pki';
 
 /**
  * What dialing an announced address says about it:
@@ -72,7 +72,7 @@ export function tlsAddressVerifier(credential: () => VerifierCredential): Addres
       };
       socket.setTimeout(VERIFY_TIMEOUT_MS, () => done({ result: 'undecided', detail: `no TLS handshake with ${address} within ${VERIFY_TIMEOUT_MS}ms` }));
       socket.once('secureConnect', () => {
-        const served = parseSubjectAltName(socket.getPeerCertificate().subjectaltname).uris;
+        const served = sanValues(socket.getPeerCertificate().subjectaltname, 'URI:');
         if (served.includes(spiffeId)) done({ result: 'verified' });
         else done({ result: 'mismatch', detail: `${address} serves a certificate for ${served.join(', ') || 'no SPIFFE ID'}, not ${spiffeId}` });
       });

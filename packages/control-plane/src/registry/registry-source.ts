@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger, RegistryStatus } from '@weft/api';
 import { ControlPlaneError } from '../errors';
-import { parseHostPort } from '../net/host-port';
+import { parseHostPort } from '@weft/api';
 import { ConsulCatalog } from './consul/consul-catalog';
 import type { BlockingQueryTiming } from './consul/consul-blocking-query';
 import { ConsulClient } from './consul/consul-client';

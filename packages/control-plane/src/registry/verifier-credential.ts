@@ -1,5 +1,5 @@
 import { generateKeyPair } from '@weft/pki';
-import { controlPlaneSpiffeId } from '../bootstrap/serving-cert';
+import { controlPlaneSpiffeId } from '@weft/api';
 import type { MeshAuthority } from '../ca/mesh-authority';
 import type { VerifierCredential } from './endpoint-verify';
 

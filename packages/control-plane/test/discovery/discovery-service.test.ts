@@ -4,6 +4,8 @@ import { expect } from 'chai';
 import type { ApplyResponse, DiscoveryResponse, ListProxiesResponse, ListServicesResponse, ProxyConfig } from '@weft/api';
 import { API_VERSION } from '@weft/api';
 import { startControlPlane, type OperatorConfig, type RunningControlPlane } from '../../src/index';
+import { DiscoveryService } from '../../src/discovery/discovery-service';
+import type { StreamContext } from '../../src/discovery/proxy-stream';
 import { TestDiscoveryStream } from '../helpers/discovery-client';
 import { acceptAnyAddress, eventually, makeTempDir, removeDir, route, silentLogger } from '../helpers/fixtures';
 import { joinAs, makeClient, operatorCredential, readOperatorConfig, unaryCall, type ClientCredential } from '../helpers/grpc-clients';
@@ -214,20 +216,76 @@ describe('Discovery.Stream over mTLS', () => {
     const err = await s.failure();
     expect(err.code).to.equal(grpc.status.PERMISSION_DENIED);
     expect(err.details).to.contain('payments').and.contain('sa/reviews');
+    expect(err.metadata.get('weft-error-code')).to.deep.equal(['WEFT_ERR_PERMISSION_DENIED']);
   });
 
   it('refuses a stream without a workload certificate', async () => {
     const anonymous = open();
     anonymous.announce({ proxyId: 'anon', service: 'reviews' });
-    expect((await anonymous.failure()).code).to.equal(grpc.status.UNAUTHENTICATED);
+    const unauthenticated = await anonymous.failure();
+    expect(unauthenticated.code).to.equal(grpc.status.UNAUTHENTICATED);
+    expect(unauthenticated.metadata.get('weft-error-code')).to.deep.equal(['WEFT_ERR_UNAUTHENTICATED']);
     const operator = open(operatorCredential(config));
     operator.announce({ proxyId: 'op', service: 'reviews' });
-    expect((await operator.failure()).code).to.equal(grpc.status.PERMISSION_DENIED);
+    const denied = await operator.failure();
+    expect(denied.code).to.equal(grpc.status.PERMISSION_DENIED);
+    expect(denied.metadata.get('weft-error-code')).to.deep.equal(['WEFT_ERR_PERMISSION_DENIED']);
   });
 
   it('requires the first request to carry the node', async () => {
     const s = open(reviews);
     s.send({ responseNonce: 'x', version: '1' });
-    expect((await s.failure()).code).to.equal(grpc.status.INVALID_ARGUMENT);
+    const err = await s.failure();
+    expect(err.code).to.equal(grpc.status.INVALID_ARGUMENT);
+    expect(err.metadata.get('weft-error-code')).to.deep.equal(['WEFT_ERR_INVALID_ARGUMENT']);
+  });
+});
+
+describe('Discovery.Stream when the control plane shuts down', () => {
+  let dir: string | undefined;
+  let cp: RunningControlPlane | undefined;
+  const clients: grpc.Client[] = [];
+
+  before(async () => {
+    dir = await makeTempDir();
+    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', logger: silentLogger, verifyAddress: acceptAnyAddress });
+  });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    await cp?.close();
+    await removeDir(dir);
+  });
+
+  it('ends open streams with UNAVAILABLE and the WEFT_ERR_CLOSED trailer, so sidecars reconnect with backoff', async () => {
+    const running = cp as RunningControlPlane;
+    const config = await readOperatorConfig(running);
+    const admin = makeClient(running, config, 'Admin', operatorCredential(config));
+    clients.push(admin);
+    const { credential } = await joinAs(running, config, admin, 'reviews');
+    const client = makeClient(running, config, 'Discovery', credential);
+    clients.push(client);
+    const s = new TestDiscoveryStream(client);
+    s.announce({ proxyId: 'reviews-1', service: 'reviews' });
+    await s.next();
+    const closing = running.close();
+    const err = await s.failure();
+    await closing;
+    cp = undefined;
+    expect(err.code).to.equal(grpc.status.UNAVAILABLE);
+    expect(err.details).to.contain('the control plane is shutting down');
+    expect(err.metadata.get('weft-error-code')).to.deep.equal(['WEFT_ERR_CLOSED']);
+  });
+
+  it('refuses a stream that opens between close and the server stopping the same way', () => {
+    // That window is too short to hit over the network; the service is driven directly.
+    const service = new DiscoveryService({ log: silentLogger } as unknown as StreamContext);
+    service.close();
+    const emitted: Partial<grpc.StatusObject>[] = [];
+    const call = { emit: (_event: string, status: Partial<grpc.StatusObject>) => emitted.push(status) > 0 };
+    (service.implementation['Stream'] as (call: unknown) => void)(call);
+    expect(emitted.map((e) => [e.code, e.details, e.metadata?.get('weft-error-code')])).to.deep.equal([
+      [grpc.status.UNAVAILABLE, 'the control plane is shutting down', ['WEFT_ERR_CLOSED']],
+    ]);
   });
 });

@@ -1,8 +1,7 @@
 import * as fs from 'node:fs/promises';
-import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { loadWeftServices, type CreateTokenResponse, type SignResponse } from '@weft/api';
-import { createCsr, generateKeyPair } from '@weft/pki';
+import { checkControlPlaneIdentity, createCsr, generateKeyPair } from '@weft/pki';
 import type { OperatorConfig, RunningControlPlane } from '../../src/index';
 
 export interface ClientCredential {
@@ -16,10 +15,7 @@ export async function readOperatorConfig(cp: RunningControlPlane): Promise<Opera
 
 /** TLS to the control plane, checking that the server is the control plane by its SPIFFE ID. */
 export function channelCredentials(config: OperatorConfig, client?: ClientCredential): grpc.ChannelCredentials {
-  const checkServerIdentity = (_host: string, cert: PeerCertificate): Error | undefined => {
-    const uris = (cert.subjectaltname ?? '').split(/,\s*/).filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
-    return uris.includes(config.controlPlaneSpiffeId) ? undefined : new Error(`server is ${uris.join(',')}, not ${config.controlPlaneSpiffeId}`);
-  };
+  const checkServerIdentity = checkControlPlaneIdentity(config.controlPlaneSpiffeId);
   return grpc.credentials.createSsl(
     Buffer.from(config.caPem),
     client ? Buffer.from(client.privateKeyPem) : null,

@@ -1,23 +1,17 @@
 import { isIP } from 'node:net';
+import { parseHostPort as parseAddress, type HostPort } from '@weft/api';
 import { ControlError } from './errors';
 
-export interface HostPort {
-  readonly host: string;
-  readonly port: number;
-}
+export { formatHostPort, type HostPort } from '@weft/api';
 
 /**
- * Parses `host:port`, `[v6]:port`. The port is required: guessing one would hide a typo in a
- * flag until the first connection failed.
+ * Parses `host:port`, `[v6]:port` (the one parser, in @weft/api), raising the sidecar's
+ * WEFT_ERR_BAD_ADDRESS that names `what` when the text is not one.
  */
 export function parseHostPort(text: string, what = 'address'): HostPort {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(text.trim());
-  const port = m ? Number(m[3]) : NaN;
-  const host = m ? (m[1] ?? m[2]) : undefined;
-  if (!host || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new ControlError('WEFT_ERR_BAD_ADDRESS', `${what} must be HOST:PORT with a port from 1 to 65535 (got ${JSON.stringify(text)})`);
-  }
-  return { host, port };
+  const parsed = parseAddress(text);
+  if (!parsed) throw new ControlError('WEFT_ERR_BAD_ADDRESS', `${what} must be HOST:PORT with a port from 1 to 65535 (got ${JSON.stringify(text)})`);
+  return parsed;
 }
 
 /** A DNS name: dot-separated labels of letters, digits and inner hyphens, not all digits (that would be a bad IPv4). */
@@ -43,9 +37,4 @@ export function parseHostMaybePort(text: string, what = 'address'): { readonly h
   }
   if (isIP(parsed.host) === 0 && !HOSTNAME_RE.test(parsed.host)) throw bad();
   return parsed;
-}
-
-/** The form gRPC targets and log lines use (IPv6 in brackets). */
-export function formatHostPort(address: HostPort): string {
-  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }

@@ -1,6 +1,6 @@
-import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE, spiffeId } from '@weft/api';
+import { CONTROL_PLANE_SERVICE, controlPlaneSpiffeId } from '@weft/api';
+import { checkControlPlaneIdentity } from '@weft/pki/workload';
 import type { IdentityMaterial } from './identity-material';
 
 /**
@@ -8,31 +8,6 @@ import type { IdentityMaterial } from './identity-material';
  * host name, and an IP address is not a valid SNI value, so a fixed name is sent instead.
  */
 export const CONTROL_PLANE_SERVER_NAME = CONTROL_PLANE_SERVICE;
-
-export function controlPlaneSpiffeId(trustDomain: string): string {
-  return spiffeId({ trustDomain, namespace: CONTROL_PLANE_NAMESPACE, service: CONTROL_PLANE_SERVICE });
-}
-
-/** The URI SANs of a certificate as node:tls presents them (`URI:spiffe://..., DNS:...`). */
-export function uriSans(cert: Pick<PeerCertificate, 'subjectaltname'>): string[] {
-  return (cert.subjectaltname ?? '')
-    .split(/,\s*/)
-    .filter((s) => s.startsWith('URI:'))
-    .map((s) => s.slice(4));
-}
-
-/**
- * Replaces host-name verification: the chain has already been verified against our roots; the
- * server must additionally be the control plane of our trust domain.
- */
-export function checkControlPlaneIdentity(trustDomain: string): (host: string, cert: PeerCertificate) => Error | undefined {
-  const expected = controlPlaneSpiffeId(trustDomain);
-  return (_host, cert) => {
-    const uris = uriSans(cert);
-    if (uris.includes(expected)) return undefined;
-    return new Error(`the server's certificate is for ${uris.join(', ') || 'no SPIFFE ID'}, not for the control plane (${expected})`);
-  };
-}
 
 /**
  * Channel credentials for the control plane: trust exactly `rootsPem` (the pinned root, later the
@@ -46,7 +21,7 @@ export function controlPlaneCredentials(
   const roots = Buffer.from(rootsPem.join('\n'));
   const key = identity ? Buffer.from(identity.privateKeyPem) : null;
   const chain = identity ? Buffer.from(identity.certificateChainPem.join('\n')) : null;
-  return grpc.credentials.createSsl(roots, key, chain, { checkServerIdentity: checkControlPlaneIdentity(trustDomain) });
+  return grpc.credentials.createSsl(roots, key, chain, { checkServerIdentity: checkControlPlaneIdentity(controlPlaneSpiffeId(trustDomain)) });
 }
 
 /** Options for every channel to the control plane. */

@@ -1,6 +1,5 @@
 import type { Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
-import { createLogger } from '@weft/api';
 import { originalDstReader, redirectedDst, type OriginalDstReader } from '../capture/original-dst';
 import type { CompiledConfig } from '../config/compiled-config';
 import type { IdentityMaterial } from '../control/identity-material';
@@ -51,7 +50,7 @@ export async function startInbound(options: InboundOptions): Promise<ProxyListen
   const appProtocol = options.appProtocol ?? 'auto';
   const limits = options.limits ?? LISTENER_LIMITS;
   const material = options.identity.current;
-  const log = createLogger('inbound', { proxyId: options.self.proxyId });
+  const log = options.telemetry.log.child({ component: 'inbound' });
   // Only mesh workloads complete the handshake: a client certificate chained to the trust bundle
   // is required. Until the first certificate arrives every handshake fails ("not ready").
   const tls = createTlsServer({

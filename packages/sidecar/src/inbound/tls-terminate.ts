@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { parseSpiffeId } from '@weft/api';
 import { NoPeerIdentityError } from '../layers/errors';
 import type { Service } from '../layers/http';
-import { spiffeIdsIn } from '../layers/spiffe-san';
+import { spiffeIdsIn } from '@weft/pki/workload';
 import type { PeerCertificateSource } from './types';
 
 /** The verified caller: its SPIFFE ID and `service.namespace` (the `source` metric label). */

@@ -1,4 +1,3 @@
-import { createLogger } from '@weft/api';
 import type { CompiledConfig } from '../config/types';
 import type { IdentityMaterial } from '../control/identity-material';
 import { NoEndpointsError, NotReadyError, ProxyError } from '../layers/errors';
@@ -36,7 +35,7 @@ export interface TcpForwardOptions {
 export async function startTcpForward(options: TcpForwardOptions): Promise<ProxyListener> {
   const tunnels = new Tunnels(options.identity);
   const source = `${options.self.service}.${options.self.namespace}`;
-  const log = createLogger('tcp-forward', { proxyId: options.self.proxyId, localPort: options.forward.localPort });
+  const log = options.telemetry.log.child({ component: 'tcp-forward', localPort: options.forward.localPort });
   const open = tunnelOpener(tunnels);
 
   const listener = new TunnelListener((client) => {

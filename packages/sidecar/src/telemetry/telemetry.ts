@@ -31,6 +31,8 @@ export class Telemetry {
   readonly events: TelemetryEvents;
   /** Spans for the trace layers; reconfigured by `configure`. */
   readonly tracing: Tracing;
+  /** The sidecar's logger: listeners log through children of it, so whoever made it sets the level. */
+  readonly log: Logger;
   readonly #registry = new Registry();
   readonly #requests: RequestMetrics;
   readonly #retries: Counter;
@@ -51,6 +53,7 @@ export class Telemetry {
     options: TelemetryOptions = {},
   ) {
     const log = options.log ?? createLogger('telemetry', { proxyId: self.proxyId });
+    this.log = log;
     this.events = new TelemetryEvents(log);
     const spansDropped = this.#registry.counter(
       'weft_spans_dropped_total',

@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE, loadWeftServices, parseSpiffeId, spiffeId } from '@weft/api';
 import type { DiscoveryRequest, DiscoveryResponse, SignRequest, SignResponse, Snapshot, WireNode } from '@weft/api';
-import { CertificateAuthority, certificateFingerprint, generateKeyPair, parseCsr } from '@weft/pki';
+import { CertificateAuthority, certificateFingerprint, generateKeyPair, parseCsr, sanValues } from '@weft/pki';
 import { randomBytes } from 'node:crypto';
 
 type CertificateProvider = grpc.experimental.CertificateProvider;
@@ -157,8 +157,7 @@ export class FakeControlPlane {
   }
 
   #peerSpiffeId(call: { getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string } } }): string | undefined {
-    const san = call.getAuthContext().sslPeerCertificate?.subjectaltname ?? '';
-    return san.split(/,\s*/).find((s) => s.startsWith('URI:'))?.slice(4);
+    return sanValues(call.getAuthContext().sslPeerCertificate?.subjectaltname, 'URI:')[0];
   }
 
   readonly #sign = (call: grpc.ServerUnaryCall<SignRequest, SignResponse>, callback: grpc.sendUnaryData<SignResponse>): void => {

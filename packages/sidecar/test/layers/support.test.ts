@@ -3,7 +3,6 @@ import { backoffDelay } from '../../src/layers/backoff';
 import { declaredBodyLength, forwardableHeaders } from '../../src/layers/http';
 import { perTarget } from '../../src/layers/per-target';
 import { sleep } from '../../src/layers/sleep';
-import { spiffeIdsIn } from '../../src/layers/spiffe-san';
 
 describe('layers/support', () => {
   describe('backoffDelay (full jitter)', () => {
@@ -69,12 +68,5 @@ describe('layers/support', () => {
     const p = sleep(10_000, c.signal);
     c.abort(new Error('stop'));
     expect(((await p.catch((e: unknown) => e)) as Error).message).to.equal('stop');
-  });
-
-  it('spiffeIdsIn reads URI SANs as Node renders them', () => {
-    expect(spiffeIdsIn('URI:spiffe://weft.local/ns/a/sa/b, DNS:x.example')).to.deep.equal(['spiffe://weft.local/ns/a/sa/b']);
-    expect(spiffeIdsIn('URI:"spiffe://weft.local/ns/a/sa/b"')).to.deep.equal(['spiffe://weft.local/ns/a/sa/b']);
-    expect(spiffeIdsIn('DNS:x.example, URI:https://not-spiffe')).to.deep.equal([]);
-    expect(spiffeIdsIn(undefined)).to.deep.equal([]);
   });
 });

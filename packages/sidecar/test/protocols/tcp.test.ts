@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import type { ProxyListener } from '../../src/listener';
 import { startTcpForward } from '../../src/outbound/tcp-forward';
 import { resource, TestMesh, type Caller } from '../scenarios/mesh-fixture';
-import { quietLogs } from './quiet';
+import { memoryLogger } from '../control/helpers';
 
 /** A raw TCP echo app that counts the connections it accepted. */
 async function startEcho(): Promise<{ server: Server; port: number; accepted: () => number }> {
@@ -44,13 +44,16 @@ async function waitForMetric(caller: Caller, pattern: RegExp): Promise<string> {
 
 describe('protocols: plain TCP through two sidecars (--tcp-forward, --app-protocol tcp)', function () {
   this.timeout(20_000);
-  quietLogs();
   let mesh: TestMesh;
   let caller: Caller;
   let dbSidecar: Awaited<ReturnType<TestMesh['addSidecar']>>;
   let db: Awaited<ReturnType<typeof startEcho>>;
   let impostorApp: Awaited<ReturnType<typeof startEcho>>;
   const forwards: ProxyListener[] = [];
+  // Each sidecar logs to a logger of its own (refusals are the point here, and would clutter the
+  // output), so the tests can also see what each one said and where.
+  const callerLog = memoryLogger();
+  const dbLog = memoryLogger();
 
   const forward = async (service: string): Promise<number> => {
     const listener = await startTcpForward({ host: '127.0.0.1', forward: { localPort: 0, service }, self: caller.self, identity: caller.identity, config: caller.config, telemetry: caller.telemetry });
@@ -61,12 +64,12 @@ describe('protocols: plain TCP through two sidecars (--tcp-forward, --app-protoc
   before(async () => {
     mesh = new TestMesh();
     [db, impostorApp] = await Promise.all([startEcho(), startEcho()]);
-    dbSidecar = await mesh.addSidecar('db', db.port, { appProtocol: 'tcp' });
-    const impostor = await mesh.addSidecar('impostor', impostorApp.port, { appProtocol: 'tcp' });
+    dbSidecar = await mesh.addSidecar('db', db.port, { appProtocol: 'tcp', telemetry: { log: dbLog } });
+    const impostor = await mesh.addSidecar('impostor', impostorApp.port, { appProtocol: 'tcp', telemetry: { log: memoryLogger() } });
     // The registry claims the impostor's sidecar serves "vault": its certificate says otherwise.
     mesh.registerEndpoint('vault', impostor.address);
     await mesh.addInstance('web', (_req, res) => res.end('http app'));
-    caller = await mesh.addCaller('frontend');
+    caller = await mesh.addCaller('frontend', { telemetry: { log: callerLog } });
     mesh.push();
   });
   after(async () => {
@@ -93,6 +96,9 @@ describe('protocols: plain TCP through two sidecars (--tcp-forward, --app-protoc
     expect(received.length).to.equal(0);
     expect(impostorApp.accepted()).to.equal(0);
     await waitForMetric(caller, /^weft_tcp_connections_closed_total\{direction="outbound",source="frontend.default",destination="vault.default",error="WEFT_ERR_PEER_IDENTITY"\} 1$/);
+    // The tcp-forward listener logs through the sidecar's logger (a child of it), not one of its own.
+    const line = callerLog.lines.find((l) => l.msg === 'TCP connection not forwarded' && l.fields['service'] === 'vault');
+    expect(line?.fields).to.include({ component: 'tcp-forward', localPort: 0, code: 'WEFT_ERR_PEER_IDENTITY' });
   });
 
   it('cannot tunnel raw TCP into an HTTP app (its inbound offers no weft-tcp)', async () => {
@@ -114,6 +120,8 @@ describe('protocols: plain TCP through two sidecars (--tcp-forward, --app-protoc
       expect(dbSidecar.telemetry.renderMetrics()).to.contain(
         'weft_requests_denied_total{source="frontend.default",destination="db.default",policy="default/db-deny",cause="deny-rule"} 1',
       );
+      // The inbound listener logs the refusal through the sidecar's logger.
+      expect(dbLog.lines.some((l) => l.level === 'warn' && l.msg === 'TCP connection refused' && l.fields['component'] === 'inbound')).to.equal(true);
     } finally {
       mesh.setResources([]);
       mesh.push();

@@ -3,7 +3,7 @@ import type { buildConnector } from 'undici';
 import type { IdentityMaterial } from '../../control/identity-material';
 import type { Destination } from '../../config/types';
 import { PeerIdentityError } from '../../layers/errors';
-import { spiffeIdsIn } from '../../layers/spiffe-san';
+import { spiffeIdsIn } from '@weft/pki/workload';
 
 /**
  * TLS origination to a peer sidecar: our workload certificate as the client certificate, the
