@@ -4,7 +4,8 @@
  * sidecar; behind it one sidecar in front of the HTTP upstream and one (--app-protocol h2c) in
  * front of the gRPC upstream, since a sidecar serves one app protocol.
  */
-import { Mesh, startOtlpReceiver, type OtlpReceiver, type Sidecar } from '@weft/harness';
+import { httpRequest, Mesh, startOtlpReceiver, type OtlpReceiver, type Sidecar } from '@weft/harness';
+import { grpcEchoCall } from './grpc-echo';
 import type { Configuration, Upstreams } from './configuration';
 import { ProcessSet } from './proc-stats';
 
@@ -38,6 +39,7 @@ export async function startWeftPair(upstreams: Upstreams, options: WeftPairOptio
       start(WEFT_HTTP_SERVICE, upstreams.httpPort),
       start(WEFT_GRPC_SERVICE, upstreams.grpcPort, ['--app-protocol', 'h2c']),
     ]);
+    await untilRoutable(caller.outboundPort);
     const set = (s: Sidecar, role: string): ProcessSet => new ProcessSet(`weft ${role} sidecar (${s.service})`, [s.proc.pid]);
     const client = set(caller, 'client');
     const servers = { http: set(web, 'server'), grpc: set(echo, 'server') };
@@ -59,5 +61,22 @@ export async function startWeftPair(upstreams: Upstreams, options: WeftPairOptio
     await mesh.close();
     await receiver.close();
     throw err;
+  }
+}
+
+/**
+ * Ready sidecars are not yet a routable pair: the server's endpoint reaches the caller with the
+ * next push, a few hundred milliseconds later. The benchmark measures traffic, not convergence.
+ */
+async function untilRoutable(port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const routable = async (): Promise<boolean> => {
+    const res = await httpRequest({ port, path: '/', headers: { host: WEFT_HTTP_SERVICE } }).catch(() => undefined);
+    if (res === undefined || res.headers['x-weft-error'] !== undefined) return false;
+    return grpcEchoCall(port, WEFT_GRPC_SERVICE, Buffer.from('ping')).then(() => true, () => false);
+  };
+  while (!(await routable())) {
+    if (Date.now() > deadline) throw new Error(`the Weft pair did not become routable within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
