@@ -26,6 +26,7 @@ import { readProfile } from './profile';
 import { renderTable, verdicts, type ScaleResult } from './report';
 import { nowMs } from './sim-sidecar';
 import { spread } from './stats';
+import { runBenchMain, type Cleanups } from '../bench/run-main';
 
 const { values } = parseArgs({
   options: {
@@ -60,7 +61,7 @@ function workersFor(n: number): number {
 const t0 = Date.now();
 const log = (text: string): void => void process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${text}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups: Cleanups = [];
 const profiles: string[] = [];
 
 /** Streams lost by reason, most frequent first. */
@@ -208,29 +209,4 @@ async function run(): Promise<string> {
   ].join('\n');
 }
 
-async function cleanup(): Promise<void> {
-  for (const step of cleanups.splice(0).reverse()) await step().catch((err: unknown) => log(`cleanup: ${String(err)}`));
-}
-
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${signal}: stopping everything`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-run()
-  .then(async (markdown) => {
-    await cleanup();
-    process.stdout.write(`${markdown}\n`);
-    if (values.out) fs.writeFileSync(values.out, `${markdown}\n`);
-    log('done');
-  })
-  .catch(async (err: unknown) => {
-    log(`bench:control-plane failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await cleanup();
-    process.exitCode = 1;
-  });
+runBenchMain('bench:control-plane', run, cleanups, log, values.out);

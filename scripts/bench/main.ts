@@ -23,6 +23,7 @@ import { writeGrpcBody } from './runners';
 import { generate, MEASURES, protocolOf, rotation, runSlot, WORKLOADS, type SlotResult, type Workload, settle } from './slots';
 import { describeMachine, ensureTools } from './tools';
 import { FILES, startUpstreams } from './upstreams';
+import { runBenchMain, type Cleanups } from './run-main';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, seconds: { type: 'string' }, out: { type: 'string' } } });
 // Whole seconds: wrk and h2load take no fractions.
@@ -34,7 +35,7 @@ if (!(slotSeconds > 0)) throw new Error('--seconds must be a positive number');
 
 const t0 = Date.now();
 const log = (text: string): void => void process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${text}\n`);
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups: Cleanups = [];
 
 /** Every configuration answers correctly before any load: the right bytes, a gRPC status OK. */
 async function probe(config: Configuration): Promise<void> {
@@ -104,31 +105,4 @@ async function run(): Promise<string> {
   ].join('\n');
 }
 
-async function cleanup(): Promise<void> {
-  for (const step of cleanups.splice(0).reverse()) await step().catch((err: unknown) => log(`cleanup: ${String(err)}`));
-}
-
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${signal}: stopping everything`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-run()
-  .then(async (markdown) => {
-    await cleanup();
-    process.stdout.write(`${markdown}\n`);
-    if (values.out) fs.writeFileSync(values.out, `${markdown}\n`);
-    log('done');
-  })
-  .catch(async (err: unknown) => {
-    log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await cleanup();
-    process.exitCode = 1;
-  });
-
-
+runBenchMain('bench', run, cleanups, log, values.out);
