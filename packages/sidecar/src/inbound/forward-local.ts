@@ -1,6 +1,6 @@
 import { request, type IncomingMessage } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { DispatchResponse, type ClassifyFailure } from '../layers/dispatch-response';
+import { dispatchProxied, type ClassifyFailure, type HopPhases } from '../layers/dispatch-response';
 import { AppUnavailableError } from '../layers/errors';
 import type { HeaderMap, ProxyResponse, Service } from '../layers/http';
 import { forwardLocalH2 } from './forward-local-h2';
@@ -32,28 +32,18 @@ export function forwardLocal(app: LocalApp): Service<ForwardRequest> {
 function forwardLocalHttp1(app: LocalApp): Service<ForwardRequest> {
   const where = `${app.host}:${app.port}`;
   const classify: ClassifyFailure<ForwardRequest> = (err) => new AppUnavailableError(where, err);
-  const upgrade = upgradeLocal(app, where);
-  return (req) => {
-    if (req.upgrade !== undefined) return upgrade(req);
-    return new Promise<ProxyResponse>((resolve, reject) => {
-      if (req.signal.aborted) {
-        reject(req.signal.reason as Error);
-        return;
-      }
-      let pool: Pick<Dispatcher, 'dispatch'>;
-      try {
-        pool = app.http1.get();
-      } catch (err) {
-        reject(new AppUnavailableError(where, err));
-        return;
-      }
-      req.record.phase = 'local app';
-      const handler = new DispatchResponse(req, classify, 'local app', resolve, reject);
-      // The method was checked by Node's parser; undici takes any token.
-      pool.dispatch({ path: req.target, method: req.method as Dispatcher.HttpMethod, headers: appHeaders(req), body: req.body }, handler);
-    });
+  const pick = (): Pick<Dispatcher, 'dispatch'> => {
+    try {
+      return app.http1.get();
+    } catch (err) {
+      throw new AppUnavailableError(where, err);
+    }
   };
+  const upgrade = upgradeLocal(app, where);
+  return (req) => (req.upgrade !== undefined ? upgrade(req) : dispatchProxied(req, appHeaders(req), pick, classify, APP_HOP));
 }
+
+const APP_HOP: HopPhases = { waiting: 'local app', sent: 'local app' };
 
 /** An Upgrade (WebSocket): node:http on a connection of its own, handed over by the 101 as the tunnel. */
 function upgradeLocal(app: LocalApp, where: string): Service<ForwardRequest> {
@@ -74,12 +64,15 @@ function upgradeLocal(app: LocalApp, where: string): Service<ForwardRequest> {
         headers: { ...appHeaders(req), connection: 'Upgrade', upgrade: req.upgrade },
         agent: false,
       });
+      // One listener, not node:http's `signal` option (an AbortSignal plus end-of-stream watchers per
+      // request): the client leaving or a deadline destroys the request, also while the body streams.
       const onAbort = (): void => void out.destroy(signal.reason as Error);
       signal.addEventListener('abort', onAbort, { once: true });
       out.once('close', () => signal.removeEventListener('abort', onAbort));
       out.on('response', (res) => {
         // The app declined to switch protocols: an ordinary answer.
         answered = true;
+        // Node's parsed headers never hold undefined values. Trailers can only follow a chunked body.
         const chunked = res.headers['content-length'] === undefined;
         resolve({ status: res.statusCode ?? 502, headers: res.headers as HeaderMap, body: res, ...(chunked ? { trailers: () => trailersOf(res) } : {}) });
       });

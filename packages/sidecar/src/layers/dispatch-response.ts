@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Phase } from '../telemetry/record';
 import type { CancelSignal } from './cancel';
@@ -15,6 +16,45 @@ export interface DispatchedRequest {
  * the request had been written to a connection when `err` happened.
  */
 export type ClassifyFailure<R> = (err: Error, sent: boolean, req: R) => Error;
+
+/** Where one client sends a request, chosen once per client; it throws the client's own error when there is none. */
+export type PickDispatcher<R> = (req: R) => Pick<Dispatcher, 'dispatch'>;
+
+/** A proxied request's phases on one hop: while it waits for a connection, and once it was written. */
+export interface HopPhases {
+  readonly waiting: Phase;
+  readonly sent: Phase;
+}
+
+/**
+ * Sends one proxied request through an undici dispatcher (see DispatchResponse); what every hop
+ * through a Pool shares. Rejects at once when the request was already cancelled or no dispatcher
+ * can take it. The method was checked by Node's parser; undici takes any token.
+ */
+export function dispatchProxied<R extends DispatchedRequest & { readonly method: string; readonly target: string; readonly body: Readable | Buffer | null }>(
+  req: R,
+  headers: HeaderMap,
+  pick: PickDispatcher<R>,
+  classify: ClassifyFailure<R>,
+  phases: HopPhases,
+): Promise<ProxyResponse> {
+  return new Promise<ProxyResponse>((resolve, reject) => {
+    if (req.signal.aborted) {
+      reject(req.signal.reason as Error);
+      return;
+    }
+    let dispatcher: Pick<Dispatcher, 'dispatch'>;
+    try {
+      dispatcher = pick(req);
+    } catch (err) {
+      reject(err as Error);
+      return;
+    }
+    req.record.phase = phases.waiting;
+    const handler = new DispatchResponse(req, classify, phases.sent, resolve, reject);
+    dispatcher.dispatch({ path: req.target, method: req.method as Dispatcher.HttpMethod, headers, body: req.body }, handler);
+  });
+}
 
 type State = 'waiting' | 'sent' | 'heading' | 'streaming' | 'done';
 

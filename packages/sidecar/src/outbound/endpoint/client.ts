@@ -2,8 +2,8 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { CompiledEndpoint, Destination } from '../../config/types';
 import { BadRequestError, ConnectError, ProxyError, UpstreamResetError } from '../../layers/errors';
-import type { HeaderMap, ProxyResponse, Service } from '../../layers/http';
-import { DispatchResponse, type ClassifyFailure } from '../../layers/dispatch-response';
+import type { HeaderMap, Service } from '../../layers/http';
+import { dispatchProxied, type ClassifyFailure, type HopPhases } from '../../layers/dispatch-response';
 import type { Phase } from '../../telemetry/record';
 import type { CancelSignal } from '../../layers/cancel';
 
@@ -32,25 +32,11 @@ export interface EndpointDispatchers {
  */
 export function endpointClient(destination: Destination, dispatchers: EndpointDispatchers): Service<EndpointRequest> {
   const classify = classifyFailure(destination.key);
-  return (req) =>
-    new Promise<ProxyResponse>((resolve, reject) => {
-      if (req.signal.aborted) {
-        reject(req.signal.reason as Error);
-        return;
-      }
-      let dispatcher: Pick<Dispatcher, 'dispatch'>;
-      try {
-        dispatcher = dispatchers.get(req.endpoint.address, destination);
-      } catch (err) {
-        reject(err as Error);
-        return;
-      }
-      req.record.phase = 'connect';
-      const handler = new DispatchResponse(req, classify, 'response headers', resolve, reject);
-      // The method was checked by Node's parser; undici takes any token.
-      dispatcher.dispatch({ path: req.target, method: req.method as Dispatcher.HttpMethod, headers: req.headers, body: req.body }, handler);
-    });
+  const pick = (req: EndpointRequest): Pick<Dispatcher, 'dispatch'> => dispatchers.get(req.endpoint.address, destination);
+  return (req) => dispatchProxied(req, req.headers, pick, classify, PEER_HOP);
 }
+
+const PEER_HOP: HopPhases = { waiting: 'connect', sent: 'response headers' };
 
 /** A peer identity refusal as is; undici's refusal of the request as a 400; else connect failure or reset. */
 function classifyFailure(destination: string): ClassifyFailure<EndpointRequest> {
