@@ -1,7 +1,9 @@
 /**
- * `npm run bench:floor [-- --slots 4 --seconds 6]`: the Weft pair next to the floor (floor-proxy.ts:
- * the same building blocks with nothing on top), in the same run, slot by slot interleaved, 1 KiB
- * GETs through each with wrk -t1 -c32 against the same nginx upstream. Prints, per slot and as
+ * `npm run bench:floor [-- --slots 4 --seconds 6 --rate 500]`: the Weft pair next to the floor
+ * (floor-proxy.ts: the same building blocks with nothing on top), in the same run, slot by slot
+ * interleaved, 1 KiB GETs through each against the same nginx upstream: closed loop with wrk -t1
+ * -c32, or with `--rate` at that fixed rate from the open-loop generator (the CPU bar of issue 9 is
+ * set at 500 req/s, where per-request costs that batching hides at full load show). Prints, per slot and as
  * medians, throughput and CPU microseconds per request of each proxy process, and peak RSS.
  * What Weft costs above the floor is what its own layers cost; the floor is what Node.js, TLS and
  * the kernel cost for this hop on this machine.
@@ -14,13 +16,16 @@ import { findFreePorts, ProcessGroup } from '@weft/harness';
 import { makePairCerts } from './certs';
 import { startWeftPair } from './pair-weft';
 import { clockTicksPerSecond, cpuSecondsPer1000, ProcessSet, RssSampler } from './proc-stats';
-import { wrkMax, type Target } from './runners';
+import { openLoopAt, wrkMax, type Target } from './runners';
 import { describeMachine, ensureTools } from './tools';
 import { FILES, startUpstreams } from './upstreams';
 
-const { values } = parseArgs({ options: { slots: { type: 'string', default: '4' }, seconds: { type: 'string', default: '6' } } });
+const { values } = parseArgs({
+  options: { slots: { type: 'string', default: '4' }, seconds: { type: 'string', default: '6' }, rate: { type: 'string' } },
+});
 const slots = Math.max(1, Math.round(Number(values.slots)));
 const seconds = Math.max(1, Math.round(Number(values.seconds)));
+const rate = values.rate === undefined ? undefined : Math.max(1, Math.round(Number(values.rate)));
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
 
 interface Contender {
@@ -34,6 +39,8 @@ interface Slot {
   readonly rate: number;
   readonly clientUs: number;
   readonly serverUs: number;
+  /** Share of both proxies' CPU spent in the kernel. */
+  readonly kernelShare: number;
 }
 
 function median(values: readonly number[]): number {
@@ -44,9 +51,12 @@ function median(values: readonly number[]): number {
 async function runSlot(c: Contender): Promise<Slot> {
   const hz = clockTicksPerSecond();
   const before = [c.client.cpuTicks(), c.server.cpuTicks()];
-  const figures = await wrkMax(c.target, FILES['1k'].path, seconds);
+  const systemBefore = c.client.systemTicks() + c.server.systemTicks();
+  const figures = rate === undefined ? await wrkMax(c.target, FILES['1k'].path, seconds) : await openLoopAt(c.target, FILES['1k'].path, rate, seconds);
   const us = (i: number, set: ProcessSet): number => cpuSecondsPer1000(before[i] ?? 0, set.cpuTicks(), hz, figures.requests) * 1000;
-  return { rate: figures.rate, clientUs: us(0, c.client), serverUs: us(1, c.server) };
+  const total = c.client.cpuTicks() + c.server.cpuTicks() - (before[0] ?? 0) - (before[1] ?? 0);
+  const kernelShare = (c.client.systemTicks() + c.server.systemTicks() - systemBefore) / Math.max(1, total);
+  return { rate: figures.rate, clientUs: us(0, c.client), serverUs: us(1, c.server), kernelShare };
 }
 
 async function main(): Promise<void> {
@@ -77,11 +87,11 @@ async function main(): Promise<void> {
       for (const c of i % 2 === 0 ? contenders : [...contenders].reverse()) {
         const slot = await runSlot(c);
         results.get(c.label)?.push(slot);
-        log(`slot ${i + 1} ${c.label}: ${slot.rate.toFixed(0)} req/s, CPU client ${slot.clientUs.toFixed(0)} / server ${slot.serverUs.toFixed(0)} us per request (load ${os.loadavg()[0]?.toFixed(1)})`);
+        log(`slot ${i + 1} ${c.label}: ${slot.rate.toFixed(0)} req/s, CPU client ${slot.clientUs.toFixed(0)} / server ${slot.serverUs.toFixed(0)} us per request, ${(slot.kernelShare * 100).toFixed(0)}% in the kernel (load ${os.loadavg()[0]?.toFixed(1)})`);
       }
     }
     const lines = [
-      `wrk -t1 -c32 -d${seconds}s, 1 KiB GETs, ${slots} interleaved slots each, medians:`,
+      `${rate === undefined ? 'wrk -t1 -c32' : `open loop at ${rate} req/s,`} ${seconds} s, 1 KiB GETs, ${slots} interleaved slots each, medians:`,
       '',
       ...describeMachine().map((m) => `- ${m}`),
       '',
@@ -94,7 +104,7 @@ async function main(): Promise<void> {
       const w = median(weftSlots.map(pick));
       return `| ${name} | ${f.toFixed(digits)} | ${w.toFixed(digits)} | ${(w / f).toFixed(2)}× |`;
     };
-    lines.push(row('max throughput, req/s', (s) => s.rate, 0), row('CPU per request, client proxy, µs', (s) => s.clientUs, 0), row('CPU per request, server proxy, µs', (s) => s.serverUs, 0));
+    lines.push(row(rate === undefined ? 'max throughput, req/s' : 'achieved rate, req/s', (s) => s.rate, 0), row('CPU per request, client proxy, µs', (s) => s.clientUs, 0), row('CPU per request, server proxy, µs', (s) => s.serverUs, 0), row('share of that CPU in the kernel, %', (s) => s.kernelShare * 100, 0));
     const peaks = sampler.stop();
     const peak = (set: ProcessSet): number => (peaks.get(set) ?? NaN) / 1024;
     lines.push(`| peak RSS client / server, MB | ${peak(contenders[0]!.client).toFixed(1)} / ${peak(contenders[0]!.server).toFixed(1)} | ${peak(contenders[1]!.client).toFixed(1)} / ${peak(contenders[1]!.server).toFixed(1)} | |`);

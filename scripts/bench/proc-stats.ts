@@ -11,6 +11,8 @@ export interface ProcStat {
   readonly ppid: number;
   /** utime + stime, in clock ticks, of every thread of the process. */
   readonly cpuTicks: number;
+  /** stime alone: the part spent in the kernel (syscalls, TLS-free socket work, wake-ups). */
+  readonly systemTicks: number;
 }
 
 /**
@@ -24,7 +26,7 @@ export function parseProcStat(text: string): ProcStat {
   // After ")": state(3) ppid(4) pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15)
   const rest = text.slice(close + 2).trim().split(/\s+/);
   const field = (n: number): number => Number(rest[n - 3]);
-  return { pid, ppid: field(4), cpuTicks: field(14) + field(15) };
+  return { pid, ppid: field(4), cpuTicks: field(14) + field(15), systemTicks: field(15) };
 }
 
 /** `VmRSS` or `VmHWM` from /proc/<pid>/status, in kB (NaN when absent). */
@@ -92,6 +94,10 @@ export class ProcessSet {
 
   cpuTicks(): number {
     return this.pids.reduce((sum, pid) => sum + (readStat(pid)?.cpuTicks ?? 0), 0);
+  }
+
+  systemTicks(): number {
+    return this.pids.reduce((sum, pid) => sum + (readStat(pid)?.systemTicks ?? 0), 0);
   }
 
   rssKb(): number {

@@ -11,7 +11,7 @@ describe('bench accounting', () => {
   it('reads utime+stime and the parent from /proc/<pid>/stat, even with spaces and parentheses in the name', () => {
     // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime ...
     const line = '4242 (nginx: (worker) x) S 4241 4241 1 0 -1 4194624 900 0 0 0 1234 56 7 8 20 0 1 0 100 1000 200';
-    expect(parseProcStat(line)).to.deep.equal({ pid: 4242, ppid: 4241, cpuTicks: 1234 + 56 });
+    expect(parseProcStat(line)).to.deep.equal({ pid: 4242, ppid: 4241, cpuTicks: 1234 + 56, systemTicks: 56 });
     expect(() => parseProcStat('garbage')).to.throw(/not a \/proc/);
   });
 
