@@ -18,6 +18,7 @@ export interface InboundAcceptDeps {
 }
 
 const NO_EXTRA: HeaderMap = Object.freeze({});
+const noExtra = (): HeaderMap => NO_EXTRA;
 
 /**
  * The edge of the inbound stack: turns a peer sidecar's request (HTTP/1.1, HTTP/2 or an Upgrade;
@@ -31,7 +32,7 @@ export function acceptInbound(deps: InboundAcceptDeps, next: Service<InboundRequ
     record.destination = deps.destination;
     record.protocol = d.protocol;
     const grpc = isGrpc(d.headers['content-type']);
-    serveExchange(d, cancel, record, edge, grpc, () => NO_EXTRA, (signal) => {
+    serveExchange(d, cancel, record, edge, grpc, noExtra, (signal) => {
       const url = d.url;
       // Peer sidecars always send origin form; anything else did not come from one.
       if (!url.startsWith('/')) throw new BadRequestError(`unsupported request target "${url.slice(0, 100)}"`);

@@ -19,7 +19,9 @@ export interface CancelSignal {
 export class Cancel implements CancelSignal {
   #reason: unknown = undefined;
   #aborted = false;
-  #listeners: Array<() => void> | undefined;
+  // Most requests have one listener at a time (the hop in flight): it takes no array.
+  #first: (() => void) | undefined;
+  #more: Array<() => void> | undefined;
 
   get aborted(): boolean {
     return this.#aborted;
@@ -36,11 +38,16 @@ export class Cancel implements CancelSignal {
 
   addEventListener(_type: 'abort', listener: () => void): void {
     if (this.#aborted) return; // like an EventTarget: an event already dispatched is not replayed
-    (this.#listeners ??= []).push(listener);
+    if (this.#first === undefined && this.#more === undefined) this.#first = listener;
+    else (this.#more ??= []).push(listener);
   }
 
   removeEventListener(_type: 'abort', listener: () => void): void {
-    const list = this.#listeners;
+    if (this.#first === listener) {
+      this.#first = undefined;
+      return;
+    }
+    const list = this.#more;
     if (!list) return;
     const i = list.indexOf(listener);
     if (i >= 0) list.splice(i, 1);
@@ -50,18 +57,22 @@ export class Cancel implements CancelSignal {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason;
-    const list = this.#listeners;
-    this.#listeners = undefined;
-    if (!list) return;
-    for (const listener of list) {
-      try {
-        listener();
-      } catch (err) {
-        // As an EventTarget does: the other listeners still run, the error surfaces uncaught.
-        process.nextTick(() => {
-          throw err;
-        });
-      }
-    }
+    const first = this.#first;
+    const more = this.#more;
+    this.#first = undefined;
+    this.#more = undefined;
+    if (first) run(first);
+    if (more) for (const listener of more) run(listener);
+  }
+}
+
+function run(listener: () => void): void {
+  try {
+    listener();
+  } catch (err) {
+    // As an EventTarget does: the other listeners still run, the error surfaces uncaught.
+    process.nextTick(() => {
+      throw err;
+    });
   }
 }

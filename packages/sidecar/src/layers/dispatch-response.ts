@@ -164,7 +164,7 @@ export class DispatchResponse<R extends DispatchedRequest> implements Dispatcher
     const headers = this.#headers as HeaderMap;
     // Trailers can only follow a chunked body.
     const chunked = headers['content-length'] === undefined;
-    return { status: this.#status, headers, body, ...(chunked ? { trailers: () => this.#trailers } : {}) };
+    return chunked ? { status: this.#status, headers, body, trailers: () => this.#trailers } : { status: this.#status, headers, body };
   }
 
   readonly #onAbort = (): void => {

@@ -36,7 +36,7 @@ export function serveExchange(
   record: RequestRecord,
   edge: ExchangeEdge,
   grpc: boolean,
-  extra: () => HeaderMap,
+  extra: (record: RequestRecord) => HeaderMap,
   run: (signal: CancelSignal) => Promise<ProxyResponse>,
 ): void {
   record.requestLength = d.headers['content-length'];
@@ -60,7 +60,7 @@ export function serveExchange(
       record.status = response.status;
       record.responseLength = response.headers['content-length'];
       if (grpc) record.grpcStatus = grpcStatusIn(response.headers); // trailers-only
-      d.respond({ response }, { dropMeshHeaders: edge.dropMeshHeaders, extra: extra(), grpc }, (err) => {
+      d.respond({ response }, { dropMeshHeaders: edge.dropMeshHeaders, extra: extra(record), grpc }, (err) => {
         if (err) {
           // The body broke off after the headers went out: say which side broke it.
           if (!record.errorCode) record.errorCode = controller.signal.aborted ? 'WEFT_ERR_CLIENT_CLOSED' : edge.bodyBrokenCode;
@@ -77,7 +77,7 @@ export function serveExchange(
       // gRPC errors go out as HTTP 200 with grpc-status; the record says what the client saw.
       if (record.status === 0) record.status = grpc ? 200 : error.httpStatus;
       if (grpc) record.grpcStatus = String(grpcStatusOf(error));
-      d.respond({ error }, { dropMeshHeaders: edge.dropMeshHeaders, extra: extra(), grpc }, () => undefined);
+      d.respond({ error }, { dropMeshHeaders: edge.dropMeshHeaders, extra: extra(record), grpc }, () => undefined);
     },
   );
 }

@@ -57,15 +57,20 @@ export function unprocessed(response: ProxyResponse): boolean {
  * as a connect failure (reason `app-unreachable`): the connection that failed was the last hop's.
  */
 export function retryReason(outcome: Outcome, retryOn: ReadonlySet<RetryOn>): string | undefined {
-  if ('response' in outcome) {
-    const response = outcome.response;
-    if (retryOn.has('connect-failure') && unprocessed(response)) return 'app-unreachable';
-    return grpcReason(response, retryOn) ?? statusReason(response.status, retryOn);
-  }
-  const code = outcome.error.code;
+  return 'response' in outcome ? responseRetryReason(outcome.response, retryOn) : errorRetryReason(outcome.error, retryOn);
+}
+
+/** retryReason of a response (any status). */
+export function responseRetryReason(response: ProxyResponse, retryOn: ReadonlySet<RetryOn>): string | undefined {
+  if (retryOn.has('connect-failure') && unprocessed(response)) return 'app-unreachable';
+  return grpcReason(response, retryOn) ?? statusReason(response.status, retryOn);
+}
+
+function errorRetryReason(error: ProxyError, retryOn: ReadonlySet<RetryOn>): string | undefined {
+  const code = error.code;
   if (CONNECT_FAILURES.has(code) && retryOn.has('connect-failure')) return 'connect-failure';
   if (RESETS.has(code) && retryOn.has('reset')) return 'reset';
-  if (CONNECT_FAILURES.has(code) || RESETS.has(code) || ATTEMPT_TIMEOUTS.has(code)) return statusReason(outcome.error.httpStatus, retryOn);
+  if (CONNECT_FAILURES.has(code) || RESETS.has(code) || ATTEMPT_TIMEOUTS.has(code)) return statusReason(error.httpStatus, retryOn);
   return undefined;
 }
 

@@ -9,7 +9,7 @@ import { AttemptTimeoutError, asProxyError } from './errors';
 import { discardBody, type ProxyResponse, type Service } from './http';
 import { ReplayableBody } from './replay-buffer';
 import type { RetryBudgets } from './retry-budget';
-import { isRetryableMethod, neverSent, retryReason, type Outcome } from './retry-classify';
+import { isRetryableMethod, neverSent, responseRetryReason, retryReason, type Outcome } from './retry-classify';
 import { RETRY_DEFAULTS } from './retry-defaults';
 import { sleep } from './sleep';
 import { withDeadline } from './timeout';
@@ -77,8 +77,9 @@ export type Attempted<R> = R & { readonly attempt: AttemptState };
  *
  * The mesh's default policy (a rule whose Route says nothing) runs the same loop; what a request
  * pays for it when nothing fails: one budget deposit, one AttemptState and the request copy that
- * every path makes, one settled-outcome object; no timer, no closure, and no replay buffer for a
- * request without a body or with a whole one (a Buffer). Only a streamed body gets the buffer.
+ * every path makes, and one `then` on the first attempt; no async frame, no outcome object, no
+ * timer, and no replay buffer for a request without a body or with a whole one (a Buffer). Only
+ * a streamed body gets the buffer.
  */
 export function retry<R extends RetryRequest>(params: RetryParams, env: RetryEnv, next: Service<Attempted<R>>, random: () => number = Math.random): Service<R> {
   const policy = params.retry;
@@ -114,36 +115,54 @@ export function retry<R extends RetryRequest>(params: RetryParams, env: RetryEnv
     return true;
   };
 
-  return async (req) => {
+  /**
+   * Attempts after the first, until one may not be retried. `outcome` is the first attempt's,
+   * which its caller found retryable; `body` is the replay buffer (undefined: the request's own
+   * body is its replay).
+   */
+  const retryAfter = async (req: R, body: ReplayableBody | undefined, first: AttemptState, firstOutcome: Outcome): Promise<ProxyResponse> => {
+    let outcome = firstOutcome;
+    let attempt = first;
+    for (let n = 1; ; n++) {
+      const reason = n < policy.maxTries && !req.signal.aborted && (body?.replayable ?? true) ? retryReason(outcome, policy.retryOn) : undefined;
+      // Opened before the budget is asked, so a body that cannot be replayed spends no budget.
+      const nextBody = reason === undefined ? undefined : body ? body.open() : req.body;
+      if (reason === undefined || nextBody === undefined || !allowed(req, outcome)) {
+        if ('error' in outcome) throw outcome.error;
+        return outcome.response;
+      }
+      // The failed response is dropped; destroying it closes its connection instead of reading on.
+      if ('response' in outcome) discardBody(outcome.response.body);
+      const avoid = attempt.endpoint;
+      env.events.emit('weft:retry', { destination: params.destination.key, route: params.name, attempt: n + 1, reason, byDefault: policy.byDefault });
+      req.span?.addEvent('weft.retry', { 'weft.attempt': n + 1, 'weft.retry.reason': reason, 'weft.retry.default': policy.byDefault, 'weft.endpoint': avoid ?? '' });
+      if (policy.backoffMaxMs > 0) {
+        req.record.phase = 'retry backoff';
+        await sleep(backoffDelay(n, policy, random), req.signal);
+      }
+      req.record.attempts = n + 1;
+      attempt = { number: n + 1, avoid, endpoint: undefined };
+      outcome = await once(req, nextBody ?? null, attempt).then(asResponse, asError);
+    }
+  };
+
+  return (req) => {
     budget.deposit(now());
     req.record.attemptsHeader = policy.attemptsHeader;
     // A body that is absent or already whole is its own replay; only a stream needs the buffer.
     const source = req.body;
     const body = source === null || Buffer.isBuffer(source) ? undefined : new ReplayableBody(source, req.bodyLength, RETRY_DEFAULTS.replayBufferBytes);
-    let attemptBody = body ? body.open() : source;
-    let avoid: string | undefined;
-    for (let n = 1; ; n++) {
-      if (n > 1 && policy.backoffMaxMs > 0) {
-        req.record.phase = 'retry backoff';
-        await sleep(backoffDelay(n - 1, policy, random), req.signal);
-      }
-      req.record.attempts = n;
-      const attempt: AttemptState = { number: n, avoid, endpoint: undefined };
-      const outcome: Outcome = await once(req, attemptBody ?? null, attempt).then(asResponse, asError);
-      const reason = n < policy.maxTries && !req.signal.aborted && (body?.replayable ?? true) ? retryReason(outcome, policy.retryOn) : undefined;
-      // Opened before the budget is asked, so a body that cannot be replayed spends no budget.
-      const nextBody = reason === undefined ? undefined : body ? body.open() : source;
-      if (reason === undefined || nextBody === undefined || !allowed(req, outcome)) {
-        if ('error' in outcome) throw outcome.error;
-        return outcome.response;
-      }
-      attemptBody = nextBody;
-      // The failed response is dropped; destroying it closes its connection instead of reading on.
-      if ('response' in outcome) discardBody(outcome.response.body);
-      avoid = attempt.endpoint;
-      env.events.emit('weft:retry', { destination: params.destination.key, route: params.name, attempt: n + 1, reason, byDefault: policy.byDefault });
-      req.span?.addEvent('weft.retry', { 'weft.attempt': n + 1, 'weft.retry.reason': reason, 'weft.retry.default': policy.byDefault, 'weft.endpoint': avoid ?? '' });
-    }
+    req.record.attempts = 1;
+    const attempt: AttemptState = { number: 1, avoid: undefined, endpoint: undefined };
+    // The first attempt in plain callbacks: nearly every request ends with it, on a response
+    // nothing asks to retry, and then pays for no async frame, await or outcome object.
+    return once(req, (body ? body.open() : source) ?? null, attempt).then(
+      (response) => {
+        if (policy.maxTries < 2 || responseRetryReason(response, policy.retryOn) === undefined) return response;
+        return retryAfter(req, body, attempt, { response });
+      },
+      (err: unknown) => retryAfter(req, body, attempt, asError(err)),
+    );
   };
 }
 

@@ -25,4 +25,19 @@ describe('Cancel', () => {
     c.addEventListener('abort', listener);
     expect(calls).to.equal(0);
   });
+
+  it('keeps the order of addition across removals, whichever listener is removed', () => {
+    const c = new Cancel();
+    const seen: string[] = [];
+    const [a, b, d, e] = ['a', 'b', 'd', 'e'].map((name) => (): void => void seen.push(name)) as [() => void, () => void, () => void, () => void];
+    c.addEventListener('abort', a);
+    c.addEventListener('abort', b);
+    c.removeEventListener('abort', a);
+    c.addEventListener('abort', d); // after b, although the first slot is free
+    c.removeEventListener('abort', b);
+    c.addEventListener('abort', e);
+    c.addEventListener('abort', a);
+    c.abort('x');
+    expect(seen).to.deep.equal(['d', 'e', 'a']);
+  });
 });

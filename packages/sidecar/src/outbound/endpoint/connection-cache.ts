@@ -22,7 +22,8 @@ export class ConnectionCache<C extends EndpointConnection> {
   readonly #identity: Watch<IdentityMaterial>;
   readonly #open: OpenConnection<C>;
   #material: IdentityMaterial | undefined;
-  #connections = new Map<string, C>();
+  /** By connection settings (see settingsKey), then by endpoint address. */
+  #connections = new Map<string, Map<string, C>>();
   readonly #retiring = new Set<C>();
   readonly #unsubscribe: () => void;
   #closed = false;
@@ -34,7 +35,7 @@ export class ConnectionCache<C extends EndpointConnection> {
     this.#unsubscribe = identity.subscribe((material) => {
       if (material === this.#material) return;
       this.#material = material;
-      this.#retire([...this.#connections.values()]);
+      this.#retire(this.#all());
       this.#connections = new Map();
     });
   }
@@ -45,35 +46,48 @@ export class ConnectionCache<C extends EndpointConnection> {
     if (!material || this.#closed) throw new NotReadyError('certificate');
     // The settings are part of the key: a config that changes them gets fresh connections, and the
     // old ones drain like any retired connection.
-    const key = `${endpoint}|${destination.spiffeId}|${destination.connectTimeoutMs}|${destination.idleTimeoutMs}|${destination.maxConnections}|${destination.minTLSVersion}`;
-    let connection = this.#connections.get(key);
+    const settings = settingsKey(destination);
+    let byEndpoint = this.#connections.get(settings);
+    if (!byEndpoint) {
+      byEndpoint = new Map();
+      this.#connections.set(settings, byEndpoint);
+    }
+    let connection = byEndpoint.get(endpoint);
     if (!connection) {
       connection = this.#open(material, endpoint, destination);
-      this.#connections.set(key, connection);
+      byEndpoint.set(endpoint, connection);
     }
     return connection;
   }
 
   /** Retires the connections of endpoints that are in no destination any more. */
   retain(liveEndpoints: ReadonlySet<string>): void {
-    for (const [key, connection] of this.#connections) {
-      if (liveEndpoints.has(key.slice(0, key.indexOf('|')))) continue;
-      this.#connections.delete(key);
-      this.#retire([connection]);
+    for (const byEndpoint of this.#connections.values()) {
+      for (const [endpoint, connection] of byEndpoint) {
+        if (liveEndpoints.has(endpoint)) continue;
+        byEndpoint.delete(endpoint);
+        this.#retire([connection]);
+      }
     }
   }
 
   /** Number of connections in use (for tests and /config). */
   get size(): number {
-    return this.#connections.size;
+    let size = 0;
+    for (const byEndpoint of this.#connections.values()) size += byEndpoint.size;
+    return size;
   }
 
   async close(force: boolean): Promise<void> {
     this.#closed = true;
     this.#unsubscribe();
-    const all = [...this.#connections.values(), ...this.#retiring];
+    const all = [...this.#all(), ...this.#retiring];
     this.#connections = new Map();
     await Promise.all(all.map((c) => c.close(force)));
+  }
+
+  #all(): C[] {
+    return [...this.#connections.values()].flatMap((byEndpoint) => [...byEndpoint.values()]);
   }
 
   #retire(connections: readonly C[]): void {
@@ -82,4 +96,19 @@ export class ConnectionCache<C extends EndpointConnection> {
       void connection.close(false).finally(() => this.#retiring.delete(connection));
     }
   }
+}
+
+/**
+ * The connection settings a destination asks for, as a key: computed once per Destination object
+ * (one per destination and config version), so that a request builds no string to find its pool.
+ */
+const settingsKeys = new WeakMap<Destination, string>();
+
+function settingsKey(d: Destination): string {
+  let key = settingsKeys.get(d);
+  if (key === undefined) {
+    key = `${d.spiffeId}|${d.connectTimeoutMs}|${d.idleTimeoutMs}|${d.maxConnections}|${d.minTLSVersion}`;
+    settingsKeys.set(d, key);
+  }
+  return key;
 }
