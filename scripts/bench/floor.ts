@@ -1,9 +1,11 @@
 /**
- * `npm run bench:floor [-- --slots 4 --seconds 6 --rate 500]`: the Weft pair next to the floor
+ * `npm run bench:floor [-- --slots 4 --seconds 6 --rate 500 --sampling 0,100]`: the Weft pair next to the floor
  * (floor-proxy.ts: the same building blocks with nothing on top), in the same run, slot by slot
  * interleaved, 1 KiB GETs through each against the same nginx upstream: closed loop with wrk -t1
  * -c32, or with `--rate` at that fixed rate from the open-loop generator (the CPU bar of issue 9 is
- * set at 500 req/s, where per-request costs that batching hides at full load show). Prints, per slot and as
+ * set at 500 req/s, where per-request costs that batching hides at full load show). With
+ * `--sampling`, one Weft pair per tracing sampling percent instead of one at the default (1%), to
+ * price tracing in the same run. Prints, per slot and as
  * medians, throughput and CPU microseconds per request of each proxy process, and peak RSS.
  * What Weft costs above the floor is what its own layers cost; the floor is what Node.js, TLS and
  * the kernel cost for this hop on this machine.
@@ -21,11 +23,13 @@ import { describeMachine, ensureTools } from './tools';
 import { FILES, startUpstreams } from './upstreams';
 
 const { values } = parseArgs({
-  options: { slots: { type: 'string', default: '4' }, seconds: { type: 'string', default: '6' }, rate: { type: 'string' } },
+  options: { slots: { type: 'string', default: '4' }, seconds: { type: 'string', default: '6' }, rate: { type: 'string' }, sampling: { type: 'string' } },
 });
 const slots = Math.max(1, Math.round(Number(values.slots)));
 const seconds = Math.max(1, Math.round(Number(values.seconds)));
 const rate = values.rate === undefined ? undefined : Math.max(1, Math.round(Number(values.rate)));
+/** Tracing sampling percent of each Weft pair; undefined: the default users get. */
+const samplings: readonly (number | undefined)[] = values.sampling === undefined ? [undefined] : values.sampling.split(',').map((v) => Math.min(100, Math.max(0, Number(v))));
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
 
 interface Contender {
@@ -64,7 +68,7 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-floor-'));
   const upstreams = await startUpstreams(dir);
   const group = new ProcessGroup();
-  let weft: Awaited<ReturnType<typeof startWeftPair>> | undefined;
+  const pairs: Awaited<ReturnType<typeof startWeftPair>>[] = [];
   try {
     const certs = makePairCerts(path.join(dir, 'certs'));
     const certDir = path.dirname(certs.ca);
@@ -73,13 +77,17 @@ async function main(): Promise<void> {
     const server = group.spawn({ name: 'floor-server', script, args: ['server', String(serverPort), String(upstreams.httpPort), certDir] });
     const client = group.spawn({ name: 'floor-client', script, args: ['client', String(clientPort), String(serverPort), certDir] });
     for (const proc of [server, client]) await group.waitForLog(proc, (e) => e['msg'] === 'listening', 10_000);
-    weft = await startWeftPair(upstreams);
-    const weftProxies = weft.proxies('http');
-    if (!weftProxies.client || !weftProxies.server) throw new Error('the Weft pair has no client or server sidecar');
     const contenders: Contender[] = [
       { label: 'Node floor pair', target: { port: clientPort, host: 'web' }, client: new ProcessSet('floor client', [client.pid]), server: new ProcessSet('floor server', [server.pid]) },
-      { label: 'Weft pair', target: weft.target('http'), client: weftProxies.client, server: weftProxies.server },
     ];
+    for (const sampling of samplings) {
+      const weft = await startWeftPair(upstreams, sampling === undefined ? {} : { samplingPercent: sampling });
+      pairs.push(weft);
+      const proxies = weft.proxies('http');
+      if (!proxies.client || !proxies.server) throw new Error('the Weft pair has no client or server sidecar');
+      const label = sampling === undefined ? 'Weft pair' : `Weft pair, sampling ${sampling}%`;
+      contenders.push({ label, target: weft.target('http'), client: proxies.client, server: proxies.server });
+    }
     for (const c of contenders) await wrkMax(c.target, FILES['1k'].path, 2); // warm-up
     const results = new Map<string, Slot[]>(contenders.map((c) => [c.label, []]));
     const sampler = new RssSampler(contenders.flatMap((c) => [c.client, c.server]));
@@ -90,27 +98,33 @@ async function main(): Promise<void> {
         log(`slot ${i + 1} ${c.label}: ${slot.rate.toFixed(0)} req/s, CPU client ${slot.clientUs.toFixed(0)} / server ${slot.serverUs.toFixed(0)} us per request, ${(slot.kernelShare * 100).toFixed(0)}% in the kernel (load ${os.loadavg()[0]?.toFixed(1)})`);
       }
     }
+    const [first, ...others] = contenders as [Contender, ...Contender[]];
     const lines = [
       `${rate === undefined ? 'wrk -t1 -c32' : `open loop at ${rate} req/s,`} ${seconds} s, 1 KiB GETs, ${slots} interleaved slots each, medians:`,
       '',
       ...describeMachine().map((m) => `- ${m}`),
       '',
-      '| figure | Node floor pair | Weft pair | Weft/floor |',
-      '| --- | ---: | ---: | ---: |',
+      `| figure | ${contenders.map((c) => c.label).join(' | ')} | ${others.map((c) => `${c.label} / floor`).join(' | ')} |`,
+      `| --- |${' ---: |'.repeat(contenders.length + others.length)}`,
     ];
-    const [floor, weftSlots] = [results.get('Node floor pair') ?? [], results.get('Weft pair') ?? []];
     const row = (name: string, pick: (s: Slot) => number, digits: number): string => {
-      const f = median(floor.map(pick));
-      const w = median(weftSlots.map(pick));
-      return `| ${name} | ${f.toFixed(digits)} | ${w.toFixed(digits)} | ${(w / f).toFixed(2)}× |`;
+      const values = contenders.map((c) => median((results.get(c.label) ?? []).map(pick)));
+      const base = values[0] as number;
+      return `| ${name} | ${values.map((v) => v.toFixed(digits)).join(' | ')} | ${values.slice(1).map((v) => `${(v / base).toFixed(2)}×`).join(' | ')} |`;
     };
-    lines.push(row(rate === undefined ? 'max throughput, req/s' : 'achieved rate, req/s', (s) => s.rate, 0), row('CPU per request, client proxy, µs', (s) => s.clientUs, 0), row('CPU per request, server proxy, µs', (s) => s.serverUs, 0), row('share of that CPU in the kernel, %', (s) => s.kernelShare * 100, 0));
+    lines.push(
+      row(rate === undefined ? 'max throughput, req/s' : 'achieved rate, req/s', (s) => s.rate, 0),
+      row('CPU per request, client proxy, µs', (s) => s.clientUs, 0),
+      row('CPU per request, server proxy, µs', (s) => s.serverUs, 0),
+      row('CPU per request, both proxies, µs', (s) => s.clientUs + s.serverUs, 0),
+      row('share of that CPU in the kernel, %', (s) => s.kernelShare * 100, 0),
+    );
     const peaks = sampler.stop();
-    const peak = (set: ProcessSet): number => (peaks.get(set) ?? NaN) / 1024;
-    lines.push(`| peak RSS client / server, MB | ${peak(contenders[0]!.client).toFixed(1)} / ${peak(contenders[0]!.server).toFixed(1)} | ${peak(contenders[1]!.client).toFixed(1)} / ${peak(contenders[1]!.server).toFixed(1)} | |`);
+    const peak = (c: Contender): string => `${((peaks.get(c.client) ?? NaN) / 1024).toFixed(1)} / ${((peaks.get(c.server) ?? NaN) / 1024).toFixed(1)}`;
+    lines.push(`| peak RSS client / server, MB | ${[first, ...others].map(peak).join(' | ')} |${' |'.repeat(others.length)}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
-    await weft?.stop();
+    for (const weft of pairs) await weft.stop();
     await group.stopAll(3_000);
     await upstreams.stop();
     fs.rmSync(dir, { recursive: true, force: true });

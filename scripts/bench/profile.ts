@@ -1,5 +1,5 @@
 /**
- * `npm run bench:profile [-- --seconds 20] [-- --out FILE]`: where a Weft pair's CPU goes per
+ * `npm run bench:profile [-- --seconds 20] [-- --out FILE] [-- --sampling P]`: where a Weft pair's CPU goes per
  * request. Starts the benchmark's Weft pair (the same defaults) with V8's CPU profiler ready in
  * both sidecars (profile-preload.ts), warms up, profiles exactly while wrk (-t1 -c32) drives
  * 1 KiB GETs through it, and prints, for each side, the top self-time functions and files and the
@@ -17,7 +17,7 @@ import { wrkMax } from './runners';
 import { ensureTools } from './tools';
 import { FILES, startUpstreams } from './upstreams';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, out: { type: 'string' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, out: { type: 'string' }, sampling: { type: 'string' } } });
 const seconds = Math.round(Number(values.seconds));
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
 
@@ -30,7 +30,8 @@ async function main(): Promise<void> {
   try {
     fs.mkdirSync(profDir);
     const preload = path.join(__dirname, 'profile-preload.js');
-    weft = await startWeftPair(upstreams, { sidecarEnv: { NODE_OPTIONS: `--require ${preload}`, WEFT_BENCH_PROFILE_DIR: profDir } });
+    const sidecarEnv = { NODE_OPTIONS: `--require ${preload}`, WEFT_BENCH_PROFILE_DIR: profDir };
+    weft = await startWeftPair(upstreams, values.sampling === undefined ? { sidecarEnv } : { sidecarEnv, samplingPercent: Number(values.sampling) });
     const target = weft.target('http');
     await wrkMax(target, FILES['1k'].path, 2); // warm-up, outside the profile
     await new Promise((r) => setTimeout(r, 500));

@@ -5,8 +5,8 @@ import * as tracing from '@opentelemetry/sdk-trace-base';
 import type { Logger } from '@weft/api';
 import { EXPORT_TIMEOUT_MS, otlpExporterFor, type ExporterFactory } from './otlp-exporter';
 import { newSpanId, newTraceId } from './trace-ids';
-import { formatTraceParent, SAMPLING_DEFERRED, type TraceParent } from './traceparent';
-import { wallClockNow } from './wall-clock';
+import { SAMPLING_DEFERRED, type TraceParent } from './traceparent';
+import { RecordedSpan, remoteParent, type SpanSink } from './recorded-span';
 
 export type SpanAttributes = Record<string, string | number | boolean>;
 
@@ -58,15 +58,16 @@ const SHUTDOWN_GRACE_MS = 3000;
 const SAMPLED = 1;
 
 /**
- * Decides sampling itself and owns an OpenTelemetry tracer provider for the spans it records.
- * Sampling is parent-based: a caller's sampled context is recorded, an unsampled one is not, and
- * a new trace is recorded with probability `samplingPercent`. Only recorded spans touch the SDK;
- * every other request gets a `PropagatedSpan` (ids and a traceparent, nothing else), which is
- * what most requests are at the default 1%.
+ * Decides sampling itself and owns the export pipeline for the spans it records: the SDK's
+ * batch processor (bounded, see BoundedSpanProcessor) and the OTLP/gRPC exporter. Sampling is
+ * parent-based: a caller's sampled context is recorded, an unsampled one is not, and a new trace
+ * is recorded with probability `samplingPercent`. A recorded span is a RecordedSpan, which the
+ * processor and the exporter read as any SDK span; every other request gets a `PropagatedSpan`
+ * (ids and a traceparent, nothing else), which is what most requests are at the default 1%.
  *
- * The provider is never registered globally: context travels by hand in `traceparent`, so two
- * sidecars in one process (as in tests) never share state. `configure` rebuilds it only when the
- * endpoint or the sampling changes, and there is none without an endpoint.
+ * Nothing is registered globally: context travels by hand in `traceparent`, so two sidecars in
+ * one process (as in tests) never share state. `configure` rebuilds the pipeline only when the
+ * endpoint, the sampling or the queue changes, and there is none without an endpoint.
  */
 export class Tracing {
   readonly #resource: Resource;
@@ -75,8 +76,7 @@ export class Tracing {
   readonly #onDropped: (spans: number, reason: SpanDropReason) => void;
   #settingsKey = '';
   #ratio = 1;
-  #provider: tracing.BasicTracerProvider | undefined;
-  #tracer: api.Tracer | undefined;
+  #sink: Pipeline | undefined;
 
   constructor(resourceAttributes: SpanAttributes, log: Logger, exporterFor: ExporterFactory = otlpExporterFor(undefined), onDropped: (spans: number, reason: SpanDropReason) => void = () => undefined) {
     this.#resource = resourceFromAttributes(resourceAttributes);
@@ -92,11 +92,10 @@ export class Tracing {
     if (key === this.#settingsKey) return;
     this.#settingsKey = key;
     this.#ratio = Math.min(100, Math.max(0, settings.samplingPercent)) / 100;
-    const old = this.#provider;
-    this.#provider = settings.otlpEndpoint ? this.#build(settings.otlpEndpoint, maxQueueSize, compression) : undefined;
-    this.#tracer = this.#provider?.getTracer('weft-sidecar');
-    // Spans already queued on the old provider are flushed in the background; a request never waits.
-    void old?.shutdown().catch((err: unknown) => this.#log.debug('tracer provider shutdown failed', { error: err }));
+    const old = this.#sink;
+    this.#sink = settings.otlpEndpoint ? this.#build(settings.otlpEndpoint, maxQueueSize, compression) : undefined;
+    // Spans already queued on the old pipeline are flushed in the background; a request never waits.
+    void old?.processor.shutdown().catch((err: unknown) => this.#log.debug('span processor shutdown failed', { error: err }));
   }
 
   /**
@@ -105,40 +104,38 @@ export class Tracing {
    */
   startSpan<S>(name: string, kind: 'client' | 'server', parent: TraceParent | undefined, attributesOf: SpanAttributesOf<S>, subject: S): TraceSpan {
     const sampled = parent === undefined || (parent.flags & SAMPLING_DEFERRED) !== 0 ? Math.random() < this.#ratio : (parent.flags & SAMPLED) !== 0;
-    const tracer = this.#tracer;
-    if (!sampled || tracer === undefined) return new PropagatedSpan(parent ? parent.traceId : newTraceId(), sampled);
-    const ctx = parent
-      ? api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.spanId, traceFlags: SAMPLED, isRemote: true })
-      : api.ROOT_CONTEXT;
+    const sink = this.#sink;
+    if (!sampled || sink === undefined) return new PropagatedSpan(parent ? parent.traceId : newTraceId(), sampled);
     const spanKind = kind === 'client' ? api.SpanKind.CLIENT : api.SpanKind.SERVER;
-    return new OtelSpan(tracer, tracer.startSpan(name, { kind: spanKind, attributes: attributesOf(subject), startTime: wallClockNow() }, ctx));
+    return new RecordedSpan(sink, name, spanKind, parent ? parent.traceId : newTraceId(), parent ? remoteParent(parent.traceId, parent.spanId) : undefined, { ...attributesOf(subject) });
   }
 
   /** Flushes what is buffered, bounded in time; never throws. */
   async shutdown(): Promise<void> {
-    const provider = this.#provider;
-    if (!provider) return;
+    const sink = this.#sink;
+    if (!sink) return;
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
       timer.unref();
     });
-    await Promise.race([provider.shutdown().catch((err: unknown) => this.#log.debug('tracer shutdown failed', { error: err })), grace]);
+    await Promise.race([sink.processor.shutdown().catch((err: unknown) => this.#log.debug('span processor shutdown failed', { error: err })), grace]);
     clearTimeout(timer);
   }
 
-  #build(otlpEndpoint: string, maxQueueSize: number, compression: 'gzip' | 'none'): tracing.BasicTracerProvider {
+  #build(otlpEndpoint: string, maxQueueSize: number, compression: 'gzip' | 'none'): Pipeline {
     const bound = new BoundedQueue(maxQueueSize, this.#onDropped);
     const exporter = new QuietExporter(this.#exporterFor(otlpEndpoint, { compression }), this.#log, bound, this.#onDropped);
     const batch = new tracing.BatchSpanProcessor(exporter, { ...BATCH, maxQueueSize, maxExportBatchSize: Math.min(BATCH.maxExportBatchSize, maxQueueSize) });
-    return new tracing.BasicTracerProvider({
-      resource: this.#resource,
-      // Weft has decided before a span reaches the SDK: whatever gets here is recorded.
-      sampler: new tracing.AlwaysOnSampler(),
-      spanProcessors: [new BoundedSpanProcessor(batch, bound)],
-    });
+    return { processor: new BoundedSpanProcessor(batch, bound), resource: this.#resource, scope: SCOPE };
   }
 }
+
+/** Where recorded spans go: the bounded batch processor in front of the exporter. */
+type Pipeline = SpanSink & { readonly processor: tracing.SpanProcessor };
+
+/** Who made the spans, as OTLP names it (`scope.name`). */
+const SCOPE = Object.freeze({ name: 'weft-sidecar' });
 
 /**
  * The span of a request that is not recorded: a new span ID for this hop under the caller's trace
@@ -216,47 +213,6 @@ class BoundedSpanProcessor implements tracing.SpanProcessor {
 
   shutdown(): Promise<void> {
     return this.inner.shutdown();
-  }
-}
-
-class OtelSpan implements TraceSpan {
-  readonly #tracer: api.Tracer;
-  readonly #span: api.Span;
-  #ended = false;
-  readonly traceId: string;
-  readonly traceparent: string;
-  readonly recording = true;
-
-  constructor(tracer: api.Tracer, span: api.Span) {
-    this.#tracer = tracer;
-    this.#span = span;
-    const sc = span.spanContext();
-    this.traceId = sc.traceId;
-    this.traceparent = formatTraceParent({ traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags });
-  }
-
-  setAttributes(attributes: SpanAttributes): void {
-    this.#span.setAttributes(attributes);
-  }
-
-  addEvent(name: string, attributes: SpanAttributes): void {
-    this.#span.addEvent(name, attributes, wallClockNow());
-  }
-
-  child<S>(name: string, attributesOf: SpanAttributesOf<S>, subject: S): TraceSpan {
-    const ctx = api.trace.setSpan(api.ROOT_CONTEXT, this.#span);
-    return new OtelSpan(this.#tracer, this.#tracer.startSpan(name, { kind: api.SpanKind.CLIENT, attributes: attributesOf(subject), startTime: wallClockNow() }, ctx));
-  }
-
-  end(status: number | undefined, error?: string): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    if (status !== undefined) this.#span.setAttribute('http.response.status_code', status);
-    if (error !== undefined || (status !== undefined && status >= 500)) {
-      this.#span.setStatus({ code: api.SpanStatusCode.ERROR, message: error ?? `HTTP ${status}` });
-      if (error !== undefined) this.#span.setAttribute('error.type', error);
-    }
-    this.#span.end(wallClockNow());
   }
 }
 
