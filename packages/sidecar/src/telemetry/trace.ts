@@ -10,7 +10,7 @@ import { RecordedSpan, remoteParent, type SpanSink } from './recorded-span';
 
 export type SpanAttributes = Record<string, string | number | boolean>;
 
-/** Attributes of a span, computed from `subject` only when the span is recorded. */
+/** Attributes of a span, computed from `subject` only when the span is recorded: a new object each time (the span adds to it). */
 export type SpanAttributesOf<S> = (subject: S) => SpanAttributes;
 
 /** A span as the data path sees it: ids to propagate, attributes, children, one end. */
@@ -107,7 +107,7 @@ export class Tracing {
     const sink = this.#sink;
     if (!sampled || sink === undefined) return new PropagatedSpan(parent ? parent.traceId : newTraceId(), sampled);
     const spanKind = kind === 'client' ? api.SpanKind.CLIENT : api.SpanKind.SERVER;
-    return new RecordedSpan(sink, name, spanKind, parent ? parent.traceId : newTraceId(), parent ? remoteParent(parent.traceId, parent.spanId) : undefined, { ...attributesOf(subject) });
+    return new RecordedSpan(sink, name, spanKind, parent ? parent.traceId : newTraceId(), parent ? remoteParent(parent.traceId, parent.spanId) : undefined, attributesOf(subject));
   }
 
   /** Flushes what is buffered, bounded in time; never throws. */
