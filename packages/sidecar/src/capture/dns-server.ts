@@ -25,6 +25,9 @@ const UPSTREAM_TIMEOUT_MS = 5000;
  * service's ready endpoints, AAAA and other types with an empty answer so resolvers do not wait;
  * every other question is forwarded, unchanged, to the upstream resolver (UDP and TCP).
  */
+/** How often `start` with port 0 tries another port when TCP finds the UDP port taken. */
+const PORT_ZERO_ATTEMPTS = 5;
+
 export class DnsServer implements ProxyListener {
   readonly #udp: UdpSocket;
   readonly #tcp: Server;
@@ -39,7 +42,21 @@ export class DnsServer implements ProxyListener {
     this.#upstream = options.upstream ?? upstreamFromResolvConf();
   }
 
+  /**
+   * Binds UDP and TCP on the same port. With port 0 the kernel picks the UDP port, which some TCP
+   * socket may already hold: then both are given up and another port is tried (a few times).
+   */
   static async start(options: DnsOptions): Promise<DnsServer> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await DnsServer.#bind(options);
+      } catch (err) {
+        if (options.port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= PORT_ZERO_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  static async #bind(options: DnsOptions): Promise<DnsServer> {
     const udp = createSocket('udp4');
     const tcp = createServer();
     const server = new DnsServer(options, udp, tcp);

@@ -1,5 +1,5 @@
 import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { createLogger } from '@weft/api';
 import { findFreePort } from '@weft/harness';
@@ -113,5 +113,29 @@ describe('DNS responder', () => {
     });
     expect(reply.readUInt16BE(0)).to.equal(11);
     expect(addressesOf(reply, tq).sort()).to.deep.equal(['10.0.0.7', '10.0.0.8']);
+  });
+
+  it('binds UDP and TCP on one port: a TCP port already taken fails the start with EADDRINUSE and frees the UDP port; port 0 finds a port both have', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const log = createLogger('dns-test');
+      let error: NodeJS.ErrnoException | undefined;
+      await DnsServer.start({ host: '127.0.0.1', port, config: { current: config }, log }).catch((err: NodeJS.ErrnoException) => (error = err));
+      expect(error?.code).to.equal('EADDRINUSE');
+      const udp = createSocket('udp4'); // the failed start left nothing bound on that UDP port
+      await new Promise<void>((resolve, reject) => udp.once('error', reject).bind(port, '127.0.0.1', resolve));
+      udp.close();
+      const started = await Promise.all(Array.from({ length: 10 }, () => DnsServer.start({ host: '127.0.0.1', port: 0, config: { current: config }, log })));
+      try {
+        for (const dns of started) expect(dns.port).to.be.above(0);
+        expect(new Set(started.map((d) => d.port)).size).to.equal(10);
+      } finally {
+        await Promise.all(started.map((d) => d.close()));
+      }
+    } finally {
+      taken.close();
+    }
   });
 });
