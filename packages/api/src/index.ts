@@ -45,3 +45,4 @@ export { connectFailure, socketFailure } from './connect-failure';
 export { parseHostPort, formatHostPort, type HostPort, type ParseHostPortOptions } from './host-port';
 export { Registry, Counter, CounterSeries, Gauge, Histogram, HistogramSeries, DEFAULT_BUCKETS, renderLabels, escapeLabelValue, type Labels } from './metrics-registry';
 export { countProcess } from './metrics-process';
+export { LogThrottle, LOG_THROTTLE_DEFAULTS, type LogThrottleLimits, type ThrottleFields, type ThrottleOverflow } from './log-throttle';

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { Logger } from '@weft/api';
+import type { LogThrottle, Logger } from '@weft/api';
 import type { OriginalDst } from '../capture/original-dst';
 import type { CompiledConfig } from '../config/types';
 import { NotReadyError, ProxyError } from '../layers/errors';
@@ -28,6 +28,8 @@ export interface CaptureDeps {
   readonly source: string;
   readonly events: Pick<TelemetryEvents, 'emit'>;
   readonly log: Logger;
+  /** Refused or failed captured connections, logged a few per destination a minute. */
+  readonly refusals: Pick<LogThrottle, 'record'>;
   /** How long a silent client may take to speak before it is taken for TCP whose server speaks first. */
   readonly sniffMs: number;
   readonly connectTimeoutMs: number;
@@ -53,7 +55,9 @@ export function serveCaptured(socket: Socket, dst: OriginalDst, mux: MuxListener
       if (!config) return Promise.reject(new NotReadyError('configuration'));
       if (config.mesh.outboundTrafficPolicy === 'REGISTRY_ONLY') {
         const err = new RegistryOnlyError(where);
-        deps.log.warn('captured connection refused', { code: err.code, destination: where, reason: err.message });
+        deps.refusals.record(`${err.code}|${where}`, { code: err.code, destination: where }, () =>
+          deps.log.warn('captured connection refused', { code: err.code, destination: where, reason: err.message }),
+        );
         return Promise.reject(err);
       }
       return dialTcp(dst.host, dst.port, deps.connectTimeoutMs);
@@ -69,7 +73,10 @@ export function serveCaptured(socket: Socket, dst: OriginalDst, mux: MuxListener
         try {
           return await deps.open(service, socket);
         } catch (err) {
-          deps.log.warn('captured TCP connection not carried', { destination: service.key, code: err instanceof ProxyError ? err.code : undefined, reason: (err as Error).message });
+          const code = err instanceof ProxyError ? err.code : undefined;
+          deps.refusals.record(`${code}|${service.key}`, { code, destination: service.key }, () =>
+            deps.log.warn('captured TCP connection not carried', { destination: service.key, code, reason: (err as Error).message }),
+          );
           throw err;
         }
       }, labels, deps.events));

@@ -1,4 +1,4 @@
-import { createLogger } from '@weft/api';
+import { LogThrottle } from '@weft/api';
 import { originalDstReader, redirectedDst, type OriginalDstReader } from '../capture/original-dst';
 import type { CompiledConfig } from '../config/compiled-config';
 import type { IdentityMaterial } from '../control/identity-material';
@@ -57,8 +57,13 @@ export async function startOutbound(options: OutboundOptions): Promise<ProxyList
     pools.retain(live);
     sessions.retain(live);
   });
+  const log = options.telemetry.log.child({ component: 'outbound' });
+  // An app that retries a refused connection in a loop must not flood the log: a few lines per
+  // destination a minute, then a count.
+  const refusals = new LogThrottle(log, 'refused captured connections');
   const release = async (forced: boolean): Promise<void> => {
     stopPruning();
+    refusals.close();
     await Promise.all([pools.close(forced), sessions.close(forced)]);
   };
   const tunnels = new Tunnels(options.identity);
@@ -76,7 +81,8 @@ export async function startOutbound(options: OutboundOptions): Promise<ProxyList
     open: tunnelOpener(tunnels),
     source: `${options.self.service}.${options.self.namespace}`,
     events: options.telemetry.events,
-    log: createLogger('outbound', { proxyId: options.self.proxyId }),
+    log,
+    refusals,
     sniffMs: Math.min(CAPTURED_SNIFF_MS, limits.headersTimeoutMs),
     connectTimeoutMs: CAPTURED_CONNECT_TIMEOUT_MS,
   };
