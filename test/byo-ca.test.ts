@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { Mesh, programPath, runNode, type ControlPlane, type Sidecar } from '@weft/harness';
+import { Mesh, programPath, runNode, waitFor, type ControlPlane, type Sidecar } from '@weft/harness';
 import { CertificateAuthority, certificateFingerprint, certificateInfo, generateKeyPair, verifyChain } from '@weft/pki';
-import { callVia, echoOf, sidecarConfig, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { callVia, echoOf, sidecarConfig, startEchoApp, type EchoApp } from './fixtures';
 import { servedChain } from './tls-chain';
 
 interface TrustView {

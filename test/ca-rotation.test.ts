@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { Mesh, type ControlPlane, type Sidecar } from '@weft/harness';
+import { Mesh, waitFor, type ControlPlane, type Sidecar } from '@weft/harness';
 import { CertificateAuthority, certificateFingerprint, generateKeyPair, verifyChain } from '@weft/pki';
-import { callVia, echoOf, Load, sidecarConfig, sleep, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { callVia, echoOf, Load, sidecarConfig, sleep, startEchoApp, type EchoApp } from './fixtures';
 import { inboundStatusLine, servedChain } from './tls-chain';
 
 /** A client certificate for `service` straight from a CA in the data directory (what a peer sidecar would hold). */

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { httpGetText, Mesh, parsePrometheusText, sumSamples, type ControlPlane, type Sidecar } from '@weft/harness';
-import { callVia, echoOf, getJson, Load, sleep, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { httpGetText, Mesh, parsePrometheusText, sumSamples, waitFor, type ControlPlane, type Sidecar } from '@weft/harness';
+import { callVia, echoOf, getJson, Load, sleep, startEchoApp, type EchoApp } from './fixtures';
 
 /** The part of /config these tests read: the endpoints the caller balances over. */
 interface EndpointsView {

@@ -128,24 +128,6 @@ export function echoOf(result: HttpResult): EchoReply {
   return JSON.parse(result.body) as EchoReply;
 }
 
-/** Polls `probe` until it returns a value that is not undefined, or fails saying what it waited for. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 export async function getJson<T>(port: number, path: string): Promise<{ status: number; body: T }> {
   const res = await httpRequest({ port, path });
   return { status: res.status, body: JSON.parse(res.body) as T };

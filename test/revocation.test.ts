@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { httpRequest, Mesh, type ControlPlane, type Sidecar } from '@weft/harness';
-import { API, apply, callVia, sidecarConfig, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { httpRequest, Mesh, waitFor, type ControlPlane, type Sidecar } from '@weft/harness';
+import { API, apply, callVia, sidecarConfig, startEchoApp, type EchoApp } from './fixtures';
 
 interface RemovedView {
   identity: { certificateExpiresAt: string; renewalFailures: number; lastRenewalError: { code: string | null; message: string } | null };

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
 import * as tls from 'node:tls';
-import { httpRequest, Mesh, type ControlPlane, type Sidecar } from '@weft/harness';
-import { API, apply, callVia, echoOf, Load, sidecarConfig, sleep, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { httpRequest, Mesh, waitFor, type ControlPlane, type Sidecar } from '@weft/harness';
+import { API, apply, callVia, echoOf, Load, sidecarConfig, sleep, startEchoApp, type EchoApp } from './fixtures';
 import { startMeshProbe, type MeshProbe } from './mesh-probe';
 
 /** The serial number of the certificate an inbound port presents to a new handshake. */

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { Mesh, SPAN_KIND, STATUS_CODE, startOtlpReceiver, type CollectedSpan, type OtlpReceiver, type Sidecar } from '@weft/harness';
-import { API, apply, callVia, sidecarConfig, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { Mesh, SPAN_KIND, STATUS_CODE, startOtlpReceiver, waitFor, type CollectedSpan, type OtlpReceiver, type Sidecar } from '@weft/harness';
+import { API, apply, callVia, sidecarConfig, startEchoApp, type EchoApp } from './fixtures';
 
 const traceparentOf = (traceId: string, spanId: string): string => `00-${traceId}-${spanId}-01`;
 
