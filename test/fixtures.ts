@@ -5,7 +5,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { httpRequest, weftctl, type HttpResult, type Mesh, type Sidecar } from '@weft/harness';
+import { httpRequest, weftctl, type HttpResult, type Mesh, type Sidecar, type SidecarOptions } from '@weft/harness';
 
 export const API = 'apiVersion: weft.dev/v1alpha1';
 
@@ -104,6 +104,29 @@ export async function startEchoApp(name: string, port = 0): Promise<EchoApp> {
   });
   (app as { port: number }).port = (server.address() as AddressInfo).port;
   return app;
+}
+
+export interface MeshedEchoApp {
+  readonly app: EchoApp;
+  readonly sidecar: Sidecar;
+}
+
+/**
+ * An echo app in this process and a real sidecar in front of it, joined as `service` with a fresh
+ * join token unless `token` is given, to the mesh's control plane unless `controlPlane` is given.
+ * The app goes onto `apps`, which the suite closes in its `after`. (`Mesh.startMeshedApp` spawns
+ * the sample service instead, whose requests a test cannot see or make fail.)
+ */
+export async function startMeshedEchoApp(
+  mesh: Mesh,
+  apps: EchoApp[],
+  options: Omit<SidecarOptions, 'appPort' | 'token' | 'controlPlane'> & { token?: string; controlPlane?: string; appName?: string; appPort?: number },
+): Promise<MeshedEchoApp> {
+  const { appName, appPort, ...sidecar } = options;
+  const app = await startEchoApp(appName ?? options.service, appPort);
+  apps.push(app);
+  const token = options.token ?? (await mesh.createToken(options.service, options.namespace));
+  return { app, sidecar: await mesh.startSidecar({ controlPlane: mesh.controlPlane.endpoint, ...sidecar, token, appPort: app.port }) };
 }
 
 /** A request from the local app to `service`, through `sidecar`'s outbound port. */
