@@ -5,8 +5,8 @@
  * never sent it, and weftctl shows why. Real processes, real TLS, loopback.
  */
 import { expect } from 'chai';
-import { httpGetText, Mesh, parsePrometheusText, type Sidecar } from '@weft/harness';
-import { callVia, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { httpGetText, Mesh, parsePrometheusText, waitFor, type Sidecar } from '@weft/harness';
+import { callVia, startEchoApp, type EchoApp } from './fixtures';
 
 describe('an announced address is published only when it serves the announcing proxy\'s identity', function () {
   this.timeout(60_000);

@@ -6,10 +6,10 @@
 import { expect } from 'chai';
 import { createHash, X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { Mesh, type Sidecar } from '@weft/harness';
+import { Mesh, readOperatorConfig, waitFor, type ClientCredential, type Sidecar } from '@weft/harness';
 import type { OperatorConfig } from '@weft/api';
-import { readOperatorConfig, workloadCredential, type Credential } from './control-plane-client';
-import { API, apply, callVia, echoOf, getJson, startEchoApp, waitFor, type EchoApp, type EchoReply } from './fixtures';
+import { workloadCredential } from './control-plane-client';
+import { API, apply, callVia, echoOf, getJson, startEchoApp, type EchoApp, type EchoReply } from './fixtures';
 import { connectH2, h2Get, startH2App, type H2App } from './h2-fixtures';
 import { bodyOf, rawExchange } from './raw-http';
 
@@ -32,7 +32,7 @@ describe('what the app is told: the authority its caller addressed, and x-forwar
   let orders: Sidecar;
   let ledger: Sidecar;
   let frontend: Sidecar;
-  let probe: Credential & { spiffeId: string };
+  let probe: ClientCredential & { spiffeId: string };
 
   before(async () => {
     const cp = await mesh.startControlPlane();

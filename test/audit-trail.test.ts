@@ -8,8 +8,8 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { type OperatorConfig } from '@weft/api';
-import { httpGetText, Mesh, parsePrometheusText, type ControlPlane } from '@weft/harness';
-import { ControlPlaneClient, readOperatorConfig, workloadCredential } from './control-plane-client';
+import { httpGetText, Mesh, parsePrometheusText, readOperatorConfig, type ControlPlane } from '@weft/harness';
+import { ControlPlaneClient, workloadCredential } from './control-plane-client';
 
 const wrongSecret = (): string => randomBytes(32).toString('base64url');
 const withSecret = (token: string, secret: string): string => token.split('.').slice(0, 3).concat(secret).join('.');

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { Mesh, parsePrometheusText, SPAN_KIND, startOtlpReceiver, sumSamples, httpGetText, type OtlpReceiver, type Sidecar } from '@weft/harness';
-import { API, apply, callVia, echoOf, getJson, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { Mesh, parsePrometheusText, SPAN_KIND, startOtlpReceiver, sumSamples, httpGetText, waitFor, type OtlpReceiver, type Sidecar } from '@weft/harness';
+import { API, apply, callVia, echoOf, getJson, startEchoApp, type EchoApp } from './fixtures';
 import { bodyOf, rawExchange } from './raw-http';
 
 const FRONTEND = 'spiffe://weft.local/ns/default/sa/frontend';

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { Mesh, programPath, runNode, type ControlPlane, type Sidecar } from '@weft/harness';
+import { Mesh, programPath, runNode, waitFor, type Sidecar } from '@weft/harness';
 import { CertificateAuthority, certificateFingerprint, certificateInfo, generateKeyPair, verifyChain } from '@weft/pki';
-import { callVia, echoOf, sidecarConfig, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { callVia, echoOf, sidecarConfig, startMeshedEchoApp, type EchoApp } from './fixtures';
 import { servedChain } from './tls-chain';
 
 interface TrustView {
@@ -19,15 +19,10 @@ describe('bring your own CA: an operator root -> intermediate signs the mesh', f
   const intermediate = root.issueSubordinate({ commonName: 'ACME mesh issuing CA', ttlMs: 90 * 86_400_000, pathLength: 0 });
   const rootFp = certificateFingerprint(root.rootPem);
   let files: Record<'cert' | 'key' | 'root' | 'wrongKey', string>;
-  let cp: ControlPlane;
   let shop: Sidecar;
   let stock: Sidecar;
 
-  async function meshed(service: string): Promise<Sidecar> {
-    const app = await startEchoApp(service);
-    apps.push(app);
-    return mesh.startSidecar({ service, appPort: app.port, token: await mesh.createToken(service), controlPlane: cp.endpoint });
-  }
+  const meshed = async (service: string): Promise<Sidecar> => (await startMeshedEchoApp(mesh, apps, { service })).sidecar;
 
   before(async () => {
     const dir = await mesh.tempDir('operator-ca');
@@ -60,7 +55,7 @@ describe('bring your own CA: an operator root -> intermediate signs the mesh', f
   });
 
   it('two sidecars talk over mTLS, with leaf chains that verify to the operator root through the intermediate', async () => {
-    cp = await mesh.startControlPlane({ extraArgs: ['--ca-cert', files.cert, '--ca-key', files.key, '--root-cert', files.root] });
+    await mesh.startControlPlane({ extraArgs: ['--ca-cert', files.cert, '--ca-key', files.key, '--root-cert', files.root] });
     [shop, stock] = await Promise.all([meshed('shop'), meshed('stock')]);
     const reply = await waitFor('shop to reach stock', async () => {
       const res = await callVia(shop, 'stock');

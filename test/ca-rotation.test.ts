@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { Mesh, type ControlPlane, type Sidecar } from '@weft/harness';
+import { Mesh, waitFor, type ControlPlane, type Sidecar } from '@weft/harness';
 import { CertificateAuthority, certificateFingerprint, generateKeyPair, verifyChain } from '@weft/pki';
-import { callVia, echoOf, Load, sidecarConfig, sleep, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { callVia, echoOf, Load, sidecarConfig, sleep, startMeshedEchoApp, type EchoApp } from './fixtures';
 import { inboundStatusLine, servedChain } from './tls-chain';
 
 /** A client certificate for `service` straight from a CA in the data directory (what a peer sidecar would hold). */
@@ -43,11 +43,7 @@ describe('root rotation under load: weftctl ca rotate-root', function () {
   let web: Sidecar;
   let api: Sidecar;
 
-  async function meshed(service: string): Promise<Sidecar> {
-    const app = await startEchoApp(service);
-    apps.push(app);
-    return mesh.startSidecar({ service, appPort: app.port, token: await mesh.createToken(service), controlPlane: cp.endpoint });
-  }
+  const meshed = async (service: string): Promise<Sidecar> => (await startMeshedEchoApp(mesh, apps, { service })).sidecar;
 
   async function json<T>(args: string[]): Promise<T> {
     const result = await mesh.weftctl(args);

@@ -7,8 +7,8 @@
  * SIGTERM deregisters.
  */
 import { expect } from 'chai';
-import { ConsulTestServer, httpRequest, Mesh, parsePrometheusText, sumSamples, type Sidecar } from '@weft/harness';
-import { callVia, echoOf, Load, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { ConsulTestServer, httpRequest, Mesh, parsePrometheusText, sumSamples, waitFor, type Sidecar } from '@weft/harness';
+import { callVia, echoOf, Load, startEchoApp, type EchoApp } from './fixtures';
 
 describe('Consul as the service catalog (--registry consul)', function () {
   this.timeout(120_000);

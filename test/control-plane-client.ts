@@ -1,45 +1,25 @@
 /**
- * A test's own gRPC client to the real control plane, presenting whatever credential the test
- * chooses: none, a workload certificate it obtained with a join token, or a forged one. The
- * server is always verified (mesh CA and the control plane's SPIFFE ID), so a test talks to the
- * control plane it started and nothing else.
+ * Calls on a real control plane as a test chooses to present itself (no certificate, a workload
+ * certificate it obtained with a join token, or a forged one), each answered as a value: the
+ * cross-process suites assert on refusals as much as on answers. The channels come from the
+ * harness's `controlPlaneClient`, which always verifies the server.
  */
-import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { loadWeftServices, type DiscoveryRequest, type DiscoveryResponse, type OperatorConfig, type SignResponse } from '@weft/api';
-import { checkControlPlaneIdentity, createCsr, generateKeyPair } from '@weft/pki';
-
-export function readOperatorConfig(path: string): OperatorConfig {
-  return JSON.parse(fs.readFileSync(path, 'utf8')) as OperatorConfig;
-}
-
-/** A client certificate (chain) and its key. */
-export interface Credential {
-  readonly certificatePem: string;
-  readonly privateKeyPem: string;
-}
+import { controlPlaneClient, openDiscoveryStream, type ClientCredential, type ControlPlaneService } from '@weft/harness';
+import { createCsr, generateKeyPair } from '@weft/pki';
 
 /** The outcome of one unary call: the answer, or the status it failed with. */
 export type CallResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: grpc.status; readonly details: string };
 
-const CHANNEL_OPTIONS: grpc.ChannelOptions = {
-  'grpc.ssl_target_name_override': 'weft-control-plane',
-  'grpc.default_authority': 'weft-control-plane',
-};
-
 export class ControlPlaneClient {
   readonly #op: OperatorConfig;
-  readonly #credentials: grpc.ChannelCredentials;
+  readonly #credential: ClientCredential | undefined;
   readonly #clients: grpc.Client[] = [];
 
-  constructor(op: OperatorConfig, credential?: Credential) {
+  constructor(op: OperatorConfig, credential?: ClientCredential) {
     this.#op = op;
-    this.#credentials = grpc.credentials.createSsl(
-      Buffer.from(op.caPem),
-      credential ? Buffer.from(credential.privateKeyPem) : null,
-      credential ? Buffer.from(credential.certificatePem) : null,
-      { checkServerIdentity: checkControlPlaneIdentity(op.controlPlaneSpiffeId) },
-    );
+    this.#credential = credential;
   }
 
   /** Identity.Sign: a fresh key and a CSR for `spiffeId`, authenticated by `token` or by this client's certificate. */
@@ -59,8 +39,7 @@ export class ControlPlaneClient {
    * a snapshot, or the status the stream ended with.
    */
   discoverOnce(first: DiscoveryRequest, timeoutMs = 5_000): Promise<{ readonly response?: DiscoveryResponse; readonly code?: grpc.status; readonly details?: string }> {
-    const client = this.#client('Discovery');
-    const call = (client as unknown as { Stream(): grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> }).Stream();
+    const call = openDiscoveryStream(this.#client('Discovery'));
     return new Promise((resolve) => {
       const timer = setTimeout(() => finish({ details: 'no answer' }), timeoutMs);
       const finish = (outcome: { response?: DiscoveryResponse; code?: grpc.status; details?: string }): void => {
@@ -80,8 +59,8 @@ export class ControlPlaneClient {
     for (const c of this.#clients.splice(0)) c.close();
   }
 
-  #client(service: 'Identity' | 'Discovery' | 'Admin'): grpc.Client {
-    const client = new (loadWeftServices()[service])(this.#op.endpoint, this.#credentials, CHANNEL_OPTIONS);
+  #client(service: ControlPlaneService): grpc.Client {
+    const client = controlPlaneClient(this.#op.endpoint, this.#op, service, this.#credential);
     this.#clients.push(client);
     return client;
   }
@@ -106,7 +85,7 @@ export class ControlPlaneClient {
 }
 
 /** A real workload credential for `service`, obtained the way a sidecar gets one: join token, then Identity.Sign. */
-export async function workloadCredential(op: OperatorConfig, token: string, service: string, namespace = 'default'): Promise<Credential & { spiffeId: string }> {
+export async function workloadCredential(op: OperatorConfig, token: string, service: string, namespace = 'default'): Promise<ClientCredential & { spiffeId: string }> {
   const spiffeId = `spiffe://${op.trustDomain}/ns/${namespace}/sa/${service}`;
   const client = new ControlPlaneClient(op);
   try {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
-import { Mesh, type Sidecar } from '@weft/harness';
-import { API, apply, callVia, echoOf, Load, sidecarConfig, sleep, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { Mesh, waitFor, type Sidecar } from '@weft/harness';
+import { API, apply, callVia, echoOf, Load, sidecarConfig, sleep, startMeshedEchoApp, type EchoApp } from './fixtures';
 
 interface ProxyRow {
   readonly name: string;
@@ -29,13 +29,7 @@ describe('a control plane outage never stops configured traffic', function () {
     const cp = await mesh.startControlPlane({ endpointGrace: '5s' });
     dataDir = cp.dataDir;
     grpcPort = cp.grpcPort;
-    const clientApp = await startEchoApp('client');
-    const inventoryApp = await startEchoApp('inventory');
-    apps.push(clientApp, inventoryApp);
-    [client, inventory] = await Promise.all([
-      mesh.startSidecar({ service: 'client', appPort: clientApp.port, token: await mesh.createToken('client'), controlPlane: cp.endpoint }),
-      mesh.startSidecar({ service: 'inventory', appPort: inventoryApp.port, token: await mesh.createToken('inventory'), controlPlane: cp.endpoint }),
-    ]);
+    [{ sidecar: client }, { sidecar: inventory }] = await Promise.all([startMeshedEchoApp(mesh, apps, { service: 'client' }), startMeshedEchoApp(mesh, apps, { service: 'inventory' })]);
     await waitFor('client to reach inventory', async () => ((await callVia(client, 'inventory')).status === 200 ? true : undefined), 15_000);
   });
 

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { httpGetText, Mesh, parsePrometheusText, sumSamples, type ControlPlane, type Sidecar } from '@weft/harness';
-import { callVia, echoOf, getJson, Load, sleep, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { httpGetText, Mesh, parsePrometheusText, sumSamples, waitFor, type Sidecar } from '@weft/harness';
+import { callVia, echoOf, getJson, Load, sleep, startEchoApp, startMeshedEchoApp, type EchoApp } from './fixtures';
 
 /** The part of /config these tests read: the endpoints the caller balances over. */
 interface EndpointsView {
@@ -34,26 +34,15 @@ describe('resilient by default: no Route, no ServicePolicy', function () {
   describe('with the control plane up', () => {
     const mesh = new Mesh();
     const apps: EchoApp[] = [];
-    let cp: ControlPlane;
     let client: Sidecar;
     let orders: Instance;
     const inventory: Instance[] = [];
 
-    async function instance(service: string, name: string, ports: { app?: number; inbound?: number } = {}): Promise<Instance> {
-      const app = await startEchoApp(name, ports.app);
-      apps.push(app);
-      const sidecar = await mesh.startSidecar({
-        service,
-        appPort: app.port,
-        token: await mesh.createToken(service),
-        controlPlane: cp.endpoint,
-        ...(ports.inbound ? { inboundPort: ports.inbound } : {}),
-      });
-      return { app, sidecar };
-    }
+    const instance = (service: string, name: string, ports: { app?: number; inbound?: number } = {}): Promise<Instance> =>
+      startMeshedEchoApp(mesh, apps, { service, appName: name, ...(ports.app ? { appPort: ports.app } : {}), ...(ports.inbound ? { inboundPort: ports.inbound } : {}) });
 
     before(async () => {
-      cp = await mesh.startControlPlane(); // the default endpoint grace (30 s)
+      await mesh.startControlPlane(); // the default endpoint grace (30 s)
       const started = await Promise.all([instance('client', 'client'), instance('orders', 'orders'), instance('inventory', 'inventory-a'), instance('inventory', 'inventory-b')]);
       client = started[0].sidecar;
       orders = started[1];
@@ -152,11 +141,7 @@ describe('resilient by default: no Route, no ServicePolicy', function () {
 
     before(async () => {
       const cp = await mesh.startControlPlane();
-      const start = async (service: string, name: string): Promise<Instance> => {
-        const app = await startEchoApp(name);
-        apps.push(app);
-        return { app, sidecar: await mesh.startSidecar({ service, appPort: app.port, token: await mesh.createToken(service), controlPlane: cp.endpoint }) };
-      };
+      const start = (service: string, name: string): Promise<Instance> => startMeshedEchoApp(mesh, apps, { service, appName: name });
       const started = await Promise.all([start('client', 'client'), start('inventory', 'inventory-c'), start('inventory', 'inventory-d')]);
       client = started[0].sidecar;
       inventory.push(started[1], started[2]);

@@ -5,7 +5,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { httpRequest, weftctl, type HttpResult, type Mesh, type Sidecar } from '@weft/harness';
+import { httpRequest, weftctl, type HttpResult, type Mesh, type Sidecar, type SidecarOptions } from '@weft/harness';
 
 export const API = 'apiVersion: weft.dev/v1alpha1';
 
@@ -106,6 +106,29 @@ export async function startEchoApp(name: string, port = 0): Promise<EchoApp> {
   return app;
 }
 
+export interface MeshedEchoApp {
+  readonly app: EchoApp;
+  readonly sidecar: Sidecar;
+}
+
+/**
+ * An echo app in this process and a real sidecar in front of it, joined as `service` with a fresh
+ * join token unless `token` is given, to the mesh's control plane unless `controlPlane` is given.
+ * The app goes onto `apps`, which the suite closes in its `after`. (`Mesh.startMeshedApp` spawns
+ * the sample service instead, whose requests a test cannot see or make fail.)
+ */
+export async function startMeshedEchoApp(
+  mesh: Mesh,
+  apps: EchoApp[],
+  options: Omit<SidecarOptions, 'appPort' | 'token' | 'controlPlane'> & { token?: string; controlPlane?: string; appName?: string; appPort?: number },
+): Promise<MeshedEchoApp> {
+  const { appName, appPort, ...sidecar } = options;
+  const app = await startEchoApp(appName ?? options.service, appPort);
+  apps.push(app);
+  const token = options.token ?? (await mesh.createToken(options.service, options.namespace));
+  return { app, sidecar: await mesh.startSidecar({ controlPlane: mesh.controlPlane.endpoint, ...sidecar, token, appPort: app.port }) };
+}
+
 /** A request from the local app to `service`, through `sidecar`'s outbound port. */
 export function callVia(
   sidecar: Sidecar,
@@ -126,24 +149,6 @@ export function callVia(
 export function echoOf(result: HttpResult): EchoReply {
   if (result.status !== 200) throw new Error(`expected 200, got ${result.status}: ${result.body.slice(0, 300)}`);
   return JSON.parse(result.body) as EchoReply;
-}
-
-/** Polls `probe` until it returns a value that is not undefined, or fails saying what it waited for. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 export async function getJson<T>(port: number, path: string): Promise<{ status: number; body: T }> {

@@ -5,7 +5,7 @@
  */
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import type { Credential } from './control-plane-client';
+import { type ClientCredential } from '@weft/harness';
 
 export interface H2Received {
   readonly method: string;
@@ -70,7 +70,7 @@ export async function startH2App(): Promise<H2App> {
 }
 
 /** Where an HTTP/2 client connects: a sidecar's outbound port (h2c), or an inbound port over mTLS with a workload credential. */
-export type H2Target = { readonly kind: 'h2c'; readonly port: number } | { readonly kind: 'mtls'; readonly port: number; readonly caPem: string; readonly credential: Credential };
+export type H2Target = { readonly kind: 'h2c'; readonly port: number } | { readonly kind: 'mtls'; readonly port: number; readonly caPem: string; readonly credential: ClientCredential };
 
 /** A raw HTTP/2 session to `target`, connected (its SETTINGS exchanged); the caller closes it. */
 export function connectH2(target: H2Target): Promise<http2.ClientHttp2Session> {

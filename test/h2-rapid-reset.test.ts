@@ -7,10 +7,10 @@
 import * as http2 from 'node:http2';
 import { expect } from 'chai';
 import * as grpc from '@grpc/grpc-js';
-import { httpGetText, Mesh, parsePrometheusText, sumSamples, type Sidecar } from '@weft/harness';
+import { httpGetText, Mesh, parsePrometheusText, readOperatorConfig, sumSamples, waitFor, type ClientCredential, type Sidecar } from '@weft/harness';
 import type { OperatorConfig } from '@weft/api';
-import { readOperatorConfig, workloadCredential, type Credential } from './control-plane-client';
-import { startEchoApp, waitFor, sleep, type EchoApp } from './fixtures';
+import { workloadCredential } from './control-plane-client';
+import { startEchoApp, sleep, type EchoApp } from './fixtures';
 import { connectH2, h2Get, startH2App, type H2App, type H2Target } from './h2-fixtures';
 
 const { NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
@@ -83,7 +83,7 @@ describe('HTTP/2 rapid reset (CVE-2023-44487) on both sidecar ports', function (
   let frontendApp: EchoApp;
   let ledger: Sidecar;
   let frontend: Sidecar;
-  let probe: Credential & { spiffeId: string };
+  let probe: ClientCredential & { spiffeId: string };
 
   const floods = (): readonly (readonly [string, H2Target, Sidecar, string])[] => [
     ['outbound (h2c)', { kind: 'h2c', port: frontend.outboundPort }, frontend, 'outbound'],

@@ -1,9 +1,22 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { httpGetText, httpRequest, Mesh, programPath, repoRoot, runNode, startEtcd, weftctl, type ControlPlane, type EtcdCluster } from '@weft/harness';
-import { ControlPlaneClient, grpc, readOperatorConfig } from './control-plane-client';
-import { API, readEverything, sidecarConfig, waitFor } from './fixtures';
+import {
+  httpGetText,
+  httpRequest,
+  Mesh,
+  programPath,
+  readOperatorConfig,
+  repoRoot,
+  runNode,
+  startEtcd,
+  waitFor,
+  weftctl,
+  type ControlPlane,
+  type EtcdCluster,
+} from '@weft/harness';
+import { ControlPlaneClient, grpc } from './control-plane-client';
+import { API, readEverything, sidecarConfig } from './fixtures';
 
 /** 32 bytes, hex: what an operator would keep in a secret store and hand every replica. */
 const ENCRYPTION_KEY = 'a3'.repeat(32);

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { Mesh, startEtcd, weftctl, type ControlPlane, type EtcdCluster, type Sidecar } from '@weft/harness';
-import { API, callVia, Load, sidecarConfig, sleep, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { Mesh, startEtcd, waitFor, weftctl, type ControlPlane, type EtcdCluster, type Sidecar } from '@weft/harness';
+import { API, callVia, Load, sidecarConfig, sleep, startEchoApp, type EchoApp } from './fixtures';
 
 /** Three control plane replicas on a three-member etcd cluster, all on loopback. */
 describe('HA control plane: a replica killed under load and during applies', function () {

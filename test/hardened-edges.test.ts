@@ -8,9 +8,9 @@ import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { CertificateAuthority, generateKeyPair } from '@weft/pki';
-import { Mesh, programPath, repoRoot, runNode, weftctl, type RunResult } from '@weft/harness';
+import { Mesh, programPath, readOperatorConfig, repoRoot, runNode, weftctl, type ClientCredential, type RunResult } from '@weft/harness';
 import type { OperatorConfig, WireServiceEndpoints } from '@weft/api';
-import { ControlPlaneClient, grpc, readOperatorConfig, workloadCredential, type Credential } from './control-plane-client';
+import { ControlPlaneClient, grpc, workloadCredential } from './control-plane-client';
 
 const ID = (service: string, namespace = 'default'): string => `spiffe://weft.local/ns/${namespace}/sa/${service}`;
 
@@ -18,9 +18,9 @@ describe('hardened edges: tokens, discovery, renewal and the admin API refuse wh
   this.timeout(60_000);
   const mesh = new Mesh();
   let op: OperatorConfig;
-  let orders: Credential;
+  let orders: ClientCredential;
   const clients: ControlPlaneClient[] = [];
-  const client = (credential?: Credential): ControlPlaneClient => {
+  const client = (credential?: ClientCredential): ControlPlaneClient => {
     const c = new ControlPlaneClient(op, credential);
     clients.push(c);
     return c;
@@ -152,7 +152,7 @@ describe('hardened edges: tokens, discovery, renewal and the admin API refuse wh
       const stranger = CertificateAuthority.createRoot('weft.local');
       const keys = generateKeyPair();
       const forged = stranger.issue({ publicKeyPem: keys.publicKeyPem, uris: [ID('weft-operator', 'weft-system')], ttlMs: 60_000, usage: 'workload' });
-      const callers: readonly (readonly [string, Credential | undefined, readonly grpc.status[]])[] = [
+      const callers: readonly (readonly [string, ClientCredential | undefined, readonly grpc.status[]])[] = [
         ['no certificate', undefined, [grpc.status.UNAUTHENTICATED]],
         ['a workload certificate', orders, [grpc.status.PERMISSION_DENIED]],
         // Not chained to the mesh CA: either the handshake fails or the call is anonymous.

@@ -7,10 +7,10 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { httpGetText, Mesh, parsePrometheusText, sumSamples, type Sidecar } from '@weft/harness';
+import { httpGetText, Mesh, parsePrometheusText, readOperatorConfig, sumSamples, waitFor, type ClientCredential, type Sidecar } from '@weft/harness';
 import type { OperatorConfig } from '@weft/api';
-import { readOperatorConfig, workloadCredential, type Credential } from './control-plane-client';
-import { API, apply, callVia, echoOf, getJson, startEchoApp, waitFor, type EchoApp, type EchoReply } from './fixtures';
+import { workloadCredential } from './control-plane-client';
+import { API, apply, callVia, echoOf, getJson, startEchoApp, type EchoApp, type EchoReply } from './fixtures';
 import { bodyOf, h2Exchange, rawExchange, type H2Outcome, type RawOutcome, type RawTarget } from './raw-http';
 
 /** The listeners' header limits (sidecar `layers/mux-listener.ts`, LISTENER_LIMITS). */
@@ -37,7 +37,7 @@ describe('hardened edges: HTTP parsing and spoofed headers on both sidecar ports
   let frontendApp: EchoApp;
   let orders: Sidecar;
   let frontend: Sidecar;
-  let probe: Credential & { spiffeId: string };
+  let probe: ClientCredential & { spiffeId: string };
 
   /** Both ports, each reaching the orders app: through frontend's outbound, or straight to orders' inbound. */
   const ports = (): readonly (readonly [string, RawTarget])[] => [

@@ -4,13 +4,12 @@
  * send it traffic. It records the client certificate of every connection, which is how a test
  * sees what a sidecar presents when it dials out.
  */
-import * as fs from 'node:fs';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import * as grpc from '@grpc/grpc-js';
-import { loadWeftServices, type DiscoveryRequest, type DiscoveryResponse, type OperatorConfig, type SignResponse } from '@weft/api';
-import { checkControlPlaneIdentity, createCsr, generateKeyPair } from '@weft/pki';
+import type { DiscoveryResponse, SignResponse } from '@weft/api';
+import { controlPlaneClient, openDiscoveryStream, readOperatorConfig } from '@weft/harness';
+import { createCsr, generateKeyPair } from '@weft/pki';
 
 export interface MeshProbe {
   /** Serial numbers of the client certificates, one per accepted connection, in order. */
@@ -18,16 +17,12 @@ export interface MeshProbe {
   close(): Promise<void>;
 }
 
-const CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.ssl_target_name_override': 'weft-control-plane' };
-
 export async function startMeshProbe(operatorConfigPath: string, service: string, token: string): Promise<MeshProbe> {
-  const op = JSON.parse(fs.readFileSync(operatorConfigPath, 'utf8')) as OperatorConfig;
+  const op = readOperatorConfig(operatorConfigPath);
   const spiffeId = `spiffe://${op.trustDomain}/ns/default/sa/${service}`;
-  const checkServerIdentity = checkControlPlaneIdentity(op.controlPlaneSpiffeId);
-  const services = loadWeftServices();
 
   const keys = generateKeyPair();
-  const identity = new services.Identity(op.endpoint, grpc.credentials.createSsl(Buffer.from(op.caPem), null, null, { checkServerIdentity }), CHANNEL_OPTIONS);
+  const identity = controlPlaneClient(op.endpoint, op, 'Identity');
   const signed = await new Promise<SignResponse>((resolve, reject) =>
     (identity as unknown as { Sign: (r: object, cb: (e: Error | null, v: SignResponse) => void) => void }).Sign(
       { csrPem: createCsr(spiffeId, keys.privateKeyPem), token, proxyId: `probe-${service}` },
@@ -44,8 +39,8 @@ export async function startMeshProbe(operatorConfigPath: string, service: string
   server.on('secureConnection', (socket: TLSSocket) => clientSerials.push(socket.getPeerX509Certificate()?.serialNumber ?? 'none'));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 
-  const discovery = new services.Discovery(op.endpoint, grpc.credentials.createSsl(Buffer.from(op.caPem), Buffer.from(keys.privateKeyPem), Buffer.from(chainPem), { checkServerIdentity }), CHANNEL_OPTIONS);
-  const call = (discovery as unknown as { Stream(): grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> }).Stream();
+  const discovery = controlPlaneClient(op.endpoint, op, 'Discovery', { certificatePem: chainPem, privateKeyPem: keys.privateKeyPem });
+  const call = openDiscoveryStream(discovery);
   call.on('error', () => undefined);
   call.on('data', (res: DiscoveryResponse) => call.write({ responseNonce: res.nonce, version: res.version, error: '' }));
   const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { CertificateAuthority, createCsr, generateKeyPair, parseCsr } from '@weft/pki';
-import { httpRequest, Mesh, type Sidecar } from '@weft/harness';
-import { API, apply, callVia, echoOf, getJson, sidecarConfig, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { httpRequest, Mesh, waitFor, type Sidecar } from '@weft/harness';
+import { API, apply, callVia, echoOf, getJson, sidecarConfig, startEchoApp, type EchoApp } from './fixtures';
 
 /** What a TLS client gets from an inbound port: the server's certificate and any HTTP answer. */
 async function probeInbound(port: number, client: { key?: string; cert?: string; ca?: string }): Promise<{ serverCert?: tls.DetailedPeerCertificate; answer: string; error?: string }> {

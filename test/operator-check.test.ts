@@ -6,8 +6,8 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { Mesh, type Sidecar } from '@weft/harness';
-import { API, apply, sidecarConfig, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { Mesh, waitFor, type Sidecar } from '@weft/harness';
+import { API, apply, sidecarConfig, startEchoApp, type EchoApp } from './fixtures';
 
 interface ProxyRow {
   readonly status: string;

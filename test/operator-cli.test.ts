@@ -5,8 +5,8 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { findFreePort, Mesh, programPath, repoRoot, runNode, type PROGRAMS } from '@weft/harness';
-import { API, apply, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { findFreePort, Mesh, programPath, repoRoot, runNode, waitFor, type PROGRAMS } from '@weft/harness';
+import { API, apply, startEchoApp, type EchoApp } from './fixtures';
 
 /** The release as @weft/api's package.json says, read here independently of the code under test. */
 const RELEASE = (JSON.parse(fs.readFileSync(path.join(repoRoot(), 'packages', 'api', 'package.json'), 'utf8')) as { version: string }).version;

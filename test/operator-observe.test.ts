@@ -7,9 +7,9 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { Mesh, programPath, weftctl, type Sidecar } from '@weft/harness';
-import { readOperatorConfig, workloadCredential } from './control-plane-client';
-import { callVia, sleep, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { Mesh, programPath, readOperatorConfig, waitFor, weftctl, type Sidecar } from '@weft/harness';
+import { workloadCredential } from './control-plane-client';
+import { callVia, sleep, startEchoApp, type EchoApp } from './fixtures';
 
 interface StatRowJson {
   readonly service: string;

@@ -2,8 +2,20 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { findFreePort, httpGetText, Mesh, promtoolCheckMetrics, repoRoot, runProgram, startPrometheus, type PrometheusServer, type PromSample, type Sidecar } from '@weft/harness';
-import { API, apply, callVia, sleep, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import {
+  findFreePort,
+  httpGetText,
+  Mesh,
+  promtoolCheckMetrics,
+  repoRoot,
+  runProgram,
+  startPrometheus,
+  waitFor,
+  type PrometheusServer,
+  type PromSample,
+  type Sidecar,
+} from '@weft/harness';
+import { API, apply, callVia, sleep, startEchoApp, type EchoApp } from './fixtures';
 
 const INVENTORY = 'inventory.default';
 /** The sidecars' latency buckets (DEFAULT_BUCKETS in @weft/api), to read what a quantile can say. */

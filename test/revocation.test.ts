@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { httpRequest, Mesh, type ControlPlane, type Sidecar } from '@weft/harness';
-import { API, apply, callVia, sidecarConfig, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { httpRequest, Mesh, waitFor, type Sidecar } from '@weft/harness';
+import { API, apply, callVia, sidecarConfig, startMeshedEchoApp, type EchoApp } from './fixtures';
 
 interface RemovedView {
   identity: { certificateExpiresAt: string; renewalFailures: number; lastRenewalError: { code: string | null; message: string } | null };
@@ -17,13 +17,9 @@ describe('revocation: weftctl token revoke and weftctl proxy remove', function (
   this.timeout(60_000);
   const mesh = new Mesh();
   const apps: EchoApp[] = [];
-  let cp: ControlPlane;
 
-  async function meshed(service: string, token?: string): Promise<Sidecar> {
-    const app = await startEchoApp(service);
-    apps.push(app);
-    return mesh.startSidecar({ service, appPort: app.port, token: token ?? (await mesh.createToken(service)), controlPlane: cp.endpoint, readyTimeoutMs: 15_000 });
-  }
+  const meshed = async (service: string, token?: string): Promise<Sidecar> =>
+    (await startMeshedEchoApp(mesh, apps, { service, readyTimeoutMs: 15_000, ...(token === undefined ? {} : { token }) })).sidecar;
 
   async function ctl(args: string[]): Promise<{ stdout: string; stderr: string }> {
     const result = await mesh.weftctl(args);
@@ -32,7 +28,7 @@ describe('revocation: weftctl token revoke and weftctl proxy remove', function (
   }
 
   before(async () => {
-    cp = await mesh.startControlPlane();
+    await mesh.startControlPlane();
     // Short certificates: a removed proxy's certificate is dead within seconds. That is the story.
     await apply(mesh, `${API}\nkind: MeshConfig\nmetadata: {name: default}\nspec: {certificateTTL: 4s}\n`);
   });

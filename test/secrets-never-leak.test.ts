@@ -10,8 +10,8 @@ import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { httpGetText, Mesh, programPath, repoRoot, runNode, weftctl, type RunResult, type Sidecar } from '@weft/harness';
-import { API, apply, callVia, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { httpGetText, Mesh, programPath, repoRoot, runNode, waitFor, weftctl, type RunResult, type Sidecar } from '@weft/harness';
+import { API, apply, callVia, startEchoApp, type EchoApp } from './fixtures';
 
 const PEM_KEY = /-----BEGIN ([A-Z ]*)PRIVATE KEY-----([\s\S]*?)-----END \1PRIVATE KEY-----/g;
 

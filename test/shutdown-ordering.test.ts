@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
-import { httpRequest, Mesh, type ControlPlane } from '@weft/harness';
-import { callVia, Load, sleep, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { httpRequest, Mesh, waitFor, type ControlPlane } from '@weft/harness';
+import { callVia, Load, sleep, startEchoApp, type EchoApp } from './fixtures';
 
 /**
  * Shutdown ordering where the kubelet cannot order it (no native sidecars) and on VMs: the app

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
 import * as tls from 'node:tls';
-import { httpRequest, Mesh, type ControlPlane, type Sidecar } from '@weft/harness';
-import { API, apply, callVia, echoOf, Load, sidecarConfig, sleep, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { httpRequest, Mesh, waitFor, type ControlPlane, type Sidecar } from '@weft/harness';
+import { API, apply, callVia, echoOf, Load, sidecarConfig, sleep, startMeshedEchoApp, type EchoApp, type MeshedEchoApp } from './fixtures';
 import { startMeshProbe, type MeshProbe } from './mesh-probe';
 
 /** The serial number of the certificate an inbound port presents to a new handshake. */
@@ -26,12 +26,8 @@ describe('sidecar lifecycle: draining on SIGTERM, certificate renewal in place',
   // Sees the client certificate of each connection a sidecar opens to it (joined before the short TTL).
   let probe: MeshProbe | undefined;
 
-  async function meshed(service: string, labels: Record<string, string> = {}): Promise<{ app: EchoApp; sidecar: Sidecar }> {
-    const app = await startEchoApp(`${service}-${labels['instance'] ?? 'x'}`);
-    apps.push(app);
-    const sidecar = await mesh.startSidecar({ service, labels, appPort: app.port, token: await mesh.createToken(service), controlPlane: cp.endpoint, extraArgs: ['--drain-timeout', '5s'] });
-    return { app, sidecar };
-  }
+  const meshed = (service: string, labels: Record<string, string> = {}): Promise<MeshedEchoApp> =>
+    startMeshedEchoApp(mesh, apps, { service, labels, appName: `${service}-${labels['instance'] ?? 'x'}`, extraArgs: ['--drain-timeout', '5s'] });
 
   before(async () => {
     cp = await mesh.startControlPlane();

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
-import { httpGetText, Mesh, parsePrometheusText, startOtlpReceiver, sumSamples, type OtlpReceiver, type Sidecar } from '@weft/harness';
-import { API, apply, callVia, Load, sleep, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { httpGetText, Mesh, parsePrometheusText, startOtlpReceiver, sumSamples, waitFor, type OtlpReceiver, type Sidecar } from '@weft/harness';
+import { API, apply, callVia, Load, sleep, startEchoApp, type EchoApp } from './fixtures';
 
 /** Resident set of a process in MB, from /proc (Linux). */
 function rssMb(pid: number): number {

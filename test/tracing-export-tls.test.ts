@@ -8,9 +8,9 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { httpGetText, Mesh, parsePrometheusText, startOtlpReceiver, sumSamples, type OtlpReceiver, type Sidecar } from '@weft/harness';
+import { httpGetText, Mesh, parsePrometheusText, startOtlpReceiver, sumSamples, waitFor, type OtlpReceiver, type Sidecar } from '@weft/harness';
 import { CertificateAuthority, generateKeyPair } from '@weft/pki';
-import { API, apply, callVia, sidecarConfig, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { API, apply, callVia, sidecarConfig, startEchoApp, type EchoApp } from './fixtures';
 
 const API_KEY = 's3cr3t-otlp-api-key';
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { Mesh, SPAN_KIND, STATUS_CODE, startOtlpReceiver, type CollectedSpan, type OtlpReceiver, type Sidecar } from '@weft/harness';
-import { API, apply, callVia, sidecarConfig, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { Mesh, SPAN_KIND, STATUS_CODE, startOtlpReceiver, waitFor, type CollectedSpan, type OtlpReceiver, type Sidecar } from '@weft/harness';
+import { API, apply, callVia, sidecarConfig, startEchoApp, startMeshedEchoApp, type EchoApp } from './fixtures';
 
 const traceparentOf = (traceId: string, spanId: string): string => `00-${traceId}-${spanId}-01`;
 
@@ -13,14 +13,14 @@ describe('tracing: spans from every hop reach an OTLP/gRPC receiver', function (
   this.timeout(60_000);
   const mesh = new Mesh();
   let receiver: OtlpReceiver;
+  const apps: EchoApp[] = [];
   let inventoryApp: EchoApp;
-  let clientApp: EchoApp;
   let client: Sidecar;
   let inventory: Sidecar;
 
   before(async () => {
     receiver = await startOtlpReceiver();
-    const cp = await mesh.startControlPlane();
+    await mesh.startControlPlane();
     await apply(
       mesh,
       `${API}\nkind: MeshConfig\nmetadata: {name: default}\nspec: {tracing: {otlpEndpoint: "${receiver.endpoint}", samplingPercent: 100}}\n---\n` +
@@ -28,18 +28,13 @@ describe('tracing: spans from every hop reach an OTLP/gRPC receiver', function (
         `  - match: [{path: {prefix: /fault}}]\n    fault: {abort: {percent: 100, httpStatus: 418}}\n` +
         `  - retries: {attempts: 2, retryOn: [5xx], backoff: {baseInterval: 5ms, maxInterval: 20ms}}\n`,
     );
-    inventoryApp = await startEchoApp('inventory');
-    clientApp = await startEchoApp('client');
-    [client, inventory] = await Promise.all([
-      mesh.startSidecar({ service: 'client', appPort: clientApp.port, token: await mesh.createToken('client'), controlPlane: cp.endpoint }),
-      mesh.startSidecar({ service: 'inventory', appPort: inventoryApp.port, token: await mesh.createToken('inventory'), controlPlane: cp.endpoint }),
-    ]);
+    [{ sidecar: client }, { app: inventoryApp, sidecar: inventory }] = await Promise.all([startMeshedEchoApp(mesh, apps, { service: 'client' }), startMeshedEchoApp(mesh, apps, { service: 'inventory' })]);
     await waitFor('client to reach inventory', async () => ((await callVia(client, 'inventory')).status === 200 ? true : undefined), 15_000);
   });
 
   after(async () => {
     await mesh.close();
-    await Promise.all([receiver?.close(), inventoryApp?.close(), clientApp?.close()]);
+    await Promise.all([receiver?.close(), ...apps.map((a) => a.close())]);
   });
 
   it("continues the app's trace: one trace ID, CLIENT -> attempt -> SERVER -> app, correctly parented", async () => {

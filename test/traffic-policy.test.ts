@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
-import { Mesh, type Sidecar } from '@weft/harness';
-import { API, apply, callVia, echoOf, Load, sidecarConfig, sleep, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { Mesh, waitFor, type Sidecar } from '@weft/harness';
+import { API, apply, callVia, echoOf, Load, sidecarConfig, sleep, startEchoApp, type EchoApp } from './fixtures';
 
 const SUBSETS = `${API}
 kind: ServicePolicy

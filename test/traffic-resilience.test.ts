@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
-import { httpGetText, Mesh, parsePrometheusText, sumSamples, type Sidecar } from '@weft/harness';
-import { API, apply, callVia, echoOf, getJson, Load, sleep, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { httpGetText, Mesh, parsePrometheusText, sumSamples, waitFor, type Sidecar } from '@weft/harness';
+import { API, apply, callVia, echoOf, getJson, Load, sleep, startEchoApp, type EchoApp } from './fixtures';
 
 /** The parts of /config's `inForce` these tests wait on. */
 interface InForce {

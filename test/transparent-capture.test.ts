@@ -13,7 +13,23 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { findFreePort, httpRequest, Mesh, netnsUnavailable, parsePrometheusText, programPath, repoRoot, runProgram, SPAN_KIND, startOtlpReceiver, sumSamples, type ManagedProcess, type OtlpReceiver, type RunResult } from '@weft/harness';
+import {
+  findFreePort,
+  httpRequest,
+  Mesh,
+  netnsUnavailable,
+  parsePrometheusText,
+  programPath,
+  repoRoot,
+  runProgram,
+  SPAN_KIND,
+  startOtlpReceiver,
+  sumSamples,
+  waitFor,
+  type ManagedProcess,
+  type OtlpReceiver,
+  type RunResult,
+} from '@weft/harness';
 import { API, apply } from './fixtures';
 
 const run = promisify(execFile);
@@ -151,10 +167,10 @@ describe('transparent capture (network namespaces, iptables, SO_ORIGINAL_DST)', 
       startSidecar(hosts.echo, 'echo', ECHO_PORT, cpAddress, ['--app-protocol', 'tcp']),
     ]);
     // web learns where orders and echo are once the control plane verified their addresses.
-    await eventually(async () => {
+    await waitFor('web to reach orders by name', async () => {
       const r = await curl(hosts.web, `http://orders:${HTTP_PORT}/warm`);
       return r.code === 0 && r.stdout.includes('x-weft-peer-identity');
-    }, 'web reaches orders by name');
+    }, 30_000, 300);
   });
 
   after(async () => {
@@ -181,15 +197,6 @@ describe('transparent capture (network namespaces, iptables, SO_ORIGINAL_DST)', 
       args: ['--service', service, '--app-port', String(appPort), '--control-plane', controlPlane, '--token-file', tokenFile, '--advertise-address', h.address, ...extra],
     });
     await mesh.group.waitForLog(proc, (e) => e['msg'] === 'ready', 30_000);
-  }
-
-  async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (await check().catch(() => false)) return;
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    throw new Error(`timed out waiting until ${what}`);
   }
 
   function reply(r: RunResult): { port: number; headers: Record<string, string> } {
@@ -242,7 +249,7 @@ describe('transparent capture (network namespaces, iptables, SO_ORIGINAL_DST)', 
     expect(sumSamples(await metrics(hosts.web), 'weft_tcp_connections_opened_total', { direction: 'outbound', destination: 'passthrough' })).to.be.greaterThan(0);
 
     await apply(mesh, `${API}\nkind: MeshConfig\nmetadata: {name: default}\nspec: {outboundTrafficPolicy: REGISTRY_ONLY}\n`);
-    await eventually(async () => (await curl(hosts.web, `http://${hosts.outside.address}:${OUTSIDE_PORT}/out`)).code !== 0, 'REGISTRY_ONLY is in force at web');
+    await waitFor('REGISTRY_ONLY to be in force at web', async () => (await curl(hosts.web, `http://${hosts.outside.address}:${OUTSIDE_PORT}/out`)).code !== 0, 30_000, 300);
     const refusals = sumSamples(await metrics(hosts.web), 'weft_tcp_connections_closed_total', { direction: 'outbound', destination: 'passthrough', error: 'WEFT_ERR_REGISTRY_ONLY' });
     expect(refusals).to.be.greaterThan(0);
     // Mesh services still work, and the excluded port never meets the sidecar.
@@ -252,7 +259,7 @@ describe('transparent capture (network namespaces, iptables, SO_ORIGINAL_DST)', 
 
   it('PERMISSIVE lets the non-mesh caller in, with no identity, to the port it dialled', async () => {
     await apply(mesh, `${API}\nkind: MeshConfig\nmetadata: {name: default}\nspec: {mtls: PERMISSIVE}\n`);
-    await eventually(async () => (await curl(hosts.outside, `http://${hosts.orders.address}:${HTTP_PORT}/plain`)).code === 0, 'PERMISSIVE is in force at orders');
+    await waitFor('PERMISSIVE to be in force at orders', async () => (await curl(hosts.outside, `http://${hosts.orders.address}:${HTTP_PORT}/plain`)).code === 0, 30_000, 300);
     const r = reply(await curl(hosts.outside, `http://${hosts.orders.address}:${HTTP_PORT}/plain`));
     expect(r.headers['x-weft-peer-identity']).to.equal(undefined);
     // Another captured port reaches that port, not the sidecar's --app-port.

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { findFreePort, httpRequest, Mesh, programPath, repoRoot, runNode } from '@weft/harness';
-import { sleep, startEchoApp, waitFor, type EchoApp } from './fixtures';
+import { findFreePort, httpRequest, Mesh, programPath, repoRoot, runNode, waitFor } from '@weft/harness';
+import { sleep, startEchoApp, type EchoApp } from './fixtures';
 
 /** `weft-sidecar wait-ready` as an entrypoint wrapper or postStart hook would run it. */
 function waitReady(adminPort: number, timeout: string): Promise<{ code: number | null; stderr: string }> {

@@ -6,10 +6,20 @@ export interface BackoffOptions {
 }
 
 /**
- * Capped exponential backoff with full jitter (a uniform wait in [0, min(cap, base * 2^n))), so
- * that a fleet of clients cut off together does not come back in lock-step. Shared by the
- * sidecar (reconnecting to the control plane) and the control plane (Consul's blocking queries).
+ * Capped exponential backoff with full jitter (the AWS architecture blog's "full jitter"): the wait
+ * before attempt `n` (0 for the first wait) is uniform in [0, min(cap, base * 2^n)), so that a
+ * fleet of clients cut off together does not come back in lock-step. The one formula for every
+ * backoff in Weft: request retries (the sidecar's `layers/backoff.ts` maps a route's policy onto
+ * it), reconnecting to the control plane and Consul's blocking queries (through `Backoff`).
  */
+export function fullJitterDelay(n: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
+  // The exponent is capped so that a long outage cannot overflow the ceiling to Infinity. Plain
+  // numbers rather than an options object: a request retry calls this and should not allocate.
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(Math.max(0, n), 30));
+  return Math.floor(random() * ceiling);
+}
+
+/** `fullJitterDelay` with its attempt counter: one per reconnecting client. */
 export class Backoff {
   readonly #options: BackoffOptions;
   readonly #random: () => number;
@@ -22,9 +32,9 @@ export class Backoff {
 
   /** The wait before the next attempt; each call doubles the ceiling until it reaches the cap. */
   next(): number {
-    const ceiling = Math.min(this.#options.capMs, this.#options.baseMs * 2 ** Math.min(this.#attempt, 30));
+    const waitMs = fullJitterDelay(this.#attempt, this.#options.baseMs, this.#options.capMs, this.#random);
     this.#attempt += 1;
-    return Math.floor(this.#random() * ceiling);
+    return waitMs;
   }
 
   reset(): void {

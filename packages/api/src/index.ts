@@ -1,6 +1,6 @@
 export { DEFAULT_PORTS, API_VERSION, DEFAULT_TRUST_DOMAIN, DEFAULT_NAMESPACE, CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_SERVICE, OPERATOR_SERVICE, HEADERS, CONTROL_PLANE_MAX_MESSAGE_BYTES } from './constants';
 export { parseDuration, formatDuration } from './duration';
-export { Backoff, type BackoffOptions } from './backoff';
+export { Backoff, fullJitterDelay, type BackoffOptions } from './backoff';
 export { probeConnect, type ConnectProbeResult } from './connect-probe';
 export { spiffeId, parseSpiffeId, controlPlaneSpiffeId, NAME_RE, type WorkloadIdentity } from './spiffe';
 export { WeftError, ValidationError, formatIssue, type ValidationIssue } from './errors';

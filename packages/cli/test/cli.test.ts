@@ -2,9 +2,8 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Logger } from '@weft/api';
 import { startControlPlane } from '@weft/control-plane';
-import { weftctl } from '@weft/harness';
+import { quietLogger, weftctl } from '@weft/harness';
 import { expect } from 'chai';
 import { startFakeControlPlane, type FakeControlPlane } from './fake-control-plane';
 
@@ -47,11 +46,6 @@ spec:
   rules:
     - retries: { attempts: -1 }
 `;
-
-function silentLogger(): Logger {
-  const log: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => log };
-  return log;
-}
 
 function scenarios(start: () => Promise<Target>): void {
   let target: Target;
@@ -166,7 +160,7 @@ describe('weftctl binary against the stand-in admin server (mTLS)', () => {
 describe('weftctl binary against an in-process weft-control-plane', () => {
   scenarios(async () => {
     const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'weftctl-cp-'));
-    const cp = await startControlPlane({ dataDir, listen: '127.0.0.1:0', http: '127.0.0.1:0', logger: silentLogger() });
+    const cp = await startControlPlane({ dataDir, listen: '127.0.0.1:0', http: '127.0.0.1:0', logger: quietLogger });
     return {
       configPath: cp.operatorConfigPath,
       close: async () => {

@@ -5,10 +5,11 @@ import type * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import type { ApplyResponse, GetResponse, ListServicesResponse } from '@weft/api';
 import { certificateFingerprint } from '@weft/pki';
+import { quietLogger, readOperatorConfig } from '@weft/harness';
 import { startControlPlane, type RunningControlPlane } from '../src/index';
 import { TestDiscoveryStream } from './helpers/discovery-client';
-import { makeTempDir, removeDir, route, silentLogger } from './helpers/fixtures';
-import { joinAs, makeClient, operatorCredential, readOperatorConfig, unaryCall } from './helpers/grpc-clients';
+import { makeTempDir, removeDir, route } from './helpers/fixtures';
+import { joinAs, makeClient, operatorCredential, unaryCall } from './helpers/grpc-clients';
 
 function httpGet(port: number, pathname: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -28,7 +29,7 @@ describe('control plane process', () => {
   const clients: grpc.Client[] = [];
 
   async function start(): Promise<RunningControlPlane> {
-    const cp = await startControlPlane({ dataDir: dir as string, listen: '127.0.0.1:0', http: '127.0.0.1:0', logger: silentLogger });
+    const cp = await startControlPlane({ dataDir: dir as string, listen: '127.0.0.1:0', http: '127.0.0.1:0', logger: quietLogger });
     running.push(cp);
     return cp;
   }
@@ -45,7 +46,7 @@ describe('control plane process', () => {
 
   it('keeps the CA, resources and revision across a restart, and rewrites weftctl.json', async () => {
     const first = await start();
-    const config1 = await readOperatorConfig(first);
+    const config1 = readOperatorConfig(first.operatorConfigPath);
     const admin1 = makeClient(first, config1, 'Admin', operatorCredential(config1));
     clients.push(admin1);
     await unaryCall<ApplyResponse>(admin1, 'Apply', { documents: [{ source: 'r.yaml', index: 1, json: JSON.stringify(route('a', 'reviews')) }], dryRun: false });
@@ -61,7 +62,7 @@ describe('control plane process', () => {
 
     const second = await start();
     expect(second.rootFingerprint).to.equal(first.rootFingerprint);
-    const config2 = await readOperatorConfig(second);
+    const config2 = readOperatorConfig(second.operatorConfigPath);
     expect(certificateFingerprint(config2.caPem)).to.equal(first.rootFingerprint);
     expect(config2.endpoint).to.equal(`127.0.0.1:${second.grpcPort}`);
     expect(config2.certificatePem, 'the operator certificate is kept while valid').to.equal(config1.certificatePem);
@@ -77,7 +78,7 @@ describe('control plane process', () => {
 
   it('keeps its files private and never stores a join token secret', async () => {
     const cp = await start();
-    const config = await readOperatorConfig(cp);
+    const config = readOperatorConfig(cp.operatorConfigPath);
     const admin = makeClient(cp, config, 'Admin', operatorCredential(config));
     clients.push(admin);
     const { token } = await unaryCall<{ token: string }>(admin, 'CreateToken', { service: 'orders', namespace: '', ttlSeconds: 0, maxUses: 0 });

@@ -22,3 +22,25 @@ export { httpRequest, httpGetText, type HttpResult, type HttpRequestOptions } fr
 export { measureModuleLoad, packageOf, type ModuleLoad } from './module-load';
 export { startPrometheus, promtoolCheckMetrics, type PrometheusServer, type PrometheusOptions, type PromSample } from './prometheus-server';
 export { ConsulTestServer, type ConsulTestServerOptions, type CheckStatus } from './consul-test-server';
+export { waitFor, type NotYet } from './wait-for';
+export { quietLogger } from './quiet-logger';
+export { recordingLogger, type LoggedLine } from './recording-logger';
+export {
+  controlPlaneClient,
+  openDiscoveryStream,
+  readOperatorConfig,
+  type ClientCredential,
+  type ControlPlaneService,
+  type ControlPlaneTrust,
+} from './control-plane-client';
+export {
+  startGrpcEcho,
+  grpcEchoClient,
+  grpcEchoUnary,
+  grpcEchoSlow,
+  GRPC_ECHO_SERVICE,
+  type EchoMsg,
+  type GrpcEchoClient,
+  type GrpcEchoLog,
+  type GrpcEchoServer,
+} from './grpc-echo';

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import { ProcessGroup } from '../src/process-group';
+import { waitFor } from '../src/wait-for';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const child = path.join(FIXTURES, 'ready-child.js');
@@ -20,15 +21,6 @@ function isAlive(pid: number): boolean {
   } catch {
     return true;
   }
-}
-
-async function eventually(check: () => boolean, timeoutMs = 3_000): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return check();
 }
 
 describe('ProcessGroup', () => {
@@ -104,7 +96,7 @@ describe('ProcessGroup', () => {
       if (how === 'SIGTERM' || how === 'SIGINT') parent.kill(how);
       const exit = await parent.exited;
       if (how === 'SIGTERM' || how === 'SIGINT') expect(exit.signal).to.equal(how);
-      expect(await eventually(() => !isAlive(pid)), `child ${pid} still running`).to.equal(true);
+      await waitFor(`child ${pid} to exit`, () => !isAlive(pid), 3_000);
     });
   }
 });

@@ -2,9 +2,10 @@ import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { API_VERSION, weftVersion, type ApplyResponse, type DeleteResponse, type GetResponse, type ListTokensResponse } from '@weft/api';
 import { CertificateAuthority, generateKeyPair } from '@weft/pki';
+import { quietLogger, readOperatorConfig } from '@weft/harness';
 import { startControlPlane, type OperatorConfig, type RunningControlPlane } from '../../src/index';
-import { makeTempDir, meshConfig, removeDir, route, silentLogger } from '../helpers/fixtures';
-import { callError, joinAs, makeClient, operatorCredential, readOperatorConfig, unaryCall } from '../helpers/grpc-clients';
+import { makeTempDir, meshConfig, removeDir, route } from '../helpers/fixtures';
+import { callError, joinAs, makeClient, operatorCredential, unaryCall } from '../helpers/grpc-clients';
 
 describe('Admin API', () => {
   let dir: string | undefined;
@@ -19,8 +20,8 @@ describe('Admin API', () => {
 
   before(async () => {
     dir = await makeTempDir();
-    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', logger: silentLogger });
-    config = await readOperatorConfig(cp);
+    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', logger: quietLogger });
+    config = readOperatorConfig(cp.operatorConfigPath);
     admin = makeClient(cp, config, 'Admin', operatorCredential(config));
     clients.push(admin);
   });
@@ -49,7 +50,7 @@ describe('Admin API', () => {
     const foreignCa = CertificateAuthority.createRoot('weft.local');
     const keys = generateKeyPair();
     const forged = foreignCa.issue({ publicKeyPem: keys.publicKeyPem, ttlMs: 3_600_000, usage: 'client', uris: [config.controlPlaneSpiffeId.replace('weft-control-plane', 'weft-operator')] });
-    const asForged = makeClient(cp as RunningControlPlane, config, 'Admin', { privateKeyPem: keys.privateKeyPem, certificateChainPem: forged.chainPem.join('') });
+    const asForged = makeClient(cp as RunningControlPlane, config, 'Admin', { privateKeyPem: keys.privateKeyPem, certificatePem: forged.chainPem.join('') });
     clients.push(asForged);
     const e3 = await callError(unaryCall(asForged, 'ListProxies', {}));
     expect(e3.code).to.equal(grpc.status.UNAUTHENTICATED);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
+import { recordingLogger } from '@weft/harness';
 import { RefusalLog, type Refusal } from '../../src/audit/refusal-log';
-import { recordingLogger } from '../helpers/fixtures';
 
 const refusal = (source: string, reason = 'WEFT_ERR_TOKEN_INVALID'): Refusal => ({
   rpc: 'Identity.Sign',
@@ -17,7 +17,8 @@ describe('RefusalLog', () => {
 
   it('logs the first lines of a (rpc, reason, source), then one summary of the rest when the interval ends', () => {
     now = 1_000;
-    const { log, lines } = recordingLogger();
+    const log = recordingLogger();
+    const { lines } = log;
     const audit = new RefusalLog(log, { linesPerInterval: 3, intervalMs: 60_000 }, clock);
     for (let i = 0; i < 50; i++) audit.record(refusal('10.0.0.1'));
     audit.record(refusal('10.0.0.2'));
@@ -40,7 +41,8 @@ describe('RefusalLog', () => {
   });
 
   it('writes pending summaries on close', () => {
-    const { log, lines } = recordingLogger();
+    const log = recordingLogger();
+    const { lines } = log;
     const audit = new RefusalLog(log, { linesPerInterval: 1 }, clock);
     for (let i = 0; i < 4; i++) audit.record(refusal('10.0.0.1'));
     audit.close();
@@ -48,7 +50,8 @@ describe('RefusalLog', () => {
   });
 
   it('keeps at most maxKeys sources apart; the rest share one key, so many addresses cannot flood the log', () => {
-    const { log, lines } = recordingLogger();
+    const log = recordingLogger();
+    const { lines } = log;
     const audit = new RefusalLog(log, { linesPerInterval: 1, maxKeys: 10 }, clock);
     for (let i = 0; i < 1_000; i++) audit.record(refusal(`10.0.${i >> 8}.${i & 255}`));
     audit.close();

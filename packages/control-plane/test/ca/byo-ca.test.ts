@@ -4,10 +4,11 @@ import type * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import type { CaStatus } from '@weft/api';
 import { CertificateAuthority, certificateFingerprint, generateKeyPair, splitPemChain, verifyChain, type CaMaterial } from '@weft/pki';
+import { quietLogger, readOperatorConfig } from '@weft/harness';
 import { loadOperatorCa, type OperatorCaFiles } from '../../src/ca/byo-ca';
 import { ControlPlaneError, parseFlags, startControlPlane, type RunningControlPlane } from '../../src/index';
-import { makeTempDir, removeDir, silentLogger } from '../helpers/fixtures';
-import { joinAs, makeClient, operatorCredential, readOperatorConfig, unaryCall } from '../helpers/grpc-clients';
+import { makeTempDir, removeDir } from '../helpers/fixtures';
+import { joinAs, makeClient, operatorCredential, unaryCall } from '../helpers/grpc-clients';
 import { servedChain } from '../helpers/tls-probe';
 
 /** An operator's PKI: a root, and an intermediate (pathLen 0) that signs the mesh's leaves. */
@@ -110,12 +111,12 @@ describe('a control plane started with an operator intermediate', function () {
   it('serves leaf, intermediate and root; issues leaf + intermediate; workloads trust only the operator root', async () => {
     dir = await makeTempDir();
     const files = await writeCa(dir, intermediate);
-    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', logger: silentLogger, ca: files });
+    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', logger: quietLogger, ca: files });
     const rootFp = certificateFingerprint(root.rootPem);
     expect(cp.rootFingerprint).to.equal(rootFp);
     const served = await servedChain(cp.grpcPort);
     expect(served.map(certificateFingerprint)).to.deep.equal([certificateFingerprint(served[0] as string), certificateFingerprint(intermediate.certificatePem), rootFp]);
-    const config = await readOperatorConfig(cp);
+    const config = readOperatorConfig(cp.operatorConfigPath);
     expect(splitPemChain(config.caPem).map(certificateFingerprint)).to.deep.equal([rootFp]);
     const admin = makeClient(cp, config, 'Admin', operatorCredential(config));
     clients.push(admin);
@@ -132,7 +133,7 @@ describe('a control plane started with an operator intermediate', function () {
     // Later starts keep the stored CA, even when the flags name another one.
     await cp.close();
     const other = CertificateAuthority.createRoot('corp.example').exportMaterial();
-    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', logger: silentLogger, ca: await writeCa(dir, other, 'other-') });
+    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', logger: quietLogger, ca: await writeCa(dir, other, 'other-') });
     expect(cp.rootFingerprint).to.equal(rootFp);
   });
 });

@@ -4,10 +4,11 @@ import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import type { CaStatus, DiscoveryResponse, SignResponse } from '@weft/api';
 import { certificateFingerprint, chainRoot, createCsr, generateKeyPair, splitPemChain } from '@weft/pki';
+import { quietLogger, readOperatorConfig, waitFor } from '@weft/harness';
 import { startControlPlane, type OperatorConfig, type RunningControlPlane } from '../../src/index';
 import { TestDiscoveryStream } from '../helpers/discovery-client';
-import { eventually, makeTempDir, removeDir, silentLogger, sleep } from '../helpers/fixtures';
-import { callError, joinAs, makeClient, operatorCredential, readOperatorConfig, unaryCall, type ClientCredential } from '../helpers/grpc-clients';
+import { makeTempDir, removeDir, sleep } from '../helpers/fixtures';
+import { callError, joinAs, makeClient, operatorCredential, unaryCall, type ClientCredential } from '../helpers/grpc-clients';
 import { servedChain } from '../helpers/tls-probe';
 
 const REVIEWS = 'spiffe://weft.local/ns/default/sa/reviews';
@@ -20,13 +21,13 @@ describe('root rotation over real TLS: overlap -> reissue -> retire', function (
   const running: RunningControlPlane[] = [];
 
   async function start(dir: string, endpointGraceMs = 200): Promise<RunningControlPlane> {
-    const cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', pushDebounceMs: 20, endpointGraceMs, logger: silentLogger });
+    const cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', pushDebounceMs: 20, endpointGraceMs, logger: quietLogger });
     running.push(cp);
     return cp;
   }
   const client = <T extends grpc.Client>(c: T): T => (clients.push(c), c);
   const status = (admin: grpc.Client): Promise<CaStatus> => unaryCall<CaStatus>(admin, 'GetCaStatus', {});
-  const phaseIs = (admin: grpc.Client, phase: string) => eventually(async () => ((await status(admin)).phase === phase ? true : undefined), 5_000, `phase ${phase}`);
+  const phaseIs = (admin: grpc.Client, phase: string) => waitFor(`phase ${phase}`, async () => ((await status(admin)).phase === phase ? true : undefined), 5_000);
 
   afterEach(async () => {
     for (const s of streams.splice(0)) s.close();
@@ -39,7 +40,7 @@ describe('root rotation over real TLS: overlap -> reissue -> retire', function (
     const dir = await makeTempDir();
     dirs.push(dir);
     const cp = await start(dir);
-    const before = await readOperatorConfig(cp);
+    const before = readOperatorConfig(cp.operatorConfigPath);
     const oldRoot = before.caPem;
     const oldFp = certificateFingerprint(oldRoot);
     const admin = client(makeClient(cp, before, 'Admin', operatorCredential(before)));
@@ -62,7 +63,7 @@ describe('root rotation over real TLS: overlap -> reissue -> retire', function (
     const overlap = await stream.next();
     expect(overlap.snapshot?.trustBundlePem.map(certificateFingerprint)).to.deep.equal([oldFp, newFp]);
     expect(overlap.snapshot?.signingRootFingerprint).to.equal(oldFp);
-    expect(splitPemChain((await readOperatorConfig(cp)).caPem).map(certificateFingerprint)).to.deep.equal([oldFp, newFp]);
+    expect(splitPemChain(readOperatorConfig(cp.operatorConfigPath).caPem).map(certificateFingerprint)).to.deep.equal([oldFp, newFp]);
     await sleep(600);
     const waiting = await status(admin);
     expect(waiting.phase, 'no phase change before the proxy ACKs the new bundle').to.equal('overlap');
@@ -73,7 +74,7 @@ describe('root rotation over real TLS: overlap -> reissue -> retire', function (
     await phaseIs(admin, 'reissue');
     const reissue = await nextWith(stream, (r) => r.snapshot?.signingRootFingerprint === newFp);
     stream.ack(reissue);
-    const during = await readOperatorConfig(cp);
+    const during = readOperatorConfig(cp.operatorConfigPath);
     expect(certificateFingerprint(chainRoot(splitPemChain(during.certificatePem), splitPemChain(during.caPem)) as string), 'operator certificate').to.equal(newFp);
     const served = await servedChain(cp.grpcPort);
     expect(certificateFingerprint(served[served.length - 1] as string)).to.equal(newFp);
@@ -94,7 +95,7 @@ describe('root rotation over real TLS: overlap -> reissue -> retire', function (
     const done = await status(admin);
     expect(done.roots.map((r) => [r.fingerprint, r.role])).to.deep.equal([[newFp, 'active']]);
     expect(done.lastCompletedAtMs).to.be.greaterThan(started.startedAtMs);
-    const after = await readOperatorConfig(cp);
+    const after = readOperatorConfig(cp.operatorConfigPath);
     expect(splitPemChain(after.caPem).map(certificateFingerprint)).to.deep.equal([newFp]);
     expect(certificateFingerprint(await fs.readFile(path.join(dir, 'ca.pem'), 'utf8'))).to.equal(newFp);
     expect(JSON.parse(await fs.readFile(path.join(dir, 'ca-rotation.json'), 'utf8'))).to.not.have.property('next');
@@ -108,7 +109,7 @@ describe('root rotation over real TLS: overlap -> reissue -> retire', function (
     const dir = await makeTempDir();
     dirs.push(dir);
     const first = await start(dir);
-    const config = await readOperatorConfig(first);
+    const config = readOperatorConfig(first.operatorConfigPath);
     const admin = client(makeClient(first, config, 'Admin', operatorCredential(config)));
     await sleep(250); // past the hold of this fresh start
     const joined = await joinAs(first, config, admin, 'reviews');
@@ -132,7 +133,7 @@ describe('root rotation over real TLS: overlap -> reissue -> retire', function (
     expect(certificateFingerprint(await fs.readFile(path.join(dir, 'ca.pem'), 'utf8'))).to.equal(newFp);
     const served = await servedChain(second.grpcPort);
     expect(certificateFingerprint(served[served.length - 1] as string)).to.equal(newFp);
-    const config2 = await readOperatorConfig(second);
+    const config2 = readOperatorConfig(second.operatorConfigPath);
     const admin2 = client(makeClient(second, config2, 'Admin', operatorCredential(config2)));
     const held = await status(admin2);
     expect(held.phase).to.equal('reissue');

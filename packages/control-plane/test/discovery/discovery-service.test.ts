@@ -3,12 +3,13 @@ import * as net from 'node:net';
 import { expect } from 'chai';
 import type { ApplyResponse, DiscoveryResponse, ListProxiesResponse, ListServicesResponse, ProxyConfig } from '@weft/api';
 import { API_VERSION } from '@weft/api';
+import { quietLogger, readOperatorConfig, waitFor } from '@weft/harness';
 import { startControlPlane, type OperatorConfig, type RunningControlPlane } from '../../src/index';
 import { DiscoveryService } from '../../src/discovery/discovery-service';
 import type { StreamContext } from '../../src/discovery/proxy-stream';
 import { TestDiscoveryStream } from '../helpers/discovery-client';
-import { acceptAnyAddress, eventually, makeTempDir, removeDir, route, silentLogger } from '../helpers/fixtures';
-import { joinAs, makeClient, operatorCredential, readOperatorConfig, unaryCall, type ClientCredential } from '../helpers/grpc-clients';
+import { acceptAnyAddress, makeTempDir, removeDir, route } from '../helpers/fixtures';
+import { joinAs, makeClient, operatorCredential, unaryCall, type ClientCredential } from '../helpers/grpc-clients';
 
 describe('Discovery.Stream over mTLS', () => {
   let dir: string | undefined;
@@ -39,8 +40,8 @@ describe('Discovery.Stream over mTLS', () => {
 
   before(async () => {
     dir = await makeTempDir();
-    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', pushDebounceMs: 50, endpointGraceMs: 60_000, logger: silentLogger, verifyAddress: acceptAnyAddress });
-    config = await readOperatorConfig(cp);
+    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', pushDebounceMs: 50, endpointGraceMs: 60_000, logger: quietLogger, verifyAddress: acceptAnyAddress });
+    config = readOperatorConfig(cp.operatorConfigPath);
     admin = makeClient(cp, config, 'Admin', operatorCredential(config));
     clients.push(admin);
     reviews = (await joinAs(cp, config, admin, 'reviews')).credential;
@@ -76,10 +77,10 @@ describe('Discovery.Stream over mTLS', () => {
     expect(own?.endpoints).to.deep.equal([{ address: '10.1.0.1:15006', labels: { version: 'v1' }, ready: true, proxyId: 'reviews-1', verification: '', verificationDetail: '', appPort: 0 }]);
 
     s.ack(first);
-    const acked = await eventually(async () => {
+    const acked = await waitFor('the ACK to show', async () => {
       const p = await proxy('reviews-1');
       return p?.ackedVersion === first.version ? p : undefined;
-    }, 2000, 'the ACK to show');
+    }, 2000);
     expect(acked).to.include({ connected: true, spiffeId: 'spiffe://weft.local/ns/default/sa/reviews', sentVersion: first.version, address: '10.1.0.1:15006' });
     expect(acked.ackedAtMs).to.be.greaterThan(0);
 
@@ -92,10 +93,10 @@ describe('Discovery.Stream over mTLS', () => {
     expect(pushed.snapshot?.resources.map((r) => r.name)).to.include('ratings-route');
 
     s.nack(pushed, first.version, 'Route ratings-route: cannot compile');
-    const nacked = await eventually(async () => {
+    const nacked = await waitFor('the NACK to show', async () => {
       const p = await proxy('reviews-1');
       return p?.lastNackMessage ? p : undefined;
-    }, 2000, 'the NACK to show');
+    }, 2000);
     expect(nacked.lastNackVersion).to.equal(pushed.version);
     expect(nacked.lastNackMessage).to.equal('Route ratings-route: cannot compile');
     expect(nacked.ackedVersion).to.equal(first.version);
@@ -109,15 +110,15 @@ describe('Discovery.Stream over mTLS', () => {
     let current = await s.next();
     while (current.snapshot?.storeRevision !== applied.revision) current = await s.next();
     s.ack(current);
-    await eventually(async () => ((await proxy('ratings-late'))?.ackedVersion === current.version ? true : undefined), 2000, 'the ACK to show');
+    await waitFor('the ACK to show', async () => ((await proxy('ratings-late'))?.ackedVersion === current.version ? true : undefined), 2000);
     // Out of order (a sidecar never does this): the stream processes messages in order, so once the
     // NACK that follows shows, the late ACK has been handled.
     s.ack(superseded);
     s.nack(current, current.version, 'probe');
-    const after = await eventually(async () => {
+    const after = await waitFor('the NACK to show', async () => {
       const p = await proxy('ratings-late');
       return p?.lastNackMessage === 'probe' ? p : undefined;
-    }, 2000, 'the NACK to show');
+    }, 2000);
     expect(superseded.version).to.not.equal(current.version);
     expect(after.ackedVersion).to.equal(current.version);
   });
@@ -129,13 +130,13 @@ describe('Discovery.Stream over mTLS', () => {
     const before = await unaryCall<ProxyConfig>(admin, 'GetProxyConfig', { proxyId: 'ratings-1' });
     expect(before.acked).to.equal(null);
     s.ack(first);
-    await eventually(async () => ((await proxy('ratings-1'))?.ackedVersion === first.version ? true : undefined), 2000, 'the ACK to show');
+    await waitFor('the ACK to show', async () => ((await proxy('ratings-1'))?.ackedVersion === first.version ? true : undefined), 2000);
 
     await apply(route('ratings-v2', 'ratings'));
     let pushed = await s.next(1000);
     while (!pushed.snapshot?.resources.some((r) => r.name === 'ratings-v2')) pushed = await s.next(1000);
     s.nack(pushed, first.version, 'Route ratings-v2: cannot compile');
-    await eventually(async () => ((await proxy('ratings-1'))?.lastNackMessage ? true : undefined), 2000, 'the NACK to show');
+    await waitFor('the NACK to show', async () => ((await proxy('ratings-1'))?.lastNackMessage ? true : undefined), 2000);
 
     const config = await unaryCall<ProxyConfig>(admin, 'GetProxyConfig', { proxyId: 'ratings-1' });
     expect(config.proxy?.lastNackMessage).to.equal('Route ratings-v2: cannot compile');
@@ -184,10 +185,10 @@ describe('Discovery.Stream over mTLS', () => {
     expect(ep(draining)?.ready).to.equal(false);
 
     r.close();
-    const gone = await eventually(async () => {
+    const gone = await waitFor('the proxy to show as disconnected', async () => {
       const p = await proxy('reviews-3');
       return p && !p.connected ? p : undefined;
-    }, 2000, 'the proxy to show as disconnected');
+    }, 2000);
     expect(gone.disconnectedAtMs).to.be.greaterThan(0);
     const services = await unaryCall<ListServicesResponse>(admin, 'ListServices', {});
     const listed = services.services.find((x) => x.service === 'reviews')?.endpoints.find((e) => e.proxyId === 'reviews-3');
@@ -204,10 +205,10 @@ describe('Discovery.Stream over mTLS', () => {
     r.announce({ proxyId: 'reviews-4', service: 'reviews', address: inbound.address });
     await r.next();
     r.close();
-    await eventually(async () => {
+    await waitFor('the departed endpoint to be withdrawn (the grace is 60 s)', async () => {
       const services = await unaryCall<ListServicesResponse>(admin, 'ListServices', {});
       return services.services.find((x) => x.service === 'reviews')?.endpoints.some((e) => e.proxyId === 'reviews-4') ? undefined : true;
-    }, 5000, 'the departed endpoint to be withdrawn (the grace is 60 s)');
+    }, 5000);
   });
 
   it('refuses a node for another service than the certificate', async () => {
@@ -248,7 +249,7 @@ describe('Discovery.Stream when the control plane shuts down', () => {
 
   before(async () => {
     dir = await makeTempDir();
-    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', logger: silentLogger, verifyAddress: acceptAnyAddress });
+    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', logger: quietLogger, verifyAddress: acceptAnyAddress });
   });
 
   after(async () => {
@@ -259,7 +260,7 @@ describe('Discovery.Stream when the control plane shuts down', () => {
 
   it('ends open streams with UNAVAILABLE and the WEFT_ERR_CLOSED trailer, so sidecars reconnect with backoff', async () => {
     const running = cp as RunningControlPlane;
-    const config = await readOperatorConfig(running);
+    const config = readOperatorConfig(running.operatorConfigPath);
     const admin = makeClient(running, config, 'Admin', operatorCredential(config));
     clients.push(admin);
     const { credential } = await joinAs(running, config, admin, 'reviews');
@@ -279,7 +280,7 @@ describe('Discovery.Stream when the control plane shuts down', () => {
 
   it('refuses a stream that opens between close and the server stopping the same way', () => {
     // That window is too short to hit over the network; the service is driven directly.
-    const service = new DiscoveryService({ log: silentLogger } as unknown as StreamContext);
+    const service = new DiscoveryService({ log: quietLogger } as unknown as StreamContext);
     service.close();
     const emitted: Partial<grpc.StatusObject>[] = [];
     const call = { emit: (_event: string, status: Partial<grpc.StatusObject>) => emitted.push(status) > 0 };

@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { DiscoveryRequest, DiscoveryResponse, WireNode } from '@weft/api';
+import { openDiscoveryStream } from '@weft/harness';
 
 /** A test sidecar's end of Discovery.Stream: queues responses and the final status. */
 export class TestDiscoveryStream {
@@ -10,8 +11,7 @@ export class TestDiscoveryStream {
   ended = false;
 
   constructor(client: grpc.Client) {
-    const open = (client as unknown as { Stream: () => grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> }).Stream;
-    this.call = open.call(client);
+    this.call = openDiscoveryStream(client);
     this.call.on('data', (res: DiscoveryResponse) => {
       this.#responses.push(res);
       this.#wake();

@@ -1,39 +1,18 @@
-import * as fs from 'node:fs/promises';
-import * as grpc from '@grpc/grpc-js';
-import { loadWeftServices, type CreateTokenResponse, type SignResponse } from '@weft/api';
-import { checkControlPlaneIdentity, createCsr, generateKeyPair } from '@weft/pki';
+import type * as grpc from '@grpc/grpc-js';
+import type { CreateTokenResponse, SignResponse } from '@weft/api';
+import { controlPlaneClient, type ClientCredential, type ControlPlaneService } from '@weft/harness';
+import { createCsr, generateKeyPair } from '@weft/pki';
 import type { OperatorConfig, RunningControlPlane } from '../../src/index';
 
-export interface ClientCredential {
-  readonly privateKeyPem: string;
-  readonly certificateChainPem: string;
-}
+export type { ClientCredential } from '@weft/harness';
 
-export async function readOperatorConfig(cp: RunningControlPlane): Promise<OperatorConfig> {
-  return JSON.parse(await fs.readFile(cp.operatorConfigPath, 'utf8')) as OperatorConfig;
-}
-
-/** TLS to the control plane, checking that the server is the control plane by its SPIFFE ID. */
-export function channelCredentials(config: OperatorConfig, client?: ClientCredential): grpc.ChannelCredentials {
-  const checkServerIdentity = checkControlPlaneIdentity(config.controlPlaneSpiffeId);
-  return grpc.credentials.createSsl(
-    Buffer.from(config.caPem),
-    client ? Buffer.from(client.privateKeyPem) : null,
-    client ? Buffer.from(client.certificateChainPem) : null,
-    { checkServerIdentity },
-  );
-}
-
-export type ServiceName = 'Identity' | 'Discovery' | 'Admin';
-
-export function makeClient(cp: RunningControlPlane, config: OperatorConfig, service: ServiceName, client?: ClientCredential): grpc.Client {
-  const Ctor = loadWeftServices()[service];
-  // SNI must be a name, not an IP (RFC 6066); the serving certificate carries this DNS SAN.
-  return new Ctor(`127.0.0.1:${cp.grpcPort}`, channelCredentials(config, client), { 'grpc.ssl_target_name_override': 'weft-control-plane' });
+/** A client of the in-process control plane `cp`, through the harness's one builder. */
+export function makeClient(cp: RunningControlPlane, config: OperatorConfig, service: ControlPlaneService, client?: ClientCredential): grpc.Client {
+  return controlPlaneClient(`127.0.0.1:${cp.grpcPort}`, config, service, client);
 }
 
 export function operatorCredential(config: OperatorConfig): ClientCredential {
-  return { privateKeyPem: config.privateKeyPem, certificateChainPem: config.certificatePem };
+  return { privateKeyPem: config.privateKeyPem, certificatePem: config.certificatePem };
 }
 
 /** Calls a unary method and resolves with the response, or rejects with the ServiceError. */
@@ -72,7 +51,7 @@ export async function joinAs(
   const identity = makeClient(cp, config, 'Identity');
   try {
     const response = await unaryCall<SignResponse>(identity, 'Sign', { csrPem: createCsr(spiffeId, keys.privateKeyPem), token });
-    return { credential: { privateKeyPem: keys.privateKeyPem, certificateChainPem: response.certificateChainPem.join('') }, response };
+    return { credential: { privateKeyPem: keys.privateKeyPem, certificatePem: response.certificateChainPem.join('') }, response };
   } finally {
     identity.close();
   }

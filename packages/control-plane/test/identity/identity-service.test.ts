@@ -3,9 +3,10 @@ import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import type { ApplyResponse, SignResponse } from '@weft/api';
 import { certificateInfo, createCsr, generateKeyPair, verifyChain } from '@weft/pki';
+import { quietLogger, readOperatorConfig } from '@weft/harness';
 import { startControlPlane, type OperatorConfig, type RunningControlPlane } from '../../src/index';
-import { makeTempDir, meshConfig, removeDir, silentLogger, sleep } from '../helpers/fixtures';
-import { callError, createToken, joinAs, makeClient, operatorCredential, readOperatorConfig, unaryCall } from '../helpers/grpc-clients';
+import { makeTempDir, meshConfig, removeDir, sleep } from '../helpers/fixtures';
+import { callError, createToken, joinAs, makeClient, operatorCredential, unaryCall } from '../helpers/grpc-clients';
 
 const REVIEWS = 'spiffe://weft.local/ns/default/sa/reviews';
 
@@ -20,8 +21,8 @@ describe('Identity.Sign over TLS', () => {
 
   before(async () => {
     dir = await makeTempDir();
-    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', logger: silentLogger });
-    config = await readOperatorConfig(cp);
+    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', logger: quietLogger });
+    config = readOperatorConfig(cp.operatorConfigPath);
     admin = client(makeClient(cp, config, 'Admin', operatorCredential(config)));
     identity = client(makeClient(cp, config, 'Identity'));
     const applied = await unaryCall<ApplyResponse>(admin, 'Apply', {

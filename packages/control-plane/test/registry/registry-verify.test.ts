@@ -1,8 +1,9 @@
 import * as path from 'node:path';
 import { expect } from 'chai';
+import { waitFor } from '@weft/harness';
 import { Registry, type RegistryNode } from '../../src/index';
 import type { AddressVerifier, VerifyOutcome } from '../../src/registry/endpoint-verify';
-import { eventually, makeTempDir, removeDir } from '../helpers/fixtures';
+import { makeTempDir, removeDir } from '../helpers/fixtures';
 
 const ORDERS = 'spiffe://weft.local/ns/default/sa/orders';
 
@@ -47,7 +48,7 @@ describe('Registry: announced addresses are published only once verified', () =>
     r.announce(node('a', '10.0.0.1:15006'), {}, ORDERS);
     expect(published(r)).to.deep.equal([]);
     expect(r.endpoint('a')?.verification).to.equal('verifying');
-    await eventually(() => (published(r).length === 1 ? true : undefined), 1000, 'the endpoint to be published');
+    await waitFor('the endpoint to be published', () => (published(r).length === 1 ? true : undefined), 1000);
     expect(verify.dials).to.deep.equal([`10.0.0.1:15006 ${ORDERS}`]);
     // A readiness change re-announces the same address: no new dial.
     r.announce(node('a', '10.0.0.1:15006', { ready: false }), {}, ORDERS);
@@ -59,7 +60,7 @@ describe('Registry: announced addresses are published only once verified', () =>
     const states: string[] = [];
     const r = await openRegistry(scriptedVerifier({ '10.0.0.2:15006': { result: 'mismatch', detail: '10.0.0.2:15006 serves a certificate for spiffe://weft.local/ns/default/sa/payments' } }), (s) => states.push(s));
     r.announce(node('a', '10.0.0.2:15006'), {}, ORDERS);
-    await eventually(() => (r.endpoint('a')?.verification === 'refused' ? true : undefined), 1000, 'the refusal');
+    await waitFor('the refusal', () => (r.endpoint('a')?.verification === 'refused' ? true : undefined), 1000);
     expect(state(r, 'a')).to.equal('refused: 10.0.0.2:15006 serves a certificate for spiffe://weft.local/ns/default/sa/payments');
     expect(published(r)).to.deep.equal([]);
     expect(r.services().flatMap((s) => s.endpoints.map((e) => e.address))).to.deep.equal(['10.0.0.2:15006']);
@@ -71,10 +72,10 @@ describe('Registry: announced addresses are published only once verified', () =>
     const verify = scriptedVerifier(answers);
     const r = await openRegistry(verify);
     r.announce(node('a', '10.0.0.3:15006'), {}, ORDERS);
-    await eventually(() => (r.endpoint('a')?.verification === 'unverified' ? true : undefined), 1000, 'the first dial to decide nothing');
+    await waitFor('the first dial to decide nothing', () => (r.endpoint('a')?.verification === 'unverified' ? true : undefined), 1000);
     expect(published(r)).to.deep.equal([]);
     answers['10.0.0.3:15006'] = { result: 'verified' };
-    await eventually(() => (published(r).length === 1 ? true : undefined), 2000, 'a later dial to verify it');
+    await waitFor('a later dial to verify it', () => (published(r).length === 1 ? true : undefined), 2000);
     expect(verify.dials.length).to.be.greaterThanOrEqual(2);
   });
 
@@ -82,14 +83,14 @@ describe('Registry: announced addresses are published only once verified', () =>
     const r = await openRegistry(scriptedVerifier({ '10.0.0.4:15006': { result: 'verified' } }));
     const first = {};
     r.announce(node('a', '10.0.0.4:15006'), first, ORDERS);
-    await eventually(() => (published(r).length === 1 ? true : undefined), 1000, 'a to be published');
+    await waitFor('a to be published', () => (published(r).length === 1 ? true : undefined), 1000);
     r.withdraw('a', first);
     const impostor = await openRegistry(scriptedVerifier({}));
     impostor.announce(node('x', '10.0.0.9:15006'), {}, ORDERS);
     // Same registry: a second proxy announcing a's address is dialed; until verified, a stays.
     r.announce(node('b', '10.0.0.4:15006'), {}, ORDERS);
     expect(r.endpoint('a')?.state).to.equal('disconnected');
-    await eventually(() => (r.endpoint('b')?.verification === 'verified' ? true : undefined), 1000, 'b to be verified');
+    await waitFor('b to be verified', () => (r.endpoint('b')?.verification === 'verified' ? true : undefined), 1000);
     expect(r.endpoint('a')).to.equal(undefined);
   });
 });

@@ -1,9 +1,10 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { expect } from 'chai';
+import { waitFor } from '@weft/harness';
 import { Registry, type RegistryNode } from '../../src/index';
 import type { ConnectProbeResult } from '@weft/api';
-import { eventually, makeTempDir, removeDir, sleep } from '../helpers/fixtures';
+import { makeTempDir, removeDir, sleep } from '../helpers/fixtures';
 
 function node(proxyId: string, extra: Partial<RegistryNode> = {}): RegistryNode {
   return { proxyId, service: 'orders', namespace: 'default', address: `10.0.0.${proxyId.length}:15006`, labels: { version: 'v1' }, ready: true, ...extra };
@@ -52,7 +53,7 @@ describe('Registry', () => {
     expect(r.endpoints()[0]).to.include({ state: 'disconnected', ready: true });
     await sleep(50);
     expect(r.endpoints()).to.have.length(1);
-    await eventually(() => (r.endpoints().length === 0 ? true : undefined), 1000, 'the endpoint to expire');
+    await waitFor('the endpoint to expire', () => (r.endpoints().length === 0 ? true : undefined), 1000);
   });
 
   it('ignores the end of a stream that a newer stream has replaced', async () => {
@@ -83,7 +84,7 @@ describe('Registry', () => {
     // Still within the grace period: nothing is dropped yet.
     expect(second.endpoints()).to.have.length(2);
     expect(changes).to.equal(0);
-    await eventually(() => (second.endpoints().length === 1 ? true : undefined), 1000, 'the unconfirmed endpoint to drop');
+    await waitFor('the unconfirmed endpoint to drop', () => (second.endpoints().length === 1 ? true : undefined), 1000);
     expect(second.endpoints()[0]).to.include({ proxyId: 'a', state: 'connected' });
     expect(changes).to.equal(1);
   });
@@ -117,7 +118,7 @@ describe('Registry', () => {
       const owner = {};
       r.announce(node('a'), owner);
       r.withdraw('a', owner);
-      await eventually(() => (r.endpoints().length === 0 ? true : undefined), 1000, 'the refused endpoint to go');
+      await waitFor('the refused endpoint to go', () => (r.endpoints().length === 0 ? true : undefined), 1000);
       expect(p.asked).to.deep.equal(['10.0.0.1:15006']);
       expect(changes).to.equal(2);
     });
@@ -128,7 +129,7 @@ describe('Registry', () => {
       const owner = {};
       r.announce(node('a'), owner);
       r.withdraw('a', owner);
-      await eventually(() => (p.asked.length >= 2 ? true : undefined), 2000, 'a second probe');
+      await waitFor('a second probe', () => (p.asked.length >= 2 ? true : undefined), 2000);
       expect(r.endpoints()[0]).to.include({ state: 'disconnected' });
       r.announce(node('a'), {});
       const asked = p.asked.length;

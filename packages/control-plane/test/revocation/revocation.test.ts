@@ -2,10 +2,11 @@ import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import type { ListServicesResponse, ListTokensResponse, RemoveProxyResponse, RevokeTokenResponse, SignResponse } from '@weft/api';
 import { certificateInfo, createCsr, generateKeyPair, normalizeSerial } from '@weft/pki';
+import { quietLogger, readOperatorConfig, waitFor } from '@weft/harness';
 import { startControlPlane, type OperatorConfig, type RunningControlPlane } from '../../src/index';
 import { TestDiscoveryStream } from '../helpers/discovery-client';
-import { eventually, makeTempDir, removeDir, silentLogger } from '../helpers/fixtures';
-import { callError, createToken, makeClient, operatorCredential, readOperatorConfig, unaryCall, type ClientCredential } from '../helpers/grpc-clients';
+import { makeTempDir, removeDir } from '../helpers/fixtures';
+import { callError, createToken, makeClient, operatorCredential, unaryCall, type ClientCredential } from '../helpers/grpc-clients';
 
 const REVIEWS = 'spiffe://weft.local/ns/default/sa/reviews';
 
@@ -20,8 +21,8 @@ describe('revocation: weftctl token revoke, weftctl proxy remove', function () {
   const client = (c: grpc.Client): grpc.Client => (clients.push(c), c);
 
   async function start(): Promise<void> {
-    cp = await startControlPlane({ dataDir: dir as string, listen: '127.0.0.1:0', http: '127.0.0.1:0', pushDebounceMs: 20, endpointGraceMs: 60_000, logger: silentLogger });
-    config = await readOperatorConfig(cp);
+    cp = await startControlPlane({ dataDir: dir as string, listen: '127.0.0.1:0', http: '127.0.0.1:0', pushDebounceMs: 20, endpointGraceMs: 60_000, logger: quietLogger });
+    config = readOperatorConfig(cp.operatorConfigPath);
     admin = client(makeClient(cp, config, 'Admin', operatorCredential(config)));
   }
 
@@ -31,7 +32,7 @@ describe('revocation: weftctl token revoke, weftctl proxy remove', function () {
     const identity = makeClient(cp as RunningControlPlane, config, 'Identity', 'current' in auth ? auth.current : undefined);
     try {
       const response = await unaryCall<SignResponse>(identity, 'Sign', { csrPem: createCsr(spiffeId, keys.privateKeyPem), token: 'token' in auth ? auth.token : '', proxyId });
-      return { credential: { privateKeyPem: keys.privateKeyPem, certificateChainPem: response.certificateChainPem.join('') }, response };
+      return { credential: { privateKeyPem: keys.privateKeyPem, certificatePem: response.certificateChainPem.join('') }, response };
     } finally {
       identity.close();
     }
@@ -123,6 +124,6 @@ describe('revocation: weftctl token revoke, weftctl proxy remove', function () {
     await cp?.close();
     await start();
     await refusedBy(sign(REVIEWS, 'doomed', { current: current.credential }));
-    await eventually(async () => (await sign(REVIEWS, 'bystander', { current: bystander.credential })).response, 2000, 'the bystander to renew');
+    await waitFor('the bystander to renew', async () => (await sign(REVIEWS, 'bystander', { current: bystander.credential })).response, 2000);
   });
 });

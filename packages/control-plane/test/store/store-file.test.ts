@@ -2,8 +2,9 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import { validateDocuments, type PolicyResource } from '@weft/api';
+import { recordingLogger } from '@weft/harness';
 import { FileStore, type StoreChange } from '../../src/index';
-import { meshConfig, makeTempDir, recordingLogger, removeDir, route } from '../helpers/fixtures';
+import { meshConfig, makeTempDir, removeDir, route } from '../helpers/fixtures';
 
 function resources(...values: Record<string, unknown>[]): PolicyResource[] {
   return validateDocuments(values.map((value, i) => ({ source: 'test', document: i + 1, value })));
@@ -134,7 +135,8 @@ describe('FileStore', () => {
       ],
     };
     await fs.writeFile(file, JSON.stringify(old));
-    const { log, lines } = recordingLogger();
+    const log = recordingLogger();
+    const { lines } = log;
     store = await FileStore.open(file, { log });
     expect(store.revision).to.equal(4);
     expect(store.get('MeshConfig//default')?.spec).to.deep.equal({ accessLog: true, mtls: 'PERMISSIVE' });
@@ -148,7 +150,8 @@ describe('FileStore', () => {
     await store?.close();
     const broken = { apiVersion: 'weft.dev/v1alpha1', kind: 'Route', metadata: { name: 'bad' }, spec: { service: 'reviews', rules: [{ timeout: 'soon' }] } };
     await fs.writeFile(file, JSON.stringify({ formatVersion: 1, revision: 2, resources: [route('a', 'reviews'), broken] }));
-    const { log, lines } = recordingLogger();
+    const log = recordingLogger();
+    const { lines } = log;
     store = await FileStore.open(file, { log });
     expect(store.list().map((r) => r.metadata.name)).to.deep.equal(['a']);
     const errors = lines.filter((l) => l.level === 'error');
@@ -164,7 +167,7 @@ describe('FileStore', () => {
     await store.apply(resources(route('bad', 'reviews')));
     await store.close();
     const again = recordingLogger();
-    store = await FileStore.open(file, { log: again.log });
+    store = await FileStore.open(file, { log: again });
     expect(store.list().map((r) => r.metadata.name)).to.deep.equal(['a', 'b', 'bad']);
     expect(again.lines.filter((l) => l.level === 'error')).to.deep.equal([]);
   });

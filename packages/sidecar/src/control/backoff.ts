@@ -7,7 +7,7 @@ export { Backoff, type BackoffOptions } from '@weft/api';
 /** Reconnecting to the control plane: quick first retries, never more than 5 s apart. */
 export const RECONNECT_BACKOFF: BackoffOptions = Object.freeze({ baseMs: 250, capMs: 5_000 });
 
-export interface RetryOptions {
+export interface RetryWithBackoffOptions {
   readonly what: string;
   readonly logger: Logger;
   readonly backoff: BackoffOptions;
@@ -17,10 +17,11 @@ export interface RetryOptions {
 }
 
 /**
- * Runs `fn` until it succeeds or fails with a non-retryable error, logging each failure. Used at
- * boot, where an unreachable control plane is something to wait out rather than a reason to exit.
+ * Runs `fn` until it succeeds or fails with a non-retryable error, logging each failure and waiting
+ * a full-jitter backoff (`Backoff`) between tries. Used at boot, where an unreachable control plane
+ * is something to wait out rather than a reason to exit. (Requests are retried by `layers/retry.ts`.)
  */
-export async function retry<T>(fn: () => Promise<T>, options: RetryOptions): Promise<T> {
+export async function retryWithBackoff<T>(fn: () => Promise<T>, options: RetryWithBackoffOptions): Promise<T> {
   const backoff = new Backoff(options.backoff);
   for (;;) {
     throwIfAborted(options.signal);

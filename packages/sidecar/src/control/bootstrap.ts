@@ -2,7 +2,7 @@ import { spiffeId, type Logger } from '@weft/api';
 import type { Watch } from '../watch';
 import { failingOver, type ControlPlaneAddresses } from './control-plane-addresses';
 import { formatHostPort } from './address';
-import { retry, type BackoffOptions } from './backoff';
+import { retryWithBackoff, type BackoffOptions } from './backoff';
 import { fetchTrustAnchor, type TrustAnchor } from './bootstrap-trust';
 import { isTransient } from './errors';
 import { IdentityClient } from './identity-client';
@@ -42,7 +42,7 @@ export interface Bootstrapped {
 export async function bootstrapIdentity(options: BootstrapOptions): Promise<Bootstrapped> {
   const { addresses, token, logger, signal } = options;
   const retryOptions = { logger, backoff: options.backoff ?? BOOT_BACKOFF, retryable: isTransient, ...(signal ? { signal } : {}) };
-  const trust = await retry(() => failingOver(addresses, (address) => fetchTrustAnchor(address, token.rootFingerprint, signal ? { signal } : {})), {
+  const trust = await retryWithBackoff(() => failingOver(addresses, (address) => fetchTrustAnchor(address, token.rootFingerprint, signal ? { signal } : {})), {
     ...retryOptions,
     what: 'first contact with the control plane',
   });
@@ -60,7 +60,7 @@ export async function bootstrapIdentity(options: BootstrapOptions): Promise<Boot
     ...(options.proxyId ? { proxyId: options.proxyId } : {}),
   });
   try {
-    await retry(() => identityClient.bootstrap(), { ...retryOptions, what: 'certificate signing' });
+    await retryWithBackoff(() => identityClient.bootstrap(), { ...retryOptions, what: 'certificate signing' });
   } catch (err) {
     identityClient.close();
     throw err;

@@ -1,3 +1,5 @@
+import { fullJitterDelay } from '@weft/api';
+
 /** The backoff part of a retry policy. */
 export interface BackoffPolicy {
   readonly backoffBaseMs: number;
@@ -5,11 +7,10 @@ export interface BackoffPolicy {
 }
 
 /**
- * Exponential backoff with full jitter (the AWS architecture blog's "full jitter"): before retry
- * `n` (1 for the first retry) the ceiling is `base * 2^(n-1)`, capped at `max`, and the delay is
- * uniform in [0, ceiling). Jitter spreads the retries of many callers that failed together.
+ * The wait before request retry `n` (1 for the first retry): full jitter under a ceiling of
+ * `base * 2^(n-1)`, capped at `max`. The formula is `@weft/api`'s `fullJitterDelay`, which the
+ * control plane reconnects use too; this only maps a route's retry policy onto it.
  */
 export function backoffDelay(retry: number, policy: BackoffPolicy, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** Math.max(0, retry - 1));
-  return Math.floor(random() * ceiling);
+  return fullJitterDelay(retry - 1, policy.backoffBaseMs, policy.backoffMaxMs, random);
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
+import { recordingLogger } from '@weft/harness';
 import { AdminServer, type AdminHandlers, type Readiness } from '../../src/admin/server';
-import { memoryLogger } from '../control/helpers';
 import { request } from './http';
 
 describe('AdminServer', () => {
@@ -15,7 +15,7 @@ describe('AdminServer', () => {
   };
 
   beforeEach(async () => {
-    admin = await AdminServer.start({ host: '127.0.0.1', port: 0, handlers, logger: memoryLogger() });
+    admin = await AdminServer.start({ host: '127.0.0.1', port: 0, handlers, logger: recordingLogger() });
   });
   afterEach(async () => {
     await admin?.close();

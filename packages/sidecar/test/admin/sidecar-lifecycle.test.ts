@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
+import { recordingLogger, waitFor } from '@weft/harness';
 import type { ProxyListener } from '../../src/listener';
 import { startSidecar, type RunningSidecar } from '../../src/sidecar';
 import { FakeControlPlane } from '../control/fake-control-plane';
-import { memoryLogger, stubCompile, waitFor } from '../control/helpers';
+import { stubCompile } from '../control/helpers';
 import { request } from './http';
 import type { ConfigView } from '../../src/admin/config-view';
 
@@ -27,7 +28,7 @@ describe('sidecar lifecycle: /ready, /config, drain', function () {
   let cp: FakeControlPlane;
   let sidecar: RunningSidecar | undefined;
   const closes: number[] = [];
-  const logger = memoryLogger();
+  const logger = recordingLogger();
   // What the fake outbound listener reports as served; a test moves it to play an app still calling.
   const outbound = { served: 0 };
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { CertificateAuthority, certificateFingerprint } from '@weft/pki';
 import type { Snapshot } from '@weft/api';
+import { recordingLogger, waitFor } from '@weft/harness';
 import type { CompiledConfig } from '../../src/config/compiled-config';
 import { ControlClient, type CompileFn } from '../../src/control/control-client';
 import { ControlPlaneAddresses } from '../../src/control/control-plane-addresses';
@@ -8,7 +9,7 @@ import { IdentityClient } from '../../src/control/identity-client';
 import { JoinToken } from '../../src/control/join-token';
 import { Watch } from '../../src/watch';
 import { FakeControlPlane } from './fake-control-plane';
-import { memoryLogger, SELF, stubCompile, waitFor } from './helpers';
+import { SELF, stubCompile } from './helpers';
 
 
 describe('ControlClient (discovery stream)', function () {
@@ -16,7 +17,7 @@ describe('ControlClient (discovery stream)', function () {
   let cp: FakeControlPlane;
   let identityClient: IdentityClient;
   let control: ControlClient | undefined;
-  const logger = memoryLogger();
+  const logger = recordingLogger();
 
   beforeEach(async () => {
     cp = await FakeControlPlane.start();

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { recordingLogger, waitFor } from '@weft/harness';
 import type { CompiledConfig } from '../../src/config/compiled-config';
 import { ControlClient } from '../../src/control/control-client';
 import { ControlPlaneAddresses } from '../../src/control/control-plane-addresses';
@@ -6,12 +7,12 @@ import { IdentityClient } from '../../src/control/identity-client';
 import { JoinToken } from '../../src/control/join-token';
 import { Watch } from '../../src/watch';
 import { FakeControlPlane } from './fake-control-plane';
-import { memoryLogger, SELF, stubCompile, waitFor } from './helpers';
+import { SELF, stubCompile } from './helpers';
 
 
 describe('several control plane addresses (replicas): the sidecar moves on when one is lost', function () {
   this.timeout(30_000);
-  const logger = memoryLogger();
+  const logger = recordingLogger();
   let a: FakeControlPlane;
   let b: FakeControlPlane;
   let identityClient: IdentityClient | undefined;

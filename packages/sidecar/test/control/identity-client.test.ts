@@ -1,13 +1,13 @@
 import { expect } from 'chai';
 import { X509Certificate } from 'node:crypto';
 import { CertificateAuthority, certificateFingerprint, certificateInfo, normalizeSerial } from '@weft/pki';
+import { recordingLogger, waitFor } from '@weft/harness';
 import { ControlPlaneAddresses } from '../../src/control/control-plane-addresses';
 import { ControlError } from '../../src/control/errors';
 import { IdentityClient, renewDelay } from '../../src/control/identity-client';
 import type { IdentityMaterial } from '../../src/control/identity-material';
 import { JoinToken } from '../../src/control/join-token';
 import { FakeControlPlane } from './fake-control-plane';
-import { memoryLogger, waitFor } from './helpers';
 
 const ORDERS = 'spiffe://weft.local/ns/default/sa/orders';
 
@@ -24,7 +24,7 @@ describe('IdentityClient', function () {
       spiffeId,
       token: JoinToken.parse(token),
       bootstrapRootPem: cp.ca.rootPem,
-      logger: memoryLogger(),
+      logger: recordingLogger(),
       renewBackoff: { baseMs: 50, capMs: 200 },
     });
     clients.push(c);

@@ -1,9 +1,9 @@
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { expect } from 'chai';
+import { type EchoMsg, grpcEchoClient, type GrpcEchoClient, grpcEchoUnary, startGrpcEcho, type GrpcEchoServer } from '@weft/harness';
 import type { WeftEvents } from '../../src/telemetry/events';
 import { TestMesh, type Caller, type Instance } from '../scenarios/mesh-fixture';
 import { startDualProtocolApp, type DualProtocolApp } from './dual-protocol-app';
-import { echoClient, startEchoServer, unary, type EchoClient, type Msg } from './grpc-fixture';
 import { h2Request } from './h2-request';
 
 describe('protocols: an app whose protocol is not declared is spoken to in the protocol its caller spoke', function () {
@@ -11,17 +11,17 @@ describe('protocols: an app whose protocol is not declared is spoken to in the p
   let mesh: TestMesh;
   let app: DualProtocolApp;
   let dual: Omit<Instance, 'app'>;
-  let grpcServer: Awaited<ReturnType<typeof startEchoServer>>;
+  let grpcServer: GrpcEchoServer;
   let caller: Caller;
   let muxed: Caller;
   let session: ClientHttp2Session;
-  let client: EchoClient;
+  let client: GrpcEchoClient;
   const arrivedAs: string[] = [];
 
   before(async () => {
     mesh = new TestMesh();
     app = await startDualProtocolApp();
-    grpcServer = await startEchoServer();
+    grpcServer = await startGrpcEcho();
     // Neither sidecar is told what its app speaks.
     dual = await mesh.addSidecar('dual', app.port);
     await mesh.addSidecar('greeter', grpcServer.port);
@@ -30,7 +30,7 @@ describe('protocols: an app whose protocol is not declared is spoken to in the p
     muxed = await mesh.addCaller('reports', { http1Upstream: 'h2' });
     mesh.push();
     session = connect(`http://127.0.0.1:${caller.outbound.port}`);
-    client = echoClient(caller.outbound.port, 'greeter');
+    client = grpcEchoClient(caller.outbound.port, 'greeter');
   });
   after(async () => {
     session?.destroy();
@@ -64,14 +64,14 @@ describe('protocols: an app whose protocol is not declared is spoken to in the p
   });
 
   it('carries gRPC to a gRPC server with no --app-protocol: unary, and streams both ways', async () => {
-    expect((await unary(client, 'hi')).res.text).to.equal('echo:hi');
+    expect((await grpcEchoUnary(client, 'hi')).res.text).to.equal('echo:hi');
     const rows: string[] = [];
-    for await (const m of client.serverStream({ text: 'row', n: 3 }) as AsyncIterable<Msg>) rows.push(m.text);
+    for await (const m of client.serverStream({ text: 'row', n: 3 }) as AsyncIterable<EchoMsg>) rows.push(m.text);
     expect(rows).to.deep.equal(['row-0', 'row-1', 'row-2']);
     const call = client.bidi();
     const replies = new Promise<string[]>((resolve, reject) => {
       const got: string[] = [];
-      call.on('data', (m: Msg) => got.push(m.text));
+      call.on('data', (m: EchoMsg) => got.push(m.text));
       call.on('end', () => resolve(got));
       call.on('error', reject);
     });

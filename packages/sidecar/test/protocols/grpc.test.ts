@@ -2,19 +2,28 @@ import * as grpc from '@grpc/grpc-js';
 import { connect, constants, type IncomingHttpHeaders } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
+import {
+  type EchoMsg,
+  grpcEchoClient,
+  type GrpcEchoClient,
+  type GrpcEchoLog,
+  grpcEchoSlow,
+  grpcEchoUnary,
+  startGrpcEcho,
+  type GrpcEchoServer,
+} from '@weft/harness';
 import { resource, TestMesh, type Caller } from '../scenarios/mesh-fixture';
-import { callSlow, echoClient, startEchoServer, unary, type EchoClient, type EchoServerLog, type Msg } from './grpc-fixture';
 
 /**
  * A bidi ping-pong of five messages: each is sent only after the previous answer came back, so a
  * proxy that waited for the end of the request stream would hang here.
  */
-function pingPong(client: EchoClient): Promise<string[]> {
+function pingPong(client: GrpcEchoClient): Promise<string[]> {
   const call = client.bidi();
   const replies: string[] = [];
   return new Promise<string[]>((resolve, reject) => {
     call.on('error', reject);
-    call.on('data', (m: Msg) => {
+    call.on('data', (m: EchoMsg) => {
       replies.push(m.text);
       if (replies.length < 5) call.write({ text: `p${replies.length}` });
       else call.end();
@@ -28,20 +37,20 @@ describe('protocols: gRPC through two sidecars', function () {
   this.timeout(20_000);
   let mesh: TestMesh;
   let caller: Caller;
-  let client: EchoClient;
-  let server: Awaited<ReturnType<typeof startEchoServer>>;
-  let log: EchoServerLog;
+  let client: GrpcEchoClient;
+  let server: GrpcEchoServer;
+  let log: GrpcEchoLog;
 
   before(async () => {
     mesh = new TestMesh();
-    server = await startEchoServer();
+    server = await startGrpcEcho();
     log = server.log;
     await mesh.addSidecar('greeter', server.port, { appProtocol: 'h2c' });
     // The route's timeout (300ms) sits between the short (100ms) and long (5s) deadlines below.
     mesh.setResources([resource('Route', 'greeter', { service: 'greeter', rules: [{ timeout: '300ms' }] })]);
     caller = await mesh.addCaller('frontend');
     mesh.push();
-    client = echoClient(caller.outbound.port, 'greeter');
+    client = grpcEchoClient(caller.outbound.port, 'greeter');
   });
   after(async () => {
     client?.close();
@@ -50,7 +59,7 @@ describe('protocols: gRPC through two sidecars', function () {
   });
 
   it('carries a unary call with its trailers, and tells the app who called', async () => {
-    const { res, trailers } = await unary(client, 'hello');
+    const { res, trailers } = await grpcEchoUnary(client, 'hello');
     expect(res.text).to.equal('echo:hello');
     expect(trailers.get('x-echo-trailer')).to.deep.equal(['done:hello']);
     expect(log.peerIdentities.at(-1)).to.equal('spiffe://weft.local/ns/default/sa/frontend');
@@ -66,14 +75,14 @@ describe('protocols: gRPC through two sidecars', function () {
 
   it('streams server responses as they are written', async () => {
     const call = client.serverStream({ text: 'item', n: 5 });
-    const got: Msg[] = [];
-    for await (const m of call as AsyncIterable<Msg>) got.push(m);
+    const got: EchoMsg[] = [];
+    for await (const m of call as AsyncIterable<EchoMsg>) got.push(m);
     expect(got.map((m) => m.text)).to.deep.equal(['item-0', 'item-1', 'item-2', 'item-3', 'item-4']);
   });
 
   it('streams client messages and answers once the client is done', async () => {
-    const res = await new Promise<Msg>((resolve, reject) => {
-      const call = client.clientStream((err, r) => (err ? reject(err) : resolve(r as Msg)));
+    const res = await new Promise<EchoMsg>((resolve, reject) => {
+      const call = client.clientStream((err, r) => (err ? reject(err) : resolve(r as EchoMsg)));
       for (let i = 1; i <= 4; i++) call.write({ text: `m${i}`, n: i });
       call.end();
     });
@@ -100,14 +109,14 @@ describe('protocols: gRPC through two sidecars', function () {
   });
 
   it("enforces the caller's deadline when it is shorter than the route timeout, and tells the server", async () => {
-    const err = await callSlow(client, 100);
+    const err = await grpcEchoSlow(client, 100);
     expect(err?.code).to.equal(grpc.status.DEADLINE_EXCEEDED);
     expect(log.deadlinesMs.at(-1)).to.be.within(0, 110); // the server got what remained of 100ms, not the route's 300ms
   });
 
   it('cuts a longer deadline to the route timeout: the sidecar answers DEADLINE_EXCEEDED, not 504', async () => {
     const startedAt = performance.now();
-    const err = await callSlow(client, 5_000);
+    const err = await grpcEchoSlow(client, 5_000);
     const tookMs = performance.now() - startedAt;
     expect(err?.code).to.equal(grpc.status.DEADLINE_EXCEEDED);
     expect(err?.details).to.contain('did not answer within 300ms');
@@ -134,9 +143,9 @@ describe('protocols: gRPC through two sidecars', function () {
   });
 
   it("answers UNAVAILABLE, as gRPC, for a service the mesh doesn't know", async () => {
-    const stranger = echoClient(caller.outbound.port, 'nowhere');
+    const stranger = grpcEchoClient(caller.outbound.port, 'nowhere');
     try {
-      const err = await unary(stranger, 'x').then(() => undefined, (e: grpc.ServiceError) => e);
+      const err = await grpcEchoUnary(stranger, 'x').then(() => undefined, (e: grpc.ServiceError) => e);
       expect(err?.code).to.equal(grpc.status.UNAVAILABLE);
       expect(err?.details).to.contain('"nowhere" has no endpoints in the mesh');
     } finally {
@@ -146,7 +155,7 @@ describe('protocols: gRPC through two sidecars', function () {
 });
 
 /** One length-prefixed gRPC message (uncompressed). */
-function grpcFrame(msg: Msg): Buffer {
+function grpcFrame(msg: EchoMsg): Buffer {
   const body = Buffer.from(JSON.stringify(msg));
   const head = Buffer.alloc(5);
   head.writeUInt32BE(body.length, 1);

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { expect } from 'chai';
+import { recordingLogger, waitFor } from '@weft/harness';
 import type { ProxyListener } from '../../src/listener';
 import { startTcpForward } from '../../src/outbound/tcp-forward';
 import { resource, TestMesh, type Caller } from '../scenarios/mesh-fixture';
-import { memoryLogger } from '../control/helpers';
 
 /** A raw TCP echo app that counts the connections it accepted. */
 async function startEcho(): Promise<{ server: Server; port: number; accepted: () => number }> {
@@ -33,13 +33,13 @@ function exchange(port: number, data: Buffer): Promise<{ received: Buffer; ended
   });
 }
 
-async function waitForMetric(caller: Caller, pattern: RegExp): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    const line = caller.telemetry.renderMetrics().split('\n').find((l) => pattern.test(l));
-    if (line) return line;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no metric line matches ${pattern}:\n${caller.telemetry.renderMetrics()}`);
+function waitForMetric(caller: Caller, pattern: RegExp): Promise<string> {
+  return waitFor(`a metric line matching ${pattern}`, () => {
+    const metrics = caller.telemetry.renderMetrics();
+    const line = metrics.split('\n').find((l) => pattern.test(l));
+    if (!line) throw new Error(`none yet in:\n${metrics}`);
+    return line;
+  }, 2_000);
 }
 
 describe('protocols: plain TCP through two sidecars (--tcp-forward, --app-protocol tcp)', function () {
@@ -52,8 +52,8 @@ describe('protocols: plain TCP through two sidecars (--tcp-forward, --app-protoc
   const forwards: ProxyListener[] = [];
   // Each sidecar logs to a logger of its own (refusals are the point here, and would clutter the
   // output), so the tests can also see what each one said and where.
-  const callerLog = memoryLogger();
-  const dbLog = memoryLogger();
+  const callerLog = recordingLogger();
+  const dbLog = recordingLogger();
 
   const forward = async (service: string): Promise<number> => {
     const listener = await startTcpForward({ host: '127.0.0.1', forward: { localPort: 0, service }, self: caller.self, identity: caller.identity, config: caller.config, telemetry: caller.telemetry });
@@ -65,7 +65,7 @@ describe('protocols: plain TCP through two sidecars (--tcp-forward, --app-protoc
     mesh = new TestMesh();
     [db, impostorApp] = await Promise.all([startEcho(), startEcho()]);
     dbSidecar = await mesh.addSidecar('db', db.port, { appProtocol: 'tcp', telemetry: { log: dbLog } });
-    const impostor = await mesh.addSidecar('impostor', impostorApp.port, { appProtocol: 'tcp', telemetry: { log: memoryLogger() } });
+    const impostor = await mesh.addSidecar('impostor', impostorApp.port, { appProtocol: 'tcp', telemetry: { log: recordingLogger() } });
     // The registry claims the impostor's sidecar serves "vault": its certificate says otherwise.
     mesh.registerEndpoint('vault', impostor.address);
     await mesh.addInstance('web', (_req, res) => res.end('http app'));

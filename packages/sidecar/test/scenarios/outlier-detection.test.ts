@@ -1,7 +1,7 @@
 import { expect } from 'chai';
+import { quietLogger } from '@weft/harness';
 import type { WeftEvents } from '../../src/telemetry/events';
 import { delay, resource, TestMesh, type Caller, type Instance } from './mesh-fixture';
-import { QUIET_LOG } from './quiet-log';
 
 describe('scenario: outlier detection', function () {
   this.timeout(20_000);
@@ -32,7 +32,7 @@ describe('scenario: outlier detection', function () {
         outlierDetection: { consecutiveErrors: 3, interval: '1s', baseEjectionTime: '1s', maxEjectionPercent: 50 },
       }),
     ]);
-    frontend = await mesh.addCaller('frontend', { telemetry: { log: QUIET_LOG } });
+    frontend = await mesh.addCaller('frontend', { telemetry: { log: quietLogger } });
     frontend.telemetry.events.on('weft:endpoint-ejected', (e) => ejected.push(e));
     frontend.telemetry.events.on('weft:endpoint-returned', (e) => returned.push(e));
   });

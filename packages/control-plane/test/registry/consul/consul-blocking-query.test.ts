@@ -6,21 +6,11 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
 
-import { ConsulTestServer } from '@weft/harness';
+import { ConsulTestServer, waitFor } from '@weft/harness';
 import { BlockingQuery, type BlockingQueryTiming } from '../../../src/registry/consul/consul-blocking-query';
 import { ConsulClient, type HealthEntry } from '../../../src/registry/consul/consul-client';
 
 const FAST: Partial<BlockingQueryTiming> = { waitMs: 2_000, minIntervalMs: 50, backoff: { baseMs: 50, capMs: 200 } };
-
-async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function register(server: ConsulTestServer, id: string, name: string, meta: Record<string, string> = {}, token?: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -69,12 +59,12 @@ describe('Consul blocking-query loop (against the Consul HTTP API test server)',
 
   it('follows registrations with blocking reads: a read waits at the last index, a write wakes it', async () => {
     const q = watch();
-    await until('the first answer', () => values.length === 1);
+    await waitFor('the first answer', () => values.length === 1);
     expect(values[0]?.ids).to.deep.equal([]);
-    await until('a read blocked at the index', () => q.index > 0 && server.requests.some((r) => r.query.includes(`index=${q.index}`)));
+    await waitFor('a read blocked at the index', () => q.index > 0 && server.requests.some((r) => r.query.includes(`index=${q.index}`)));
     const before = healthReads();
     await register(server, 'orders-1', 'orders');
-    await until('the new instance', () => values.some((v) => v.ids.includes('orders-1')));
+    await waitFor('the new instance', () => values.some((v) => v.ids.includes('orders-1')));
     // One blocked read answered the change: the loop did not poll.
     expect(healthReads() - before).to.be.at.most(2);
     expect(server.requests.find((r) => r.path === '/v1/health/service/orders' && r.query.includes('index='))?.query).to.match(/wait=2s/);
@@ -83,15 +73,15 @@ describe('Consul blocking-query loop (against the Consul HTTP API test server)',
   it('an index that goes backwards (a restored Consul) is reset to 0: the next read is a fresh one, then it blocks at the new index', async () => {
     for (let i = 0; i < 5; i++) await register(server, 'orders-1', 'orders'); // each write raises the index
     const q = watch({ ...FAST, waitMs: 1_000 });
-    await until('the first answer', () => values.length === 1 && q.index > 0);
+    await waitFor('the first answer', () => values.length === 1 && q.index > 0);
     const high = q.index;
     expect(high).to.be.at.least(5);
     server.restoreIndex(1);
     const mark = server.requests.length;
     await register(server, 'orders-2', 'orders'); // index 2 < high
     // Consul holds a read at index `high` for the wait, then answers with the lower index.
-    await until('the instance registered after the restore', () => values.some((v) => v.ids.includes('orders-2')), 5_000);
-    await until('a read blocking at the new index', () => server.requests.slice(mark).some((r) => r.path === '/v1/health/service/orders' && r.query.includes(`index=${server.index}`)));
+    await waitFor('the instance registered after the restore', () => values.some((v) => v.ids.includes('orders-2')), 5_000);
+    await waitFor('a read blocking at the new index', () => server.requests.slice(mark).some((r) => r.path === '/v1/health/service/orders' && r.query.includes(`index=${server.index}`)));
     expect(server.index).to.be.below(high);
     const after = server.requests.slice(mark).filter((r) => r.path === '/v1/health/service/orders');
     // The read after the backwards answer sent no index (a reset), not index=high again.
@@ -103,7 +93,7 @@ describe('Consul blocking-query loop (against the Consul HTTP API test server)',
     server.faults.zeroIndex = true;
     server.faults.noBlocking = true;
     watch({ ...FAST, minIntervalMs: 10, backoff: { baseMs: 200, capMs: 400 } });
-    await until('errors', () => errors.length >= 3);
+    await waitFor('errors', () => errors.length >= 3);
     expect(errors[0]).to.match(/X-Consul-Index 0; an index must be at least 1/);
     expect(values).to.have.length(0);
     const started = Date.now();
@@ -113,13 +103,13 @@ describe('Consul blocking-query loop (against the Consul HTTP API test server)',
     expect(healthReads() - reads).to.be.below(60);
     expect(Date.now() - started).to.be.at.least(1_000);
     server.faults.zeroIndex = false;
-    await until('a value after the fault', () => values.length > 0);
+    await waitFor('a value after the fault', () => values.length > 0);
   });
 
   it('rate-limits reads that return at once (minIntervalMs between the starts of two reads)', async () => {
     server.faults.noBlocking = true; // every read answers at once, as on a busy agent
     watch({ ...FAST, minIntervalMs: 200 });
-    await until('the first answer', () => values.length === 1);
+    await waitFor('the first answer', () => values.length === 1);
     const reads = healthReads();
     await new Promise((r) => setTimeout(r, 1_000));
     // At most one read per 200 ms (plus the one in flight); without the limit there would be hundreds.
@@ -128,13 +118,13 @@ describe('Consul blocking-query loop (against the Consul HTTP API test server)',
 
   it('errors back off with jitter while Consul is down, and the loop resumes when it is back', async () => {
     const q = watch();
-    await until('the first answer', () => values.length === 1 && q.index > 0);
+    await waitFor('the first answer', () => values.length === 1 && q.index > 0);
     await server.stop();
-    await until('failures', () => errors.length >= 2);
+    await waitFor('failures', () => errors.length >= 2);
     expect(errors[0]).to.match(/cannot reach Consul at 127\.0\.0\.1:\d+ for health\.service/);
     await server.restart();
     await register(server, 'orders-3', 'orders');
-    await until('the instance registered after the outage', () => values.some((v) => v.ids.includes('orders-3')));
+    await waitFor('the instance registered after the outage', () => values.some((v) => v.ids.includes('orders-3')));
   });
 
   it('with ACLs on, a wrong token is 403 "ACL not found" and the error says which flag to check', async () => {
@@ -146,10 +136,10 @@ describe('Consul blocking-query loop (against the Consul HTTP API test server)',
     const right = new ConsulClient({ host: '127.0.0.1', port: server.port, token: 'right' });
     try {
       watch(FAST, wrong);
-      await until('an error', () => errors.length >= 1);
+      await waitFor('an error', () => errors.length >= 1);
       expect(errors[0]).to.match(/403 ACL not found.*--consul-token-file/);
       watch(FAST, right);
-      await until('the instance', () => values.some((v) => v.ids.includes('orders-1')));
+      await waitFor('the instance', () => values.some((v) => v.ids.includes('orders-1')));
     } finally {
       await Promise.all(queries.splice(0).map((q) => q.stop()));
       wrong.close();
@@ -163,10 +153,10 @@ describe('Consul blocking-query loop (against the Consul HTTP API test server)',
     const dc9 = new ConsulClient({ host: '127.0.0.1', port: server.port, datacenter: 'dc9' });
     try {
       watch(FAST, dc9);
-      await until('an error', () => errors.length >= 1);
+      await waitFor('an error', () => errors.length >= 1);
       expect(errors[0]).to.match(/answered health\.service with 500 No path to datacenter/);
       watch(FAST, dc1);
-      await until('the instance', () => values.some((v) => v.ids.includes('orders-1')));
+      await waitFor('the instance', () => values.some((v) => v.ids.includes('orders-1')));
       expect(server.requests.some((r) => r.query.includes('dc=dc1'))).to.equal(true);
     } finally {
       await Promise.all(queries.splice(0).map((q) => q.stop()));

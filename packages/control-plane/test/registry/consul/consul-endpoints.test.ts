@@ -4,12 +4,11 @@
  */
 import { expect } from 'chai';
 import * as http from 'node:http';
-import { ConsulTestServer } from '@weft/harness';
+import { ConsulTestServer, quietLogger } from '@weft/harness';
 import type { RegistryEndpoint, ServiceEntry } from '../../../src/registry/registry';
 import { ConsulCatalog } from '../../../src/registry/consul/consul-catalog';
 import { ConsulClient } from '../../../src/registry/consul/consul-client';
 import { mergeConsul } from '../../../src/registry/consul/consul-endpoints';
-import { silentLogger } from '../../helpers/fixtures';
 
 function put(server: ConsulTestServer, path: string, body: unknown): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -38,7 +37,7 @@ describe('Consul instances as mesh endpoints (catalog watch + merge)', function 
   beforeEach(async () => {
     server = await ConsulTestServer.start();
     client = new ConsulClient({ host: '127.0.0.1', port: server.port });
-    catalog = new ConsulCatalog({ client, log: silentLogger, timing: { waitMs: 2_000, minIntervalMs: 20, backoff: { baseMs: 20, capMs: 100 } } });
+    catalog = new ConsulCatalog({ client, log: quietLogger, timing: { waitMs: 2_000, minIntervalMs: 20, backoff: { baseMs: 20, capMs: 100 } } });
     catalog.start();
   });
 
