@@ -3,3 +3,4 @@ export * from './workload';
 export { parseCsr, type CsrInfo } from './csr-parse';
 export { CertificateAuthority, type IssueOptions, type IssuedCertificate, type CaMaterial, type SubordinateOptions } from './certificate-authority';
 export { signingProblem } from './ca-checks';
+export { keyDescription, keyProblem } from './key-policy';

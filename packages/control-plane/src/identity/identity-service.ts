@@ -128,10 +128,10 @@ export class IdentityService {
   #requestedIdentity(csrPem: string): { spiffeId: string; namespace: string; service: string; publicKeyPem: string } {
     if (!csrPem.trim()) throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', 'csrPem is required: a PEM PKCS#10 request for one SPIFFE ID');
     const csr = parseCsr(csrPem);
-    if (csr.uris.length !== 1 || csr.dnsNames.length > 0) {
+    if (csr.uris.length !== 1 || csr.dnsNames.length > 0 || csr.otherNames > 0) {
       throw new ControlPlaneError(
         'WEFT_ERR_INVALID_ARGUMENT',
-        `the CSR must ask for exactly one URI SAN (the SPIFFE ID) and no DNS names; it asks for ${csr.uris.length} URI and ${csr.dnsNames.length} DNS`,
+        `the CSR must ask for exactly one URI SAN (the SPIFFE ID) and no other names; it asks for ${csr.uris.length} URI, ${csr.dnsNames.length} DNS and ${csr.otherNames} other`,
       );
     }
     const uri = csr.uris[0] as string;
