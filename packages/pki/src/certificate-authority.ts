@@ -15,13 +15,16 @@ import { certificateInfo, splitPemChain } from './certificate-info';
 import { certificateParts } from './certificate-parts';
 import { PkiError } from './errors';
 import { keyDescription, keyProblem } from './key-policy';
+import { subjectKeyFromPem, type SubjectKey } from './subject-key';
 import { generateKeyPair, type KeyType } from './keys';
 import { signingKey, type SigningKey } from './signing-key';
 
 const DEFAULT_ROOT_VALIDITY_DAYS = 3650;
 
-export interface IssueOptions extends SubjectAltNames {
-  readonly publicKeyPem: string;
+/** The key a certificate is for: SPKI PEM, or a key `parseCsr` already read and checked. */
+export type IssueOptions = IssueParameters & ({ readonly publicKeyPem: string } | { readonly subjectKey: SubjectKey });
+
+export interface IssueParameters extends SubjectAltNames {
   readonly ttlMs: number;
   /** `workload` certificates serve and call (sidecars); `server` and `client` do one of them. */
   readonly usage: 'workload' | 'server' | 'client';
@@ -172,14 +175,14 @@ export class CertificateAuthority {
 
   issue(options: IssueOptions): IssuedCertificate {
     if (!(options.ttlMs > 0)) throw new PkiError('WEFT_ERR_BAD_CERTIFICATE', 'a certificate TTL must be positive');
-    const subjectKey = publicKey(options.publicKeyPem);
-    const spkiDer = subjectKey.export({ type: 'spki', format: 'der' });
+    const subject = 'subjectKey' in options ? options.subjectKey : subjectKeyFromPem(options.publicKeyPem);
+    const spkiDer = subject.spkiDer;
     const serial = randomSerial();
     const now = Date.now();
     // A leaf never outlives the certificates it chains through.
     const notAfter = wholeSeconds(new Date(Math.min(now + options.ttlMs, this.#chainNotAfterMs)));
     // keyEncipherment is RSA key transport; an ECDSA key only signs (its TLS key exchange is ECDHE).
-    const usages = subjectKey.asymmetricKeyType === 'rsa' ? [KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment] : [KEY_USAGE.digitalSignature];
+    const usages = subject.type === 'rsa' ? [KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment] : [KEY_USAGE.digitalSignature];
     const certificatePem = signCertificate(
       {
         serial,
@@ -236,19 +239,6 @@ export class CertificateAuthority {
     if (this.#rootPem === this.#signerPem) return [];
     return [this.#signerPem, ...this.#intermediates].flatMap(splitPemChain);
   }
-}
-
-/** A leaf's public key, refused unless Weft signs for that kind of key (see `keyProblem`). */
-function publicKey(pem: string): KeyObject {
-  let key: KeyObject;
-  try {
-    key = createPublicKey(pem);
-  } catch (err) {
-    throw new PkiError('WEFT_ERR_BAD_KEY', `the public key cannot be read (PEM SubjectPublicKeyInfo expected): ${(err as Error).message}`);
-  }
-  const problem = keyProblem(key);
-  if (problem) throw new PkiError('WEFT_ERR_UNSUPPORTED_KEY', `no certificate is issued for this key: ${problem}`);
-  return key;
 }
 
 const spki = (publicKeyPem: string): Buffer => createPublicKey(publicKeyPem).export({ type: 'spki', format: 'der' });

@@ -1,16 +1,19 @@
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { verify } from 'node:crypto';
 import { EXTENSION_OID } from './certificate-extensions';
 import { EXTENSION_REQUEST_OID } from './csr-create';
 import { bitStringBytes, children, content, DerError, encoding, expectNode, pemBody, readNode, readOid, type DerNode } from './der-read';
 import { PkiError } from './errors';
-import { keyProblem } from './key-policy';
-import { signatureOidFor } from './signing-key';
+import { SIGNATURE_OID } from './signing-key';
+import { subjectKeyFromSpki, type SubjectKey } from './subject-key';
 
 export interface CsrInfo {
   readonly uris: readonly string[];
   readonly dnsNames: readonly string[];
   /** Subject alternative names of any other kind (IP, e-mail, ...): the mesh signs none. */
   readonly otherNames: number;
+  /** The requested key, read and checked once: pass it to `CertificateAuthority.issue` as is. */
+  readonly subjectKey: SubjectKey;
+  /** The same key as SPKI PEM (made when first read). */
   readonly publicKeyPem: string;
 }
 
@@ -29,20 +32,20 @@ export function parseCsr(pem: string): CsrInfo {
     if (!(err instanceof DerError)) throw err;
     throw new PkiError('WEFT_ERR_BAD_CSR', `the CSR is not a valid PEM PKCS#10 request: ${err.message}`);
   }
-  let key: KeyObject;
+  let subjectKey: SubjectKey;
   try {
-    key = createPublicKey({ key: parsed.spki, format: 'der', type: 'spki' });
+    subjectKey = subjectKeyFromSpki(parsed.spki, (message) => new PkiError('WEFT_ERR_BAD_CSR', `the CSR's ${message.replace(/^the /, '')}`));
   } catch (err) {
-    throw new PkiError('WEFT_ERR_BAD_CSR', `the CSR's public key cannot be read: ${(err as Error).message}`);
+    if (!(err instanceof PkiError) || err.code !== 'WEFT_ERR_UNSUPPORTED_KEY') throw err;
+    throw new PkiError('WEFT_ERR_UNSUPPORTED_KEY', `the CSR is refused: ${err.message}. Upgrade the sidecar (it makes P-256 keys), or make the request with such a key`);
   }
-  const problem = keyProblem(key);
-  if (problem) throw new PkiError('WEFT_ERR_UNSUPPORTED_KEY', `the CSR is refused: ${problem}. Upgrade the sidecar (it makes P-256 keys), or make the request with such a key`);
-  if (parsed.algorithm !== signatureOidFor(key)) {
-    throw new PkiError('WEFT_ERR_BAD_CSR', `the CSR is signed with algorithm ${parsed.algorithm}; sign it with SHA-256 (${signatureOidFor(key)} for this key)`);
+  const expected = subjectKey.type === 'rsa' ? SIGNATURE_OID.sha256WithRSAEncryption : SIGNATURE_OID.ecdsaWithSha256;
+  if (parsed.algorithm !== expected) {
+    throw new PkiError('WEFT_ERR_BAD_CSR', `the CSR is signed with algorithm ${parsed.algorithm}; sign it with SHA-256 (${expected} for this key)`);
   }
   let signed = false;
   try {
-    signed = verify('sha256', parsed.info, key, parsed.signature);
+    signed = verify('sha256', parsed.info, subjectKey.key, parsed.signature);
   } catch {
     // OpenSSL throws on a signature it cannot even decode; to the caller that is the same refusal.
   }
@@ -55,7 +58,16 @@ export function parseCsr(pem: string): CsrInfo {
     else if (name.tag === 0x82) dnsNames.push(content(name).toString('ascii'));
     else otherNames++;
   }
-  return { uris, dnsNames, otherNames, publicKeyPem: key.export({ type: 'spki', format: 'pem' }).toString() };
+  let cachedPem: string | undefined;
+  return {
+    uris,
+    dnsNames,
+    otherNames,
+    subjectKey,
+    get publicKeyPem(): string {
+      return (cachedPem ??= subjectKey.key.export({ type: 'spki', format: 'pem' }).toString());
+    },
+  };
 }
 
 /** CertificationRequest ::= SEQUENCE { certificationRequestInfo, signatureAlgorithm, signature BIT STRING }. */

@@ -53,8 +53,17 @@ export function bitString(content: Buffer): Buffer {
   return tlv(0x03, Buffer.concat([Buffer.from([0]), content]));
 }
 
+/** Encoded OBJECT IDENTIFIERs: a handful of constants, written for every certificate. */
+const oids = new Map<string, Buffer>();
+
 /** An OBJECT IDENTIFIER from its dotted form (`2.5.29.17`). */
 export function oid(dotted: string): Buffer {
+  let encoded = oids.get(dotted);
+  if (!encoded) oids.set(dotted, (encoded = encodeOid(dotted)));
+  return encoded;
+}
+
+function encodeOid(dotted: string): Buffer {
   const [first = 0, second = 0, ...rest] = dotted.split('.').map(Number);
   const bytes = [first * 40 + second];
   for (const arc of rest) {

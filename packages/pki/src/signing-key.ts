@@ -24,8 +24,3 @@ export function signingKey(key: KeyObject): SigningKey {
   const algorithm = key.asymmetricKeyType === 'rsa' ? sequence(oid(SIGNATURE_OID.sha256WithRSAEncryption), NULL) : sequence(oid(SIGNATURE_OID.ecdsaWithSha256));
   return { key, algorithm, sign: (data) => sign('sha256', data, key) };
 }
-
-/** The signature OID a public key of this type must use, as `signingKey` writes it. */
-export function signatureOidFor(key: KeyObject): string {
-  return key.asymmetricKeyType === 'rsa' ? SIGNATURE_OID.sha256WithRSAEncryption : SIGNATURE_OID.ecdsaWithSha256;
-}

@@ -85,5 +85,10 @@ describe('ECDSA P-256 issuing (certificate-build.ts, csr-parse.ts)', function ()
     der[at] = 'x'.charCodeAt(0); // ...sa/xrders under the signature made for ...sa/orders
     expect(() => parseCsr(pemOf('CERTIFICATE REQUEST', der))).to.throw(PkiError, /signature does not verify/).with.property('code', 'WEFT_ERR_BAD_CSR');
     expect(() => parseCsr(pemOf('CERTIFICATE REQUEST', der.subarray(0, 40)))).to.throw(PkiError, /not a valid PEM PKCS#10/);
+    // A P-256 key whose point is not on the curve (its X changed): refused as unreadable, before any signature check.
+    const offCurve = Buffer.from(createCsr(ORDERS, key.privateKeyPem).replace(/-----[A-Z ]+-----|\s/g, ''), 'base64');
+    const point = offCurve.indexOf(Buffer.from('06082a8648ce3d030107034200', 'hex')) + 13 + 1;
+    offCurve[point + 5] = (offCurve[point + 5] as number) ^ 0x01;
+    expect(() => parseCsr(pemOf('CERTIFICATE REQUEST', offCurve))).to.throw(PkiError, /not a point on the curve/).with.property('code', 'WEFT_ERR_BAD_CSR');
   });
 });
