@@ -159,7 +159,7 @@ export async function getJson<T>(port: number, path: string): Promise<{ status: 
 /** The parts of a sidecar's /config the suites read. */
 export interface SidecarConfigView {
   readonly identity: { spiffeId: string; certificateExpiresAt: string; certificateIssuedAt: string };
-  readonly controlPlane: { connected: boolean };
+  readonly controlPlane: { address: string; current: string; connected: boolean };
   readonly config: { version: string };
   /** What is in force, as the sidecar describes it (routes, policies, endpoints). */
   readonly inForce: unknown;

@@ -15,6 +15,8 @@ describe('HA control plane: a replica killed under load and during applies', fun
   let client: Sidecar;
   let inventory: Sidecar;
   let args: string[] = [];
+  /** The replica the first test kills (the client's). */
+  let killed: ControlPlane | undefined;
 
   const token = async (replica: ControlPlane, service: string): Promise<string> => {
     const out = await weftctl(['token', 'create', '--service', service], { config: replica.configPath });
@@ -33,12 +35,13 @@ describe('HA control plane: a replica killed under load and during applies', fun
     const clientApp = await startEchoApp('client');
     const inventoryApp = await startEchoApp('inventory');
     apps.push(clientApp, inventoryApp);
-    // The client starts on A, inventory on B: endpoints cross replicas through etcd from the start.
+    // Both get all three replicas, and each starts on the one its proxy id hashes to; the client
+    // joins with a token made on A, inventory with one made on C: tokens live in etcd.
     [client, inventory] = await Promise.all([
       mesh.startSidecar({ service: 'client', appPort: clientApp.port, token: await token(a, 'client'), controlPlane: [a, b, c].map((r) => r.endpoint).join(',') }),
-      mesh.startSidecar({ service: 'inventory', appPort: inventoryApp.port, token: await token(c, 'inventory'), controlPlane: [b, c, a].map((r) => r.endpoint).join(',') }),
+      mesh.startSidecar({ service: 'inventory', appPort: inventoryApp.port, token: await token(c, 'inventory'), controlPlane: [a, b, c].map((r) => r.endpoint).join(',') }),
     ]);
-    await waitFor('client (on A) to reach inventory (announced to B)', async () => ((await callVia(client, 'inventory')).status === 200 ? true : undefined), 15_000);
+    await waitFor('client to reach inventory (endpoints through etcd)', async () => ((await callVia(client, 'inventory')).status === 200 ? true : undefined), 15_000);
   });
 
   after(async () => {
@@ -48,7 +51,12 @@ describe('HA control plane: a replica killed under load and during applies', fun
   });
 
   it('kill -9 of the replica a sidecar uses: zero failed requests, the sidecar moves to another replica, and no acknowledged write is lost', async () => {
-    const [a, b, c] = replicas as [ControlPlane, ControlPlane, ControlPlane];
+    // The replica the client's stream is on (its /config says which) dies; the other two stay.
+    const used = (await sidecarConfig(client)).controlPlane.current;
+    const a = replicas.find((r) => r.endpoint === used);
+    if (!a) throw new Error(`the client uses ${used}, not one of ${replicas.map((r) => r.endpoint).join(', ')}`);
+    killed = a;
+    const [b, c] = replicas.filter((r) => r !== a) as [ControlPlane, ControlPlane];
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     const load = new Load(() => callVia(client, 'inventory', { agent }), 4);
     // Applies through B and C all along; each one that reports success must be in force at the end.
@@ -66,7 +74,7 @@ describe('HA control plane: a replica killed under load and during applies', fun
       await mesh.group.stop(a.proc, 'SIGKILL', 0);
       await waitFor('the client sidecar to connect to another replica', async () => {
         const view = await sidecarConfig(client);
-        return view.controlPlane.connected ? true : undefined;
+        return view.controlPlane.connected && view.controlPlane.current !== used ? true : undefined;
       }, 20_000);
       // Keep the load going past the switch and a few pushes from the new replica.
       await sleep(3_000);
@@ -102,7 +110,7 @@ describe('HA control plane: a replica killed under load and during applies', fun
   });
 
   it('kill -9 of the leader right after a root rotation started: the next leader finishes it, with no failed request', async () => {
-    const live = replicas.slice(1);
+    const live = replicas.filter((r) => r !== killed);
     // A replacement for the replica killed above, so that two remain after the leader goes.
     live.push(await mesh.startControlPlane({ extraArgs: args }));
     const leads = (r: ControlPlane): boolean => {

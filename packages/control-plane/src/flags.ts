@@ -36,7 +36,7 @@ Flags:
                              (default 127.0.0.1:<bound gRPC port>)
   --ca-cert FILE             bring your own CA (first start only): the PEM certificate that signs
                              workload certificates, a root or an intermediate
-  --ca-key FILE              its PEM private key (RSA, unencrypted); required with --ca-cert
+  --ca-key FILE              its PEM private key (ECDSA P-256 or RSA >= 2048, unencrypted); required with --ca-cert
   --ca-chain FILE            PEM certificates from above --ca-cert up to the root, in order; served
                              in every certificate chain
   --root-cert FILE           the root workloads trust (default: the end of --ca-chain, or --ca-cert

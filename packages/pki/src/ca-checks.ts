@@ -1,20 +1,21 @@
-import forge from 'node-forge';
+import { X509Certificate } from 'node:crypto';
+import { certificateParts } from './certificate-parts';
 
 /**
  * Why a certificate cannot sign other certificates, or undefined when it can: it must be a CA
  * (basicConstraints cA) and, if it restricts its key usage, allow keyCertSign (RFC 5280 4.2.1.3).
- * Validity and key matching are checked elsewhere.
+ * Validity, key type and key matching are checked elsewhere.
  */
 export function signingProblem(pem: string): string | undefined {
-  let cert: forge.pki.Certificate;
+  let cert: X509Certificate;
+  let keyCertSign: boolean | undefined;
   try {
-    cert = forge.pki.certificateFromPem(pem);
+    cert = new X509Certificate(pem);
+    keyCertSign = certificateParts(cert).keyCertSign;
   } catch (err) {
-    return `it cannot be read (an RSA certificate in PEM is expected): ${(err as Error).message}`;
+    return `it cannot be read (a PEM X.509 certificate is expected): ${(err as Error).message}`;
   }
-  const constraints = cert.getExtension('basicConstraints') as { cA?: boolean } | undefined;
-  if (!constraints?.cA) return 'it is not a CA certificate (basicConstraints cA is not set)';
-  const usage = cert.getExtension('keyUsage') as { keyCertSign?: boolean } | undefined;
-  if (usage && !usage.keyCertSign) return 'its key usage does not allow signing certificates (keyCertSign)';
+  if (!cert.ca) return 'it is not a CA certificate (basicConstraints cA is not set)';
+  if (keyCertSign === false) return 'its key usage does not allow signing certificates (keyCertSign)';
   return undefined;
 }

@@ -1,16 +1,30 @@
-import forge from 'node-forge';
+import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { CLOCK_SKEW_MS, name, randomSerial, signCertificate, wholeSeconds } from './certificate-build';
+import {
+  authorityKeyIdentifier,
+  basicConstraints,
+  extKeyUsage,
+  KEY_USAGE,
+  keyIdentifierOf,
+  keyUsage,
+  subjectAltName,
+  subjectKeyIdentifier,
+  type SubjectAltNames,
+} from './certificate-extensions';
 import { certificateInfo, splitPemChain } from './certificate-info';
+import { certificateParts } from './certificate-parts';
 import { PkiError } from './errors';
-import { altNamesExtension, forgePrivateKey, randomSerial, type SubjectAltNames } from './forge-helpers';
-import { generateKeyPair } from './keys';
-import { asForgeKey, nativeRsaSigner, type ForgeSigner } from './rsa-sign';
+import { keyDescription, keyProblem } from './key-policy';
+import { subjectKeyFromPem, type SubjectKey } from './subject-key';
+import { generateKeyPair, type KeyType } from './keys';
+import { signingKey, type SigningKey } from './signing-key';
 
-/** Leaves start a minute in the past so that a peer whose clock runs slightly behind accepts them. */
-const CLOCK_SKEW_MS = 60_000;
 const DEFAULT_ROOT_VALIDITY_DAYS = 3650;
 
-export interface IssueOptions extends SubjectAltNames {
-  readonly publicKeyPem: string;
+/** The key a certificate is for: SPKI PEM, or a key `parseCsr` already read and checked. */
+export type IssueOptions = IssueParameters & ({ readonly publicKeyPem: string } | { readonly subjectKey: SubjectKey });
+
+export interface IssueParameters extends SubjectAltNames {
   readonly ttlMs: number;
   /** `workload` certificates serve and call (sidecars); `server` and `client` do one of them. */
   readonly usage: 'workload' | 'server' | 'client';
@@ -31,6 +45,8 @@ export interface SubordinateOptions {
   readonly ttlMs: number;
   /** How many more CAs may sit below it; 0: it signs leaves only. */
   readonly pathLength?: number;
+  /** Its key; ECDSA P-256 unless said otherwise. */
+  readonly keyType?: KeyType;
 }
 
 export interface CaMaterial {
@@ -45,37 +61,46 @@ export interface CaMaterial {
 
 /**
  * The mesh certificate authority: signs workload, control-plane and operator certificates.
- * The private key is held in a #private field and never leaves this object.
+ * It signs with whatever key its certificate holds: ECDSA P-256 (new meshes and every new root
+ * since), or RSA (a CA stored by an earlier Weft or brought by the operator), and its leaves may
+ * hold either kind of key. Certificates are built with the DER writer in `der.ts` and signed in
+ * OpenSSL. The private key is held in a #private field and never leaves this object.
  */
 export class CertificateAuthority {
-  readonly #cert: forge.pki.Certificate;
-  readonly #key: forge.pki.rsa.PrivateKey;
-  /** Signs in OpenSSL: forge's JavaScript RSA is ~30x slower and capped issuance near 30/s. */
-  readonly #signer: ForgeSigner;
+  readonly #signer: SigningKey;
   readonly #keyPem: string;
   readonly #signerPem: string;
+  /** The signer's subject Name, DER: every certificate it issues names it as issuer, byte for byte. */
+  readonly #subjectDer: Buffer;
   readonly #intermediates: readonly string[];
   readonly #rootPem: string;
   /** No leaf outlives any certificate above it, or it would stop verifying before its own expiry. */
   readonly #chainNotAfterMs: number;
   /** What leaves name as their authority key: the signer's own SKI when it has one. */
-  readonly #keyIdentifier: string;
+  readonly #keyIdentifier: Buffer;
+  readonly #keyDescription: string;
 
   private constructor(material: CaMaterial) {
+    let cert: X509Certificate;
+    let key: KeyObject;
     try {
-      this.#cert = forge.pki.certificateFromPem(material.certificatePem);
-      this.#key = forgePrivateKey(material.privateKeyPem);
-      this.#signer = nativeRsaSigner(material.privateKeyPem);
+      cert = new X509Certificate(material.certificatePem);
+      key = createPrivateKey(material.privateKeyPem);
     } catch (err) {
-      throw new PkiError('WEFT_ERR_BAD_CERTIFICATE', `the CA certificate or key cannot be read (RSA PEM expected): ${(err as Error).message}`);
+      throw new PkiError('WEFT_ERR_BAD_CERTIFICATE', `the CA certificate or key cannot be read (PEM expected): ${(err as Error).message}`);
     }
-    const pub = this.#cert.publicKey as forge.pki.rsa.PublicKey;
-    if (pub.n.compareTo(this.#key.n) !== 0) {
+    const problem = keyProblem(key);
+    if (problem) throw new PkiError('WEFT_ERR_UNSUPPORTED_KEY', `the CA cannot sign with its key: ${problem}`);
+    if (!cert.checkPrivateKey(key)) {
       throw new PkiError('WEFT_ERR_BAD_KEY', 'the CA private key does not match the CA certificate');
     }
-    if (!certificateInfo(material.certificatePem).isCa) {
+    if (!cert.ca) {
       throw new PkiError('WEFT_ERR_BAD_CERTIFICATE', 'the CA certificate is not a CA (basicConstraints cA is not set)');
     }
+    const parts = certificateParts(cert);
+    this.#signer = signingKey(key);
+    this.#keyDescription = keyDescription(key);
+    this.#subjectDer = parts.subjectDer;
     this.#keyPem = material.privateKeyPem;
     this.#signerPem = material.certificatePem;
     this.#intermediates = material.intermediatesPem ?? [];
@@ -83,38 +108,40 @@ export class CertificateAuthority {
     this.#chainNotAfterMs = Math.min(
       ...[material.certificatePem, ...this.#intermediates, this.#rootPem].flatMap(splitPemChain).map((pem) => certificateInfo(pem).notAfter.getTime()),
     );
-    // An operator's CA may compute its SKI some other way than forge does (RFC 5280 allows
-    // several); a leaf's AKI must repeat the signer's actual SKI, or OpenSSL finds no issuer.
-    const ski = this.#cert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | undefined;
-    this.#keyIdentifier = ski?.subjectKeyIdentifier ? forge.util.hexToBytes(ski.subjectKeyIdentifier) : this.#cert.generateSubjectKeyIdentifier().getBytes();
+    // An operator's CA may compute its SKI some other way than we do (RFC 5280 allows several);
+    // a leaf's AKI must repeat the signer's actual SKI, or OpenSSL finds no issuer.
+    this.#keyIdentifier = parts.subjectKeyIdentifier ?? keyIdentifierOf(parts.spkiDer);
   }
 
   /**
-   * A new self-signed root for a trust domain. `commonName` tells roots apart where people read
-   * them (a rotation's new root is named after the moment it was made).
+   * A new self-signed root for a trust domain, on an ECDSA P-256 key unless `keyType` says RSA.
+   * `commonName` tells roots apart where people read them (a rotation's new root is named after
+   * the moment it was made).
    */
-  static createRoot(trustDomain: string, validityDays = DEFAULT_ROOT_VALIDITY_DAYS, commonName = `Weft root CA for ${trustDomain}`): CertificateAuthority {
-    const keys = generateKeyPair(2048);
-    const cert = forge.pki.createCertificate();
-    cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
-    cert.serialNumber = randomSerial();
+  static createRoot(trustDomain: string, validityDays = DEFAULT_ROOT_VALIDITY_DAYS, commonName = `Weft root CA for ${trustDomain}`, keyType: KeyType = 'ec-p256'): CertificateAuthority {
+    const keys = generateKeyPair(keyType);
+    const spkiDer = spki(keys.publicKeyPem);
+    const subjectDer = name({ organization: 'Weft', commonName });
+    const id = keyIdentifierOf(spkiDer);
     const now = Date.now();
-    cert.validity.notBefore = new Date(now - CLOCK_SKEW_MS);
-    cert.validity.notAfter = new Date(now + validityDays * 86_400_000);
-    const subject = [
-      { name: 'organizationName', value: 'Weft' },
-      { name: 'commonName', value: commonName },
-    ];
-    cert.setSubject(subject);
-    cert.setIssuer(subject);
-    cert.setExtensions([
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-      { name: 'subjectKeyIdentifier' },
-      altNamesExtension({ uris: [`spiffe://${trustDomain}`] }),
-    ]);
-    cert.sign(asForgeKey(nativeRsaSigner(keys.privateKeyPem)), forge.md.sha256.create());
-    return new CertificateAuthority({ certificatePem: forge.pki.certificateToPem(cert), privateKeyPem: keys.privateKeyPem });
+    const certificatePem = signCertificate(
+      {
+        serial: randomSerial(),
+        issuerDer: subjectDer,
+        subjectDer,
+        notBefore: new Date(now - CLOCK_SKEW_MS),
+        notAfter: new Date(now + validityDays * 86_400_000),
+        spkiDer,
+        extensions: [
+          basicConstraints(true),
+          keyUsage([KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign]),
+          subjectKeyIdentifier(id),
+          subjectAltName({ uris: [`spiffe://${trustDomain}`] }, false),
+        ],
+      },
+      signingKey(createPrivateKey(keys.privateKeyPem)),
+    );
+    return new CertificateAuthority({ certificatePem, privateKeyPem: keys.privateKeyPem });
   }
 
   static fromPem(material: CaMaterial): CertificateAuthority {
@@ -136,6 +163,11 @@ export class CertificateAuthority {
     return this.#intermediates;
   }
 
+  /** The signing key's kind, for logs and status: `ECDSA P-256`, `RSA 2048`. */
+  get keyDescription(): string {
+    return this.#keyDescription;
+  }
+
   /** For persisting the CA in the control plane's store (written 0600). */
   exportMaterial(): CaMaterial {
     return { certificatePem: this.#signerPem, privateKeyPem: this.#keyPem, intermediatesPem: this.#intermediates, rootPem: this.#rootPem };
@@ -143,40 +175,35 @@ export class CertificateAuthority {
 
   issue(options: IssueOptions): IssuedCertificate {
     if (!(options.ttlMs > 0)) throw new PkiError('WEFT_ERR_BAD_CERTIFICATE', 'a certificate TTL must be positive');
-    const cert = forge.pki.createCertificate();
-    try {
-      cert.publicKey = forge.pki.publicKeyFromPem(options.publicKeyPem);
-    } catch (err) {
-      throw new PkiError('WEFT_ERR_BAD_KEY', `the public key cannot be read (RSA expected): ${(err as Error).message}`);
-    }
-    cert.serialNumber = randomSerial();
+    const subject = 'subjectKey' in options ? options.subjectKey : subjectKeyFromPem(options.publicKeyPem);
+    const spkiDer = subject.spkiDer;
+    const serial = randomSerial();
     const now = Date.now();
-    cert.validity.notBefore = new Date(now - CLOCK_SKEW_MS);
     // A leaf never outlives the certificates it chains through.
-    cert.validity.notAfter = new Date(Math.min(now + options.ttlMs, this.#chainNotAfterMs));
-    cert.setSubject(options.commonName ? [{ name: 'commonName', value: options.commonName }] : []);
-    cert.setIssuer(this.#cert.subject.attributes);
-    cert.setExtensions([
-      { name: 'basicConstraints', cA: false, critical: true },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    const notAfter = wholeSeconds(new Date(Math.min(now + options.ttlMs, this.#chainNotAfterMs)));
+    // keyEncipherment is RSA key transport; an ECDSA key only signs (its TLS key exchange is ECDHE).
+    const usages = subject.type === 'rsa' ? [KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment] : [KEY_USAGE.digitalSignature];
+    const certificatePem = signCertificate(
       {
-        name: 'extKeyUsage',
-        serverAuth: options.usage !== 'client',
-        clientAuth: options.usage !== 'server',
+        serial,
+        issuerDer: this.#subjectDer,
+        subjectDer: name({ commonName: options.commonName }),
+        notBefore: new Date(now - CLOCK_SKEW_MS),
+        notAfter,
+        spkiDer,
+        extensions: [
+          basicConstraints(false),
+          keyUsage(usages),
+          extKeyUsage(options.usage !== 'client', options.usage !== 'server'),
+          subjectKeyIdentifier(keyIdentifierOf(spkiDer)),
+          authorityKeyIdentifier(this.#keyIdentifier),
+          // An empty subject requires the SAN extension to be critical (RFC 5280, 4.2.1.6).
+          subjectAltName(options, !options.commonName),
+        ],
       },
-      { name: 'subjectKeyIdentifier' },
-      { name: 'authorityKeyIdentifier', keyIdentifier: this.#keyIdentifier },
-      // An empty subject requires the SAN extension to be critical (RFC 5280, 4.2.1.6).
-      { ...altNamesExtension(options), critical: !options.commonName },
-    ]);
-    cert.sign(asForgeKey(this.#signer), forge.md.sha256.create());
-    const certificatePem = forge.pki.certificateToPem(cert);
-    return {
-      certificatePem,
-      chainPem: [certificatePem, ...this.#chainAboveLeaf()],
-      notAfter: cert.validity.notAfter,
-      serialNumber: cert.serialNumber,
-    };
+      this.#signer,
+    );
+    return { certificatePem, chainPem: [certificatePem, ...this.#chainAboveLeaf()], notAfter, serialNumber: serial.toString('hex') };
   }
 
   /**
@@ -184,28 +211,27 @@ export class CertificateAuthority {
    * Operators normally bring their own; this one serves tests and tools.
    */
   issueSubordinate(options: SubordinateOptions): CaMaterial {
-    const keys = generateKeyPair(2048);
-    const cert = forge.pki.createCertificate();
-    cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
-    cert.serialNumber = randomSerial();
+    const keys = generateKeyPair(options.keyType ?? 'ec-p256');
+    const spkiDer = spki(keys.publicKeyPem);
     const now = Date.now();
-    cert.validity.notBefore = new Date(now - CLOCK_SKEW_MS);
-    cert.validity.notAfter = new Date(Math.min(now + options.ttlMs, this.#chainNotAfterMs));
-    cert.setSubject([{ name: 'organizationName', value: 'Weft' }, { name: 'commonName', value: options.commonName }]);
-    cert.setIssuer(this.#cert.subject.attributes);
-    cert.setExtensions([
-      { name: 'basicConstraints', cA: true, critical: true, ...(options.pathLength === undefined ? {} : { pathLenConstraint: options.pathLength }) },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-      { name: 'subjectKeyIdentifier' },
-      { name: 'authorityKeyIdentifier', keyIdentifier: this.#keyIdentifier },
-    ]);
-    cert.sign(asForgeKey(this.#signer), forge.md.sha256.create());
-    return {
-      certificatePem: forge.pki.certificateToPem(cert),
-      privateKeyPem: keys.privateKeyPem,
-      intermediatesPem: this.#chainAboveLeaf(),
-      rootPem: this.#rootPem,
-    };
+    const certificatePem = signCertificate(
+      {
+        serial: randomSerial(),
+        issuerDer: this.#subjectDer,
+        subjectDer: name({ organization: 'Weft', commonName: options.commonName }),
+        notBefore: new Date(now - CLOCK_SKEW_MS),
+        notAfter: new Date(Math.min(now + options.ttlMs, this.#chainNotAfterMs)),
+        spkiDer,
+        extensions: [
+          basicConstraints(true, options.pathLength),
+          keyUsage([KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign]),
+          subjectKeyIdentifier(keyIdentifierOf(spkiDer)),
+          authorityKeyIdentifier(this.#keyIdentifier),
+        ],
+      },
+      this.#signer,
+    );
+    return { certificatePem, privateKeyPem: keys.privateKeyPem, intermediatesPem: this.#chainAboveLeaf(), rootPem: this.#rootPem };
   }
 
   /** The signer and its intermediates, or nothing when the root signs (the root is never sent in a chain). */
@@ -214,3 +240,5 @@ export class CertificateAuthority {
     return [this.#signerPem, ...this.#intermediates].flatMap(splitPemChain);
   }
 }
+
+const spki = (publicKeyPem: string): Buffer => createPublicKey(publicKeyPem).export({ type: 'spki', format: 'der' });

@@ -1,8 +1,13 @@
 import { WeftError } from '@weft/api';
 
-/** A certificate or CSR could not be used; the message says what was wrong with it. */
+export type PkiErrorCode = 'WEFT_ERR_BAD_CSR' | 'WEFT_ERR_BAD_CERTIFICATE' | 'WEFT_ERR_BAD_KEY' | 'WEFT_ERR_UNSUPPORTED_KEY';
+
+/**
+ * A certificate, CSR or key could not be used; the message says what was wrong with it.
+ * WEFT_ERR_UNSUPPORTED_KEY: a well-formed key of a kind Weft does not sign or sign with.
+ */
 export class PkiError extends WeftError {
-  constructor(code: 'WEFT_ERR_BAD_CSR' | 'WEFT_ERR_BAD_CERTIFICATE' | 'WEFT_ERR_BAD_KEY', message: string) {
+  constructor(code: PkiErrorCode, message: string) {
     super(code, message);
   }
 }

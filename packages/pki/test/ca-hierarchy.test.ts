@@ -33,7 +33,8 @@ describe('CertificateAuthority with an intermediate', function () {
 
   it("names the signer's own subject key identifier as the leaf's authority key", () => {
     // A CA that computes its SKI another way than forge (allowed by RFC 5280): random bytes here.
-    const keys = generateKeyPair();
+    // RSA and built by forge: what an earlier Weft, or an operator's tooling, wrote.
+    const keys = generateKeyPair('rsa-2048');
     const cert = forge.pki.createCertificate();
     cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
     cert.serialNumber = '01';
@@ -51,8 +52,9 @@ describe('CertificateAuthority with an intermediate', function () {
     const odd = CertificateAuthority.fromPem({ certificatePem: forge.pki.certificateToPem(cert), privateKeyPem: keys.privateKeyPem });
     const csr = parseCsr(createCsr(ORDERS, key.privateKeyPem));
     const issued = odd.issue({ publicKeyPem: csr.publicKeyPem, uris: csr.uris, ttlMs: 60_000, usage: 'workload' });
-    const aki = forge.pki.certificateFromPem(issued.certificatePem).getExtension('authorityKeyIdentifier') as { value: string };
-    expect(forge.util.bytesToHex(aki.value)).to.include('a1b2c3d4e5f60718293a4b5c6d7e8f9001122334');
+    // AuthorityKeyIdentifier (2.5.29.35) = SEQUENCE { [0] the signer's 20-byte SKI }.
+    expect(new X509Certificate(issued.certificatePem).raw.toString('hex')).to.include('0603551d23041830168014a1b2c3d4e5f60718293a4b5c6d7e8f9001122334');
+    expect(verifyChain(issued.chainPem, [odd.rootPem])).to.deep.equal({ ok: true });
   });
 
   it('never issues a leaf that outlives any certificate above it', () => {

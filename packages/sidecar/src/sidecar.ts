@@ -11,6 +11,7 @@ import type { CompiledConfig } from './config/compiled-config';
 import { formatHostPort } from './control/address';
 import { bootstrapIdentity, type Bootstrapped } from './control/bootstrap';
 import { ControlClient, type ObserveHandler } from './control/control-client';
+import type { ControlPlaneAddresses } from './control/control-plane-addresses';
 import { ConsulRegistration } from './control/consul-registration';
 import type { IdentityMaterial } from './control/identity-material';
 import { JoinToken } from './control/join-token';
@@ -59,12 +60,14 @@ export interface RunningSidecar {
  */
 export async function startSidecar(given: SidecarOptions): Promise<RunningSidecar> {
   const options = resolveOptions(given);
-  const { namespace, addresses, advertise } = options;
+  const { namespace, advertise } = options;
   const token = JoinToken.parse(options.token);
   const proxyId = randomUUID();
+  // Sidecars given the same replicas start on different ones (see ControlPlaneAddresses.spreadBy).
+  const addresses = options.addresses.spreadBy(proxyId);
   const logger = (options.logger ?? createLogger('sidecar')).child({ proxyId });
   const o = options.overrides ?? {};
-  const sidecar = new Sidecar(proxyId, options.service, namespace, addresses.toString(), options.drainTimeoutMs, options.drainQuietMs, o.announceMs ?? SIDECAR_DEFAULTS.announceMs, logger);
+  const sidecar = new Sidecar(proxyId, options.service, namespace, addresses, options.drainTimeoutMs, options.drainQuietMs, o.announceMs ?? SIDECAR_DEFAULTS.announceMs, logger);
   await sidecar.startAdmin(options.bindAdmin, options.adminPort, options.adminRemoteConfig ?? false);
   try {
     const boot = await bootstrapIdentity({
@@ -157,7 +160,7 @@ class Sidecar {
     readonly proxyId: string,
     readonly service: string,
     readonly namespace: string,
-    readonly controlPlaneAddress: string,
+    readonly controlPlane: ControlPlaneAddresses,
     readonly drainTimeoutMs: number,
     readonly drainQuietMs: number,
     readonly announceMs: number,
@@ -288,7 +291,7 @@ class Sidecar {
   }
 
   #configView(): unknown {
-    return buildConfigView({ proxyId: this.proxyId, service: this.service, namespace: this.namespace, controlPlaneAddress: this.controlPlaneAddress, ...factsOf(this.#parts()) });
+    return buildConfigView({ proxyId: this.proxyId, service: this.service, namespace: this.namespace, controlPlaneAddress: this.controlPlane.toString(), controlPlaneCurrent: formatHostPort(this.controlPlane.current), ...factsOf(this.#parts()) });
   }
 
   #parts(): StatusParts {

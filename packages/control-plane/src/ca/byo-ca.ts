@@ -1,6 +1,6 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs/promises';
-import { CertificateAuthority, signingProblem, splitPemChain, type CaMaterial } from '@weft/pki';
+import { CertificateAuthority, keyProblem, signingProblem, splitPemChain, type CaMaterial } from '@weft/pki';
 import { ControlPlaneError } from '../errors';
 
 /** The files an operator brings at first start (`--ca-cert`, `--ca-key`, `--ca-chain`, `--root-cert`). */
@@ -98,8 +98,9 @@ async function readKey(file: string): Promise<KeyObject> {
       err,
     );
   }
-  if (key.asymmetricKeyType !== 'rsa') {
-    throw bad(`--ca-key ${file} is an ${key.asymmetricKeyType ?? 'unknown'} key: Weft's CA signs with RSA keys only; bring an RSA signing CA (an RSA intermediate under any root will do)`);
+  const problem = keyProblem(key);
+  if (problem) {
+    throw bad(`--ca-key ${file} cannot sign: ${problem}. Bring a signing CA on such a key (an ECDSA P-256 or RSA intermediate under any root will do)`);
   }
   return key;
 }

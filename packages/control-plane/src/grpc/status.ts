@@ -20,6 +20,7 @@ const STATUS_BY_CODE: Readonly<Record<string, grpc.status>> = Object.freeze({
   WEFT_ERR_TRUST_DOMAIN_FIXED: grpc.status.INVALID_ARGUMENT,
   WEFT_ERR_BAD_CSR: grpc.status.INVALID_ARGUMENT,
   WEFT_ERR_BAD_KEY: grpc.status.INVALID_ARGUMENT,
+  WEFT_ERR_UNSUPPORTED_KEY: grpc.status.INVALID_ARGUMENT,
   WEFT_ERR_NOT_FOUND: grpc.status.NOT_FOUND,
   WEFT_ERR_CLOSED: grpc.status.UNAVAILABLE,
   // A lockout ends, so retrying later can succeed: RESOURCE_EXHAUSTED, with retry-after-ms.

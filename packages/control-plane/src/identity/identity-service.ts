@@ -11,7 +11,7 @@ import {
   type SignRequest,
   type SignResponse,
 } from '@weft/api';
-import { normalizeSerial, parseCsr } from '@weft/pki';
+import { normalizeSerial, parseCsr, type SubjectKey } from '@weft/pki';
 import type { JoinThrottle } from '../audit/join-throttle';
 import { sourceOf, type Refusals } from '../audit/refusals';
 import { peerIdentity } from '../auth/peer-identity';
@@ -112,7 +112,7 @@ export class IdentityService {
         `Identity.Sign needs a join token on first contact (create one with \`weftctl token create --service ${requested.service}${ns}\`), or the current certificate to renew`,
       );
     }
-    const issued = mesh.ca.issue({ publicKeyPem: requested.publicKeyPem, ttlMs: this.#ttlMs(), usage: 'workload', uris: [requested.spiffeId] });
+    const issued = mesh.ca.issue({ subjectKey: requested.subjectKey, ttlMs: this.#ttlMs(), usage: 'workload', uris: [requested.spiffeId] });
     metrics.certificateIssued(via.via);
     const serial = normalizeSerial(issued.serialNumber);
     await ledger.record({ serial, proxyId, spiffeId: requested.spiffeId, notAfterMs: issued.notAfter.getTime(), tokenId: via.tokenId ?? '' });
@@ -125,13 +125,13 @@ export class IdentityService {
     };
   }
 
-  #requestedIdentity(csrPem: string): { spiffeId: string; namespace: string; service: string; publicKeyPem: string } {
+  #requestedIdentity(csrPem: string): { spiffeId: string; namespace: string; service: string; subjectKey: SubjectKey } {
     if (!csrPem.trim()) throw new ControlPlaneError('WEFT_ERR_INVALID_ARGUMENT', 'csrPem is required: a PEM PKCS#10 request for one SPIFFE ID');
     const csr = parseCsr(csrPem);
-    if (csr.uris.length !== 1 || csr.dnsNames.length > 0) {
+    if (csr.uris.length !== 1 || csr.dnsNames.length > 0 || csr.otherNames > 0) {
       throw new ControlPlaneError(
         'WEFT_ERR_INVALID_ARGUMENT',
-        `the CSR must ask for exactly one URI SAN (the SPIFFE ID) and no DNS names; it asks for ${csr.uris.length} URI and ${csr.dnsNames.length} DNS`,
+        `the CSR must ask for exactly one URI SAN (the SPIFFE ID) and no other names; it asks for ${csr.uris.length} URI, ${csr.dnsNames.length} DNS and ${csr.otherNames} other`,
       );
     }
     const uri = csr.uris[0] as string;
@@ -144,7 +144,7 @@ export class IdentityService {
     if (id.namespace === CONTROL_PLANE_NAMESPACE) {
       throw new ControlPlaneError('WEFT_ERR_PERMISSION_DENIED', `namespace ${CONTROL_PLANE_NAMESPACE} is reserved for the control plane and the operator: ${uri} is never signed`);
     }
-    return { spiffeId: uri, namespace: id.namespace, service: id.service, publicKeyPem: csr.publicKeyPem };
+    return { spiffeId: uri, namespace: id.namespace, service: id.service, subjectKey: csr.subjectKey };
   }
 
   #ttlMs(): number {

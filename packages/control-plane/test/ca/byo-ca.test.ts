@@ -50,7 +50,7 @@ describe('bring your own CA (--ca-cert, --ca-key, --ca-chain, --root-cert)', fun
       'stranger-key.pem': stranger.privateKeyPem,
       'leaf.pem': leaf.certificatePem,
       'leaf-key.pem': leafKeys.privateKeyPem,
-      'ec-key.pem': (await import('node:crypto')).generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      'p384-key.pem': (await import('node:crypto')).generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       'garbage.pem': 'hello',
     });
   });
@@ -70,13 +70,23 @@ describe('bring your own CA (--ca-cert, --ca-key, --ca-chain, --root-cert)', fun
     expect(verifyChain(leaf.chainPem, [root.rootPem])).to.deep.equal({ ok: true });
   });
 
+  it('accepts an RSA operator CA too (root and intermediate on RSA-2048 keys), and signs P-256 leaves with it', async () => {
+    const rsaRoot = CertificateAuthority.createRoot('corp.example', 30, 'Corp RSA root', 'rsa-2048');
+    const rsaIntermediate = rsaRoot.issueSubordinate({ commonName: 'Corp RSA issuing CA', ttlMs: 20 * 86_400_000, pathLength: 0, keyType: 'rsa-2048' });
+    await write({ 'rsa-int.pem': rsaIntermediate.certificatePem, 'rsa-int-key.pem': rsaIntermediate.privateKeyPem, 'rsa-root.pem': rsaRoot.rootPem });
+    const ca = CertificateAuthority.fromPem(await loadOperatorCa({ certFile: f('rsa-int.pem'), keyFile: f('rsa-int-key.pem'), rootFile: f('rsa-root.pem') }));
+    expect(ca.keyDescription).to.equal('RSA 2048');
+    const leaf = ca.issue({ publicKeyPem: generateKeyPair().publicKeyPem, ttlMs: 60_000, usage: 'workload', uris: ['spiffe://corp.example/ns/a/sa/b'] });
+    expect(verifyChain(leaf.chainPem, [rsaRoot.rootPem])).to.deep.equal({ ok: true });
+  });
+
   // Each refusal names the flag and the file, and says what to bring instead.
   const cases: [string, () => OperatorCaFiles, RegExp][] = [
     ['a missing file', () => ({ certFile: f('nope.pem'), keyFile: f('int-key.pem') }), /--ca-cert .*nope\.pem cannot be read: no such file/],
     ['a file with no certificate', () => ({ certFile: f('garbage.pem'), keyFile: f('int-key.pem') }), /--ca-cert .*garbage\.pem holds no PEM certificate/],
     ['a key that is not a key', () => ({ certFile: f('int.pem'), keyFile: f('garbage.pem') }), /--ca-key .*garbage\.pem is not a PEM private key/],
     ['a key of another certificate', () => ({ certFile: f('int.pem'), keyFile: f('root-key.pem'), rootFile: f('root.pem') }), /--ca-key .*root-key\.pem is not the key of the certificate in --ca-cert .*int\.pem/],
-    ['an EC key', () => ({ certFile: f('int.pem'), keyFile: f('ec-key.pem') }), /--ca-key .*ec-key\.pem is an ec key: .*RSA/],
+    ['a key on a curve other than P-256', () => ({ certFile: f('int.pem'), keyFile: f('p384-key.pem') }), /--ca-key .*p384-key\.pem cannot sign: the key is ECDSA secp384r1; Weft accepts ECDSA P-256 keys .*RSA keys of 2048 bits or more.*intermediate/],
     ['a certificate that is not a CA', () => ({ certFile: f('leaf.pem'), keyFile: f('leaf-key.pem'), rootFile: f('root.pem') }), /--ca-cert .*leaf\.pem .*not a CA certificate/],
     ['an intermediate without its root', () => ({ certFile: f('int.pem'), keyFile: f('int-key.pem') }), /cannot tell which root workloads should trust: .*int\.pem .*--root-cert FILE/],
     ['a root that did not sign the chain', () => ({ certFile: f('int.pem'), keyFile: f('int-key.pem'), rootFile: f('stranger.pem') }), /--root-cert .*stranger\.pem: .* did not sign .*Corp mesh issuing CA.*--ca-chain/],

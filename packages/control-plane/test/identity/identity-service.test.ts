@@ -1,9 +1,10 @@
-import { X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import type { ApplyResponse, SignResponse } from '@weft/api';
 import { certificateInfo, createCsr, generateKeyPair, verifyChain } from '@weft/pki';
 import { quietLogger, readOperatorConfig } from '@weft/harness';
+import { unvalidatedCsr } from '@weft/pki/testing';
 import { startControlPlane, type OperatorConfig, type RunningControlPlane } from '../../src/index';
 import { makeTempDir, meshConfig, removeDir, sleep } from '../helpers/fixtures';
 import { callError, createToken, joinAs, makeClient, operatorCredential, unaryCall } from '../helpers/grpc-clients';
@@ -56,6 +57,26 @@ describe('Identity.Sign over TLS', () => {
     expect(ttl).to.be.within(2 * 3_600_000 - 60_000, 2 * 3_600_000 + 1000);
     expect(res.expiresAtMs).to.be.closeTo(info.notAfter.getTime(), 1000);
     expect(res.trustBundlePem[0]).to.equal(config.caPem);
+  });
+
+  it('issues ECDSA P-256 leaves signed by the P-256 mesh root, and refuses other key types with WEFT_ERR_UNSUPPORTED_KEY', async () => {
+    const { token } = await createToken(admin, 'reviews');
+    const keys = csrFor(REVIEWS);
+    const res = await unaryCall<SignResponse>(identity, 'Sign', { csrPem: keys.csrPem, token });
+    const leaf = new X509Certificate(res.certificateChainPem[0] as string);
+    const root = new X509Certificate(res.trustBundlePem[0] as string);
+    expect(leaf.publicKey.asymmetricKeyDetails?.namedCurve).to.equal('prime256v1');
+    expect(root.publicKey.asymmetricKeyDetails?.namedCurve).to.equal('prime256v1');
+    expect(leaf.checkIssued(root) && leaf.verify(root.publicKey)).to.equal(true);
+    for (const [key, named] of [
+      [generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey, /ECDSA secp384r1/],
+      [generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey, /RSA 1024/],
+    ] as const) {
+      const err = await callError(unaryCall(identity, 'Sign', { csrPem: unvalidatedCsr(REVIEWS, key), token }));
+      expect(err.code).to.equal(grpc.status.INVALID_ARGUMENT);
+      expect(err.metadata.get('weft-error-code')).to.deep.equal(['WEFT_ERR_UNSUPPORTED_KEY']);
+      expect(err.details).to.match(named).and.match(/Weft accepts ECDSA P-256 keys .*Upgrade the sidecar/);
+    }
   });
 
   it('refuses a CSR for another identity than the token is bound to', async () => {

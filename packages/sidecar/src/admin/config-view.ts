@@ -14,6 +14,8 @@ export interface ConfigViewSource {
   readonly readiness: Readiness;
   readonly draining: boolean;
   readonly controlPlaneAddress: string;
+  /** The replica in use now (or tried next): where this sidecar started, or where failover took it. */
+  readonly controlPlaneCurrent: string;
   readonly identity?: IdentityMaterial;
   readonly identityState?: IdentityState;
   readonly control?: ControlState;
@@ -46,7 +48,7 @@ export interface ConfigView {
     readonly renewalFailures: number;
     readonly lastRenewalError: ErrorView | null;
   } | null;
-  readonly controlPlane: { readonly address: string; readonly connected: boolean; readonly connectedSince: string | null; readonly lastError: ErrorView | null };
+  readonly controlPlane: { readonly address: string; readonly current: string; readonly connected: boolean; readonly connectedSince: string | null; readonly lastError: ErrorView | null };
   readonly config: {
     readonly version: string | null;
     readonly storeRevision: number | null;
@@ -80,6 +82,7 @@ export function buildConfigView(src: ConfigViewSource): ConfigView {
       : null,
     controlPlane: {
       address: src.controlPlaneAddress,
+      current: src.controlPlaneCurrent,
       connected: control?.connected ?? false,
       connectedSince: control?.connectedSinceMs !== undefined ? iso(control.connectedSinceMs) : null,
       lastError: errorView(control?.lastError),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { formatHostPort, parseHostPort, type HostPort } from './address';
 import { isTransient } from './errors';
 
@@ -6,14 +7,31 @@ import { isTransient } from './errors';
  * one it uses now. Every call goes to the current one; a call that could not reach it moves the
  * sidecar on to the next, so that a dead replica is left at once and the others are tried in
  * turn. With one address nothing ever moves: the single-replica behaviour is unchanged.
+ *
+ * Where a sidecar starts is spread (`spreadBy`): every sidecar is usually given the same list, and
+ * if all began at its head the first replica would carry every stream and every signature while
+ * the others idled, and its death would move the whole fleet at once.
  */
 export class ControlPlaneAddresses {
   readonly all: readonly HostPort[];
-  #index = 0;
+  #index: number;
 
-  constructor(all: readonly HostPort[]) {
+  constructor(all: readonly HostPort[], start = 0) {
     if (all.length === 0) throw new Error('at least one control plane address is needed');
     this.all = Object.freeze([...all]);
+    this.#index = Math.abs(Math.trunc(start)) % all.length;
+  }
+
+  /**
+   * The same list, starting at the replica `key` hashes to (SHA-256, first 32 bits, modulo the
+   * count). The sidecar passes its proxy id, a random UUID per process: starts are spread evenly
+   * over the replicas whatever the services are (hashing the identity instead would put every
+   * instance of a large service on one replica), yet one process's choice is fixed and logged.
+   * Failover then goes round the list from there.
+   */
+  spreadBy(key: string): ControlPlaneAddresses {
+    if (this.all.length === 1) return this;
+    return new ControlPlaneAddresses(this.all, createHash('sha256').update(key).digest().readUInt32BE(0));
   }
 
   /** `HOST:PORT[,HOST:PORT...]`; throws WEFT_ERR_BAD_ADDRESS naming the bad entry. */
