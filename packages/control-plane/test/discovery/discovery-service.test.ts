@@ -147,7 +147,7 @@ describe('Discovery.Stream over mTLS', () => {
   });
 
   it('gives a proxy the AuthorizationPolicies of its own service only', async () => {
-    await apply({ apiVersion: API_VERSION, kind: 'AuthorizationPolicy', metadata: { name: 'reviews-authz' }, spec: { service: 'reviews', action: 'ALLOW' } });
+    await apply({ apiVersion: API_VERSION, kind: 'AuthorizationPolicy', metadata: { name: 'reviews-authz' }, spec: { service: 'reviews', action: 'ALLOW', rules: [{ from: [{ service: 'ratings' }] }] } });
     const r = open(reviews);
     r.announce({ proxyId: 'reviews-2', service: 'reviews' });
     const g = open(ratings);
