@@ -22,13 +22,15 @@ export function isSnapshotDelta(snapshot: Snapshot): boolean {
 
 /**
  * What turns `base` (sent as `baseVersion`) into `next`: the resources and services that are new
- * or differ, and the keys of those gone. Entries are compared by reference first (the control
- * plane reuses an unchanged entry's object across versions), then by content. The small fields
+ * or differ, and the keys of those gone. Resources are compared by their JSON; services by
+ * reference (the control plane reuses an unchanged entry's object across versions). The small fields
  * (mesh config, trust bundle, revision, signing root) always travel whole.
  */
 export function snapshotDelta(base: Snapshot, next: Snapshot, baseVersion: string): Snapshot {
   const resources = changed(base.resources, next.resources, wireResourceKey, (a, b) => a.json === b.json);
-  const services = changed(base.services, next.services, wireServiceKey, (a, b) => a.spiffeId === b.spiffeId && JSON.stringify(a.endpoints) === JSON.stringify(b.endpoints));
+  // A service entry (all its endpoints) is compared by reference only: the control plane reuses
+  // an unchanged one, and comparing contents cost as much as sending them.
+  const services = changed(base.services, next.services, wireServiceKey, () => false);
   return {
     meshConfigJson: next.meshConfigJson,
     resources: resources.changed,

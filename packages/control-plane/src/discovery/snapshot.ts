@@ -72,6 +72,8 @@ interface Build {
 export class SnapshotBuilder {
   readonly #sources: SnapshotSources;
   #build: Build | undefined;
+  /** Endpoints changed since #build: rebuilt by refresh(), before the next push. */
+  #endpointsStale = false;
   #previousDestinations = new Map<string, Destination>();
   readonly #byIdentity = new Map<string, VersionedSnapshot>();
   /** The last snapshot built per identity, kept across changes: an unchanged identity keeps its version. */
@@ -83,9 +85,28 @@ export class SnapshotBuilder {
     this.#sources = sources;
   }
 
-  invalidate(): void {
+  /**
+   * Something snapshots carry changed. A change of policy or trust drops the snapshots at once
+   * (the next one built has it). A change of endpoints only marks them stale: they are rebuilt by
+   * refresh(), which every push calls first. Streams that open meanwhile get the previous
+   * snapshots and the push that follows brings them the endpoints: during a join or after a
+   * restart every announcement is an endpoint change, and rebuilding for each stream that opens
+   * made that O(proxies^2).
+   */
+  invalidate(what: 'all' | 'endpoints' = 'all'): void {
+    if (what === 'endpoints' && this.#build) this.#endpointsStale = true;
+    else this.#drop();
+  }
+
+  /** Rebuilds what went stale; called before a push, and before showing what a proxy would be sent now. */
+  refresh(): void {
+    if (this.#endpointsStale) this.#drop();
+  }
+
+  #drop(): void {
     if (this.#build) this.#previousDestinations = new Map(this.#build.destinations.map((d) => [d.key, d]));
     this.#build = undefined;
+    this.#endpointsStale = false;
     this.#byIdentity.clear();
   }
 
@@ -183,7 +204,9 @@ export class SnapshotBuilder {
 
   /** One destination's part; the previous change's object when its content is the same. */
   #destination(key: string, resources: readonly WireResource[], endpoints: WireServiceEndpoints | undefined): Destination {
-    const hash = sha256Hex(canonicalJson({ resources, endpoints: endpoints ?? null }));
+    // Resource bodies are canonical JSON already; endpoint entries come from servicesToWire in
+    // one key order (labels aside: two orders of equal labels only cost one needless push).
+    const hash = sha256Hex(JSON.stringify([resources.map((r) => r.json), endpoints ?? null]));
     const previous = this.#previousDestinations.get(key);
     if (previous && previous.hash === hash) return previous;
     return deepFreeze({ key, resources, endpoints, hash });

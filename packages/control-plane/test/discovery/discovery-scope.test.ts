@@ -9,6 +9,8 @@ import { joinAs, makeClient, operatorCredential, readOperatorConfig, unaryCall, 
 /** The names of the resources a response carries (a delta: only the new and changed ones). */
 const names = (res: DiscoveryResponse): string[] => (res.snapshot?.resources ?? []).map((r) => r.name);
 const revisionOf = (res: DiscoveryResponse): number => Number(res.version.split('-')[0]);
+/** How long a response may take to come: an upper bound for a loaded machine, not a speed assertion. */
+const WAIT_MS = 15_000;
 
 /**
  * Issue 14: a change goes only to the proxies whose view it changes (who may call whom comes from
@@ -16,7 +18,8 @@ const revisionOf = (res: DiscoveryResponse): number => Number(res.version.split(
  * The proof that a proxy was not pushed a change is ordinal, not a timer: after a change that
  * concerns everyone, its next response must be that one.
  */
-describe('Discovery.Stream: pushes scoped to who may call whom, as deltas', () => {
+describe('Discovery.Stream: pushes scoped to who may call whom, as deltas', function () {
+  this.timeout(120_000);
   let dir: string | undefined;
   let cp: RunningControlPlane | undefined;
   let config: OperatorConfig;
@@ -41,7 +44,7 @@ describe('Discovery.Stream: pushes scoped to who may call whom, as deltas', () =
     const stream = new TestDiscoveryStream(client);
     streams.push(stream);
     stream.announce({ proxyId, service, address, features: [DELTA_FEATURE] });
-    const first = await stream.next();
+    const first = await stream.next(WAIT_MS);
     stream.ack(first);
     return { stream, first };
   }
@@ -54,7 +57,7 @@ describe('Discovery.Stream: pushes scoped to who may call whom, as deltas', () =
     await eventually(async () => {
       const p = (await unaryCall<ListProxiesResponse>(admin, 'ListProxies', {})).proxies.find((x) => x.proxyId === proxyId);
       return p?.ackedVersion === version && p.sentVersion === version ? true : undefined;
-    }, 3000, `${proxyId} to ACK ${version}`);
+    }, WAIT_MS, `${proxyId} to ACK ${version}`);
   }
 
   before(async () => {
@@ -83,7 +86,7 @@ describe('Discovery.Stream: pushes scoped to who may call whom, as deltas', () =
     expect(f.first.snapshot?.baseVersion, 'the first snapshot on a stream is whole').to.equal('');
 
     const toOrders = await apply(route('orders-route', 'orders'));
-    const pushed = await f.stream.next();
+    const pushed = await f.stream.next(WAIT_MS);
     expect(revisionOf(pushed)).to.equal(toOrders.revision);
     expect(pushed.snapshot?.baseVersion, 'a delta against the version frontend runs').to.equal(f.first.version);
     expect(names(pushed)).to.deep.equal(['orders-route']);
@@ -92,7 +95,7 @@ describe('Discovery.Stream: pushes scoped to who may call whom, as deltas', () =
 
     const toAll = await apply(route('payments-route', 'payments'));
     for (const other of [r, o]) {
-      const next = await other.stream.next();
+      const next = await other.stream.next(WAIT_MS);
       expect(revisionOf(next), 'the first push after the orders route is the payments route').to.equal(toAll.revision);
       expect(names(next)).to.deep.equal(['payments-route']);
       other.stream.ack(next);
@@ -106,8 +109,8 @@ describe('Discovery.Stream: pushes scoped to who may call whom, as deltas', () =
     const f = await connect(frontend, 'frontend-2', 'frontend');
     const r = await connect(ratings, 'ratings-2', 'ratings');
     await connect(orders, 'orders-2', 'orders', '10.2.0.1:15006');
-    let pushed = await f.stream.next();
-    while (!pushed.snapshot?.services.some((s) => s.service === 'orders')) pushed = await f.stream.next();
+    let pushed = await f.stream.next(WAIT_MS);
+    while (!pushed.snapshot?.services.some((s) => s.service === 'orders')) pushed = await f.stream.next(WAIT_MS);
     expect(pushed.snapshot?.services.map((s) => s.service)).to.deep.equal(['orders']);
     expect(pushed.snapshot?.services[0]?.endpoints.map((e) => e.address)).to.deep.equal(['10.2.0.1:15006']);
     expect(pushed.snapshot?.resources, 'no resource changed').to.deep.equal([]);
@@ -118,7 +121,7 @@ describe('Discovery.Stream: pushes scoped to who may call whom, as deltas', () =
     expect(whole.acked?.snapshot?.resources.map((x) => x.name)).to.include.members(['orders-route', 'payments-route']);
 
     const toAll = await apply(route('payments-route', 'payments', { labels: { round: '2' } }));
-    const next = await r.stream.next();
+    const next = await r.stream.next(WAIT_MS);
     expect(revisionOf(next), 'ratings was not sent the orders endpoint').to.equal(toAll.revision);
     expect(next.snapshot?.services).to.deep.equal([]);
   });
@@ -126,10 +129,10 @@ describe('Discovery.Stream: pushes scoped to who may call whom, as deltas', () =
   it('answers a NACKed delta with the whole snapshot of the same version', async () => {
     const f = await connect(frontend, 'frontend-3', 'frontend');
     await apply(route('orders-route', 'orders', { labels: { round: '3' } }));
-    const delta = await f.stream.next();
+    const delta = await f.stream.next(WAIT_MS);
     expect(delta.snapshot?.baseVersion).to.equal(f.first.version);
     f.stream.nack(delta, f.first.version, 'a delta against another version');
-    const whole = await f.stream.next();
+    const whole = await f.stream.next(WAIT_MS);
     expect(whole.version).to.equal(delta.version);
     expect(whole.snapshot?.baseVersion).to.equal('');
     expect(whole.snapshot?.resources.map((x) => x.name)).to.include.members(['orders-route', 'payments-route']);
