@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { API_VERSION, DELTA_FEATURE, type ApplyResponse, type DiscoveryResponse, type ListProxiesResponse, type ProxyConfig } from '@weft/api';
 import { startControlPlane, type OperatorConfig, type RunningControlPlane } from '../../src/index';
-import { TestDiscoveryStream } from '../helpers/discovery-client';
+import { OpenedStreams, type TestDiscoveryStream } from '../helpers/discovery-client';
 import { acceptAnyAddress, eventually, makeTempDir, removeDir, route, silentLogger } from '../helpers/fixtures';
 import { joinAs, makeClient, operatorCredential, readOperatorConfig, unaryCall, type ClientCredential } from '../helpers/grpc-clients';
 
@@ -27,22 +27,17 @@ describe('Discovery.Stream: pushes scoped to who may call whom, as deltas', func
   let frontend: ClientCredential;
   let ratings: ClientCredential;
   let orders: ClientCredential;
-  const clients: grpc.Client[] = [];
-  const streams: TestDiscoveryStream[] = [];
+  const opened = new OpenedStreams();
 
   async function start(): Promise<void> {
     cp = await startControlPlane({ dataDir: dir as string, listen: '127.0.0.1:0', http: '127.0.0.1:0', pushDebounceMs: 50, endpointGraceMs: 60_000, logger: silentLogger, verifyAddress: acceptAnyAddress });
     config = await readOperatorConfig(cp);
-    admin = makeClient(cp, config, 'Admin', operatorCredential(config));
-    clients.push(admin);
+    admin = opened.client(makeClient(cp, config, 'Admin', operatorCredential(config)));
   }
 
   /** A stream that announced `service` (no endpoint unless `address`) and ACKed its first snapshot. */
   async function connect(credential: ClientCredential, proxyId: string, service: string, address = ''): Promise<{ stream: TestDiscoveryStream; first: DiscoveryResponse }> {
-    const client = makeClient(cp as RunningControlPlane, config, 'Discovery', credential);
-    clients.push(client);
-    const stream = new TestDiscoveryStream(client);
-    streams.push(stream);
+    const stream = opened.open(makeClient(cp as RunningControlPlane, config, 'Discovery', credential));
     stream.announce({ proxyId, service, address, features: [DELTA_FEATURE] });
     const first = await stream.next(WAIT_MS);
     stream.ack(first);
@@ -69,12 +64,10 @@ describe('Discovery.Stream: pushes scoped to who may call whom, as deltas', func
     await apply({ apiVersion: API_VERSION, kind: 'AuthorizationPolicy', metadata: { name: 'orders-callers' }, spec: { service: 'orders', action: 'ALLOW', rules: [{ from: [{ service: 'frontend' }] }] } });
   });
 
-  afterEach(() => {
-    for (const s of streams.splice(0)) s.close();
-  });
+  afterEach(() => opened.endStreams());
 
   after(async () => {
-    for (const c of clients) c.close();
+    opened.closeAll();
     await cp?.close();
     await removeDir(dir);
   });
@@ -141,7 +134,7 @@ describe('Discovery.Stream: pushes scoped to who may call whom, as deltas', func
   });
 
   it('reads every resource and the scopes back after a restart', async () => {
-    for (const s of streams.splice(0)) s.close();
+    opened.endStreams();
     await cp?.close();
     await start();
     const f = await connect(frontend, 'frontend-4', 'frontend');
