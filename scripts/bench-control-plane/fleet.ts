@@ -101,6 +101,7 @@ export class Fleet {
       acks: all.reduce((s, a) => s + a.acks, 0),
       connected: all.reduce((s, a) => s + a.connected, 0),
       snapshotBytes: Math.max(...all.map((a) => a.snapshotBytes)),
+      bytesReceived: all.reduce((s, a) => s + a.bytesReceived, 0),
       lost: mergeCounts(all.map((a) => a.lost)),
     };
   }

@@ -122,8 +122,10 @@ async function runScale(mesh: Mesh, n: number, services: number, profileDir: str
 
     const latencies: number[] = [];
     const cpuPerPush: number[] = [];
+    const bytesPerChange: number[] = [];
     for (let round = 0; round < rounds; round++) {
       if (profileHere && round === 0) cp.toggleProfiler();
+      const bytesBefore = (await fleet.activity()).bytesReceived;
       ticks = cp.cpuTicks();
       const appliedAt = nowMs();
       const revision = await cp.applyRoute('svc-0', 1_000 + round + 1);
@@ -133,6 +135,7 @@ async function runScale(mesh: Mesh, n: number, services: number, profileDir: str
         cp.toggleProfiler();
         profiles.push(await readProfile(profileDir, cp.pid, `Control plane during one route change pushed to ${n} proxies`));
       }
+      bytesPerChange.push((await fleet.activity()).bytesReceived - bytesBefore);
       const ms = acks.map((at) => at - appliedAt);
       latencies.push(...ms);
       cpuPerPush.push(cpu);
@@ -159,6 +162,7 @@ async function runScale(mesh: Mesh, n: number, services: number, profileDir: str
       rounds,
       cpuSecondsPerPush: cpuPerPush.reduce((a, b) => a + b, 0) / cpuPerPush.length,
       snapshotBytes: settled.snapshotBytes,
+      bytesPerChange: bytesPerChange.reduce((a, b) => a + b, 0) / bytesPerChange.length,
       rssKbPerProxy: (loaded.rssKb - idle.rssKb) / n,
       heapKbPerProxy: (loaded.heapUsedBytes - idle.heapUsedBytes) / 1024 / n,
       signaturesPerSecond,

@@ -47,6 +47,8 @@ export interface Activity {
   readonly acks: number;
   readonly connected: number;
   readonly snapshotBytes: number;
+  /** Snapshot bytes received by all of the worker's sidecars so far (whole and delta). */
+  readonly bytesReceived: number;
   /** Streams lost so far, by reason (status and details). */
   readonly lost: Readonly<Record<string, number>>;
 }

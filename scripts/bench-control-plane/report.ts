@@ -12,6 +12,8 @@ export interface ScaleResult {
   readonly cpuSecondsPerPush: number;
   /** Largest encoded snapshot a proxy received, bytes. */
   readonly snapshotBytes: number;
+  /** Snapshot bytes the whole fleet received per route change (mean of the rounds). */
+  readonly bytesPerChange: number;
   /** Connected and settled minus idle, per proxy, kB. */
   readonly rssKbPerProxy: number;
   readonly heapKbPerProxy: number;
@@ -43,6 +45,7 @@ export function renderTable(results: readonly ScaleResult[]): string {
     ['route change -> ACK, ms p50 / p99 / max', `p99 <= ${int(GOALS.pushP99Ms)} at ${int(GOALS.pushAtProxies)}`, (r) => `${spreadText(r.push)} (${r.rounds} rounds)`],
     ['control plane CPU per push, s (ms per proxy)', '', (r) => `${fixed(r.cpuSecondsPerPush, 2)} (${fixed((r.cpuSecondsPerPush * 1000) / r.proxies, 2)})`],
     ['snapshot per proxy, bytes', '', (r) => int(r.snapshotBytes)],
+    ['bytes pushed per route change, all proxies', '', (r) => int(r.bytesPerChange)],
     ['control plane RSS per proxy, kB', `<= ${int(GOALS.memoryKbPerProxy)}`, (r) => int(r.rssKbPerProxy)],
     ['control plane V8 heap per proxy, kB', '', (r) => int(r.heapKbPerProxy)],
     ['certificates signed per second (join burst)', `>= ${GOALS.signaturesPerSecond}`, (r) => `${int(r.signaturesPerSecond)}${r.signFailures ? ` (${r.signFailures} failed)` : ''}`],

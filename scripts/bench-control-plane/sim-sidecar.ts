@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
-import { loadWeftService, type DiscoveryRequest, type SignResponse } from '@weft/api';
+import { DELTA_FEATURE, loadWeftService, type DiscoveryRequest, type SignResponse } from '@weft/api';
 import { Backoff, callSign, CONTROL_CHANNEL_OPTIONS, controlPlaneCredentials, RECONNECT_BACKOFF } from '@weft/sidecar';
 import type { SimSpec } from './messages';
 import { readResponseHead, revisionOf, type ResponseHead } from './wire';
@@ -50,7 +50,10 @@ export class SimSidecar {
   /** [store revision, ACK time] of every snapshot ACKed. */
   readonly acks: [number, number][] = [];
   ackedVersion = '';
+  /** The largest snapshot received (a whole one), bytes. */
   snapshotBytes = 0;
+  /** Every snapshot received (whole or delta), bytes. */
+  bytesReceived = 0;
   /** Set to NaN by markReconnect(); the time of the first ACK after it. */
   reconnectedAt = 0;
 
@@ -125,7 +128,8 @@ export class SimSidecar {
       certificateRootFingerprint: '',
       certificateSerial: '',
       appPort: 0,
-      features: [],
+      // As the sidecar: deltas are taken (this one ACKs without decoding, so it never NACKs one).
+      features: [DELTA_FEATURE],
     };
   }
 
@@ -139,7 +143,8 @@ export class SimSidecar {
     }
     const at = nowMs();
     this.ackedVersion = head.version;
-    this.snapshotBytes = head.snapshotBytes;
+    this.snapshotBytes = Math.max(this.snapshotBytes, head.snapshotBytes);
+    this.bytesReceived += head.snapshotBytes;
     this.acks.push([revisionOf(head.version), at]);
     if (Number.isNaN(this.reconnectedAt)) this.reconnectedAt = at;
     stream.call.write({ responseNonce: head.nonce, version: head.version, error: '' });

@@ -91,7 +91,7 @@ async function handle(req: Request): Promise<unknown> {
       return sims.map((s) => s.acks[0]?.[1] ?? NaN);
     }
     case 'activity':
-      return { lastAckAt, acks: ackCount, connected: sims.filter((s) => s.connected).length, snapshotBytes: Math.max(0, ...sims.map((s) => s.snapshotBytes)), lost: Object.fromEntries(lost) } satisfies Activity;
+      return { lastAckAt, acks: ackCount, connected: sims.filter((s) => s.connected).length, snapshotBytes: Math.max(0, ...sims.map((s) => s.snapshotBytes)), bytesReceived: sims.reduce((sum, s) => sum + s.bytesReceived, 0), lost: Object.fromEntries(lost) } satisfies Activity;
     case 'await-revision':
       await until(() => sims.every((s) => !Number.isNaN(s.ackedRevisionAt(req.revision))), req.timeoutMs);
       return sims.map((s) => s.ackedRevisionAt(req.revision));

@@ -35,6 +35,7 @@ export {
 export type * from './wire';
 export type * from './observe-wire';
 export { OBSERVE_FEATURE } from './observe-wire';
+export { DELTA_FEATURE, snapshotDelta, applySnapshotDelta, isSnapshotDelta, wireResourceKey, wireServiceKey } from './snapshot-delta';
 export { isSuccessfulResponse } from './request-success';
 export { LATENCY_BUCKET_BOUNDS_MS, LATENCY_BUCKET_COUNT, latencyBucketOf, mergeLatencyBuckets, trimLatencyBuckets, latencyQuantile } from './latency-histogram';
 export { createLogger, type Logger, type LogLevel } from './log';

@@ -80,6 +80,15 @@ export interface Snapshot {
   storeRevision: number;
   /** SHA-256 (hex) of the root new certificates are issued under; '' from older control planes. */
   signingRootFingerprint?: string;
+  /**
+   * Set: this is a delta against that version (snapshot-delta.ts): `resources` and `services`
+   * hold only what is new or changed, the removed ones are named below. Empty: a whole snapshot.
+   */
+  baseVersion?: string;
+  /** Keys (`kind/namespace/name`) of resources gone since `baseVersion`. */
+  removedResources?: string[];
+  /** Keys (`namespace/service`) of services gone since `baseVersion`. */
+  removedServices?: string[];
 }
 
 export interface DiscoveryResponse {

@@ -109,11 +109,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       snapshots.invalidate();
       pushes.schedule();
     };
-    const unsubscribe = [store.subscribe(changed), sources.subscribe(changed)];
+    // Endpoints (this replica's, Consul's, other replicas'): streams opening before the push get
+    // the previous endpoints, and the push brings them the new ones (SnapshotBuilder.invalidate).
+    const endpointsChanged = (): void => {
+      snapshots.invalidate('endpoints');
+      pushes.schedule();
+    };
+    const unsubscribe = [store.subscribe(changed), sources.subscribe(endpointsChanged)];
     if (replicas) {
       // What this replica publishes goes to the others; what they publish reaches our proxies.
       const share = (): void => replicas.publish(servicesToWire(registry, mesh.trustDomain, { published: true }));
-      unsubscribe.push(registry.subscribe(share), replicas.subscribe(changed));
+      unsubscribe.push(registry.subscribe(share), replicas.subscribe(endpointsChanged));
       share();
     }
     cleanup.push(() => pushes.close());

@@ -28,6 +28,7 @@ export function proxyConfig(ctx: ProxyConfigContext, req: GetProxyConfigRequest)
   if (!record) {
     throw new ControlPlaneError('WEFT_ERR_NOT_FOUND', `no proxy ${JSON.stringify(proxyId)} is connected or recently gone: \`weftctl proxy-status\` lists the proxies the control plane knows`);
   }
+  ctx.snapshots.refresh();
   const current = ctx.snapshots.forProxy(record.node.service, record.node.namespace);
   return {
     proxy: withVerification(ctx.registry, proxyStatusOf(record)),

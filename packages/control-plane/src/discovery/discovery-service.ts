@@ -27,6 +27,7 @@ export class DiscoveryService {
 
   /** Sends each connected proxy its current snapshot if it changed. */
   pushAll(): void {
+    this.#ctx.snapshots.refresh();
     for (const stream of this.#streams) {
       try {
         stream.push();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
-import { OBSERVE_FEATURE, type DiscoveryRequest, type DiscoveryResponse, type Logger, type ObserveReply, type ObserveRequest, type Snapshot, type WireNode } from '@weft/api';
+import { DELTA_FEATURE, OBSERVE_FEATURE, type DiscoveryRequest, type DiscoveryResponse, type Logger, type ObserveReply, type ObserveRequest, type Snapshot, type WireNode } from '@weft/api';
 import type { Refusals } from '../audit/refusals';
 import type { PeerIdentity } from '../auth/peer-identity';
 import { ControlPlaneError } from '../errors';
@@ -13,7 +13,7 @@ import type { CertificateLedger } from '../revocation/certificate-ledger';
 import type { Revocations } from '../revocation/revocations';
 import type { ObservableProxy } from './observe-hub';
 import type { ProxyRecord, ProxyTable } from './proxy-table';
-import type { SnapshotBuilder } from './snapshot';
+import type { SnapshotBuilder, VersionedSnapshot } from './snapshot';
 
 export interface StreamContext {
   readonly registry: Registry;
@@ -36,8 +36,10 @@ const NONCES_KEPT = 8;
 interface Sent {
   readonly version: string;
   readonly trust: readonly string[];
-  /** Shared and frozen (SnapshotBuilder caches it per identity): kept by reference. */
+  /** The whole snapshot of `version`, also when a delta was written. Shared and frozen (SnapshotBuilder caches it per identity): kept by reference. */
   readonly snapshot: Snapshot;
+  /** Written as a delta against the version sent before it. */
+  readonly delta: boolean;
   /** performance.now() when it was written: its ACK or NACK times the push. */
   readonly sentAt: number;
 }
@@ -57,6 +59,15 @@ export class ProxyStream implements ObservableProxy {
   #record: Readonly<ProxyRecord> | undefined;
   /** The last version written on this stream (the table's record shows it too, while this stream owns it). */
   #sentVersion = '';
+  /**
+   * What the sidecar runs once it has taken everything written so far (if it ACKs it all): the base
+   * of the next delta. Unset until the first write, and after a NACK of a delta, so that the next
+   * write is whole.
+   */
+  #base: VersionedSnapshot | undefined;
+  /** What it ACKed last on this stream: what it keeps running when it NACKs. */
+  #acked: VersionedSnapshot | undefined;
+  #lastNonce = '';
   readonly #nonces = new Map<string, Sent>();
   #blocked = false;
   #pushWanted = false;
@@ -118,15 +129,22 @@ export class ProxyStream implements ObservableProxy {
       return;
     }
     this.#pushWanted = false;
-    const { version, snapshot, trustFingerprints } = this.#ctx.snapshots.forProxy(record.node.service, record.node.namespace);
+    const current = this.#ctx.snapshots.forProxy(record.node.service, record.node.namespace);
+    const { version, snapshot, trustFingerprints } = current;
     if (version === this.#sentVersion) return;
+    // A sidecar that takes deltas gets what changed since the version it will be running: an
+    // endpoint change of one service is that service's entry, not the whole mesh's endpoints.
+    const base = (record.node.features ?? []).includes(DELTA_FEATURE) ? this.#base : undefined;
+    const wire = base ? this.#ctx.snapshots.delta(base, current) : snapshot;
     const nonce = randomBytes(12).toString('base64url');
-    this.#nonces.set(nonce, { version, trust: trustFingerprints, snapshot, sentAt: performance.now() });
+    this.#nonces.set(nonce, { version, trust: trustFingerprints, snapshot, delta: base !== undefined, sentAt: performance.now() });
     if (this.#nonces.size > NONCES_KEPT) this.#nonces.delete(this.#nonces.keys().next().value as string);
     this.#sentVersion = version;
+    this.#base = current;
+    this.#lastNonce = nonce;
     this.#ctx.proxies.sent(record.node.proxyId, this, version);
     this.#ctx.metrics.pushed();
-    this.#blocked = !this.#call.write({ version, nonce, snapshot } satisfies DiscoveryResponse);
+    this.#blocked = !this.#call.write({ version, nonce, snapshot: wire } satisfies DiscoveryResponse);
   }
 
   /**
@@ -190,13 +208,22 @@ export class ProxyStream implements ObservableProxy {
     const { version } = sent;
     const seconds = (performance.now() - sent.sentAt) / 1000;
     if (!req.error) {
+      this.#acked = { version, snapshot: sent.snapshot, trustFingerprints: sent.trust };
       this.#ctx.proxies.acked(record.node.proxyId, this, { version: req.version || version, trustFingerprints: sent.trust, snapshot: sent.snapshot });
       this.#ctx.metrics.acked(seconds);
       return;
     }
     this.#ctx.proxies.nacked(record.node.proxyId, this, version, req.error);
     this.#ctx.metrics.nacked(seconds);
-    this.#log.warn('proxy rejected a snapshot', { proxyId: record.node.proxyId, version, error: req.error });
+    this.#log.warn('proxy rejected a snapshot', { proxyId: record.node.proxyId, version, delta: sent.delta, error: req.error });
+    // It keeps running what it ACKed. A rejected delta (its base may not be what the sidecar runs)
+    // is followed by the whole snapshot, once, when nothing newer is in flight; a rejected whole
+    // snapshot is not sent again (the next change sends the next version).
+    this.#base = sent.delta ? undefined : this.#acked;
+    if (sent.delta && req.responseNonce === this.#lastNonce) {
+      this.#sentVersion = '';
+      this.push();
+    }
   }
 
   #checkNode(raw: WireNode): WireNode {

@@ -7,7 +7,7 @@ import { quietLogger, readOperatorConfig, waitFor } from '@weft/harness';
 import { startControlPlane, type OperatorConfig, type RunningControlPlane } from '../../src/index';
 import { DiscoveryService } from '../../src/discovery/discovery-service';
 import type { StreamContext } from '../../src/discovery/proxy-stream';
-import { TestDiscoveryStream } from '../helpers/discovery-client';
+import { OpenedStreams, TestDiscoveryStream } from '../helpers/discovery-client';
 import { acceptAnyAddress, makeTempDir, removeDir, route } from '../helpers/fixtures';
 import { joinAs, makeClient, operatorCredential, unaryCall, type ClientCredential } from '../helpers/grpc-clients';
 
@@ -18,15 +18,10 @@ describe('Discovery.Stream over mTLS', () => {
   let admin: grpc.Client;
   let reviews: ClientCredential;
   let ratings: ClientCredential;
-  const clients: grpc.Client[] = [];
-  const streams: TestDiscoveryStream[] = [];
+  const opened = new OpenedStreams();
 
   function open(credential?: ClientCredential): TestDiscoveryStream {
-    const client = makeClient(cp as RunningControlPlane, config, 'Discovery', credential);
-    clients.push(client);
-    const stream = new TestDiscoveryStream(client);
-    streams.push(stream);
-    return stream;
+    return opened.open(makeClient(cp as RunningControlPlane, config, 'Discovery', credential));
   }
 
   async function apply(...docs: Record<string, unknown>[]): Promise<ApplyResponse> {
@@ -42,18 +37,15 @@ describe('Discovery.Stream over mTLS', () => {
     dir = await makeTempDir();
     cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', pushDebounceMs: 50, endpointGraceMs: 60_000, logger: quietLogger, verifyAddress: acceptAnyAddress });
     config = readOperatorConfig(cp.operatorConfigPath);
-    admin = makeClient(cp, config, 'Admin', operatorCredential(config));
-    clients.push(admin);
+    admin = opened.client(makeClient(cp, config, 'Admin', operatorCredential(config)));
     reviews = (await joinAs(cp, config, admin, 'reviews')).credential;
     ratings = (await joinAs(cp, config, admin, 'ratings')).credential;
   });
 
-  afterEach(() => {
-    for (const s of streams.splice(0)) s.close();
-  });
+  afterEach(() => opened.endStreams());
 
   after(async () => {
-    for (const c of clients) c.close();
+    opened.closeAll();
     await cp?.close();
     await removeDir(dir);
   });
@@ -148,7 +140,7 @@ describe('Discovery.Stream over mTLS', () => {
   });
 
   it('gives a proxy the AuthorizationPolicies of its own service only', async () => {
-    await apply({ apiVersion: API_VERSION, kind: 'AuthorizationPolicy', metadata: { name: 'reviews-authz' }, spec: { service: 'reviews', action: 'ALLOW' } });
+    await apply({ apiVersion: API_VERSION, kind: 'AuthorizationPolicy', metadata: { name: 'reviews-authz' }, spec: { service: 'reviews', action: 'ALLOW', rules: [{ from: [{ service: 'ratings' }] }] } });
     const r = open(reviews);
     r.announce({ proxyId: 'reviews-2', service: 'reviews' });
     const g = open(ratings);

@@ -82,3 +82,31 @@ export class TestDiscoveryStream {
     for (const w of waiters) w();
   }
 }
+
+/** The discovery streams a suite opens, and every gRPC client: streams end after each test, clients at the end. */
+export class OpenedStreams {
+  readonly #streams: TestDiscoveryStream[] = [];
+  readonly #clients: grpc.Client[] = [];
+
+  /** A stream on `client` (closed with the others). */
+  open(client: grpc.Client): TestDiscoveryStream {
+    const stream = new TestDiscoveryStream(this.client(client));
+    this.#streams.push(stream);
+    return stream;
+  }
+
+  /** Keeps `client` to close it at the end. */
+  client(client: grpc.Client): grpc.Client {
+    this.#clients.push(client);
+    return client;
+  }
+
+  endStreams(): void {
+    for (const s of this.#streams.splice(0)) s.close();
+  }
+
+  closeAll(): void {
+    this.endStreams();
+    for (const c of this.#clients.splice(0)) c.close();
+  }
+}

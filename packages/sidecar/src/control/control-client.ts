@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { DiscoveryRequest, DiscoveryResponse, Logger, ObserveReply, ObserveRequest, Snapshot, WireNode } from '@weft/api';
+import { applySnapshotDelta, DELTA_FEATURE, isSnapshotDelta, type DiscoveryRequest, type DiscoveryResponse, type Logger, type ObserveReply, type ObserveRequest, type Snapshot, type WireNode } from '@weft/api';
 import { compileSnapshot, type CompiledConfig } from '../config/compiled-config';
 import type { SelfInfo } from '../self';
 import type { Watch } from '../watch';
@@ -91,6 +91,8 @@ export class ControlClient {
   /** The certificate last reported in the node: a renewal changes it. */
   #certificate: Pick<IdentityMaterial, 'expiresAtMs' | 'serialNumber' | 'rootFingerprint'> | undefined;
   #state: Omit<ControlState, 'connected' | 'connectedSinceMs'> = { streams: 0, acks: 0, nacks: 0 };
+  /** The whole snapshot of `ackedVersion`: what a delta applies to. */
+  #applied: Snapshot | undefined;
 
   constructor(options: ControlClientOptions) {
     this.#o = options;
@@ -160,7 +162,7 @@ export class ControlClient {
       certificateRootFingerprint: this.#certificate?.rootFingerprint ?? '',
       certificateSerial: this.#certificate?.serialNumber ?? '',
       appPort: this.#o.appPort ?? 0,
-      features: [...(this.#o.observer?.features ?? [])],
+      features: [DELTA_FEATURE, ...(this.#o.observer?.features ?? [])],
     };
   }
 
@@ -200,10 +202,12 @@ export class ControlClient {
     const { version, nonce } = response;
     let compiled: CompiledConfig;
     let bundle: string[];
+    let whole: Snapshot;
     try {
       if (!response.snapshot) throw new Error('the response carries no snapshot');
-      bundle = checkTrustBundle(response.snapshot.trustBundlePem);
-      compiled = this.#compile(response.snapshot, version, this.#o.self);
+      whole = this.#whole(response.snapshot);
+      bundle = checkTrustBundle(whole.trustBundlePem);
+      compiled = this.#compile(whole, version, this.#o.self);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const kept = this.#state.ackedVersion ?? '';
@@ -215,11 +219,23 @@ export class ControlClient {
     // The snapshot is accepted as a whole: config and trust bundle together, or neither. The
     // bundle is in force for new handshakes before the ACK leaves: a root rotation relies on it.
     this.#publish(compiled, bundle);
+    this.#applied = whole;
     this.#state = { ...this.#state, ackedVersion: version, ackedAtMs: Date.now(), acks: this.#state.acks + 1 };
     this.#o.logger.debug('config applied (ACK)', { version, storeRevision: compiled.storeRevision });
     this.#write(stream, { responseNonce: nonce, version, error: '' });
     const signingRoot = response.snapshot?.signingRootFingerprint ?? '';
     if (signingRoot) this.#o.onSigningRoot?.(signingRoot);
+  }
+
+  /** The whole snapshot a response describes: itself, or a delta applied to the one in force. */
+  #whole(snapshot: Snapshot): Snapshot {
+    if (!isSnapshotDelta(snapshot)) return snapshot;
+    const base = snapshot.baseVersion ?? '';
+    const inForce = this.#state.ackedVersion ?? '';
+    if (!this.#applied || base !== inForce) {
+      throw new Error(`a delta against version ${base}, but ${inForce || 'no version'} is in force here: the control plane sends the whole snapshot next`);
+    }
+    return applySnapshotDelta(this.#applied, snapshot);
   }
 
   #publish(compiled: CompiledConfig, bundle: readonly string[]): void {

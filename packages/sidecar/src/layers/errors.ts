@@ -35,7 +35,8 @@ export class NoEndpointsError extends ProxyError {
   readonly httpStatus = 503;
   static unknownService(asked: string): NoEndpointsError {
     return new NoEndpointsError(
-      `service "${asked}" has no endpoints in the mesh: check that it runs a Weft sidecar and is spelled as registered (weftctl get services)`,
+      `service "${asked}" has no endpoints in the mesh: check that it runs a Weft sidecar and is spelled as registered (weftctl get services); ` +
+        `a service whose ALLOW AuthorizationPolicies do not name this caller is not sent to it (weftctl auth check --to ${asked})`,
     );
   }
   static noneReady(destination: string, subset: string | undefined): NoEndpointsError {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { CertificateAuthority, certificateFingerprint } from '@weft/pki';
-import type { Snapshot } from '@weft/api';
+import { DELTA_FEATURE, type Snapshot } from '@weft/api';
 import { recordingLogger, waitFor } from '@weft/harness';
 import type { CompiledConfig } from '../../src/config/compiled-config';
 import { ControlClient, type CompileFn } from '../../src/control/control-client';
@@ -99,6 +99,31 @@ describe('ControlClient (discovery stream)', function () {
     const next = cp.push(cp.makeSnapshot('{}'));
     await waitFor('the next ACK', () => config.current?.version === next);
     expect(cp.acks.map((a) => a.version)).to.deep.equal(['1', next]);
+  });
+
+  it('applies a delta to the snapshot in force, and NACKs one against another version', async () => {
+    const compiled: Snapshot[] = [];
+    const { config } = start((snapshot, version, self) => {
+      compiled.push(snapshot);
+      return stubCompile(snapshot, version, self);
+    });
+    await config.next();
+    expect(cp.nodes[0]?.features).to.include(DELTA_FEATURE);
+    const orders = { service: 'orders', namespace: 'default', spiffeId: 'spiffe://weft.local/ns/default/sa/orders', endpoints: [] };
+    const reviews = { service: 'reviews', namespace: 'default', spiffeId: 'spiffe://weft.local/ns/default/sa/reviews', endpoints: [] };
+    cp.push({ ...cp.makeSnapshot(), services: [reviews, orders].map((s) => ({ ...s })), storeRevision: 2 });
+    await waitFor('the whole snapshot', () => config.current?.version === '2');
+    const added = { ...orders, endpoints: [{ address: '10.0.0.7:15006', labels: {}, ready: true, proxyId: 'o-1' }] };
+    const version = cp.push({ ...cp.makeSnapshot(), services: [added], storeRevision: 3, baseVersion: '2', removedServices: ['default/reviews'] });
+    await waitFor('the delta applied', () => config.current?.version === version);
+    expect(compiled.at(-1)?.services.map((s) => [s.service, s.endpoints.length])).to.deep.equal([['orders', 1]]);
+    expect(compiled.at(-1)?.storeRevision).to.equal(3);
+
+    const stale = cp.push({ ...cp.makeSnapshot(), baseVersion: '2', storeRevision: 4 });
+    await waitFor('the NACK', () => cp.nacks.length === 1);
+    expect(cp.nacks[0]?.error).to.equal(`a delta against version 2, but ${version} is in force here: the control plane sends the whole snapshot next`);
+    expect(cp.nacks[0]?.version).to.equal(version);
+    expect(config.current?.version).to.not.equal(stale);
   });
 
   it('NACKs a trust bundle entry that is not a CA certificate', async () => {

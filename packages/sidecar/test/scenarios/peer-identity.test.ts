@@ -96,7 +96,8 @@ describe('scenario: peer identity over mTLS', function () {
     expect(res.status).to.equal(503);
     expect(res.headers[HEADERS.error]).to.equal('WEFT_ERR_NO_ENDPOINTS');
     expect(res.text()).to.equal(
-      'service "orderz" has no endpoints in the mesh: check that it runs a Weft sidecar and is spelled as registered (weftctl get services)\n',
+      'service "orderz" has no endpoints in the mesh: check that it runs a Weft sidecar and is spelled as registered (weftctl get services); ' +
+        'a service whose ALLOW AuthorizationPolicies do not name this caller is not sent to it (weftctl auth check --to orderz)\n',
     );
   });
 });
