@@ -5,18 +5,11 @@ import { ClientClosedError, type ProxyError } from './errors';
 import { discardBody, forwardableHeaders, type HeaderMap, type ProxyResponse } from './http';
 import { pipeBody, PrematureCloseError } from './pipe-body';
 
-/** Whoever tells when a response has closed, and whether it was written to its end (a Downstream). */
-export interface CloseWatch {
-  onClose(listener: (complete: boolean) => void): void;
-}
-
 /**
  * Writes a proxied response: status, forwardable headers plus `extra`, then the body streamed
  * with back-pressure. If the app goes away, the upstream body is destroyed (which aborts the
  * upstream request); if the upstream body fails midway, the app's connection is cut, because a
- * truncated body must not look complete. `done` receives the body error, if any; for a whole body
- * it is known when the response closes, which `closes` reports when the caller already watches
- * for it (one listener per response instead of one per waiter).
+ * truncated body must not look complete. `done` receives the body error, if any.
  */
 export function sendResponse(
   res: ServerResponse,
@@ -24,11 +17,8 @@ export function sendResponse(
   dropMeshHeaders: boolean,
   extra: HeaderMap,
   done: (err: Error | undefined) => void,
-  closes?: CloseWatch,
 ): void {
-  const headers = forwardableHeaders(response.headers, dropMeshHeaders);
-  for (const name in extra) headers[name] = extra[name] as string | string[];
-  res.writeHead(response.status, headers);
+  res.writeHead(response.status, { ...forwardableHeaders(response.headers, dropMeshHeaders), ...extra });
   const body = response.body;
   if (!body) {
     res.end();
@@ -39,9 +29,7 @@ export function sendResponse(
   if (Buffer.isBuffer(body)) {
     // The whole body is here: it goes out with the headers in one write, trailers known.
     if (trailers) addTrailers(res, trailers());
-    const closed = (complete: boolean): void => done(complete ? undefined : new PrematureCloseError('the client connection'));
-    if (closes) closes.onClose(closed);
-    else res.once('close', () => closed(res.writableFinished));
+    res.once('close', () => done(res.writableFinished ? undefined : new PrematureCloseError('the client connection')));
     res.end(body);
     return;
   }
