@@ -24,7 +24,7 @@ import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { createLogger, effectiveMeshConfig } from '@weft/api';
-import type { HeaderMap, ProxyResponse } from '@weft/sidecar/dist/src/layers/http';
+import type { HeaderMap, ProxyResponse } from '@weft/sidecar/dist/src/layers/service';
 import type { SelfInfo } from '@weft/sidecar/dist/src/self';
 import { RequestRecord } from '@weft/sidecar/dist/src/telemetry/record';
 import { Telemetry } from '@weft/sidecar/dist/src/telemetry/telemetry';

@@ -15,7 +15,7 @@ import { connectH2, h2Get, startH2App, type H2App, type H2Target } from './h2-fi
 
 const { NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 
-/** The sidecar's limits (`layers/h2-reset-guard.ts`): premature resets per window, and streams open at once per session. */
+/** The sidecar's limits (`listen/h2-reset-guard.ts`): premature resets per window, and streams open at once per session. */
 const RESET_LIMIT = 100;
 const MAX_CONCURRENT_STREAMS = 250;
 /**

@@ -13,7 +13,7 @@ import { workloadCredential } from './control-plane-client';
 import { API, apply, callVia, echoOf, getJson, startEchoApp, type EchoApp, type EchoReply } from './fixtures';
 import { bodyOf, h2Exchange, rawExchange, type H2Outcome, type RawOutcome, type RawTarget } from './raw-http';
 
-/** The listeners' header limits (sidecar `layers/mux-listener.ts`, LISTENER_LIMITS). */
+/** The listeners' header limits (sidecar `listen/mux-listener.ts`, LISTENER_LIMITS). */
 const HEADERS_TIMEOUT_MS = 10_000;
 const MAX_HEADER_BYTES = 32 * 1024;
 const MAX_HEADER_COUNT = 500;

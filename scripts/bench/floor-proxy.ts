@@ -29,7 +29,7 @@ type PoolClass = new (origin: string, options: Record<string, unknown>) => Pool;
 
 const [role, listenPort, peerPort, certDir] = process.argv.slice(2) as [string, string, string, string];
 const file = (name: string): Buffer => fs.readFileSync(path.join(certDir, name));
-// The sidecar's own undici, loaded the way the sidecar loads it (layers/undici-pool.ts).
+// The sidecar's own undici, loaded the way the sidecar loads it (http/undici-pool.ts).
 const sidecarDir = path.dirname(require.resolve('@weft/sidecar/package.json'));
 const PoolClass = require(require.resolve('undici/lib/dispatcher/pool', { paths: [sidecarDir] })) as PoolClass;
 

@@ -3,7 +3,7 @@ import type { CompileFn } from './control/control-client';
 import type { BackoffOptions } from './control/backoff';
 import type { AppProtocol } from './inbound/local-app';
 import type { InboundOptions } from './inbound/server';
-import { LISTENER_LIMITS } from './layers/mux-listener';
+import { LISTENER_LIMITS } from './listen/mux-listener';
 import type { ProxyListener } from './listener';
 import type { Http1Upstream } from './outbound/endpoint/upstream';
 import type { OutboundOptions } from './outbound/server';

@@ -18,7 +18,7 @@ import { JoinToken } from './control/join-token';
 import { proxyVersion } from './control/proxy-version';
 import { resolveOptions } from './flags';
 import { startInbound } from './inbound/server';
-import { LISTENER_LIMITS, type ListenerLimits } from './layers/mux-listener';
+import { LISTENER_LIMITS, type ListenerLimits } from './listen/mux-listener';
 import { ListenError, type ListenerKind } from './listen-error';
 import { untilQuiet } from './app-quiet';
 import type { ProxyListener } from './listener';

@@ -1,11 +1,12 @@
 import { HEADERS } from '@weft/api';
 import type { CompiledConfig } from '../config/types';
-import { callerProtocolOf } from '../layers/caller-protocol';
-import type { DownstreamHandler } from '../layers/downstream';
+import { callerProtocolOf } from '../http/caller-protocol';
+import type { DownstreamHandler } from '../http/downstream';
 import { BadRequestError } from '../layers/errors';
-import { accessLogOn, serveExchange, type ExchangeEdge } from '../layers/exchange';
-import { isGrpc } from '../layers/grpc';
-import { forwardableHeaders, type HeaderMap, type Service } from '../layers/http';
+import { accessLogOn, serveExchange, type ExchangeEdge } from '../http/exchange';
+import { isGrpc } from '../http/grpc';
+import { forwardableHeaders } from '../http/headers';
+import { type HeaderMap, type Service } from '../layers/service';
 import type { TelemetryEvents } from '../telemetry/events';
 import { RequestRecord } from '../telemetry/record';
 import type { InboundRequest } from './types';

@@ -1,5 +1,5 @@
 import type { Dispatcher, Pool } from 'undici';
-import { undiciPool } from '../layers/undici-pool';
+import { undiciPool } from '../http/undici-pool';
 
 export interface AppPoolOptions {
   readonly host: string;

@@ -1,6 +1,6 @@
 import { decide, type AuthzDecision, type AuthzTable } from '@weft/api';
 import { BadRequestError, NotReadyError, ProxyError } from '../layers/errors';
-import type { Service } from '../layers/http';
+import type { Service } from '../layers/service';
 import type { TelemetryEvents } from '../telemetry/events';
 import type { SpanAttributes } from '../telemetry/trace';
 

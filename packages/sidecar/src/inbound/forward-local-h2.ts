@@ -1,7 +1,7 @@
 import { AppUnavailableError } from '../layers/errors';
-import type { H2Connection } from '../layers/h2-connection';
-import { h2Exchange } from '../layers/h2-exchange';
-import type { Service } from '../layers/http';
+import type { H2Connection } from '../http/h2-connection';
+import { h2Exchange } from '../http/h2-exchange';
+import type { Service } from '../layers/service';
 import { appHeaders, type ForwardRequest, type LocalApp } from './local-app';
 
 /**

@@ -1,8 +1,8 @@
 import { request, type IncomingMessage } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { dispatchProxied, type ClassifyFailure, type HopPhases } from '../layers/dispatch-response';
+import { dispatchProxied, type ClassifyFailure, type HopPhases } from '../http/dispatch-response';
 import { AppUnavailableError } from '../layers/errors';
-import type { HeaderMap, ProxyResponse, Service } from '../layers/http';
+import type { HeaderMap, ProxyResponse, Service } from '../layers/service';
 import { forwardLocalH2 } from './forward-local-h2';
 import { appHeaders, type ForwardRequest, type LocalApp } from './local-app';
 

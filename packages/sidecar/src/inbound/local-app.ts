@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import { HEADERS } from '@weft/api';
-import type { HttpProtocol } from '../layers/downstream';
-import type { H2Connection } from '../layers/h2-connection';
-import type { HeaderMap } from '../layers/http';
+import type { HttpProtocol } from '../http/downstream';
+import type { H2Connection } from '../http/h2-connection';
+import type { HeaderMap } from '../layers/service';
 import type { Phase } from '../telemetry/record';
 import type { AppPool } from './app-pool';
 import type { HttpPeer } from './tls-terminate';

@@ -1,5 +1,5 @@
-import type { HttpProtocol } from '../layers/downstream';
-import { httpProtocolOf, TLS_HANDSHAKE_BYTE } from '../layers/sniff';
+import type { HttpProtocol } from '../http/downstream';
+import { httpProtocolOf, TLS_HANDSHAKE_BYTE } from '../listen/sniff';
 import type { AppProtocol } from './local-app';
 
 /** MeshConfig `mtls`: STRICT refuses plaintext; PERMISSIVE also accepts it (migration). */

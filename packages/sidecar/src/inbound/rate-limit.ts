@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { CompiledRateLimit } from '../config/types';
 import { ProxyError } from '../layers/errors';
-import type { Service } from '../layers/http';
+import type { Service } from '../layers/service';
 import type { TelemetryEvents } from '../telemetry/events';
 import type { SpanAttributes } from '../telemetry/trace';
 

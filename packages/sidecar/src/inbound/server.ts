@@ -3,9 +3,9 @@ import { createServer as createTlsServer, type SecureContextOptions, type TLSSoc
 import { originalDstReader, redirectedDst, type OriginalDstReader } from '../capture/original-dst';
 import type { CompiledConfig } from '../config/compiled-config';
 import type { IdentityMaterial } from '../control/identity-material';
-import { H2Connection } from '../layers/h2-connection';
-import { LISTENER_LIMITS, MuxListener, type ListenerLimits } from '../layers/mux-listener';
-import { sniff } from '../layers/sniff';
+import { H2Connection } from '../http/h2-connection';
+import { LISTENER_LIMITS, MuxListener, type ListenerLimits } from '../listen/mux-listener';
+import { sniff } from '../listen/sniff';
 import type { ProxyListener } from '../listener';
 import type { SelfInfo } from '../self';
 import type { Telemetry } from '../telemetry/telemetry';

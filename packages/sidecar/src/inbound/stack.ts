@@ -1,5 +1,5 @@
 import type { CompiledConfig } from '../config/types';
-import type { DownstreamHandler } from '../layers/downstream';
+import type { DownstreamHandler } from '../http/downstream';
 import type { TelemetryEvents } from '../telemetry/events';
 import type { Tracing } from '../telemetry/trace';
 import { traceServer, type WithSpan } from '../telemetry/trace-layers';

@@ -1,9 +1,9 @@
 import type { Duplex } from 'node:stream';
 import type { CompiledConfig } from '../config/types';
-import type { PeerCertificateSource } from '../layers/downstream';
+import type { PeerCertificateSource } from '../http/downstream';
 import { NoPeerIdentityError, NotReadyError, ProxyError } from '../layers/errors';
-import { dialTcp } from '../layers/tcp-dial';
-import { relayTcp } from '../layers/tcp-relay';
+import { dialTcp } from '../tcp/dial';
+import { relayTcp } from '../tcp/relay';
 import type { TelemetryEvents } from '../telemetry/events';
 import { authorizeConnection } from './authorize-connection';
 import { peerOf, PLAINTEXT_PEER } from './tls-terminate';

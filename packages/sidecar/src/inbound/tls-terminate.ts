@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parseSpiffeId } from '@weft/api';
 import { NoPeerIdentityError } from '../layers/errors';
-import type { Service } from '../layers/http';
+import type { Service } from '../layers/service';
 import { spiffeIdsIn } from '@weft/pki/workload';
 import type { PeerCertificateSource } from './types';
 

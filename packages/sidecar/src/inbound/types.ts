@@ -1,13 +1,13 @@
 import type { Readable } from 'node:stream';
 import type { CompiledConfig } from '../config/types';
-import type { HttpProtocol, PeerCertificateSource } from '../layers/downstream';
-import type { HeaderMap } from '../layers/http';
+import type { HttpProtocol, PeerCertificateSource } from '../http/downstream';
+import type { HeaderMap } from '../layers/service';
 import type { RequestRecord } from '../telemetry/record';
 import type { CancelSignal } from '../layers/cancel';
 import type { TraceSpan } from '../telemetry/trace';
 import type { HttpPeer } from './tls-terminate';
 
-export type { PeerCertificateSource } from '../layers/downstream';
+export type { PeerCertificateSource } from '../http/downstream';
 
 /**
  * A request from a peer sidecar (or, in PERMISSIVE mode, a plaintext client) after `accept`. The

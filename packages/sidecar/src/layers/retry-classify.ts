@@ -1,6 +1,6 @@
 import { HEADERS, type RetryOn } from '@weft/api';
 import type { ProxyError } from './errors';
-import type { ProxyResponse } from './http';
+import type { ProxyResponse } from './service';
 
 /** What one attempt came to: a response (any status) or the error it failed with. */
 export type Outcome = { readonly response: ProxyResponse } | { readonly error: ProxyError };

@@ -6,7 +6,7 @@ import type { Phase } from '../telemetry/record';
 import type { TraceSpan } from '../telemetry/trace';
 import { backoffDelay, type BackoffPolicy } from './backoff';
 import { AttemptTimeoutError, asProxyError } from './errors';
-import { discardBody, type ProxyResponse, type Service } from './http';
+import { discardBody, type ProxyResponse, type Service } from './service';
 import { ReplayableBody } from './replay-buffer';
 import type { RetryBudgets } from './retry-budget';
 import { isRetryableMethod, neverSent, responseRetryReason, retryReason, type Outcome } from './retry-classify';

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Phase } from '../telemetry/record';
 import { DeadlineExceededError, UpstreamTimeoutError } from './errors';
-import { discardBody, type ProxyResponse, type Service } from './http';
+import { discardBody, type ProxyResponse, type Service } from './service';
 import { Cancel, type CancelSignal } from './cancel';
 
 /** What the timeout layer reads from its target (a compiled rule). */

@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { HEADERS } from '@weft/api';
 import type { CompiledConfig } from '../config/types';
-import type { DownstreamHandler } from '../layers/downstream';
+import type { DownstreamHandler } from '../http/downstream';
 import { NotReadyError } from '../layers/errors';
-import { accessLogOn, serveExchange, type ExchangeEdge } from '../layers/exchange';
-import { isGrpc, parseGrpcTimeout } from '../layers/grpc';
-import { forwardableHeaders, type HeaderMap, type Service } from '../layers/http';
+import { accessLogOn, serveExchange, type ExchangeEdge } from '../http/exchange';
+import { isGrpc, parseGrpcTimeout } from '../http/grpc';
+import { forwardableHeaders } from '../http/headers';
+import { type HeaderMap, type Service } from '../layers/service';
 import type { TelemetryEvents } from '../telemetry/events';
 import { RequestRecord } from '../telemetry/record';
 import type { OutboundRequest } from './types';

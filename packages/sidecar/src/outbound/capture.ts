@@ -3,10 +3,10 @@ import type { LogThrottle, Logger } from '@weft/api';
 import type { OriginalDst } from '../capture/original-dst';
 import type { CompiledConfig } from '../config/types';
 import { NotReadyError, ProxyError } from '../layers/errors';
-import type { MuxListener } from '../layers/mux-listener';
-import { capturedProtocolOf, sniff } from '../layers/sniff';
-import { dialTcp } from '../layers/tcp-dial';
-import { relayTcp } from '../layers/tcp-relay';
+import type { MuxListener } from '../listen/mux-listener';
+import { capturedProtocolOf, sniff } from '../listen/sniff';
+import { dialTcp } from '../tcp/dial';
+import { relayTcp } from '../tcp/relay';
 import type { TelemetryEvents } from '../telemetry/events';
 import type { TunnelOpener } from './tcp-connect';
 

@@ -1,6 +1,6 @@
 import type { CompiledService } from '../config/types';
 import { NoEndpointsError } from '../layers/errors';
-import type { Service } from '../layers/http';
+import type { Service } from '../layers/service';
 
 export interface DiscoverRequest {
   readonly authority: string;

@@ -1,8 +1,8 @@
 import { EndpointStates } from '../balance/endpoint-state';
 import { PassiveHealth } from '../balance/passive-health';
 import type { CompiledBackend, CompiledConfig, CompiledRule } from '../config/types';
-import type { DownstreamHandler } from '../layers/downstream';
-import type { Service } from '../layers/http';
+import type { DownstreamHandler } from '../http/downstream';
+import type { Service } from '../layers/service';
 import { perTarget } from '../layers/per-target';
 import { retry, type Attempted } from '../layers/retry';
 import { RetryBudgets } from '../layers/retry-budget';

@@ -1,8 +1,8 @@
 import type { CompiledConfig } from '../config/types';
 import type { IdentityMaterial } from '../control/identity-material';
 import { NoEndpointsError, NotReadyError, ProxyError } from '../layers/errors';
-import { relayTcp } from '../layers/tcp-relay';
-import { TunnelListener } from '../layers/tunnel-listener';
+import { relayTcp } from '../tcp/relay';
+import { TunnelListener } from '../listen/tunnel-listener';
 import type { ProxyListener } from '../listener';
 import type { SelfInfo } from '../self';
 import type { Telemetry } from '../telemetry/telemetry';

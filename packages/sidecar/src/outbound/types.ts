@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { CompiledConfig } from '../config/types';
-import type { HttpProtocol } from '../layers/downstream';
-import type { HeaderMap } from '../layers/http';
+import type { HttpProtocol } from '../http/downstream';
+import type { HeaderMap } from '../layers/service';
 import type { RequestRecord } from '../telemetry/record';
 import type { CancelSignal } from '../layers/cancel';
 import type { CompiledEndpoint, CompiledService } from '../config/types';

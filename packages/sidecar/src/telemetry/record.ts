@@ -43,7 +43,7 @@ export class RequestRecord {
   responseLength: string | string[] | undefined = undefined;
   /**
    * Bytes of a response body of unannounced length that passed to the client, counted only while
-   * the access log is on (see countBody in layers/exchange); -1 when not counted.
+   * the access log is on (see countBody in http/exchange); -1 when not counted.
    */
   responseBodyBytes = -1;
   /** Path without query, and lower-case host without port; filled in once the request line is read. */

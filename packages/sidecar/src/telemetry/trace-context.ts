@@ -1,4 +1,4 @@
-import type { HeaderMap } from '../layers/http';
+import type { HeaderMap } from '../layers/service';
 import { parseTraceParent, SAMPLING_DEFERRED, type TraceParent } from './traceparent';
 
 /**

@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
 import { ProxyError } from '../layers/errors';
-import { grpcStatusIn } from '../layers/grpc';
-import type { HeaderMap, ProxyResponse, Service } from '../layers/http';
+import { grpcStatusIn } from '../http/grpc';
+import type { HeaderMap, ProxyResponse, Service } from '../layers/service';
 import type { AttemptState } from '../layers/retry';
-import type { ConnectionAddresses } from '../layers/downstream';
+import type { ConnectionAddresses } from '../http/downstream';
 import type { SpanAttributes, TraceSpan, Tracing } from './trace';
 import { incomingContext } from './trace-context';
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { answer, readQuestion, TYPE_A } from '../../src/capture/dns-wire';
 import { InitUsageError, parseInitFlags } from '../../src/capture/init-main';
 import { chainRules } from '../../src/capture/rules';
-import { capturedProtocolOf } from '../../src/layers/sniff';
+import { capturedProtocolOf } from '../../src/listen/sniff';
 
 function plan(argv: string[]) {
   const c = parseInitFlags(argv);

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { ProxyResponse } from '../../src/layers/http';
+import type { ProxyResponse } from '../../src/layers/service';
 import { PassiveHealth } from '../../src/balance/passive-health';
 import { TelemetryEvents, type WeftEvents } from '../../src/telemetry/events';
 import { RequestRecord } from '../../src/telemetry/record';

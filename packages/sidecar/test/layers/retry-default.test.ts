@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { PassThrough, Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { AppUnavailableError, ConnectError, PeerIdentityError, UpstreamResetError, type ProxyError } from '../../src/layers/errors';
-import type { ProxyResponse } from '../../src/layers/http';
+import type { ProxyResponse } from '../../src/layers/service';
 import { retry, retryReason, type Attempted, type RetryRequest } from '../../src/layers/retry';
 import { RetryBudgets } from '../../src/layers/retry-budget';
 import { neverSent } from '../../src/layers/retry-classify';

@@ -3,7 +3,7 @@ import type { RetryOn } from '@weft/api';
 import { expect } from 'chai';
 import { Readable } from 'node:stream';
 import { AttemptTimeoutError, ConnectError, NoEndpointsError, UpstreamResetError, type ProxyError } from '../../src/layers/errors';
-import type { ProxyResponse } from '../../src/layers/http';
+import type { ProxyResponse } from '../../src/layers/service';
 import { retry, retryReason, type AttemptState, type RetryPolicy } from '../../src/layers/retry';
 import { RetryBudgets } from '../../src/layers/retry-budget';
 import { neverAborted, record, response, retryRecorder } from './fakes';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { backoffDelay } from '../../src/layers/backoff';
-import { declaredBodyLength, forwardableHeaders } from '../../src/layers/http';
+import { declaredBodyLength, forwardableHeaders } from '../../src/http/headers';
 import { perTarget } from '../../src/layers/per-target';
 import { sleep } from '../../src/layers/sleep';
 

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { performance } from 'node:perf_hooks';
 import { DeadlineExceededError, UpstreamTimeoutError } from '../../src/layers/errors';
-import type { ProxyResponse } from '../../src/layers/http';
+import type { ProxyResponse } from '../../src/layers/service';
 import { timeout, withDeadline } from '../../src/layers/timeout';
 import { neverAborted, record, response } from './fakes';
 import type { CancelSignal } from '../../src/layers/cancel';

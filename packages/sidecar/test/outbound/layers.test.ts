@@ -2,7 +2,7 @@ import { text } from 'node:stream/consumers';
 import { expect } from 'chai';
 import type { CompiledBackend, CompiledRule, CompiledService, Destination } from '../../src/config/types';
 import { NoEndpointsError, NoRouteError } from '../../src/layers/errors';
-import type { ProxyResponse } from '../../src/layers/http';
+import type { ProxyResponse } from '../../src/layers/service';
 import type { AttemptState } from '../../src/layers/retry';
 import { EndpointStates } from '../../src/balance/endpoint-state';
 import { compileServicePolicy } from '../../src/config/compile-policy';

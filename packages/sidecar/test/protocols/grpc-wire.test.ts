@@ -3,9 +3,9 @@ import {
   AttemptTimeoutError, BadRequestError, ClientClosedError, ConnectError, DeadlineExceededError, InternalError, NoEndpointsError,
   NoPeerIdentityError, NoRouteError, UpstreamResetError, UpstreamTimeoutError, type ProxyError,
 } from '../../src/layers/errors';
-import { encodeGrpcMessage, formatGrpcTimeout, grpcErrorHeaders, grpcStatusOf, isGrpc, parseGrpcTimeout } from '../../src/layers/grpc';
+import { encodeGrpcMessage, formatGrpcTimeout, grpcErrorHeaders, grpcStatusOf, isGrpc, parseGrpcTimeout } from '../../src/http/grpc';
 
-describe('layers/grpc: what the data path knows of gRPC', () => {
+describe('http/grpc: what the data path knows of gRPC', () => {
   describe('parseGrpcTimeout', () => {
     const cases: [string | undefined, number | undefined][] = [
       ['100m', 100], ['1S', 1000], ['2M', 120_000], ['1H', 3_600_000], ['500u', 0.5], ['1000000n', 1], [' 5m ', 5],

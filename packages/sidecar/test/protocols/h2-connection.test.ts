@@ -3,8 +3,8 @@ import { constants, createServer as createH2Server, type Http2Server, type Serve
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
-import { H2Connection } from '../../src/layers/h2-connection';
-import { h2Exchange } from '../../src/layers/h2-exchange';
+import { H2Connection } from '../../src/http/h2-connection';
+import { h2Exchange } from '../../src/http/h2-exchange';
 import { neverAborted } from '../layers/fakes';
 
 const request = { method: 'GET', target: '/x', headers: { host: 'svc' }, body: null, signal: neverAborted() };
@@ -19,7 +19,7 @@ function failure(connection: H2Connection): Promise<{ cause: Error; processed: b
   );
 }
 
-describe('layers/h2-connection and h2-exchange: one multiplexed session per peer', function () {
+describe('http/h2-connection and h2-exchange: one multiplexed session per peer', function () {
   this.timeout(10_000);
   let h2: Http2Server;
   let silent: Server;

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
-import { LISTENER_LIMITS } from '../../src/layers/mux-listener';
+import { LISTENER_LIMITS } from '../../src/listen/mux-listener';
 import type { ProxyListener } from '../../src/listener';
 import { startOutbound } from '../../src/outbound/server';
 import { TestMesh, type Caller, type Instance } from '../scenarios/mesh-fixture';

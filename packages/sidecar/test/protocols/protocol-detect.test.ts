@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { detectInbound, inboundAlpn, type InboundConnection, type MtlsMode } from '../../src/inbound/protocol-detect';
 import type { AppProtocol } from '../../src/inbound/local-app';
-import { H2_PREFACE, httpProtocolOf } from '../../src/layers/sniff';
+import { H2_PREFACE, httpProtocolOf } from '../../src/listen/sniff';
 
 describe('telling protocols apart by their first bytes', () => {
   describe('httpProtocolOf (the outbound port: HTTP/1.1 or h2c)', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { HeaderMap } from '../../src/layers/http';
+import type { HeaderMap } from '../../src/layers/service';
 import { incomingContext } from '../../src/telemetry/trace-context';
 import { SAMPLING_DEFERRED } from '../../src/telemetry/traceparent';
 

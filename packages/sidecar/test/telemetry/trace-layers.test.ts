@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { createLogger } from '@weft/api';
 import { expect } from 'chai';
 import { NoEndpointsError } from '../../src/layers/errors';
-import type { HeaderMap } from '../../src/layers/http';
+import type { HeaderMap } from '../../src/layers/service';
 import { Tracing, type SpanAttributes, type SpanAttributesOf, type TraceSpan } from '../../src/telemetry/trace';
 import { httpRouteOf, traceAttempt, traceClient, traceServer } from '../../src/telemetry/trace-layers';
 import type { TraceParent } from '../../src/telemetry/traceparent';

@@ -4,7 +4,7 @@ import type { PassiveHealth } from '../../balance/passive-health';
 import { buildPicker } from '../../balance/registry';
 import type { CompiledBalancer, CompiledEndpoint, CompiledOutlier, CompiledPoolLimits } from '../../config/types';
 import { NoEndpointsError, ProxyError } from '../../layers/errors';
-import type { HeaderMap, ProxyResponse, Service } from '../../layers/http';
+import type { HeaderMap, ProxyResponse, Service } from '../../layers/service';
 import type { AttemptState } from '../../layers/retry';
 import { neverSent, unprocessed } from '../../layers/retry-classify';
 import type { Phase } from '../../telemetry/record';

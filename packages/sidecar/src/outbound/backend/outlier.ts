@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { EndpointState, EndpointStates } from '../../balance/endpoint-state';
 import type { CompiledEndpoint, CompiledOutlier } from '../../config/types';
 import { ProxyError } from '../../layers/errors';
-import type { ProxyResponse, Service } from '../../layers/http';
+import type { ProxyResponse, Service } from '../../layers/service';
 import type { TelemetryEvents } from '../../telemetry/events';
 
 /** Outlier detection defaults, filled in by the compiler (Istio's, except maxEjectionPercent). */

@@ -2,8 +2,8 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { CompiledEndpoint, Destination } from '../../config/types';
 import { BadRequestError, ConnectError, ProxyError, UpstreamResetError } from '../../layers/errors';
-import type { HeaderMap, Service } from '../../layers/http';
-import { dispatchProxied, type ClassifyFailure, type HopPhases } from '../../layers/dispatch-response';
+import type { HeaderMap, Service } from '../../layers/service';
+import { dispatchProxied, type ClassifyFailure, type HopPhases } from '../../http/dispatch-response';
 import type { Phase } from '../../telemetry/record';
 import type { CancelSignal } from '../../layers/cancel';
 

@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Destination } from '../../config/types';
 import { ConnectError, ProxyError, UpstreamResetError } from '../../layers/errors';
-import { formatGrpcTimeout } from '../../layers/grpc';
-import { h2Exchange } from '../../layers/h2-exchange';
-import type { HeaderMap, Service } from '../../layers/http';
+import { formatGrpcTimeout } from '../../http/grpc';
+import { h2Exchange } from '../../http/h2-exchange';
+import type { HeaderMap, Service } from '../../layers/service';
 import type { EndpointRequest } from './client';
 import type { H2SessionSource } from './h2-sessions';
 

@@ -1,6 +1,6 @@
 import type { Destination } from '../../config/types';
 import type { IdentityMaterial } from '../../control/identity-material';
-import { H2Connection, type H2StreamOpener } from '../../layers/h2-connection';
+import { H2Connection, type H2StreamOpener } from '../../http/h2-connection';
 import type { Watch } from '../../watch';
 import { ConnectionCache } from './connection-cache';
 import { tlsClientOptions } from './tls-originate';

@@ -1,5 +1,5 @@
 import type { Pool } from 'undici';
-import { undiciPool } from '../../layers/undici-pool';
+import { undiciPool } from '../../http/undici-pool';
 import type { Destination } from '../../config/types';
 import type { IdentityMaterial } from '../../control/identity-material';
 import type { Watch } from '../../watch';

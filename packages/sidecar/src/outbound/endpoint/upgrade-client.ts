@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import type { Destination } from '../../config/types';
 import { UpstreamResetError } from '../../layers/errors';
-import type { HeaderMap, ProxyResponse, Service } from '../../layers/http';
+import type { HeaderMap, ProxyResponse, Service } from '../../layers/service';
 import type { EndpointRequest } from './client';
 import type { TunnelSource } from './tunnels';
 

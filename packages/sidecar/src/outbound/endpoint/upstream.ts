@@ -1,7 +1,7 @@
 import type { Destination } from '../../config/types';
-import { HTTP1_CALLER } from '../../layers/caller-protocol';
-import type { HttpProtocol } from '../../layers/downstream';
-import type { Service } from '../../layers/http';
+import { HTTP1_CALLER } from '../../http/caller-protocol';
+import type { HttpProtocol } from '../../http/downstream';
+import type { Service } from '../../layers/service';
 import { endpointClient, type EndpointDispatchers } from './client';
 import { h2Client, type H2EndpointRequest } from './h2-client';
 import type { H2SessionSource } from './h2-sessions';

@@ -1,5 +1,5 @@
 import type { CompiledBackend, WeightedBackends } from '../../config/types';
-import type { Service } from '../../layers/http';
+import type { Service } from '../../layers/service';
 
 export interface DistributeParams {
   readonly split: WeightedBackends;

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { HEADERS } from '@weft/api';
 import type { CompiledFault } from '../../config/types';
-import type { ProxyResponse, Service } from '../../layers/http';
+import type { ProxyResponse, Service } from '../../layers/service';
 import { sleep } from '../../layers/sleep';
 import type { Phase } from '../../telemetry/record';
 import type { CancelSignal } from '../../layers/cancel';

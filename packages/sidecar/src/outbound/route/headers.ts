@@ -1,5 +1,5 @@
 import type { CompiledHeaderOps, CompiledHeaderRules } from '../../config/types';
-import type { HeaderMap, Service } from '../../layers/http';
+import type { HeaderMap, Service } from '../../layers/service';
 
 /** What the headers layer reads from its target (a compiled rule). */
 export interface HeadersParams {

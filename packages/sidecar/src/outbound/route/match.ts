@@ -1,7 +1,7 @@
 import { selectRule, type MatchInput } from '../../config/route-match';
 import type { CompiledRule, CompiledService } from '../../config/types';
 import { NoRouteError } from '../../layers/errors';
-import type { Service } from '../../layers/http';
+import type { Service } from '../../layers/service';
 
 export interface MatchRequest extends MatchInput {
   readonly service: CompiledService;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
 import { EndpointStates } from '../../../src/balance/endpoint-state';
 import type { CompiledBackend, CompiledBalancer } from '../../../src/config/types';
-import type { ProxyResponse } from '../../../src/layers/http';
+import type { ProxyResponse } from '../../../src/layers/service';
 import type { AttemptState } from '../../../src/layers/retry';
 import { balance } from '../../../src/outbound/backend/balance';
 import { OverflowError, PendingQueues } from '../../../src/outbound/backend/pool-limits';

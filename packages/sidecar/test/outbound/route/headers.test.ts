@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { CompiledHeaderRules } from '../../../src/config/types';
-import type { HeaderMap } from '../../../src/layers/http';
+import type { HeaderMap } from '../../../src/layers/service';
 import { applyHeaderOps, headers } from '../../../src/outbound/route/headers';
 import { response } from '../../layers/fakes';
 

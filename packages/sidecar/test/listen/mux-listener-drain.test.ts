@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
-import { LISTENER_LIMITS, MuxListener } from '../../src/layers/mux-listener';
+import { LISTENER_LIMITS, MuxListener } from '../../src/listen/mux-listener';
 
 /** A MuxListener whose accept hands connections to nobody: they stay where a stuck TLS handshake or sniff leaves them. */
 async function stuckListener(): Promise<{ listener: MuxListener; accepted: Promise<net.Socket> }> {

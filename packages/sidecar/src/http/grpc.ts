@@ -1,6 +1,6 @@
 import { HEADERS } from '@weft/api';
-import type { ProxyError } from './errors';
-import type { HeaderMap } from './http';
+import type { ProxyError } from '../layers/errors';
+import type { HeaderMap } from '../layers/service';
 
 /**
  * What the data path needs to know about gRPC: which requests are gRPC, their deadline

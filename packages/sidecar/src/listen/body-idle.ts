@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
-import type { Cancel } from './cancel';
-import { RequestBodyTimeoutError } from './errors';
+import type { Cancel } from '../layers/cancel';
+import { RequestBodyTimeoutError } from '../layers/errors';
 
 /** One exchange whose request body is still arriving. */
 export interface WatchedBody {

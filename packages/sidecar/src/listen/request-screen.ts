@@ -1,6 +1,6 @@
 import { constants, type ServerHttp2Stream } from 'node:http2';
 import { HEADERS } from '@weft/api';
-import { BadRequestError, type ProxyError } from './errors';
+import { BadRequestError, type ProxyError } from '../layers/errors';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR } = constants;
 

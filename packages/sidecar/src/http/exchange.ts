@@ -1,10 +1,10 @@
 import type { TelemetryEvents } from '../telemetry/events';
 import type { RequestRecord } from '../telemetry/record';
 import type { Downstream } from './downstream';
-import { asProxyError, ClientClosedError } from './errors';
+import { asProxyError, ClientClosedError } from '../layers/errors';
 import { grpcStatusIn, grpcStatusOf } from './grpc';
-import type { HeaderMap, ProxyResponse } from './http';
-import type { Cancel, CancelSignal } from './cancel';
+import type { HeaderMap, ProxyResponse } from '../layers/service';
+import type { Cancel, CancelSignal } from '../layers/cancel';
 import type { Readable } from 'node:stream';
 
 /** How one edge (outbound or inbound accept) answers. */

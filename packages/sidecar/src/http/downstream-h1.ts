@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TLSSocket } from 'node:tls';
 import type { Downstream, Outcome, RespondOptions } from './downstream';
-import { ClientClosedError } from './errors';
+import { ClientClosedError } from '../layers/errors';
 import { grpcErrorHeaders } from './grpc';
-import { declaredBodyLength, discardBody } from './http';
+import { declaredBodyLength } from './headers';
+import { discardBody } from '../layers/service';
 import { answer, guardBody, sendResponse } from './respond';
 
 /** An HTTP/1.1 request and its response object, as a Downstream. */

@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Phase } from '../telemetry/record';
-import type { CancelSignal } from './cancel';
-import type { HeaderMap, ProxyResponse } from './http';
+import type { CancelSignal } from '../layers/cancel';
+import type { HeaderMap, ProxyResponse } from '../layers/service';
 import { ProxyBody } from './proxy-body';
 
 /** What a dispatched request carries that the handler reads. */

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import { HEADERS } from '@weft/api';
-import { ClientClosedError, type ProxyError } from './errors';
-import { discardBody, forwardableHeaders, type HeaderMap, type ProxyResponse } from './http';
+import { ClientClosedError, type ProxyError } from '../layers/errors';
+import { forwardableHeaders } from './headers';
+import { discardBody, type HeaderMap, type ProxyResponse } from '../layers/service';
 import { pipeBody, PrematureCloseError } from './pipe-body';
 
 /**

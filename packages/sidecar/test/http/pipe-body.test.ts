@@ -1,6 +1,6 @@
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { expect } from 'chai';
-import { pipeBody } from '../../src/layers/pipe-body';
+import { pipeBody } from '../../src/http/pipe-body';
 
 /** A destination that keeps what it is given; `close` is emitted as a response's would be. */
 function sink(): Writable & { chunks: Buffer[] } {

@@ -5,14 +5,14 @@ import type { Duplex } from 'node:stream';
 import { HEADERS } from '@weft/api';
 import type { ProxyListener } from '../listener';
 import { BodyIdleWatch, type WatchedBody } from './body-idle';
-import { Cancel } from './cancel';
-import type { Downstream, DownstreamHandler } from './downstream';
-import { http1Downstream } from './downstream-h1';
-import { h2Downstream } from './downstream-h2';
+import { Cancel } from '../layers/cancel';
+import type { Downstream, DownstreamHandler } from '../http/downstream';
+import { http1Downstream } from '../http/downstream-h1';
+import { h2Downstream } from '../http/downstream-h2';
 import { guardResets, H2_SESSION_LIMITS, startWhenRead } from './h2-reset-guard';
 import { refuseStream, screenH2, screenHttp1 } from './request-screen';
-import { sendError } from './respond';
-import { upgradeDownstream, rawHead, writeError } from './upgrade';
+import { sendError } from '../http/respond';
+import { upgradeDownstream, rawHead, writeError } from '../http/upgrade';
 
 /** What a listener tolerates from clients; slow, stalled or oversized requests are cut off. */
 export interface ListenerLimits {

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { AppUnavailableError } from './errors';
+import { AppUnavailableError } from '../layers/errors';
 
 /**
  * A plain TCP connection to HOST:PORT (the local app, or a captured connection's original

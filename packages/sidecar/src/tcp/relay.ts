@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { TcpConnectionLabels, TelemetryEvents } from '../telemetry/events';
-import { asProxyError } from './errors';
+import { asProxyError } from '../layers/errors';
 import { splice } from './splice';
 
 /** The code a TCP connection that broke off midway is counted under. */

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { HttpProtocol } from './downstream';
+import type { HttpProtocol } from '../http/downstream';
 
 /** The fixed start of every HTTP/2 connection with prior knowledge (RFC 9113 3.4). */
 export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');

@@ -3,9 +3,10 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { HEADERS } from '@weft/api';
 import type { Downstream, Outcome, RespondOptions } from './downstream';
-import { ClientClosedError, type ProxyError } from './errors';
+import { ClientClosedError, type ProxyError } from '../layers/errors';
 import { grpcErrorHeaders } from './grpc';
-import { discardBody, forwardableHeaders, withoutPseudoHeaders, type ProxyResponse } from './http';
+import { forwardableHeaders, withoutPseudoHeaders } from './headers';
+import { discardBody, type ProxyResponse } from '../layers/service';
 import { pipeBody, PrematureCloseError } from './pipe-body';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR } = constants;

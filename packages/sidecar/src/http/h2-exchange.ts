@@ -1,9 +1,10 @@
 import { constants, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
-import { BadRequestError } from './errors';
+import { BadRequestError } from '../layers/errors';
 import { H2ConnectTimeoutError, type H2StreamOpener } from './h2-connection';
-import { withoutPseudoHeaders, type HeaderMap, type ProxyResponse } from './http';
-import type { CancelSignal } from './cancel';
+import { withoutPseudoHeaders } from './headers';
+import { type HeaderMap, type ProxyResponse } from '../layers/service';
+import type { CancelSignal } from '../layers/cancel';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = constants;
 

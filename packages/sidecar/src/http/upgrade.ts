@@ -3,9 +3,10 @@ import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { HEADERS } from '@weft/api';
 import type { Downstream, Outcome, RespondOptions } from './downstream';
-import { ClientClosedError, type ProxyError } from './errors';
-import { discardBody, forwardableHeaders, type HeaderMap, type ProxyResponse } from './http';
-import { splice } from './splice';
+import { ClientClosedError, type ProxyError } from '../layers/errors';
+import { forwardableHeaders } from './headers';
+import { discardBody, type HeaderMap, type ProxyResponse } from '../layers/service';
+import { splice } from '../tcp/splice';
 
 /**
  * An HTTP/1.1 Upgrade request (WebSocket, ...) as a Downstream. It runs through the same stack as

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { guardResets, H2_SESSION_LIMITS, startWhenRead } from '../../src/layers/h2-reset-guard';
+import { guardResets, H2_SESSION_LIMITS, startWhenRead } from '../../src/listen/h2-reset-guard';
 
 const { NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import type { Cancel } from './cancel';
-import type { ProxyError } from './errors';
-import type { HeaderMap, ProxyResponse } from './http';
+import type { Cancel } from '../layers/cancel';
+import type { ProxyError } from '../layers/errors';
+import type { HeaderMap, ProxyResponse } from '../layers/service';
 
 /**
  * What a listener hands each request to: the request, and its cancellation, which the listener
