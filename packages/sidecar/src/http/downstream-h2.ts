@@ -6,7 +6,7 @@ import type { Downstream, Outcome, RespondOptions } from './downstream';
 import { ClientClosedError, type ProxyError } from '../layers/errors';
 import { grpcErrorHeaders } from './grpc';
 import { forwardableHeaders, withoutPseudoHeaders } from './headers';
-import { discardBody, type ProxyResponse } from '../layers/service';
+import { discardBody, type HeaderMap, type ProxyResponse } from '../layers/service';
 import { pipeBody, PrematureCloseError } from './pipe-body';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR } = constants;
@@ -101,13 +101,29 @@ function sendError(stream: ServerHttp2Stream, err: ProxyError, options: RespondO
     stream.close(NGHTTP2_INTERNAL_ERROR);
     return;
   }
+  if (!writeH2Error(stream, err, options.extra, options.grpc)) return;
+  if (!stream.readableEnded) {
+    // The answer did not need the rest of the request: ask the client to stop sending it
+    // (RST_STREAM NO_ERROR after the complete response, RFC 9113 8.1).
+    stream.unpipe();
+    stream.resume();
+    stream.close(NGHTTP2_NO_ERROR);
+  }
+}
+
+/**
+ * Writes the sidecar's own error as the stream's answer: a trailers-only gRPC status for gRPC, a
+ * plain-text body naming the code otherwise. False when the stream could not take it (it is then
+ * reset with INTERNAL_ERROR and nothing more is to be done).
+ */
+export function writeH2Error(stream: ServerHttp2Stream, err: ProxyError, extra: HeaderMap, grpc: boolean): boolean {
   try {
-    if (options.grpc) {
-      stream.respond({ ...options.extra, ...err.responseHeaders, ...grpcErrorHeaders(err), ':status': 200 }, { endStream: true });
+    if (grpc) {
+      stream.respond({ ...extra, ...err.responseHeaders, ...grpcErrorHeaders(err), ':status': 200 }, { endStream: true });
     } else {
       const body = `${err.message}\n`;
       stream.respond({
-        ...options.extra,
+        ...extra,
         ...err.responseHeaders,
         ':status': err.httpStatus,
         'content-type': 'text/plain; charset=utf-8',
@@ -116,16 +132,10 @@ function sendError(stream: ServerHttp2Stream, err: ProxyError, options: RespondO
       });
       stream.end(body);
     }
+    return true;
   } catch {
     stream.close(NGHTTP2_INTERNAL_ERROR);
-    return;
-  }
-  if (!stream.readableEnded) {
-    // The answer did not need the rest of the request: ask the client to stop sending it
-    // (RST_STREAM NO_ERROR after the complete response, RFC 9113 8.1).
-    stream.unpipe();
-    stream.resume();
-    stream.close(NGHTTP2_NO_ERROR);
+    return false;
   }
 }
 

@@ -1,8 +1,8 @@
 import { constants, type ServerHttp2Stream } from 'node:http2';
-import { HEADERS } from '@weft/api';
+import { writeH2Error } from '../http/downstream-h2';
 import { BadRequestError, type ProxyError } from '../layers/errors';
 
-const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR } = constants;
+const { NGHTTP2_NO_ERROR } = constants;
 
 /** The header limits a request is screened against (a slice of ListenerLimits). */
 export interface HeaderLimits {
@@ -58,21 +58,11 @@ function tooManyHeaders(count: number, max: number): ProxyError {
 /** Answers an HTTP/2 stream with the sidecar's own error, then stops the request body still coming (RFC 9113 8.1). */
 export function refuseStream(stream: ServerHttp2Stream, err: ProxyError): void {
   stream.on('error', () => undefined);
-  const body = `${err.message}\n`;
-  try {
-    stream.respond({
-      ':status': err.httpStatus,
-      'content-type': 'text/plain; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      [HEADERS.error]: err.code,
-    });
-    stream.end(body);
-  } catch {
-    stream.close(NGHTTP2_INTERNAL_ERROR);
-    return;
-  }
+  if (!writeH2Error(stream, err, NO_HEADERS, false)) return;
   if (!stream.endAfterHeaders) {
     stream.resume();
     stream.close(NGHTTP2_NO_ERROR);
   }
 }
+
+const NO_HEADERS = Object.freeze({});
