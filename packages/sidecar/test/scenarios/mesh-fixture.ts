@@ -243,6 +243,22 @@ function discard(): Writable {
   return new Writable({ write: (_chunk, _enc, done) => done() });
 }
 
+/**
+ * Counts the calls an app received per key (a path, or method and path): `count(key)` records one
+ * and says how many there were, so an app can fail the first few; tests read and clear `calls`.
+ */
+export function callCounter(): { readonly calls: Map<string, number>; count(key: string): number } {
+  const calls = new Map<string, number>();
+  return {
+    calls,
+    count: (key) => {
+      const n = (calls.get(key) ?? 0) + 1;
+      calls.set(key, n);
+      return n;
+    },
+  };
+}
+
 /** Resolves after `ms`. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

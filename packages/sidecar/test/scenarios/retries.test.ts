@@ -1,17 +1,12 @@
 import { HEADERS } from '@weft/api';
 import { expect } from 'chai';
-import { delay, resource, TestMesh, type Caller } from './mesh-fixture';
+import { callCounter, delay, resource, TestMesh, type Caller } from './mesh-fixture';
 
 describe('scenario: retries and timeouts', function () {
   this.timeout(20_000);
   let mesh: TestMesh;
   let frontend: Caller;
-  const calls = new Map<string, number>();
-  const count = (key: string): number => {
-    const n = (calls.get(key) ?? 0) + 1;
-    calls.set(key, n);
-    return n;
-  };
+  const { calls, count } = callCounter();
 
   before(async () => {
     mesh = new TestMesh();

@@ -1,18 +1,13 @@
 import { HEADERS } from '@weft/api';
 import { expect } from 'chai';
-import { resource, TestMesh, type Caller, type Instance } from './mesh-fixture';
+import { callCounter, resource, TestMesh, type Caller, type Instance } from './mesh-fixture';
 
 describe('scenario: retry policy (idempotency, failed endpoint, attempts header, timeouts)', function () {
   this.timeout(20_000);
   let mesh: TestMesh;
   let frontend: Caller;
   let broken: Instance;
-  const calls = new Map<string, number>();
-  const count = (key: string): number => {
-    const n = (calls.get(key) ?? 0) + 1;
-    calls.set(key, n);
-    return n;
-  };
+  const { calls, count } = callCounter();
 
   before(async () => {
     mesh = new TestMesh();
