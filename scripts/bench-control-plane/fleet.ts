@@ -15,6 +15,10 @@ class Worker {
   readonly exited: Promise<void>;
   #next = 1;
 
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
   constructor(index: number) {
     this.#child = fork(path.join(__dirname, 'worker.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=2048'] });
     this.exited = new Promise((resolve) => this.#child.once('exit', () => resolve()));
@@ -77,6 +81,11 @@ export class Fleet {
   /** Each worker's list of times, joined; IPC carries NaN (none) as null, so it comes back as NaN. */
   async #times<O extends Op>(op: O, params: Params<O>): Promise<number[]> {
     return timesFromIpc(await this.#all(op, params));
+  }
+
+  /** The worker processes, for CPU accounting from /proc. */
+  get pids(): number[] {
+    return this.#workers.flatMap((w) => (w.pid === undefined ? [] : [w.pid]));
   }
 
   /** Every sidecar redeems its token at once: when the first call left and the last answer came. */

@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseJoinToken } from '@weft/api';
 import { Mesh } from '@weft/harness';
-import { clockTicksPerSecond } from '../bench/proc-stats';
+import { clockTicksPerSecond, ProcessSet } from '../bench/proc-stats';
 import { describeMachine } from '../bench/tools';
 import { BenchControlPlane } from './control-plane';
 import { Fleet } from './fleet';
@@ -98,9 +98,12 @@ async function runScale(mesh: Mesh, n: number, services: number, profileDir: str
   try {
     const profileHere = profileDir !== undefined && n === (sizes.includes(1_000) ? 1_000 : Math.max(...sizes));
     if (profileHere) cp.toggleProfiler();
+    const workerSet = new ProcessSet('workers', fleet.pids);
     let ticks = cp.cpuTicks();
+    const workerTicks = workerSet.cpuTicks();
     const signed = await fleet.sign();
     const signCpuS = (cp.cpuTicks() - ticks) / ticksPerSecond;
+    const fleetSignCpuS = (workerSet.cpuTicks() - workerTicks) / ticksPerSecond;
     if (profileHere) {
       cp.toggleProfiler();
       profiles.push(await readProfile(profileDir, cp.pid, `Control plane while ${n} sidecars join at once (Identity.Sign)`));
@@ -167,6 +170,7 @@ async function runScale(mesh: Mesh, n: number, services: number, profileDir: str
       heapKbPerProxy: (loaded.heapUsedBytes - idle.heapUsedBytes) / 1024 / n,
       signaturesPerSecond,
       cpuMsPerSignature: (signCpuS * 1000) / n,
+      fleetCpuMsPerSignature: (fleetSignCpuS * 1000) / n,
       signFailures: signed.failures.length,
       joinMs,
       reconnectFromKill,

@@ -19,6 +19,8 @@ export interface ScaleResult {
   readonly heapKbPerProxy: number;
   readonly signaturesPerSecond: number;
   readonly cpuMsPerSignature: number;
+  /** The simulated sidecars' CPU (every worker process) over the same burst: the other side of each call, on the same machine. */
+  readonly fleetCpuMsPerSignature: number;
   readonly signFailures: number;
   /** First stream opened -> every proxy has ACKed its first snapshot, ms (streams opened at --join-rate). */
   readonly joinMs: number;
@@ -50,6 +52,7 @@ export function renderTable(results: readonly ScaleResult[]): string {
     ['control plane V8 heap per proxy, kB', '', (r) => int(r.heapKbPerProxy)],
     ['certificates signed per second (join burst)', `>= ${GOALS.signaturesPerSecond}`, (r) => `${int(r.signaturesPerSecond)}${r.signFailures ? ` (${r.signFailures} failed)` : ''}`],
     ['control plane CPU per signature, ms', '', (r) => fixed(r.cpuMsPerSignature, 1)],
+    ['simulated sidecars\' CPU per signature (same machine), ms', '', (r) => fixed(r.fleetCpuMsPerSignature, 1)],
     ['join: all streams ACKed, ms', '', (r) => int(r.joinMs)],
     ['streams lost before the restart (reconnected)', '0', (r) => int(r.lostStreams)],
     ['restart: kill -9 -> ready, ms', '', (r) => int(r.restartReadyMs)],

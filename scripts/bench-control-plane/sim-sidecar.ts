@@ -7,8 +7,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
-import { DELTA_FEATURE, loadWeftService, type DiscoveryRequest, type SignResponse } from '@weft/api';
-import { Backoff, callSign, CONTROL_CHANNEL_OPTIONS, controlPlaneCredentials, RECONNECT_BACKOFF } from '@weft/sidecar';
+import { DELTA_FEATURE, loadWeftService, type DiscoveryRequest } from '@weft/api';
+import { Backoff, CONTROL_CHANNEL_OPTIONS, controlPlaneCredentials, parseHostPort, RECONNECT_BACKOFF } from '@weft/sidecar';
+import { signOverOwnConnection } from './sign-call';
 import type { SimSpec } from './messages';
 import { readResponseHead, revisionOf, type ResponseHead } from './wire';
 
@@ -39,6 +40,7 @@ interface Stream {
 export class SimSidecar {
   readonly spec: SimSpec;
   readonly #target: string;
+  readonly #address: { readonly host: string; readonly port: number };
   readonly #backoff = new Backoff(RECONNECT_BACKOFF);
   readonly #onAck: () => void;
   readonly #onLost: (reason: string) => void;
@@ -60,6 +62,7 @@ export class SimSidecar {
   constructor(spec: SimSpec, target: string, onAck: () => void, onLost: (reason: string) => void) {
     this.spec = spec;
     this.#target = target;
+    this.#address = parseHostPort(target);
     this.#onAck = onAck;
     this.#onLost = onLost;
   }
@@ -68,10 +71,10 @@ export class SimSidecar {
     return this.#stream?.responded === true && !this.#stream.done;
   }
 
-  /** Identity.Sign with the join token, on a channel of its own that trusts only the pinned root. */
+  /** Identity.Sign with the join token, on a connection of its own that trusts only the pinned root (sign-call.ts). */
   async sign(trustDomain: string, rootPem: string, privateKeyPem: string, csrPem: string): Promise<void> {
-    const credentials = controlPlaneCredentials(trustDomain, [rootPem]);
-    const response: SignResponse = await callSign(this.#target, credentials, CONTROL_CHANNEL_OPTIONS, { csrPem, token: this.spec.token, proxyId: this.spec.proxyId }, 60_000);
+    const { host, port } = this.#address;
+    const response = await signOverOwnConnection(host, port, trustDomain, rootPem, { csrPem, token: this.spec.token, proxyId: this.spec.proxyId }, 60_000);
     if (response.certificateChainPem.length === 0) throw new Error(`Identity.Sign returned no certificate for ${this.spec.proxyId}`);
     this.#credential = {
       privateKeyPem,

@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { loadWeftService, type DiscoveryResponse } from '@weft/api';
+import { loadWeftService, parseJoinToken, spiffeId, type DiscoveryResponse } from '@weft/api';
+import { Mesh } from '@weft/harness';
+import { createCsr, generateKeyPair } from '@weft/pki/workload';
+import { fetchTrustAnchor, parseHostPort } from '@weft/sidecar';
+import { BenchControlPlane } from '../bench-control-plane/control-plane';
+import { grpcFrame, readGrpcMessage, signOverOwnConnection } from '../bench-control-plane/sign-call';
 import { histogram, peakShare, percentile, sparkline, spread } from '../bench-control-plane/stats';
 import { readResponseHead, revisionOf } from '../bench-control-plane/wire';
 import { timesFromIpc } from '../bench-control-plane/fleet';
@@ -45,5 +50,39 @@ describe('bench:control-plane arithmetic and wire reading', () => {
     const times = timesFromIpc(overIpc);
     expect(times).to.have.length(3);
     expect(spread(times.map((t) => t - 1))).to.deep.equal({ p50: 4, p99: 6, max: 6, missing: 1 });
+  });
+});
+
+describe('bench:control-plane: Identity.Sign on a connection of its own (sign-call.ts)', function () {
+  this.timeout(60_000);
+  const mesh = new Mesh();
+  const cp = new BenchControlPlane(mesh);
+  after(() => mesh.close(10_000));
+
+  it('frames one gRPC message and reads it back; a body that is not one message is refused', () => {
+    const message = Buffer.from('hello');
+    const frame = grpcFrame(message);
+    expect([...frame.subarray(0, 5)]).to.deep.equal([0, 0, 0, 0, 5]);
+    expect(readGrpcMessage(frame).toString()).to.equal('hello');
+    expect(() => readGrpcMessage(Buffer.concat([frame, frame]))).to.throw(/in a 20-byte body/);
+    expect(() => readGrpcMessage(Buffer.from([1, 0, 0, 0, 0]))).to.throw(/compressed/);
+  });
+
+  it("gets a certificate from the real control plane with a join token, and the control plane's own error without one", async () => {
+    await cp.start();
+    const token = await cp.token('web');
+    const parsed = parseJoinToken(token);
+    const { host, port } = parseHostPort(cp.target);
+    const trust = await fetchTrustAnchor({ host, port }, parsed?.rootFingerprint as string);
+    const key = generateKeyPair().privateKeyPem;
+    const csrPem = createCsr(spiffeId({ trustDomain: trust.trustDomain, namespace: 'default', service: 'web' }), key);
+    const signed = await signOverOwnConnection(host, port, trust.trustDomain, trust.rootPem, { csrPem, token, proxyId: 'bench-test-1' }, 10_000);
+    expect(signed.spiffeId).to.equal(`spiffe://${trust.trustDomain}/ns/default/sa/web`);
+    expect(signed.certificateChainPem.join('')).to.contain('BEGIN CERTIFICATE');
+    const refused = await signOverOwnConnection(host, port, trust.trustDomain, trust.rootPem, { csrPem, token: '', proxyId: 'bench-test-2' }, 10_000).then(
+      () => undefined,
+      (err: Error) => err.message,
+    );
+    expect(refused, refused).to.match(/gRPC status 16: .*needs a join token on first contact/);
   });
 });
