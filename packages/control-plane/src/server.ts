@@ -82,7 +82,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     // With --registry consul, endpoints are the registry's merged with Consul's catalog.
     const sources = await openRegistrySource(options.registry, registry, registryLog);
     cleanup.push(() => sources.close());
-    const ledger = await CertificateLedger.open(path.join(dataDir, DATA_FILES.certificates));
+    const ledger = await CertificateLedger.open(path.join(dataDir, DATA_FILES.certificates), { legacyFile: path.join(dataDir, DATA_FILES.certificatesLegacy) });
     const revocations = await Revocations.open(path.join(dataDir, DATA_FILES.revocations));
     cleanup.push(() => Promise.all([ledger.close(), revocations.close()]).then(() => undefined));
     const sans = options.sans ?? [];

@@ -13,7 +13,10 @@ export const DATA_FILES = Object.freeze({
   /** The root workloads trust, when an intermediate signs (bring-your-own CA only). */
   caRoot: 'ca-root.pem',
   caRotation: 'ca-rotation.json',
-  certificates: 'certificates.json',
+  /** The certificate ledger: a journal of JSON lines (format 2). */
+  certificates: 'certificates.jsonl',
+  /** The certificate ledger as versions before format 2 wrote it; read once and removed. */
+  certificatesLegacy: 'certificates.json',
   revocations: 'revocations.json',
   servingCert: 'control-plane.pem',
   servingKey: 'control-plane-key.pem',
