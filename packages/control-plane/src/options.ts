@@ -17,6 +17,8 @@ export interface ControlPlaneOptions {
   readonly endpointGraceMs?: number;
   /** How long changes are gathered before a push. */
   readonly pushDebounceMs?: number;
+  /** How long a push to a sidecar waits for its answer to the previous one (ANSWER_WAIT_MS); tests shorten it. */
+  readonly pushAnswerWaitMs?: number;
   /** Extra DNS names or IP addresses for the serving certificate. */
   readonly sans?: readonly string[];
   /** The endpoint written into weftctl.json; defaults to `127.0.0.1:<bound gRPC port>`. */

@@ -102,7 +102,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     cleanup.push(() => refusals.close());
     const replicas = shared.replicas;
     const snapshots = new SnapshotBuilder({ store, registry: sources, trustDomain: mesh.trustDomain, trust: mesh, ...(replicas ? { remoteEndpoints: replicas } : {}) });
-    const discovery = new DiscoveryService({ registry, proxies, snapshots, metrics, revocations, ledger, refusals, log: log.child({ service: 'discovery' }) });
+    const discovery = new DiscoveryService({
+      registry, proxies, snapshots, metrics, revocations, ledger, refusals, log: log.child({ service: 'discovery' }),
+      ...(options.pushAnswerWaitMs !== undefined ? { answerWaitMs: options.pushAnswerWaitMs } : {}),
+    });
     const pushes = new PushQueue(options.pushDebounceMs ?? DEFAULTS.pushDebounceMs, () => discovery.pushAll());
     const changed = (): void => {
       // Invalidate now, so that a stream opening before the push already sees the change.

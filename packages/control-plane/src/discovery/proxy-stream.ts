@@ -25,12 +25,21 @@ export interface StreamContext {
   readonly ledger: CertificateLedger;
   /** Where refused streams are logged and counted. */
   readonly refusals: Refusals;
+  /** ANSWER_WAIT_MS unless a test wants it short. */
+  readonly answerWaitMs?: number;
 }
 
 export type DiscoveryCall = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
 
 /** Nonces remembered per stream, so that an ACK for a push just superseded is still understood. */
 const NONCES_KEPT = 8;
+/**
+ * How long a push waits for the sidecar to answer the one before it. Until then, changes collect
+ * into the next push: a sidecar that is slow to apply (or a control plane far ahead of a fleet
+ * that is joining) gets one delta covering them all when it answers, not a queue of them. A
+ * sidecar that never answers still gets the newest version after this long.
+ */
+export const ANSWER_WAIT_MS = 5_000;
 
 /** What was sent under one nonce: an ACK of it means the proxy runs this version and trusts these roots. */
 interface Sent {
@@ -47,7 +56,8 @@ interface Sent {
 /**
  * One sidecar's discovery stream: the first request announces the node, then the sidecar ACKs
  * or NACKs each snapshot. A snapshot is written only when its version differs from the last one
- * sent, and never while the previous write is still buffered (the newest is sent on drain).
+ * sent, never while the previous write is still buffered (the newest is sent on drain), and not
+ * while the previous push is unanswered (the newest is sent on the answer, see ANSWER_WAIT_MS).
  */
 export class ProxyStream implements ObservableProxy {
   readonly #call: DiscoveryCall;
@@ -70,6 +80,9 @@ export class ProxyStream implements ObservableProxy {
   #lastNonce = '';
   readonly #nonces = new Map<string, Sent>();
   #blocked = false;
+  /** The push the sidecar has not answered yet, and when it was written. */
+  #unanswered: { readonly nonce: string; readonly at: number } | undefined;
+  #answerTimer: NodeJS.Timeout | undefined;
   #pushWanted = false;
   #done = false;
 
@@ -124,7 +137,7 @@ export class ProxyStream implements ObservableProxy {
   push(): void {
     const record = this.#record;
     if (this.#done || !record) return;
-    if (this.#blocked) {
+    if (this.#blocked || this.#awaitingAnswer()) {
       this.#pushWanted = true;
       return;
     }
@@ -142,9 +155,33 @@ export class ProxyStream implements ObservableProxy {
     this.#sentVersion = version;
     this.#base = current;
     this.#lastNonce = nonce;
+    this.#unanswered = { nonce, at: performance.now() };
     this.#ctx.proxies.sent(record.node.proxyId, this, version);
     this.#ctx.metrics.pushed();
     this.#blocked = !this.#call.write({ version, nonce, snapshot: wire } satisfies DiscoveryResponse);
+  }
+
+  /**
+   * Whether the last push is still unanswered and young enough to wait for. When it is, a timer
+   * makes sure the newest version goes out once the wait is over, answer or not.
+   */
+  #awaitingAnswer(): boolean {
+    const unanswered = this.#unanswered;
+    if (!unanswered) return false;
+    const waitMs = this.#ctx.answerWaitMs ?? ANSWER_WAIT_MS;
+    const left = unanswered.at + waitMs - performance.now();
+    if (left <= 0) {
+      this.#unanswered = undefined;
+      return false;
+    }
+    if (!this.#answerTimer) {
+      this.#answerTimer = setTimeout(() => {
+        this.#answerTimer = undefined;
+        if (this.#pushWanted) this.push();
+      }, left);
+      this.#answerTimer.unref();
+    }
+    return true;
   }
 
   /**
@@ -207,10 +244,18 @@ export class ProxyStream implements ObservableProxy {
     }
     const { version } = sent;
     const seconds = (performance.now() - sent.sentAt) / 1000;
+    // The newest push answered (or one after it, if an answer was too late): what waited goes out below.
+    const pushHeld = this.#pushWanted;
+    if (this.#unanswered?.nonce === req.responseNonce) {
+      this.#unanswered = undefined;
+      clearTimeout(this.#answerTimer);
+      this.#answerTimer = undefined;
+    }
     if (!req.error) {
       this.#acked = { version, snapshot: sent.snapshot, trustFingerprints: sent.trust };
       this.#ctx.proxies.acked(record.node.proxyId, this, { version: req.version || version, trustFingerprints: sent.trust, snapshot: sent.snapshot });
       this.#ctx.metrics.acked(seconds);
+      if (pushHeld) this.push();
       return;
     }
     this.#ctx.proxies.nacked(record.node.proxyId, this, version, req.error);
@@ -223,7 +268,7 @@ export class ProxyStream implements ObservableProxy {
     if (sent.delta && req.responseNonce === this.#lastNonce) {
       this.#sentVersion = '';
       this.push();
-    }
+    } else if (pushHeld) this.push();
   }
 
   #checkNode(raw: WireNode): WireNode {
@@ -264,6 +309,7 @@ export class ProxyStream implements ObservableProxy {
   #finish(reason: string | undefined): void {
     if (this.#done) return;
     this.#done = true;
+    clearTimeout(this.#answerTimer);
     const record = this.#record;
     if (record) {
       this.#ctx.registry.withdraw(record.node.proxyId, this);

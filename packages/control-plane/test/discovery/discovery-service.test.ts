@@ -35,7 +35,9 @@ describe('Discovery.Stream over mTLS', () => {
 
   before(async () => {
     dir = await makeTempDir();
-    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', pushDebounceMs: 50, endpointGraceMs: 60_000, logger: quietLogger, verifyAddress: acceptAnyAddress });
+    // Pushes here do not wait for the answer to the previous one (the wait has a describe of its
+    // own below): these tests answer when and how they choose, or not at all.
+    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', pushDebounceMs: 50, pushAnswerWaitMs: 0, endpointGraceMs: 60_000, logger: quietLogger, verifyAddress: acceptAnyAddress });
     config = readOperatorConfig(cp.operatorConfigPath);
     admin = opened.client(makeClient(cp, config, 'Admin', operatorCredential(config)));
     reviews = (await joinAs(cp, config, admin, 'reviews')).credential;
@@ -280,5 +282,88 @@ describe('Discovery.Stream when the control plane shuts down', () => {
     expect(emitted.map((e) => [e.code, e.details, e.metadata?.get('weft-error-code')])).to.deep.equal([
       [grpc.status.UNAVAILABLE, 'the control plane is shutting down', ['WEFT_ERR_CLOSED']],
     ]);
+  });
+});
+
+describe('Discovery.Stream: a push waits for the answer to the one before it', () => {
+  const ANSWER_WAIT_MS = 1_500;
+  let dir: string | undefined;
+  let cp: RunningControlPlane | undefined;
+  let config: OperatorConfig;
+  let admin: grpc.Client;
+  let web: ClientCredential;
+  const opened = new OpenedStreams();
+  let n = 0;
+
+  async function apply(...docs: Record<string, unknown>[]): Promise<ApplyResponse> {
+    return unaryCall<ApplyResponse>(admin, 'Apply', { documents: docs.map((d, i) => ({ source: 'test.yaml', index: i + 1, json: JSON.stringify(d) })), dryRun: false });
+  }
+
+  /** A stream that has its first snapshot in hand, not yet answered. */
+  async function connected(): Promise<{ s: TestDiscoveryStream; first: DiscoveryResponse }> {
+    const s = opened.open(makeClient(cp as RunningControlPlane, config, 'Discovery', web));
+    s.announce({ proxyId: `web-${++n}`, service: 'web', address: `10.2.0.${n}:15006` });
+    return { s, first: await s.next() };
+  }
+
+  /** Whatever arrives within `ms` (nothing is an empty list). */
+  async function arrivals(s: TestDiscoveryStream, ms: number): Promise<DiscoveryResponse[]> {
+    const got: DiscoveryResponse[] = [];
+    const until = Date.now() + ms;
+    for (;;) {
+      const left = until - Date.now();
+      if (left <= 0) return got;
+      const next = await s.next(left).catch(() => undefined);
+      if (!next) return got;
+      got.push(next);
+    }
+  }
+
+  before(async () => {
+    dir = await makeTempDir();
+    cp = await startControlPlane({ dataDir: dir, listen: '127.0.0.1:0', http: '127.0.0.1:0', pushDebounceMs: 20, pushAnswerWaitMs: ANSWER_WAIT_MS, endpointGraceMs: 60_000, logger: quietLogger, verifyAddress: acceptAnyAddress });
+    config = readOperatorConfig(cp.operatorConfigPath);
+    admin = opened.client(makeClient(cp, config, 'Admin', operatorCredential(config)));
+    web = (await joinAs(cp, config, admin, 'web')).credential;
+  });
+  afterEach(() => opened.endStreams());
+  after(async () => {
+    opened.closeAll();
+    await cp?.close();
+    await removeDir(dir);
+  });
+
+  it('changes made while a push is unanswered go out as one push, the newest, when the sidecar ACKs', async () => {
+    const { s, first } = await connected();
+    // The stream's own endpoint may still be settling into the first versions: let it.
+    await arrivals(s, 200);
+    await apply(route('web-a', 'web'));
+    const b = await apply(route('web-b', 'web'));
+    expect(await arrivals(s, 400), 'nothing while the first push is unanswered').to.deep.equal([]);
+    s.ack(first);
+    const [pushed, ...more] = await arrivals(s, 400);
+    expect(more, 'one push for both changes').to.deep.equal([]);
+    expect(pushed?.snapshot?.storeRevision).to.equal(b.revision);
+    expect(pushed?.snapshot?.resources.map((r) => r.name)).to.include.members(['web-a', 'web-b']);
+  });
+
+  it('a NACK releases what waited too', async () => {
+    const { s, first } = await connected();
+    await arrivals(s, 200);
+    const c = await apply(route('web-c', 'web'));
+    expect(await arrivals(s, 300)).to.deep.equal([]);
+    s.nack(first, '', 'cannot compile');
+    const pushed = await s.next(1_000);
+    expect(pushed.snapshot?.storeRevision).to.equal(c.revision);
+  });
+
+  it('a sidecar that never answers still gets the newest version once the wait is over', async () => {
+    const { s } = await connected();
+    await arrivals(s, 200);
+    const startedAt = Date.now();
+    const d = await apply(route('web-d', 'web'));
+    const pushed = await s.next(ANSWER_WAIT_MS + 2_000);
+    expect(Date.now() - startedAt).to.be.at.least(ANSWER_WAIT_MS - 400);
+    expect(pushed.snapshot?.storeRevision).to.equal(d.revision);
   });
 });
