@@ -103,9 +103,10 @@ export class ManagedProcess {
       // 'close' comes after the last output line; 'error' covers a failed spawn.
       this.#child.once('close', (code, signal) => resolve({ code, signal }));
       this.#child.once('error', () => resolve({ code: null, signal: null }));
-    }).then((exit) => {
+    }).then(async (exit) => {
       this.#exit = exit;
-      log?.end();
+      // Flushed before `exited` resolves: whoever stopped the process reads the file next.
+      if (log) await new Promise<void>((resolve) => log.end(() => resolve()));
       return exit;
     });
   }
