@@ -91,6 +91,12 @@ export class Registry {
   readonly #persistDebounceMs: number;
   readonly #writer: JsonFileWriter;
   readonly #entries = new Map<string, RegistryEndpoint>();
+  /**
+   * Proxy ids by address (every state), kept by #put and #remove: a verified announcement looks
+   * for departed endpoints at its address, and scanning every entry for that made a fleet joining
+   * (or coming back after a restart) cost O(N^2).
+   */
+  readonly #byAddress = new Map<string, Set<string>>();
   readonly #owners = new Map<string, object>();
   readonly #expiry = new Map<string, NodeJS.Timeout>();
   readonly #probes = new Map<string, NodeJS.Timeout>();
@@ -122,7 +128,7 @@ export class Registry {
       if (!node) continue;
       // Files from before verification hold only endpoints that were published: they stay so.
       const verified = !isRecord(value) || value['verified'] !== false;
-      registry.#entries.set(node.proxyId, { ...node, state: 'unconfirmed', verification: verified ? 'verified' : 'unverified', verificationDetail: verified ? '' : 'not verified before the restart' });
+      registry.#put(node.proxyId, { ...node, state: 'unconfirmed', verification: verified ? 'verified' : 'unverified', verificationDetail: verified ? '' : 'not verified before the restart' });
       registry.#expireLater(node.proxyId);
     }
     return registry;
@@ -146,7 +152,7 @@ export class Registry {
       : keep ? { verification: before.verification, verificationDetail: before.verificationDetail }
       : { verification: 'verifying', verificationDetail: 'the control plane is dialing the address' };
     const entry: RegistryEndpoint = { ...(toNode(node) as RegistryNode), state: 'connected', ...verification };
-    this.#entries.set(node.proxyId, entry);
+    this.#put(node.proxyId, entry);
     if (!keep && entry.verification !== 'verified') this.#verifyLater(node.proxyId, entry.address, identity, 0);
     // Only a verified address may displace a departed endpoint: otherwise anyone could evict one by announcing its address.
     const replaced = entry.verification === 'verified' && this.#dropDepartedAt(entry.address, node.proxyId);
@@ -164,7 +170,7 @@ export class Registry {
     this.#owners.delete(proxyId);
     const entry = this.#entries.get(proxyId);
     if (!entry) return;
-    this.#entries.set(proxyId, { ...entry, state: 'disconnected' });
+    this.#put(proxyId, { ...entry, state: 'disconnected' });
     this.#cancelVerify(proxyId);
     this.#expireLater(proxyId);
     if (this.#probe && entry.address) this.#probeLater(proxyId, entry.address, 0);
@@ -176,7 +182,7 @@ export class Registry {
     this.#owners.delete(proxyId);
     this.#cancelExpiry(proxyId);
     this.#cancelVerify(proxyId);
-    if (this.#entries.delete(proxyId)) this.#changed();
+    if (this.#remove(proxyId)) this.#changed();
   }
 
   endpoints(): readonly RegistryEndpoint[] {
@@ -227,7 +233,7 @@ export class Registry {
     const timer = setTimeout(() => {
       this.#expiry.delete(proxyId);
       if (this.#closed || this.#entries.get(proxyId)?.state === 'connected') return;
-      this.#entries.delete(proxyId);
+      this.#remove(proxyId);
       this.#changed();
     }, this.#graceMs);
     timer.unref();
@@ -287,7 +293,7 @@ export class Registry {
     const next: RegistryEndpoint =
       outcome.result === 'verified' ? { ...entry, verification: 'verified', verificationDetail: '' }
       : { ...entry, verification: outcome.result === 'mismatch' ? 'refused' : 'unverified', verificationDetail: outcome.detail };
-    this.#entries.set(proxyId, next);
+    this.#put(proxyId, next);
     if (outcome.result !== 'verified') this.#verifyLater(proxyId, address, identity, outcome.result === 'mismatch' ? VERIFY_RETRY_DELAYS_MS.length : n + 1);
     if (visible(entry) === visible(next)) return;
     if (outcome.result === 'verified') this.#dropDepartedAt(address, proxyId);
@@ -310,16 +316,42 @@ export class Registry {
 
   /** Drops endpoints that are not connected and held `address`, now announced by `proxyId`; true if any. */
   #dropDepartedAt(address: string, proxyId: string): boolean {
-    if (!address) return false;
+    const atAddress = address ? this.#byAddress.get(address) : undefined;
+    if (!atAddress || atAddress.size < 2) return false;
     let dropped = false;
-    for (const [id, e] of this.#entries) {
-      if (id === proxyId || e.state === 'connected' || e.address !== address) continue;
-      this.#entries.delete(id);
+    for (const id of [...atAddress]) {
+      if (id === proxyId || this.#entries.get(id)?.state === 'connected') continue;
+      this.#remove(id);
       this.#owners.delete(id);
       this.#cancelExpiry(id);
       dropped = true;
     }
     return dropped;
+  }
+
+  /** Sets an entry and keeps the address index. */
+  #put(proxyId: string, entry: RegistryEndpoint): void {
+    const before = this.#entries.get(proxyId);
+    if (before && before.address !== entry.address) this.#unindex(proxyId, before.address);
+    this.#entries.set(proxyId, entry);
+    let ids = this.#byAddress.get(entry.address);
+    if (!ids) this.#byAddress.set(entry.address, (ids = new Set()));
+    ids.add(proxyId);
+  }
+
+  /** Deletes an entry and its place in the address index; whether there was one. */
+  #remove(proxyId: string): boolean {
+    const before = this.#entries.get(proxyId);
+    if (!before) return false;
+    this.#entries.delete(proxyId);
+    this.#unindex(proxyId, before.address);
+    return true;
+  }
+
+  #unindex(proxyId: string, address: string): void {
+    const ids = this.#byAddress.get(address);
+    ids?.delete(proxyId);
+    if (ids?.size === 0) this.#byAddress.delete(address);
   }
 
   #changed(): void {
@@ -332,7 +364,8 @@ export class Registry {
     this.#persistTimer = setTimeout(() => {
       this.#persistTimer = undefined;
       // Best effort: registry.json only shortens the wait after a restart; the live registry is in memory.
-      this.#writer.write(this.#fileContent()).catch(() => undefined);
+      // Built when the write begins (no copy per call): the file holds every endpoint.
+      this.#writer.writeLatest(() => this.#fileContent()).catch(() => undefined);
     }, this.#persistDebounceMs);
     this.#persistTimer.unref();
   }

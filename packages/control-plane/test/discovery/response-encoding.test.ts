@@ -26,12 +26,12 @@ describe('encodeSnapshotsOnce (Discovery.Stream responses)', () => {
     };
   }
 
-  /** The real serializer, counting how often it encodes a snapshot. */
+  /** The real serializer, counting how often it encodes service entries (the bulk of a snapshot). */
   function counting(): { serialize: Serialize; snapshotEncodes: () => number } {
     let n = 0;
     return {
       serialize: (r) => {
-        if (r.snapshot) n++;
+        if (r.snapshot && r.snapshot.services?.length) n++;
         return serialize(r);
       },
       snapshotEncodes: () => n,
@@ -64,6 +64,25 @@ describe('encodeSnapshotsOnce (Discovery.Stream responses)', () => {
     const bytes = encode({ version: '6-c', nonce: 'n4', snapshot: mutable });
     expect(deserialize(bytes).snapshot?.storeRevision).to.equal(7);
     expect(spy.snapshotEncodes()).to.equal(4);
+  });
+
+  it("encodes a service's entry once for every version that carries it unchanged, byte for byte as a whole encode", () => {
+    const spy = counting();
+    const encode = encodeSnapshotsOnce(spy.serialize);
+    const reviews = deepFreeze(snapshot(40)).services[0] as Snapshot['services'][number];
+    const ratings = (n: number): Snapshot['services'][number] => ({ ...reviews, service: 'ratings', spiffeId: 'spiffe://weft.local/ns/default/sa/ratings', endpoints: reviews.endpoints.slice(0, n) });
+    // Each version: the same reviews entry, a new ratings entry (as when ratings gains an endpoint).
+    for (const [i, n] of [1, 2, 3].entries()) {
+      const version = deepFreeze({ ...snapshot(0), services: [ratings(n), reviews], storeRevision: 10 + i });
+      const response: DiscoveryResponse = { version: `${10 + i}-x`, nonce: `n${i}`, snapshot: version };
+      expect(encode(response).equals(serialize(response)), `version ${i}`).to.equal(true);
+    }
+    // reviews once, ratings once per version.
+    expect(spy.snapshotEncodes()).to.equal(4);
+    // A delta (fields 7-9 set, no services) comes out whole and equal too.
+    const delta = deepFreeze({ ...snapshot(0), services: [], baseVersion: '9-y', removedResources: ['Route/default/old'], removedServices: ['default/gone'] });
+    const response: DiscoveryResponse = { version: '13-z', nonce: 'n9', snapshot: delta };
+    expect(encode(response).equals(serialize(response))).to.equal(true);
   });
 
   it('writes responses without a snapshot (observe requests) as they are', () => {
