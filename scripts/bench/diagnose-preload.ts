@@ -38,13 +38,20 @@ if (dir) {
     if (now - last > 12) stalls.push({ at: performance.timeOrigin + now, ms: now - last - 2 });
     last = now;
   }, 2).unref();
-  const counts = { tlsConnect: 0, tlsResumed: 0, netConnect: 0, tlsAccepted: 0 };
+  const counts = { tlsConnect: 0, tlsResumed: 0, tlsEndedByPeer: 0, tlsClosedHere: 0, netConnect: 0, tlsAccepted: 0 };
   const tlsConnect = tls.connect;
   (tls as { connect: typeof Tls.connect }).connect = ((...args: Parameters<typeof Tls.connect>) => {
     counts.tlsConnect += 1;
     const socket = tlsConnect(...args);
     socket.once('secureConnect', () => {
       if (socket.isSessionReused()) counts.tlsResumed += 1;
+    });
+    // Who ended a connection: the peer (its FIN came first) or this process.
+    let peerEnded = false;
+    socket.once('end', () => (peerEnded = true));
+    socket.once('close', () => {
+      if (peerEnded) counts.tlsEndedByPeer += 1;
+      else counts.tlsClosedHere += 1;
     });
     return socket;
   }) as typeof Tls.connect;
