@@ -2,7 +2,7 @@
  * Preloaded into the sidecars by `npm run bench:diagnose` (NODE_OPTIONS=--require ...). Records,
  * from start, garbage-collection pauses (perf_hooks 'gc' entries with their wall-clock time),
  * event-loop delay (monitorEventLoopDelay, 1 ms resolution) and how many sockets the process
- * opens (tls.connect / net.connect) or accepts (TLS servers' secureConnection). Each SIGUSR2
+ * opens (tls.connect / net.connect; how many TLS sessions were resumed) or accepts (TLS servers' secureConnection). Each SIGUSR2
  * writes `<WEFT_BENCH_DIAG_DIR>/<pid>-<n>.json` with those since the previous signal plus the
  * memory breakdown (process.memoryUsage, V8 heap spaces, /proc/self/status and smaps_rollup);
  * with WEFT_BENCH_DIAG_HEAP=1 also a heap snapshot next to it.
@@ -38,11 +38,22 @@ if (dir) {
     if (now - last > 12) stalls.push({ at: performance.timeOrigin + now, ms: now - last - 2 });
     last = now;
   }, 2).unref();
-  const counts = { tlsConnect: 0, netConnect: 0, tlsAccepted: 0 };
+  const counts = { tlsConnect: 0, tlsResumed: 0, tlsEndedByPeer: 0, tlsClosedHere: 0, netConnect: 0, tlsAccepted: 0 };
   const tlsConnect = tls.connect;
   (tls as { connect: typeof Tls.connect }).connect = ((...args: Parameters<typeof Tls.connect>) => {
     counts.tlsConnect += 1;
-    return tlsConnect(...args);
+    const socket = tlsConnect(...args);
+    socket.once('secureConnect', () => {
+      if (socket.isSessionReused()) counts.tlsResumed += 1;
+    });
+    // Who ended a connection: the peer (its FIN came first) or this process.
+    let peerEnded = false;
+    socket.once('end', () => (peerEnded = true));
+    socket.once('close', () => {
+      if (peerEnded) counts.tlsEndedByPeer += 1;
+      else counts.tlsClosedHere += 1;
+    });
+    return socket;
   }) as typeof Tls.connect;
   const netConnect = net.connect;
   const counted = ((...args: Parameters<typeof Net.connect>) => {

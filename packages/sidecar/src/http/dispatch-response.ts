@@ -4,6 +4,7 @@ import type { Phase } from '../telemetry/record';
 import type { CancelSignal } from '../layers/cancel';
 import type { HeaderMap, ProxyResponse } from '../layers/service';
 import { ProxyBody } from './proxy-body';
+import { ResponseDrain } from './response-drain';
 
 /** What a dispatched request carries that the handler reads. */
 export interface DispatchedRequest {
@@ -51,7 +52,9 @@ export function dispatchProxied<R extends DispatchedRequest & { readonly method:
       return;
     }
     req.record.phase = phases.waiting;
-    const handler = new DispatchResponse(req, classify, phases.sent, resolve, reject);
+    // A body still streaming from the caller dies with the caller: its answer cannot be awaited.
+    const drainable = req.body === null || Buffer.isBuffer(req.body);
+    const handler = new DispatchResponse(req, classify, phases.sent, drainable, resolve, reject);
     dispatcher.dispatch({ path: req.target, method: req.method as Dispatcher.HttpMethod, headers, body: req.body }, handler);
   });
 }
@@ -67,13 +70,17 @@ type State = 'waiting' | 'sent' | 'heading' | 'streaming' | 'done';
  * (most answers a proxy carries; a stream, its pipe and their watchers were about 4 KB of garbage
  * and several ticks per response: docs/performance.md, "Whole bodies"). Otherwise the body
  * streams on as a ProxyBody with back-pressure (undici pauses while the reader is slow).
- * The request's Cancel aborts it, also while it waits for a connection. A failure before the
- * headers rejects, named by `classify`; a failure after them breaks the body.
+ * The request's Cancel rejects it at once. Upstream, a request still waiting for a connection is
+ * dropped from the queue; one sent whose body was whole has its answer drained (ResponseDrain:
+ * small and near, or the connection closes); anything else is aborted, closing its connection.
+ * A failure before the headers rejects, named by `classify`; a failure after them breaks the body.
  */
 export class DispatchResponse<R extends DispatchedRequest> implements Dispatcher.DispatchHandler {
   readonly #req: R;
   readonly #classify: ClassifyFailure<R>;
   readonly #sentPhase: Phase;
+  /** The whole request was given to undici (no body, or a Buffer): its answer can be drained. */
+  readonly #drainable: boolean;
   readonly #resolve: (res: ProxyResponse) => void;
   readonly #reject: (err: Error) => void;
   #state: State = 'waiting';
@@ -85,11 +92,13 @@ export class DispatchResponse<R extends DispatchedRequest> implements Dispatcher
   #ended = false;
   #body: ProxyBody | undefined;
   #trailers: HeaderMap | undefined;
+  #drain: ResponseDrain | undefined;
 
-  constructor(req: R, classify: ClassifyFailure<R>, sentPhase: Phase, resolve: (res: ProxyResponse) => void, reject: (err: Error) => void) {
+  constructor(req: R, classify: ClassifyFailure<R>, sentPhase: Phase, drainable: boolean, resolve: (res: ProxyResponse) => void, reject: (err: Error) => void) {
     this.#req = req;
     this.#classify = classify;
     this.#sentPhase = sentPhase;
+    this.#drainable = drainable;
     this.#resolve = resolve;
     this.#reject = reject;
     req.signal.addEventListener('abort', this.#onAbort, { once: true });
@@ -98,15 +107,17 @@ export class DispatchResponse<R extends DispatchedRequest> implements Dispatcher
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
     if (this.#state === 'done') {
-      // Abandoned while it waited for a connection: cancel it now that undici lets us.
-      controller.abort(this.#req.signal.reason as Error);
-      return;
+      // Abandoned while it waited for a connection. controller.abort() would close the connection
+      // though nothing was written on it yet; a throw here makes undici drop the request from its
+      // queue and keep the connection (its writer catches it and fails the request alone).
+      throw this.#req.signal.reason as Error;
     }
     this.#state = 'sent';
     this.#req.record.phase = this.#sentPhase;
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (this.#drain) return this.#drain.headers(statusCode, headers);
     if (statusCode < 200 || this.#state === 'done') return; // 1xx: informational, the real answer follows
     this.#controller = controller;
     this.#state = 'heading';
@@ -116,11 +127,13 @@ export class DispatchResponse<R extends DispatchedRequest> implements Dispatcher
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#state === 'heading') (this.#chunks ??= []).push(chunk);
+    if (this.#drain) this.#drain.data(chunk.length);
+    else if (this.#state === 'heading') (this.#chunks ??= []).push(chunk);
     else if (this.#body && !this.#body.push(chunk)) controller.pause();
   }
 
   onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+    if (this.#drain) return this.#drain.settled();
     if (Object.keys(trailers).length > 0) this.#trailers = trailers as HeaderMap;
     const heading = this.#state === 'heading';
     this.#finish();
@@ -129,6 +142,7 @@ export class DispatchResponse<R extends DispatchedRequest> implements Dispatcher
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    if (this.#drain) return this.#drain.settled();
     const state = this.#state;
     this.#finish();
     if (state === 'heading') {
@@ -169,6 +183,12 @@ export class DispatchResponse<R extends DispatchedRequest> implements Dispatcher
 
   readonly #onAbort = (): void => {
     const reason = this.#req.signal.reason as Error;
+    if (this.#controller && this.#state === 'sent' && this.#drainable) {
+      this.#finish();
+      this.#drain = new ResponseDrain(this.#controller, reason);
+      this.#reject(reason);
+      return;
+    }
     if (this.#controller) {
       this.#controller.abort(reason); // undici answers with onResponseError(reason)
       return;

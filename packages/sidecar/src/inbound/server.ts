@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { originalDstReader, redirectedDst, type OriginalDstReader } from '../capture/original-dst';
@@ -62,12 +63,14 @@ export async function startInbound(options: InboundOptions): Promise<ProxyListen
   });
   tls.on('tlsClientError', () => undefined); // a failed handshake is the client's to report
   // A renewed certificate or bundle, or a new minimum TLS version, applies to new handshakes;
-  // open connections keep theirs.
+  // open connections keep theirs. New ticket keys with it: a session resumes without its client
+  // certificate being verified again, so sessions issued under the previous bundle must not resume.
   let minVersion = minTLS(options.config);
   const applyContext = (m: IdentityMaterial | undefined): void => {
     if (!m) return;
     try {
       tls.setSecureContext(secureContext(m, minVersion));
+      tls.setTicketKeys(randomBytes(48));
     } catch (err) {
       // Unusable material must not take down whoever delivered it; the previous context stays.
       log.error('cannot use the new certificate for inbound TLS; keeping the previous one', { error: err });
@@ -131,6 +134,7 @@ export async function startInbound(options: InboundOptions): Promise<ProxyListen
   });
   // After the handshake, ALPN says what the peer sidecar speaks on this connection.
   tls.on('secureConnection', (socket: TLSSocket) => {
+    if (resumedPastExpiry(socket)) return void socket.destroy();
     const alpn = socket.alpnProtocol;
     if (appProtocol === 'tcp') {
       if (alpn === 'weft-tcp') listener.track(terminateTcp(socket, socket, tcp));
@@ -144,6 +148,17 @@ export async function startInbound(options: InboundOptions): Promise<ProxyListen
     await release(true);
     throw err;
   }
+}
+
+/**
+ * A resumed TLS session (sessions between sidecars resume: outbound/endpoint/peer-connector.ts)
+ * is not verified again: the client certificate it was proven with must not keep resuming past
+ * its expiry, which is the mesh's revocation (docs/security.md).
+ */
+function resumedPastExpiry(socket: TLSSocket): boolean {
+  if (!socket.isSessionReused()) return false;
+  const cert = socket.getPeerX509Certificate();
+  return cert === undefined || Date.parse(cert.validTo) <= Date.now();
 }
 
 function secureContext(m: IdentityMaterial, minVersion: 'TLSv1.2' | 'TLSv1.3'): SecureContextOptions {

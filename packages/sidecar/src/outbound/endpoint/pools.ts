@@ -5,7 +5,7 @@ import type { IdentityMaterial } from '../../control/identity-material';
 import type { Watch } from '../../watch';
 import { ConnectionCache, type EndpointConnection } from './connection-cache';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './h2-sessions';
-import { tlsConnectOptions } from './tls-originate';
+import { peerConnector } from './peer-connector';
 
 /**
  * Idle keep-alive connections are closed after this: before the peer sidecar's 65 s server
@@ -27,7 +27,7 @@ function openPool(material: IdentityMaterial, endpoint: string, destination: Des
   const Pool = undiciPool();
   return new PooledEndpoint(
     new Pool(`https://${endpoint}`, {
-      connect: { ...tlsConnectOptions(material, destination, endpoint), timeout: destination.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS },
+      connect: peerConnector(material, destination, endpoint, destination.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
       keepAliveTimeout: Math.min(destination.idleTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS),
       ...(destination.maxConnections === undefined ? {} : { connections: destination.maxConnections }),
     }),

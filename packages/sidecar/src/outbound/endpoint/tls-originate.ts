@@ -1,24 +1,8 @@
 import { createSecureContext, type ConnectionOptions, type PeerCertificate, type SecureContext, type SecureVersion } from 'node:tls';
-import type { buildConnector } from 'undici';
 import type { IdentityMaterial } from '../../control/identity-material';
 import type { Destination } from '../../config/types';
 import { PeerIdentityError } from '../../layers/errors';
 import { spiffeIdsIn } from '@weft/pki/workload';
-
-/**
- * TLS origination to a peer sidecar: our workload certificate as the client certificate, the
- * trust bundle as the only roots, TLS 1.3 only, and the peer's identity pinned to the
- * destination's SPIFFE ID. A chain that verifies but names another workload is refused during
- * the handshake, so not a byte of the request reaches it.
- */
-export function tlsConnectOptions(material: IdentityMaterial, destination: Destination, endpoint: string): buildConnector.BuildOptions {
-  return {
-    ...tlsClientOptions(material, destination, endpoint),
-    // Node skips checkServerIdentity on a resumed session; without resumption every new
-    // connection proves the peer's identity afresh. Keep-alive pooling keeps handshakes rare.
-    maxCachedSessions: 0,
-  };
-}
 
 /**
  * The client TLS contexts of one identity, by lowest TLS version (a context holds its version
@@ -42,8 +26,12 @@ export function clientSecureContext(material: IdentityMaterial, minVersion: Secu
 }
 
 /**
- * The same, as `tls.connect` options (HTTP/2 sessions and tunnels). These connections never offer
- * a session to resume (no `session` option), so every handshake checks the peer's identity.
+ * TLS origination to a peer sidecar, as `tls.connect` options: our workload certificate as the
+ * client certificate, the trust bundle as the only roots, TLS 1.3 only, and the peer's identity
+ * pinned to the destination's SPIFFE ID. A chain that verifies but names another workload is
+ * refused during the handshake, so not a byte of the request reaches it. Used by pooled HTTP/1.1
+ * (peer-connector.ts, which adds session resumption and checks a resumed peer itself), HTTP/2
+ * sessions and tunnels (which offer no session to resume: every handshake checks here).
  */
 export function tlsClientOptions(material: IdentityMaterial, destination: Destination, endpoint: string): ConnectionOptions {
   const minVersion = destination.minTLSVersion ?? 'TLSv1.3';
