@@ -1,8 +1,7 @@
-import type { Attributes, AttributeValue, HrTime, SpanContext, SpanStatus } from '@opentelemetry/api';
+import type { Attributes, AttributeValue, HrTime, Link, SpanContext, SpanStatus } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
-import type { Link } from '@opentelemetry/api';
 import { ProtoWriter } from './otlp-proto-writer';
 
 /**
@@ -13,7 +12,7 @@ import { ProtoWriter } from './otlp-proto-writer';
  * attribute string, an id buffer per id. The test `otlp-trace-encoder.test.ts` compares the two.
  */
 export function encodeTraceExport(spans: readonly ReadableSpan[]): Uint8Array {
-  const w = writer;
+  const w = (writer ??= new ProtoWriter());
   w.reset();
   for (const [resource, scopes] of groupByResource(spans)) {
     w.tag(1, 2); // resource_spans
@@ -43,8 +42,11 @@ export function encodeTraceExport(spans: readonly ReadableSpan[]): Uint8Array {
   return w.finish();
 }
 
-/** One per process: exports of one exporter never overlap in their encoding (it is synchronous). */
-const writer = new ProtoWriter();
+/**
+ * One per process, made with the first export (a sidecar without a collector never needs it):
+ * encoding is synchronous, so two exports never share it at once.
+ */
+let writer: ProtoWriter | undefined;
 
 /** By identity, in the order first seen: how the exporter groups them. */
 function groupByResource(spans: readonly ReadableSpan[]): Map<Resource, Map<InstrumentationScope, ReadableSpan[]>> {
