@@ -1,0 +1,147 @@
+import { SpanKind, SpanStatusCode, TraceFlags, createTraceState, type Link } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { startOtlpReceiver, type OtlpReceiver } from '@weft/harness';
+import { createLogger } from '@weft/api';
+import { expect } from 'chai';
+import { otlpExporterFor, useWeftEncoder } from '../../src/telemetry/otlp-exporter';
+import { encodeTraceExport } from '../../src/telemetry/otlp-trace-encoder';
+import { Tracing, type SpanAttributes } from '../../src/telemetry/trace';
+
+type Serialize = (spans: ReadableSpan[]) => Uint8Array | undefined;
+
+/** The exporter's own serializer, reached the way `useWeftEncoder` reaches it. */
+function sdkSerializerOf(exporter: SpanExporter): Serialize {
+  const serializer = (exporter as unknown as { _delegate: { _serializer: { serializeRequest: Serialize } } })._delegate._serializer;
+  return serializer.serializeRequest;
+}
+
+/** Recorded spans as the sidecar makes them: Tracing with a collecting exporter. */
+function recordSpans(make: (t: Tracing) => void, resource: SpanAttributes = { 'service.name': 'frontend', 'service.instance.id': 'frontend-7d4' }): Promise<ReadableSpan[]> {
+  const spans: ReadableSpan[] = [];
+  const t = new Tracing(resource, createLogger('test'), () => ({
+    export: (batch, done): void => {
+      spans.push(...batch);
+      done({ code: 0 });
+    },
+    shutdown: () => Promise.resolve(),
+  }));
+  t.configure({ otlpEndpoint: 'collector:4317', samplingPercent: 100 });
+  make(t);
+  return t.shutdown().then(() => spans);
+}
+
+const REQUEST: SpanAttributes = {
+  'http.request.method': 'GET',
+  'http.route': '/orders/*',
+  'url.path': '/orders/42',
+  'server.address': 'orders.default:8080',
+  'weft.source': 'frontend.default',
+  'weft.destination': 'orders.default',
+  'weft.peer.identity': 'spiffe://weft.local/ns/default/sa/orders',
+};
+
+const CALLER = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', flags: 1 };
+
+describe('telemetry/otlp-trace-encoder: OTLP export requests in one pass', () => {
+  it("replaces the pinned exporter's serializer (fails when the exporter's internals change shape)", async () => {
+    const fresh = otlpExporterFor(undefined)('127.0.0.1:4317', { compression: 'none' });
+    const internals = (fresh as unknown as { _delegate: { _serializer: { serializeRequest: unknown } } })._delegate._serializer;
+    expect(internals.serializeRequest).to.equal(encodeTraceExport);
+    // An exporter without those internals keeps what it has.
+    expect(useWeftEncoder({ export: () => undefined, shutdown: () => Promise.resolve() })).to.equal(false);
+    await fresh.shutdown();
+  });
+
+  it("writes the same bytes as the exporter's own serializer for the spans a sidecar records", async () => {
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-grpc');
+    const sdk = sdkSerializerOf(new OTLPTraceExporter({ url: 'http://127.0.0.1:4317' }));
+    const spans = await recordSpans((t) => {
+      const client = t.startSpan('outbound orders', 'client', undefined, (a: SpanAttributes) => ({ ...a }), REQUEST);
+      const attempt = client.child('outbound orders attempt', () => ({ 'weft.attempt': 2 }), undefined);
+      attempt.addEvent('endpoint skipped', { 'weft.endpoint': '10.0.0.7:8080', 'weft.reason': 'ejected' });
+      attempt.end(503);
+      client.setAttributes({ 'weft.attempts': 2, 'weft.retried': true, 'rpc.grpc.status_code': 14 });
+      client.end(undefined, 'WEFT_ERR_UPSTREAM_RESET');
+      const server = t.startSpan('inbound orders', 'server', CALLER, (a: SpanAttributes) => ({ ...a, 'server.port': 15006, 'network.peer.port': 40123 }), REQUEST);
+      server.end(200);
+    });
+    expect(spans).to.have.length(3);
+    expect(Buffer.from(encodeTraceExport(spans)).equals(Buffer.from(sdk(spans) ?? []))).to.equal(true);
+  });
+
+  it('writes the same bytes for every attribute type, non-ASCII and long strings, links, trace state, several resources and scopes, and batches beyond its buffer', async () => {
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-grpc');
+    const sdk = sdkSerializerOf(new OTLPTraceExporter({ url: 'http://127.0.0.1:4317' }));
+    const resourceA = resourceFromAttributes({ 'service.name': 'frontend' });
+    const resourceB = resourceFromAttributes({ 'service.name': 'bäckend', 'host.cores': 2 });
+    const scopeA = { name: 'weft-sidecar' };
+    const scopeB = { name: 'other', version: '1.2.3', schemaUrl: 'https://opentelemetry.io/schemas/1.26.0' };
+    const link: Link = { context: { traceId: CALLER.traceId, spanId: CALLER.spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true }, attributes: { why: 'batch' }, droppedAttributesCount: 1 };
+    const span = (i: number, resource: typeof resourceA, scope: typeof scopeA | typeof scopeB): ReadableSpan => ({
+      name: i % 2 ? 'ünïcode span' : `span ${i}`,
+      kind: i % 5 === 0 ? SpanKind.INTERNAL : SpanKind.PRODUCER,
+      spanContext: () => ({ traceId: CALLER.traceId, spanId: `00000000000000${(i % 256).toString(16).padStart(2, '0')}`, traceFlags: TraceFlags.SAMPLED, traceState: createTraceState('vendor=a,other=b') }),
+      parentSpanContext: i % 3 ? { traceId: CALLER.traceId, spanId: 'B7AD6B7169203331', traceFlags: 0, isRemote: i % 2 === 0 } : undefined,
+      startTime: [1_767_000_000 + i, 999_999_999],
+      endTime: [1_767_000_001 + i, 12],
+      duration: [1, 12],
+      status: i % 4 ? { code: SpanStatusCode.ERROR, message: 'broke: ✗' } : { code: SpanStatusCode.OK },
+      attributes: {
+        s: 'x'.repeat(i % 300),
+        emoji: '🙂 and a lone \ud800',
+        int: -i,
+        big: 2 ** 60,
+        double: i + 0.25,
+        nan: Number.NaN,
+        bool: i % 2 === 0,
+        list: ['a', 'b', String(i)],
+        nums: [1, 2.5, -3],
+        empty: '',
+      },
+      links: i % 7 === 0 ? [link] : [],
+      events: [{ name: 'e', time: [1_767_000_000, i], attributes: { n: i }, droppedAttributesCount: 0 }],
+      resource,
+      instrumentationScope: scope,
+      ended: true,
+      droppedAttributesCount: i % 3,
+      droppedEventsCount: 0,
+      droppedLinksCount: i % 2,
+    });
+    const spans: ReadableSpan[] = [];
+    for (let i = 0; i < 600; i++) spans.push(span(i, i % 3 ? resourceA : resourceB, i % 4 ? scopeA : scopeB));
+    const ours = Buffer.from(encodeTraceExport(spans));
+    expect(ours.length).to.be.greaterThan(128 * 1024);
+    expect(ours.equals(Buffer.from(sdk(spans) ?? []))).to.equal(true);
+    // The scratch buffer is reused: an earlier result is a copy, untouched by the next request.
+    const small = Buffer.from(encodeTraceExport(spans.slice(0, 2)));
+    expect(ours.equals(Buffer.from(sdk(spans) ?? []))).to.equal(true);
+    expect(small.equals(Buffer.from(sdk(spans.slice(0, 2)) ?? []))).to.equal(true);
+  });
+
+  describe('through a real OTLP/gRPC receiver', () => {
+    let receiver: OtlpReceiver;
+    before(async () => {
+      receiver = await startOtlpReceiver();
+    });
+    after(() => receiver.close());
+
+    it('delivers every span and every attribute', async () => {
+      const live = otlpExporterFor(undefined)(receiver.endpoint, { compression: 'none' });
+      const spans = await recordSpans((t) => {
+        const client = t.startSpan('outbound orders', 'client', CALLER, (a: SpanAttributes) => ({ ...a }), REQUEST);
+        client.setAttributes({ 'weft.attempts': 1, 'weft.retried': false });
+        client.end(200);
+      });
+      await new Promise<void>((resolve, reject) => live.export(spans, (r) => (r.code === 0 ? resolve() : reject(r.error))));
+      const [got] = await receiver.waitForSpans((s) => s.length === 1);
+      expect(got?.name).to.equal('outbound orders');
+      expect(got?.traceId).to.equal(CALLER.traceId);
+      expect(got?.parentSpanId).to.equal(CALLER.spanId);
+      expect(got?.serviceName).to.equal('frontend');
+      expect(got?.scopeName).to.equal('weft-sidecar');
+      expect(got?.attributes).to.deep.equal({ ...REQUEST, 'weft.attempts': 1, 'weft.retried': false, 'http.response.status_code': 200 });
+      await live.shutdown();
+    });
+  });
+});
