@@ -126,7 +126,11 @@ export class Tracing {
   #build(otlpEndpoint: string, maxQueueSize: number, compression: 'gzip' | 'none'): Pipeline {
     const bound = new BoundedQueue(maxQueueSize, this.#onDropped);
     const exporter = new QuietExporter(this.#exporterFor(otlpEndpoint, { compression }), this.#log, bound, this.#onDropped);
-    const batch = new tracing.BatchSpanProcessor(exporter, { ...BATCH, maxQueueSize, maxExportBatchSize: Math.min(BATCH.maxExportBatchSize, maxQueueSize) });
+    // A batch at most a quarter of the queue (512 of the default 2048, as the SDK's own defaults):
+    // spans in an unanswered export count against the queue, so a batch as large as the queue
+    // dropped every span that ended while it was in flight, with the collector up and healthy.
+    const maxExportBatchSize = Math.max(1, Math.min(BATCH.maxExportBatchSize, Math.floor(maxQueueSize / 4)));
+    const batch = new tracing.BatchSpanProcessor(exporter, { ...BATCH, maxQueueSize, maxExportBatchSize });
     return { processor: new BoundedSpanProcessor(batch, bound), resource: this.#resource, scope: SCOPE };
   }
 }
