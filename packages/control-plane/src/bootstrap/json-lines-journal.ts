@@ -1,6 +1,6 @@
 import * as fs from 'node:fs/promises';
 import { ControlPlaneError } from '../errors';
-import { isRecord, writeFileAtomic } from './data-dir';
+import { isRecord, readTextFile, writeFileAtomic } from './data-dir';
 
 /** What a journal file starts with: which kind of journal and which format. */
 export interface JournalHeader {
@@ -110,13 +110,8 @@ export class JsonLinesJournal<T> {
  * file and line, never a silent reset.
  */
 export async function readJournal<T>(file: string, header: JournalHeader, isEntry: (value: unknown) => value is T): Promise<JournalContents<T> | undefined> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ControlPlaneError('WEFT_ERR_DATA_DIR', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
-  }
+  const text = await readTextFile(file);
+  if (text === undefined) return undefined;
   const lines = text.split('\n');
   // A complete file ends with a newline, so the last piece is empty; anything else there is torn.
   const last = lines.pop() as string;

@@ -90,15 +90,7 @@ function writeScope(w: ProtoWriter, scope: InstrumentationScope & { readonly att
 function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   const at = w.beginMessage();
   const ctx = span.spanContext();
-  w.tag(1, 2);
-  w.hexBytes(ctx.traceId);
-  w.tag(2, 2);
-  w.hexBytes(ctx.spanId);
-  const traceState = ctx.traceState?.serialize();
-  if (traceState) {
-    w.tag(3, 2);
-    w.string(traceState);
-  }
+  writeIds(w, ctx);
   const parent = span.parentSpanContext;
   if (parent?.spanId) {
     w.tag(4, 2);
@@ -138,6 +130,19 @@ function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   w.endMessage(at);
 }
 
+/** Fields 1-3 of a Span and of a Link alike: trace id, span id, trace state. */
+function writeIds(w: ProtoWriter, ctx: SpanContext): void {
+  w.tag(1, 2);
+  w.hexBytes(ctx.traceId);
+  w.tag(2, 2);
+  w.hexBytes(ctx.spanId);
+  const traceState = ctx.traceState?.serialize();
+  if (traceState) {
+    w.tag(3, 2);
+    w.string(traceState);
+  }
+}
+
 function writeEvent(w: ProtoWriter, event: TimedEvent): void {
   const at = w.beginMessage();
   w.tag(1, 1);
@@ -153,15 +158,7 @@ function writeEvent(w: ProtoWriter, event: TimedEvent): void {
 function writeLink(w: ProtoWriter, link: Link): void {
   const at = w.beginMessage();
   const ctx = link.context;
-  w.tag(1, 2);
-  w.hexBytes(ctx.traceId);
-  w.tag(2, 2);
-  w.hexBytes(ctx.spanId);
-  const traceState = ctx.traceState?.serialize();
-  if (traceState) {
-    w.tag(3, 2);
-    w.string(traceState);
-  }
+  writeIds(w, ctx);
   if (link.attributes) writeAttributes(w, link.attributes, 4);
   w.tag(5, 0);
   w.varint(link.droppedAttributesCount || 0);
