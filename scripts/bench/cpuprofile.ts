@@ -56,6 +56,11 @@ export function shortFile(url: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
+/** Weft's own code: under the repository's packages/, not a dependency installed beneath one of them. */
+export function isWeftFrame(url: string): boolean {
+  return url.includes('/packages/') && !url.includes('/node_modules/');
+}
+
 function frameName(f: CallFrame): string {
   return `${f.functionName || '(anonymous)'} ${shortFile(f.url)}${f.url ? `:${f.lineNumber + 1}` : ''}`;
 }
@@ -102,7 +107,7 @@ export function summarize(profile: CpuProfile, window?: Window, top = 25): Profi
       if (!seen.has(file)) add(inclFile, file, us);
       seen.add(file);
       const fn = frameName(f);
-      if (f.url.includes('/packages/') && !seen.has(fn)) add(inclWeft, fn, us);
+      if (isWeftFrame(f.url) && !seen.has(fn)) add(inclWeft, fn, us);
       seen.add(fn);
     }
   });

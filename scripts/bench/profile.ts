@@ -1,10 +1,11 @@
 /**
- * `npm run bench:profile [-- --seconds 20] [-- --out FILE] [-- --sampling P]`: where a Weft pair's CPU goes per
+ * `npm run bench:profile [-- --seconds 20] [-- --out FILE] [-- --sampling P] [-- --heap]`: where a Weft pair's CPU goes per
  * request. Starts the benchmark's Weft pair (the same defaults) with V8's CPU profiler ready in
  * both sidecars (profile-preload.ts), warms up, profiles exactly while wrk (-t1 -c32) drives
  * 1 KiB GETs through it, and prints, for each side, the top self-time functions and files and the
  * top files by inclusive time, divided by the requests served. The `.cpuprofile` files are kept
- * (open them in Chrome DevTools or speedscope for flame graphs).
+ * (open them in Chrome DevTools or speedscope for flame graphs). With `--heap`, V8's sampling heap
+ * profiler runs instead, and the report gives the bytes each function allocates per request.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,11 +14,12 @@ import { parseArgs } from 'node:util';
 import { renderSummary, summarize, type CpuProfile } from './cpuprofile';
 import { startWeftPair } from './pair-weft';
 import { clockTicksPerSecond, cpuSecondsPer1000, ProcessSet } from './proc-stats';
+import { renderHeapSummary, summarizeHeap, type HeapProfile } from './heapprofile';
 import { wrkMax } from './runners';
 import { ensureTools } from './tools';
 import { FILES, startUpstreams } from './upstreams';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, out: { type: 'string' }, sampling: { type: 'string' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, out: { type: 'string' }, sampling: { type: 'string' }, heap: { type: 'boolean', default: false } } });
 const seconds = Math.round(Number(values.seconds));
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
 
@@ -30,7 +32,7 @@ async function main(): Promise<void> {
   try {
     fs.mkdirSync(profDir);
     const preload = path.join(__dirname, 'profile-preload.js');
-    const sidecarEnv = { NODE_OPTIONS: `--require ${preload}`, WEFT_BENCH_PROFILE_DIR: profDir };
+    const sidecarEnv = { NODE_OPTIONS: `--require ${preload}`, WEFT_BENCH_PROFILE_DIR: profDir, WEFT_BENCH_PROFILE_KIND: values.heap ? 'heap' : 'cpu' };
     weft = await startWeftPair(upstreams, values.sampling === undefined ? { sidecarEnv } : { sidecarEnv, samplingPercent: Number(values.sampling) });
     const target = weft.target('http');
     await wrkMax(target, FILES['1k'].path, 2); // warm-up, outside the profile
@@ -50,8 +52,12 @@ async function main(): Promise<void> {
     log(`wrk: ${figures.requests} requests, ${figures.rate.toFixed(0)} req/s, p99 ${figures.p99.toFixed(1)} ms`);
     const sections: string[] = [];
     for (const [pid, role] of roles) {
-      const file = path.join(profDir, `${pid}.cpuprofile`);
+      const file = path.join(profDir, `${pid}.${values.heap ? 'heapprofile' : 'cpuprofile'}`);
       for (let i = 0; i < 100 && !fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 100));
+      if (values.heap) {
+        sections.push(renderHeapSummary(role, summarizeHeap(JSON.parse(fs.readFileSync(file, 'utf8')) as HeapProfile), figures.requests));
+        continue;
+      }
       const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
       sections.push(renderSummary(role, summarize(profile), figures.requests, cpuUs.get(pid) ?? NaN));
     }
