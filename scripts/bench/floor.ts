@@ -5,7 +5,10 @@
  * -c32, or with `--rate` at that fixed rate from the open-loop generator (the CPU bar of issue 9 is
  * set at 500 req/s, where per-request costs that batching hides at full load show). With
  * `--sampling`, one Weft pair per tracing sampling percent instead of one at the default (1%), to
- * price tracing in the same run. Prints, per slot and as
+ * price tracing in the same run. With `--against DIR`, a second Weft pair whose sidecars run
+ * another build (DIR: a built checkout, e.g. a `git worktree` of the commit before a change) next
+ * to this one's, so a change on the request path is measured against its baseline in one run, on
+ * the same machine state. Prints, per slot and as
  * medians, throughput and CPU microseconds per request of each proxy process, and peak RSS.
  * What Weft costs above the floor is what its own layers cost; the floor is what Node.js, TLS and
  * the kernel cost for this hop on this machine.
@@ -23,7 +26,7 @@ import { describeMachine, ensureTools } from './tools';
 import { FILES, startUpstreams } from './upstreams';
 
 const { values } = parseArgs({
-  options: { slots: { type: 'string', default: '4' }, seconds: { type: 'string', default: '6' }, rate: { type: 'string' }, sampling: { type: 'string' } },
+  options: { slots: { type: 'string', default: '4' }, seconds: { type: 'string', default: '6' }, rate: { type: 'string' }, sampling: { type: 'string' }, against: { type: 'string' } },
 });
 const slots = Math.max(1, Math.round(Number(values.slots)));
 const seconds = Math.max(1, Math.round(Number(values.seconds)));
@@ -31,6 +34,9 @@ const rate = values.rate === undefined ? undefined : Math.max(1, Math.round(Numb
 /** Tracing sampling percent of each Weft pair; undefined: the default users get. */
 const samplings: readonly (number | undefined)[] = values.sampling === undefined ? [undefined] : values.sampling.split(',').map((v) => Math.min(100, Math.max(0, Number(v))));
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
+/** The other build's sidecar program, when comparing two builds. */
+const againstScript = values.against === undefined ? undefined : path.resolve(values.against, 'packages', 'sidecar', 'bin', 'weft-sidecar.js');
+if (againstScript !== undefined && !fs.existsSync(againstScript)) throw new Error(`--against: ${againstScript} does not exist (give a checkout's root, built with npm run build)`);
 
 interface Contender {
   readonly label: string;
@@ -88,6 +94,13 @@ async function main(): Promise<void> {
       const label = sampling === undefined ? 'Weft pair' : `Weft pair, sampling ${sampling}%`;
       contenders.push({ label, target: weft.target('http'), client: proxies.client, server: proxies.server });
     }
+    if (againstScript !== undefined) {
+      const weft = await startWeftPair(upstreams, { sidecarScript: againstScript });
+      pairs.push(weft);
+      const proxies = weft.proxies('http');
+      if (!proxies.client || !proxies.server) throw new Error('the Weft pair has no client or server sidecar');
+      contenders.push({ label: `Weft pair (${values.against})`, target: weft.target('http'), client: proxies.client, server: proxies.server });
+    }
     for (const c of contenders) await wrkMax(c.target, FILES['1k'].path, 2); // warm-up
     const results = new Map<string, Slot[]>(contenders.map((c) => [c.label, []]));
     const sampler = new RssSampler(contenders.flatMap((c) => [c.client, c.server]));
@@ -122,6 +135,12 @@ async function main(): Promise<void> {
     const peaks = sampler.stop();
     const peak = (c: Contender): string => `${((peaks.get(c.client) ?? NaN) / 1024).toFixed(1)} / ${((peaks.get(c.server) ?? NaN) / 1024).toFixed(1)}`;
     lines.push(`| peak RSS client / server, MB | ${[first, ...others].map(peak).join(' | ')} |${' |'.repeat(others.length)}`);
+    const [baseline, candidate] = [contenders[contenders.length - 1], contenders[1]];
+    if (againstScript !== undefined && baseline && candidate) {
+      const med = (c: Contender, pick: (s: Slot) => number): number => median((results.get(c.label) ?? []).map(pick));
+      const ratio = (pick: (s: Slot) => number): string => `${(med(candidate, pick) / med(baseline, pick)).toFixed(3)}×`;
+      lines.push('', `${candidate.label} / ${baseline.label}: throughput ${ratio((s) => s.rate)}, CPU per request client ${ratio((s) => s.clientUs)}, server ${ratio((s) => s.serverUs)}, both ${ratio((s) => s.clientUs + s.serverUs)}`);
+    }
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     for (const weft of pairs) await weft.stop();

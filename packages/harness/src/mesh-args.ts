@@ -16,6 +16,11 @@ export interface SidecarOptions {
   readonly readyTimeoutMs?: number;
   /** Added to the sidecar's environment (the benchmark's profiler passes NODE_OPTIONS here). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * The sidecar program to run instead of this checkout's `bin/weft-sidecar.js`: another build's
+   * (`bench:floor --against DIR` runs two builds side by side in one run).
+   */
+  readonly script?: string;
 }
 
 export interface AppOptions {

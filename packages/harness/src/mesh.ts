@@ -83,13 +83,13 @@ export class Mesh {
     return dir;
   }
 
-  #spawn(name: string, program: 'controlPlane' | 'sidecar' | 'sampleService', args: string[], env?: Readonly<Record<string, string>>): ManagedProcess {
+  #spawn(name: string, program: 'controlPlane' | 'sidecar' | 'sampleService', args: string[], env?: Readonly<Record<string, string>>, script = programPath(program)): ManagedProcess {
     if (this.#closed) throw new Error('the mesh is closed');
     this.#count += 1;
     const unique = `${name}-${this.#count}`;
     return this.group.spawn({
       name: unique,
-      script: programPath(program),
+      script,
       args,
       cwd: repoRoot(),
       ...(env ? { env } : {}),
@@ -140,7 +140,7 @@ export class Mesh {
     // A token file rather than --token: a token on the command line is visible to `ps`.
     const tokenFile = path.join(await this.tempDir('token'), 'token');
     await fs.writeFile(tokenFile, options.token, { mode: 0o600 });
-    return this.#spawn(`sidecar-${options.service}`, 'sidecar', sidecarArgs(options, tokenFile), options.env);
+    return this.#spawn(`sidecar-${options.service}`, 'sidecar', sidecarArgs(options, tokenFile), options.env, options.script);
   }
 
   async #sidecarReady(proc: ManagedProcess, options: SidecarOptions): Promise<Sidecar> {
@@ -170,7 +170,7 @@ export class Mesh {
   async runSidecarToExit(options: SidecarOptions, timeoutMs = 30_000): Promise<RunResult> {
     const tokenFile = path.join(await this.tempDir('token'), 'token');
     await fs.writeFile(tokenFile, options.token, { mode: 0o600 });
-    return runNode(programPath('sidecar'), sidecarArgs(options, tokenFile), { cwd: repoRoot(), timeoutMs });
+    return runNode(options.script ?? programPath('sidecar'), sidecarArgs(options, tokenFile), { cwd: repoRoot(), timeoutMs });
   }
 
   #spawnApp(options: AppOptions): ManagedProcess {
