@@ -18,7 +18,7 @@ import { direct, type Configuration } from './configuration';
 import { grpcEchoCall } from './grpc-echo';
 import { startNginxPair } from './pair-nginx';
 import { startWeftPair } from './pair-weft';
-import { renderTables, type IdleRss } from './report';
+import { renderTables, type IdleReading, type IdleRss } from './report';
 import { writeGrpcBody } from './runners';
 import { generate, MEASURES, protocolOf, rotation, runSlot, WORKLOADS, type SlotResult, type Workload, settle } from './slots';
 import { describeMachine, ensureTools } from './tools';
@@ -31,6 +31,13 @@ const slotSeconds = Math.round(Number(values.seconds ?? (values.quick ? 2 : 7)))
 // --quick leaves out the 16 KiB workload to finish in about a minute.
 const workloads: readonly Workload[] = values.quick ? ['1k', 'grpc'] : WORKLOADS;
 const warmSeconds = 1;
+/**
+ * How long the proxies are left without traffic after the last slot before their idle RSS is read
+ * again (full runs only). Right after load a sidecar still holds the heap the load grew; V8's
+ * memory reducer gives it back once the process has been idle for a while (15-45 s here), and
+ * that settled figure is what an idle sidecar costs.
+ */
+const settleIdleSeconds = values.quick ? 0 : 45;
 if (!(slotSeconds > 0)) throw new Error('--seconds must be a positive number');
 
 const t0 = Date.now();
@@ -75,7 +82,7 @@ async function run(): Promise<string> {
   const grpcBody = writeGrpcBody(dir);
   for (const c of configs) for (const w of workloads) await generate(c, w, 'max', warmSeconds, grpcBody);
   await new Promise((r) => setTimeout(r, 1_000));
-  const idle = idleRss(configs);
+  const idle: IdleReading[] = [{ when: '1 s after warm-up', rss: idleRss(configs) }];
 
   const results: SlotResult[] = [];
   let cell = 0;
@@ -93,6 +100,11 @@ async function run(): Promise<string> {
       }
       cell += 1;
     }
+  }
+  if (settleIdleSeconds > 0) {
+    log(`idle for ${settleIdleSeconds} s, then idle RSS again`);
+    await new Promise((r) => setTimeout(r, settleIdleSeconds * 1000));
+    idle.push({ when: `${settleIdleSeconds} s after the last slot`, rss: idleRss(configs) });
   }
   const spans = weft.receiver.spans().length;
   return [

@@ -7,8 +7,14 @@ import type { ConfigName } from './configuration';
 import type { LoadFigures } from './parse';
 import { MEASURES, type Measure, type SlotResult, type Usage, type Workload } from './slots';
 
-/** Idle RSS (kB) of each proxy after warm-up, per configuration and protocol side. */
+/** Idle RSS (kB) of each proxy at one moment without traffic, per configuration and protocol side. */
 export type IdleRss = Partial<Record<ConfigName, { client: number; serverHttp: number; serverGrpc: number }>>;
+
+/** An idle RSS reading and what it is (`1 s after warm-up`): each becomes a row. */
+export interface IdleReading {
+  readonly when: string;
+  readonly rss: IdleRss;
+}
 
 type Cell = readonly number[] | undefined;
 interface Row {
@@ -49,7 +55,7 @@ function rowLine(row: Row): string {
   return `| ${row.figure} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`;
 }
 
-export function renderTables(results: readonly SlotResult[], idle: IdleRss, workloads: readonly Workload[]): string {
+export function renderTables(results: readonly SlotResult[], idle: readonly IdleReading[], workloads: readonly Workload[]): string {
   const out: string[] = [];
   for (const workload of workloads) {
     const slot = (config: ConfigName, measure: Measure): SlotResult | undefined => results.find((r) => r.config === config && r.workload === workload && r.measure === measure);
@@ -67,8 +73,8 @@ export function renderTables(results: readonly SlotResult[], idle: IdleRss, work
       const diff = (r: SlotResult): Cell => (base && r.config !== 'direct' ? [r.figures.p50 - base.p50, r.figures.p90 - base.p90, r.figures.p99 - base.p99] : undefined);
       return per(diff, measure);
     };
-    const idleCell = (c: ConfigName): Cell => {
-      const i = idle[c];
+    const idleCell = (rss: IdleRss) => (c: ConfigName): Cell => {
+      const i = rss[c];
       return i ? [i.client / 1024, (workload === 'grpc' ? i.serverGrpc : i.serverHttp) / 1024] : undefined;
     };
     const rows: Row[] = [
@@ -84,7 +90,7 @@ export function renderTables(results: readonly SlotResult[], idle: IdleRss, work
       { figure: 'at max: CPU s per 1000 req, client / server proxy', digits: 3, cells: per(pair(sides, (u) => u.cpuPer1000), 'max') },
       { figure: 'at 500 req/s: CPU s per 1000 req, Weft control plane', digits: 4, cells: per(pair((r) => r.others, (u) => u.cpuPer1000), 500), ratios: false },
       { figure: 'peak RSS under load (any slot), client / server proxy, MB', digits: 1, cells: byConfig((c) => peak(MEASURES.map((m) => at(c, pair(sides, (u) => u.peakRssKb / 1024), m)))) },
-      { figure: 'idle RSS after warm-up, client / server proxy, MB', digits: 1, cells: byConfig(idleCell) },
+      ...idle.map((i): Row => ({ figure: `idle RSS ${i.when}, client / server proxy, MB`, digits: 1, cells: byConfig(idleCell(i.rss)) })),
       { figure: 'errors (all three slots)', digits: 0, cells: byConfig((c) => [results.filter((r) => r.config === c && r.workload === workload).reduce((n, r) => n + r.figures.errors, 0)]), ratios: false },
     ];
     out.push(`### ${TITLES[workload]}`, '', '| figure | direct | nginx pair | Weft pair | Weft/direct | Weft/nginx |', '| --- | ---: | ---: | ---: | ---: | ---: |', ...rows.map(rowLine), '');
