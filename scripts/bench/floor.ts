@@ -1,14 +1,17 @@
 /**
- * `npm run bench:floor [-- --slots 4 --seconds 6 --rate 500 --sampling 0,100]`: the Weft pair next to the floor
- * (floor-proxy.ts: the same building blocks with nothing on top), in the same run, slot by slot
+ * `npm run bench:floor [-- --slots 4 --seconds 6 --rate 500 --sampling 0,100 --raw --nginx]`: the Weft pair next
+ * to the floor (floor-proxy.ts: the same building blocks with nothing on top), in the same run, slot by slot
  * interleaved, 1 KiB GETs through each against the same nginx upstream: closed loop with wrk -t1
  * -c32, or with `--rate` at that fixed rate from the open-loop generator (the CPU bar of issue 9 is
  * set at 500 req/s, where per-request costs that batching hides at full load show). With
  * `--sampling`, one Weft pair per tracing sampling percent instead of one at the default (1%), to
- * price tracing in the same run. With `--against DIR`, a second Weft pair whose sidecars run
- * another build (DIR: a built checkout, e.g. a `git worktree` of the commit before a change) next
- * to this one's, so a change on the request path is measured against its baseline in one run, on
- * the same machine state. Prints, per slot and as
+ * price tracing in the same run. With `--raw`, also the raw floor (floor-raw-proxy.ts: node:net and
+ * node:tls with a minimal codec of its own instead of node:http and undici), to price those two;
+ * with `--nginx`, also the nginx pair (pair-nginx.ts), so that every figure of issue 9's bar is in
+ * one run. Both are off by default, so runs without them stay comparable. With `--against DIR`, a
+ * second Weft pair whose sidecars run another build (DIR: a built checkout, e.g. a `git worktree`
+ * of the commit before a change) next to this one's, so a change on the request path is measured
+ * against its baseline in one run, on the same machine state. Prints, per slot and as
  * medians, throughput and CPU microseconds per request of each proxy process, and peak RSS.
  * What Weft costs above the floor is what its own layers cost; the floor is what Node.js, TLS and
  * the kernel cost for this hop on this machine.
@@ -19,6 +22,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { findFreePorts, ProcessGroup } from '@weft/harness';
 import { makePairCerts } from './certs';
+import { startNginxPair } from './pair-nginx';
 import { startWeftPair } from './pair-weft';
 import { clockTicksPerSecond, cpuSecondsPer1000, ProcessSet, RssSampler } from './proc-stats';
 import { openLoopAt, wrkMax, type Target } from './runners';
@@ -26,7 +30,9 @@ import { describeMachine, ensureTools } from './tools';
 import { FILES, startUpstreams } from './upstreams';
 
 const { values } = parseArgs({
-  options: { slots: { type: 'string', default: '4' }, seconds: { type: 'string', default: '6' }, rate: { type: 'string' }, sampling: { type: 'string' }, against: { type: 'string' } },
+  // prettier-ignore
+  options: { slots: { type: 'string', default: '4' }, seconds: { type: 'string', default: '6' }, rate: { type: 'string' }, sampling: { type: 'string' },
+    raw: { type: 'boolean', default: false }, nginx: { type: 'boolean', default: false }, against: { type: 'string' } },
 });
 const slots = Math.max(1, Math.round(Number(values.slots)));
 const seconds = Math.max(1, Math.round(Number(values.seconds)));
@@ -74,18 +80,28 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-floor-'));
   const upstreams = await startUpstreams(dir);
   const group = new ProcessGroup();
-  const pairs: Awaited<ReturnType<typeof startWeftPair>>[] = [];
+  const pairs: { stop(): Promise<void> }[] = [];
   try {
     const certs = makePairCerts(path.join(dir, 'certs'));
     const certDir = path.dirname(certs.ca);
-    const [clientPort, serverPort] = (await findFreePorts(2)) as [number, number];
-    const script = path.join(__dirname, 'floor-proxy.js');
-    const server = group.spawn({ name: 'floor-server', script, args: ['server', String(serverPort), String(upstreams.httpPort), certDir] });
-    const client = group.spawn({ name: 'floor-client', script, args: ['client', String(clientPort), String(serverPort), certDir] });
-    for (const proc of [server, client]) await group.waitForLog(proc, (e) => e['msg'] === 'listening', 10_000);
-    const contenders: Contender[] = [
-      { label: 'Node floor pair', target: { port: clientPort, host: 'web' }, client: new ProcessSet('floor client', [client.pid]), server: new ProcessSet('floor server', [server.pid]) },
-    ];
+    /** A pair of floor-proxy.ts or floor-raw-proxy.ts processes: both take the same arguments. */
+    const startScriptPair = async (name: string, label: string): Promise<Contender> => {
+      const [clientPort, serverPort] = (await findFreePorts(2)) as [number, number];
+      const script = path.join(__dirname, `${name}.js`);
+      const server = group.spawn({ name: `${name}-server`, script, args: ['server', String(serverPort), String(upstreams.httpPort), certDir] });
+      const client = group.spawn({ name: `${name}-client`, script, args: ['client', String(clientPort), String(serverPort), certDir] });
+      for (const proc of [server, client]) await group.waitForLog(proc, (e) => e['msg'] === 'listening', 10_000);
+      return { label, target: { port: clientPort, host: 'web' }, client: new ProcessSet(`${name} client`, [client.pid]), server: new ProcessSet(`${name} server`, [server.pid]) };
+    };
+    const contenders: Contender[] = [await startScriptPair('floor-proxy', 'Node floor pair')];
+    if (values.raw) contenders.push(await startScriptPair('floor-raw-proxy', 'raw floor pair'));
+    if (values.nginx) {
+      const nginx = await startNginxPair(path.join(dir, 'nginx'), upstreams);
+      pairs.push(nginx);
+      const proxies = nginx.proxies('http');
+      if (!proxies.client || !proxies.server) throw new Error('the nginx pair has no client or server proxy');
+      contenders.push({ label: 'nginx pair', target: nginx.target('http'), client: proxies.client, server: proxies.server });
+    }
     for (const sampling of samplings) {
       const weft = await startWeftPair(upstreams, sampling === undefined ? {} : { samplingPercent: sampling });
       pairs.push(weft);
@@ -94,12 +110,16 @@ async function main(): Promise<void> {
       const label = sampling === undefined ? 'Weft pair' : `Weft pair, sampling ${sampling}%`;
       contenders.push({ label, target: weft.target('http'), client: proxies.client, server: proxies.server });
     }
+    // This build's first Weft pair against the other build's, when comparing two builds.
+    const candidate = contenders.find((c) => c.label.startsWith('Weft pair'));
+    let baseline: Contender | undefined;
     if (againstScript !== undefined) {
       const weft = await startWeftPair(upstreams, { sidecarScript: againstScript });
       pairs.push(weft);
       const proxies = weft.proxies('http');
       if (!proxies.client || !proxies.server) throw new Error('the Weft pair has no client or server sidecar');
-      contenders.push({ label: `Weft pair (${values.against})`, target: weft.target('http'), client: proxies.client, server: proxies.server });
+      baseline = { label: `Weft pair (${values.against})`, target: weft.target('http'), client: proxies.client, server: proxies.server };
+      contenders.push(baseline);
     }
     for (const c of contenders) await wrkMax(c.target, FILES['1k'].path, 2); // warm-up
     const results = new Map<string, Slot[]>(contenders.map((c) => [c.label, []]));
@@ -135,8 +155,7 @@ async function main(): Promise<void> {
     const peaks = sampler.stop();
     const peak = (c: Contender): string => `${((peaks.get(c.client) ?? NaN) / 1024).toFixed(1)} / ${((peaks.get(c.server) ?? NaN) / 1024).toFixed(1)}`;
     lines.push(`| peak RSS client / server, MB | ${[first, ...others].map(peak).join(' | ')} |${' |'.repeat(others.length)}`);
-    const [baseline, candidate] = [contenders[contenders.length - 1], contenders[1]];
-    if (againstScript !== undefined && baseline && candidate) {
+    if (baseline && candidate) {
       const med = (c: Contender, pick: (s: Slot) => number): number => median((results.get(c.label) ?? []).map(pick));
       const ratio = (pick: (s: Slot) => number): string => `${(med(candidate, pick) / med(baseline, pick)).toFixed(3)}×`;
       lines.push('', `${candidate.label} / ${baseline.label}: throughput ${ratio((s) => s.rate)}, CPU per request client ${ratio((s) => s.clientUs)}, server ${ratio((s) => s.serverUs)}, both ${ratio((s) => s.clientUs + s.serverUs)}`);
