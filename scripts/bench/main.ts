@@ -34,8 +34,9 @@ const warmSeconds = 1;
 /**
  * How long the proxies are left without traffic after the last slot before their idle RSS is read
  * again (full runs only). Right after load a sidecar still holds the heap the load grew; V8's
- * memory reducer gives it back once the process has been idle for a while (15-45 s here), and
- * that settled figure is what an idle sidecar costs.
+ * memory reducer may give it back once the process has been idle for a while (15-45 s after a
+ * single wrk run here, not always within this wait after a whole run), and an idle sidecar costs
+ * what is left then.
  */
 const settleIdleSeconds = values.quick ? 0 : 45;
 if (!(slotSeconds > 0)) throw new Error('--seconds must be a positive number');
