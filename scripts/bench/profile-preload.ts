@@ -13,43 +13,35 @@ import { Session } from 'node:inspector';
 
 const dir = process.env['WEFT_BENCH_PROFILE_DIR'];
 const heap = process.env['WEFT_BENCH_PROFILE_KIND'] === 'heap';
-if (dir && heap) {
+
+/** Writes a profile whole, so that a reader polling for the file never sees half of it. */
+function write(profileDir: string, extension: string, profile: object): void {
+  const file = path.join(profileDir, `${process.pid}.${extension}`);
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(profile));
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+const report = (err: Error | null): boolean => {
+  if (err) process.stderr.write(`profile-preload: ${err.message}\n`);
+  return err === null;
+};
+
+if (dir) {
   const session = new Session();
   session.connect();
+  // One sample per 1 KiB allocated on average (V8's default is 32 KiB): enough samples per
+  // request type in a few seconds of load.
+  const sampling = { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true };
+  const start = heap
+    ? (): void => session.post('HeapProfiler.enable', () => session.post('HeapProfiler.startSampling', sampling))
+    : (): void => session.post('Profiler.enable', () => session.post('Profiler.start'));
+  const stop = heap
+    ? (): void => session.post('HeapProfiler.stopSampling', (err, result) => void (report(err) && write(dir, 'heapprofile', result.profile)))
+    : (): void => session.post('Profiler.stop', (err, result) => void (report(err) && write(dir, 'cpuprofile', result.profile)));
   let running = false;
   process.on('SIGUSR2', () => {
-    if (!running) {
-      running = true;
-      // One sample per 1 KiB allocated on average (V8's default is 32 KiB): enough samples per
-      // request type in a few seconds of load.
-      const start = { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true };
-      session.post('HeapProfiler.enable', () => session.post('HeapProfiler.startSampling', start));
-      return;
-    }
-    running = false;
-    session.post('HeapProfiler.stopSampling', (err, result) => {
-      if (err) return void process.stderr.write(`profile-preload: ${err.message}\n`);
-      const file = path.join(dir, `${process.pid}.heapprofile`);
-      fs.writeFileSync(`${file}.tmp`, JSON.stringify(result.profile));
-      fs.renameSync(`${file}.tmp`, file);
-    });
-  });
-} else if (dir) {
-  const session = new Session();
-  session.connect();
-  let running = false;
-  process.on('SIGUSR2', () => {
-    if (!running) {
-      running = true;
-      session.post('Profiler.enable', () => session.post('Profiler.start'));
-      return;
-    }
-    running = false;
-    session.post('Profiler.stop', (err, result) => {
-      if (err) return void process.stderr.write(`profile-preload: ${err.message}\n`);
-      const file = path.join(dir, `${process.pid}.cpuprofile`);
-      fs.writeFileSync(`${file}.tmp`, JSON.stringify(result.profile));
-      fs.renameSync(`${file}.tmp`, file);
-    });
+    running = !running;
+    if (running) start();
+    else stop();
   });
 }
