@@ -22,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { measureModuleLoad, Mesh, repoRoot, startOtlpReceiver, type ModuleLoad, type Sidecar } from '@weft/harness';
+import { ensureTools } from './bench/tools';
 
 const MB = 1024 * 1024;
 const SETTLE_MS = 5_000;
@@ -139,6 +140,8 @@ async function main(): Promise<void> {
     values.rate !== undefined ? { kind: 'hey', rate: Number(values.rate), requests: Number(values.requests) }
     : values.wrk !== undefined ? { kind: 'wrk', seconds: Number(values.wrk) }
     : undefined;
+  // The load tool is installed with apt-get when missing, as the benchmarks do.
+  if (load) ensureTools((text) => void process.stderr.write(`${text}\n`), [load.kind]);
   if (values.running) return measureRunning(load, nodeArgs, Number(values.sampling));
   const modules = values.module ?? [path.join(repoRoot(), 'packages', 'sidecar', 'dist', 'src', 'main.js')];
   return measureLoad(modules, Number(values.runs), nodeArgs);

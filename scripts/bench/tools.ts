@@ -6,17 +6,20 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 
-const PACKAGES: Readonly<Record<string, string>> = { wrk: 'wrk', h2load: 'nghttp2-client', nginx: 'nginx', openssl: 'openssl' };
+const PACKAGES = { wrk: 'wrk', h2load: 'nghttp2-client', nginx: 'nginx', openssl: 'openssl', hey: 'hey' } as const;
+export type Tool = keyof typeof PACKAGES;
+/** What the benchmark itself drives. */
+const BENCH_TOOLS: readonly Tool[] = ['wrk', 'h2load', 'nginx', 'openssl'];
 
 function has(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** Installs whatever of wrk, h2load, nginx and openssl is missing; throws with what to do if it cannot. */
-export function ensureTools(log: (text: string) => void): void {
-  const missing = Object.keys(PACKAGES).filter((c) => !has(c) && !fs.existsSync(`/usr/sbin/${c}`));
+/** Installs whatever of `tools` (by default wrk, h2load, nginx and openssl) is missing; throws with what to do if it cannot. */
+export function ensureTools(log: (text: string) => void, tools: readonly Tool[] = BENCH_TOOLS): void {
+  const missing = tools.filter((c) => !has(c) && !fs.existsSync(`/usr/sbin/${c}`));
   if (missing.length === 0) return;
-  const packages = missing.map((c) => PACKAGES[c] as string);
+  const packages = missing.map((c) => PACKAGES[c]);
   if (process.getuid?.() !== 0) throw new Error(`missing ${missing.join(', ')}: run \`sudo apt-get install -y ${packages.join(' ')}\` and start the benchmark again`);
   log(`installing ${packages.join(' ')} with apt-get`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
