@@ -18,8 +18,16 @@ export interface DispatchedRequest {
  */
 export type ClassifyFailure<R> = (err: Error, sent: boolean, req: R) => Error;
 
+/**
+ * undici's one contract, `dispatch(opts, handler)`: what every hop sends through (Weft's PeerPool
+ * to a peer sidecar, undici's Pool to the local app).
+ */
+export interface HttpDispatcher {
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
+}
+
 /** Where one client sends a request, chosen once per client; it throws the client's own error when there is none. */
-export type PickDispatcher<R> = (req: R) => Pick<Dispatcher, 'dispatch'>;
+export type PickDispatcher<R> = (req: R) => HttpDispatcher;
 
 /** A proxied request's phases on one hop: while it waits for a connection, and once it was written. */
 export interface HopPhases {
@@ -28,8 +36,8 @@ export interface HopPhases {
 }
 
 /**
- * Sends one proxied request through an undici dispatcher (see DispatchResponse); what every hop
- * through a Pool shares. Rejects at once when the request was already cancelled or no dispatcher
+ * Sends one proxied request through a dispatcher (see DispatchResponse); what every hop
+ * through a pool shares. Rejects at once when the request was already cancelled or no dispatcher
  * can take it. The method was checked by Node's parser; undici takes any token.
  */
 export function dispatchProxied<R extends DispatchedRequest & { readonly method: string; readonly target: string; readonly body: Readable | Buffer | null }>(
@@ -44,7 +52,7 @@ export function dispatchProxied<R extends DispatchedRequest & { readonly method:
       reject(req.signal.reason as Error);
       return;
     }
-    let dispatcher: Pick<Dispatcher, 'dispatch'>;
+    let dispatcher: HttpDispatcher;
     try {
       dispatcher = pick(req);
     } catch (err) {

@@ -1,9 +1,9 @@
 import type { X509Certificate } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
-import type { buildConnector } from 'undici';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { Destination } from '../../config/types';
 import type { IdentityMaterial } from '../../control/identity-material';
 import { PeerIdentityError } from '../../layers/errors';
+import type { Connect } from './peer-pool';
 import { checkPeerIdentity, tlsClientOptions } from './tls-originate';
 
 /** A TLS session a peer sidecar issued, and the certificate that peer proved on the connection that carried it. */
@@ -21,14 +21,16 @@ export class PeerSessions {
   latest: PeerSession | undefined;
 }
 
-/**
- * undici's connector (connect timeout, keep-alive, no Nagle), loaded alone as the Pool is
- * (http/undici-pool.ts). It takes a session only when built, so one is built per new connection:
- * a small object, next to a TLS handshake.
- */
-function undiciConnector(): typeof buildConnector {
-  return require('undici/lib/core/connect') as typeof buildConnector;
+/** No TLS connection to the peer within the connect timeout. */
+export class PeerConnectTimeoutError extends Error {
+  readonly code = 'WEFT_CONNECT_TIMEOUT';
+  constructor(endpoint: string, ms: number) {
+    super(`no connection to ${endpoint} within ${ms} ms`);
+  }
 }
+
+/** How often a kept-alive connection is probed by TCP when it carries nothing (dead peers are found). */
+const TCP_KEEP_ALIVE_MS = 60_000;
 
 /**
  * Connects to a peer sidecar with TLS session resumption, and the peer's identity pinned on every
@@ -40,17 +42,29 @@ function undiciConnector(): typeof buildConnector {
  * against the expected identity and for expiry (a resumed session must not outlive it); one that
  * fails is dropped and the connection made afresh with a full handshake, which has the last word.
  * Resumption spares both sides the certificate exchange and its signatures (see
- * docs/performance.md, "The latency tail").
+ * docs/performance.md, "The latency tail"). The timeout covers TCP and TLS together.
  */
-export function peerConnector(material: IdentityMaterial, destination: Destination, endpoint: string, timeoutMs: number, sessions = new PeerSessions()): buildConnector.connector {
-  const build = undiciConnector();
-  const base: buildConnector.BuildOptions = { ...tlsClientOptions(material, destination, endpoint), timeout: timeoutMs, maxCachedSessions: 0 };
-  const connect = (options: buildConnector.Options, callback: buildConnector.Callback, offered: PeerSession | undefined): void => {
+export function peerConnector(material: IdentityMaterial, destination: Destination, endpoint: string, timeoutMs: number, sessions = new PeerSessions()): Connect {
+  const colon = endpoint.lastIndexOf(':');
+  const host = endpoint.slice(0, colon).replace(/^\[|\]$/g, '');
+  const base: ConnectionOptions = { ...tlsClientOptions(material, destination, endpoint), host, port: Number(endpoint.slice(colon + 1)) };
+  const connect = (callback: Parameters<Connect>[0], offered: PeerSession | undefined): void => {
     // Tickets may arrive before the handshake is reported complete: held until the peer is proven.
     let proven: X509Certificate | undefined;
     const early: Buffer[] = [];
-    const socket = build(offered ? { ...base, session: offered.session } : base)(options, (...args) => {
-      if (args[0]) return callback(args[0], null);
+    const socket = tlsConnect(offered ? { ...base, session: offered.session } : base);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, TCP_KEEP_ALIVE_MS);
+    const timer = setTimeout(() => socket.destroy(new PeerConnectTimeoutError(endpoint, timeoutMs)), timeoutMs);
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      callback(err, null);
+    };
+    socket.once('error', onError);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      socket.on('error', () => undefined); // until its connection listens: a failure shows as its close
       const resumed = socket.isSessionReused();
       const peer = resumed ? offered?.peer : socket.getPeerX509Certificate();
       const refused = peer === undefined ? new PeerIdentityError(destination.spiffeId, [], endpoint) : refusal(peer, destination.spiffeId, endpoint);
@@ -65,14 +79,14 @@ export function peerConnector(material: IdentityMaterial, destination: Destinati
       if (offered === undefined || !resumed) return callback(refused ?? new PeerIdentityError(destination.spiffeId, [], endpoint), null);
       // A resumed session that no longer proves the peer: drop it, and let a full handshake decide.
       if (sessions.latest === offered) sessions.latest = undefined;
-      connect(options, callback, undefined);
-    }) as unknown as TLSSocket; // undici's connector returns the socket it made (its typings say void)
+      connect(callback, undefined);
+    });
     socket.on('session', (session: Buffer) => {
       if (proven) sessions.latest = { session, peer: proven };
       else early.push(session);
     });
   };
-  return (options, callback) => connect(options, callback, sessions.latest);
+  return (callback) => connect(callback, sessions.latest);
 }
 
 /** Why a certificate no longer proves the expected identity (another identity, or expired), or undefined. */

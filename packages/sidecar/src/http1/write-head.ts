@@ -1,0 +1,55 @@
+import type { HeaderMap } from '../layers/service';
+import { isToken } from './head';
+
+/** A header that cannot be written: a name that is no token, or a value with a control character. */
+export class InvalidHeaderError extends Error {
+  readonly code = 'WEFT_INVALID_HEADER';
+  constructor(name: string) {
+    super(`invalid header "${name.slice(0, 100)}": names must be tokens, values must hold no control characters`);
+  }
+}
+
+/** Fields a head writer frames itself: given ones are dropped, not written twice. */
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
+
+/**
+ * `name: value` lines for every header (a repeated field as several lines), each followed by CRLF,
+ * as one string: framing fields excepted, which the writer of the head sets itself. Every name
+ * and value is checked on the way (a CR or LF in a value would let one header write another).
+ */
+export function headerLines(headers: HeaderMap): string {
+  let out = '';
+  for (const name in headers) {
+    const value = headers[name] as string | string[];
+    if (name.length >= 10 && FRAMING.has(name)) continue;
+    if (!isToken(name, 0, name.length)) throw new InvalidHeaderError(name);
+    if (typeof value === 'string') {
+      if (!isFieldValue(value)) throw new InvalidHeaderError(name);
+      out += `${name}: ${value}\r\n`;
+    } else {
+      for (const v of value) {
+        if (!isFieldValue(v)) throw new InvalidHeaderError(name);
+        out += `${name}: ${v}\r\n`;
+      }
+    }
+  }
+  return out;
+}
+
+/** Visible characters, spaces and tabs, and obs-text (written as latin1 bytes). */
+function isFieldValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c < 32 && c !== 9) || c === 127 || c > 255) return false;
+  }
+  return true;
+}
+
+/** How a body is framed on the wire: a length (0 for none), or chunked. */
+export type Framing = number | 'chunked';
+
+/** `content-length` or `transfer-encoding` for a framing, with their CRLF; no line for no body unless `writeZero`. */
+export function framingLine(framing: Framing, writeZero: boolean): string {
+  if (framing === 'chunked') return 'transfer-encoding: chunked\r\n';
+  return framing > 0 || writeZero ? `content-length: ${framing}\r\n` : '';
+}

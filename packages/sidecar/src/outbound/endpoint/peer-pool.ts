@@ -1,0 +1,171 @@
+import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { HttpDispatcher } from '../../http/dispatch-response';
+import { PeerConnection, type ConnectionOwner } from './peer-connection';
+import { PeerRequest, type PeerHandler } from './peer-request';
+
+/** Opens one connection to the peer: the connected (TLS) socket, or why not. */
+export type Connect = (callback: (err: Error | null, socket: Duplex | null) => void) => void;
+
+export interface PeerPoolOptions {
+  readonly connect: Connect;
+  /** `host` for a request that has none (`address:port` of the endpoint). */
+  readonly authority: string;
+  /** An idle connection is closed after this long (shortened by the peer's own `Keep-Alive: timeout` hint). */
+  readonly keepAliveMs: number;
+  /** At most this many connections; requests beyond wait in order. Undefined: as many as requests in flight. */
+  readonly maxConnections?: number | undefined;
+  /**
+   * A request whose response head has not begun this long after it was sent fails: the backstop
+   * for routes without a timeout (undici's default, which this pool replaced, was the same 300 s).
+   */
+  readonly headersTimeoutMs?: number;
+}
+
+export class PoolClosedError extends Error {
+  readonly code = 'WEFT_POOL_CLOSED';
+  constructor() {
+    super('the connection pool to this peer is closed');
+  }
+}
+
+export class PeerHeadersTimeoutError extends Error {
+  readonly code = 'WEFT_PEER_HEADERS_TIMEOUT';
+  constructor(ms: number) {
+    super(`the peer sent no response head within ${ms / 1000} s`);
+  }
+}
+
+const SWEEP_MS = 1000;
+const HEADERS_TIMEOUT_MS = 300_000;
+/** Closed this long before the peer's own keep-alive deadline, so that it is never raced. */
+const KEEP_ALIVE_MARGIN_MS = 1000;
+
+/**
+ * HTTP/1.1 keep-alive connections to one peer sidecar, with Weft's own codec (http1/) in place of
+ * undici's Pool, which cost the client sidecar more per request than any policy layer (undici's
+ * request object, its llhttp in WebAssembly, a Buffer per header name and value:
+ * docs/performance.md, "The peer hop's own codec"). The contract is undici's `dispatch(opts,
+ * handler)`, so the dispatch handler (DispatchResponse) is the same for every hop. An idle
+ * connection is taken last-in first-out (the warm ones stay warm, the rest age out); none idle,
+ * a new one opens unless `maxConnections` are open, and then the request waits its turn.
+ * Idle and stalled connections are found by one sweep a second, not a timer per request.
+ */
+export class PeerPool implements HttpDispatcher, ConnectionOwner {
+  readonly #options: PeerPoolOptions;
+  readonly #headersTimeoutMs: number;
+  readonly #all = new Set<PeerConnection>();
+  readonly #idle: PeerConnection[] = [];
+  #queue: PeerRequest[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #closing = false;
+  #destroyed = false;
+  #closed: (() => void) | undefined;
+  #closedPromise: Promise<void> | undefined;
+  /** A coarse clock in ms, advanced by the sweep: connections note the time without reading a clock. */
+  now = 0;
+
+  constructor(options: PeerPoolOptions) {
+    this.#options = options;
+    this.#headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+  }
+
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const req = new PeerRequest(options, handler as PeerHandler, this.#options.authority);
+    if (req.invalid !== undefined || this.#closing) {
+      req.handler.onResponseError(req, req.invalid ?? new PoolClosedError());
+      return false;
+    }
+    const idle = this.#takeIdle();
+    if (idle) idle.send(req);
+    else if (this.#options.maxConnections === undefined || this.#all.size < this.#options.maxConnections) this.#open(req);
+    else this.#queue.push(req);
+    return true;
+  }
+
+  /** Connections open or opening (for tests and /config). */
+  get connections(): number {
+    return this.#all.size;
+  }
+
+  /** Graceful: queued and in-flight requests finish, then every connection closes. */
+  close(): Promise<void> {
+    this.#closing = true;
+    for (const connection of this.#idle.splice(0)) connection.close();
+    return this.#whenEmpty();
+  }
+
+  /** Now: queued requests fail, and every connection is destroyed with what it carries. */
+  destroy(): Promise<void> {
+    this.#closing = this.#destroyed = true;
+    const queued = this.#queue;
+    this.#queue = [];
+    for (const req of queued) if (!req.aborted) req.handler.onResponseError(req, new PoolClosedError());
+    this.#idle.length = 0;
+    for (const connection of this.#all) connection.destroy(new PoolClosedError());
+    return this.#whenEmpty();
+  }
+
+  released(connection: PeerConnection): void {
+    const next = this.#queue.shift();
+    if (next) return connection.send(next);
+    if (this.#closing) return connection.close();
+    connection.since = this.now;
+    this.#idle.push(connection);
+  }
+
+  gone(connection: PeerConnection): void {
+    this.#all.delete(connection);
+    const i = this.#idle.indexOf(connection);
+    if (i >= 0) this.#idle.splice(i, 1);
+    const next = this.#destroyed ? undefined : this.#queue.shift();
+    if (next) this.#open(next);
+    if (this.#all.size > 0) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#closed?.();
+  }
+
+  #takeIdle(): PeerConnection | undefined {
+    for (let connection = this.#idle.pop(); connection; connection = this.#idle.pop()) {
+      if (connection.usable) return connection;
+      connection.close(); // closed by the peer meanwhile: 'close' takes it out of the pool
+    }
+    return undefined;
+  }
+
+  #open(first: PeerRequest): void {
+    const connection = new PeerConnection(this, first);
+    this.#all.add(connection);
+    this.#timer ??= setInterval(this.#sweep, SWEEP_MS).unref();
+    this.#options.connect((err, socket) => {
+      if (err || !socket) return connection.failedToConnect(err ?? new Error('no connection'));
+      if (this.#destroyed) {
+        socket.destroy();
+        return connection.failedToConnect(new PoolClosedError());
+      }
+      connection.connected(socket);
+    });
+  }
+
+  readonly #sweep = (): void => {
+    this.now += SWEEP_MS;
+    const now = this.now;
+    for (const connection of [...this.#idle]) {
+      const hint = connection.keepAliveMs > 0 ? connection.keepAliveMs - KEEP_ALIVE_MARGIN_MS : Infinity;
+      if (now - connection.since >= Math.min(this.#options.keepAliveMs, hint)) {
+        this.#idle.splice(this.#idle.indexOf(connection), 1);
+        connection.close();
+      }
+    }
+    for (const connection of this.#all) {
+      if (connection.awaitingHead && now - connection.since >= this.#headersTimeoutMs) connection.destroy(new PeerHeadersTimeoutError(this.#headersTimeoutMs));
+    }
+  };
+
+  #whenEmpty(): Promise<void> {
+    if (this.#all.size === 0) return Promise.resolve();
+    this.#closedPromise ??= new Promise<void>((resolve) => (this.#closed = resolve));
+    return this.#closedPromise;
+  }
+}
