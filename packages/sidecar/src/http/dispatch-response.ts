@@ -19,8 +19,8 @@ export interface DispatchedRequest {
 export type ClassifyFailure<R> = (err: Error, sent: boolean, req: R) => Error;
 
 /**
- * undici's one contract, `dispatch(opts, handler)`: what every hop sends through (Weft's PeerPool
- * to a peer sidecar, undici's Pool to the local app).
+ * undici's one contract, `dispatch(opts, handler)`: what every pooled hop sends through (Weft's
+ * PeerPool to a peer sidecar, undici's Pool to the local app).
  */
 export interface HttpDispatcher {
   dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
@@ -70,14 +70,14 @@ export function dispatchProxied<R extends DispatchedRequest & { readonly method:
 type State = 'waiting' | 'sent' | 'heading' | 'streaming' | 'done';
 
 /**
- * undici's dispatch handler for a proxied request, for every hop that goes through an undici Pool
- * (to a peer sidecar, to the local app). The response is handed up once its headers are in, but
- * not in the same breath: undici parses a whole socket read at once, and a small answer's body
- * and end come in that same read, so the handler waits for the end of the read (a microtask).
+ * The dispatch handler (undici's contract) of a proxied request, for every pooled hop (PeerPool to
+ * a peer sidecar, undici's Pool to the local app). The response is handed up once its headers are
+ * in, but not in the same breath: both pools parse a whole socket read at once, and a small answer's
+ * body and end come in that same read, so the handler waits for the end of the read (a microtask).
  * If the body is whole by then, the response carries it as a Buffer and no stream is made at all
  * (most answers a proxy carries; a stream, its pipe and their watchers were about 4 KB of garbage
  * and several ticks per response: docs/performance.md, "Whole bodies"). Otherwise the body
- * streams on as a ProxyBody with back-pressure (undici pauses while the reader is slow).
+ * streams on as a ProxyBody with back-pressure (the pool pauses while the reader is slow).
  * The request's Cancel rejects it at once. Upstream, a request still waiting for a connection is
  * dropped from the queue; one sent whose body was whole has its answer drained (ResponseDrain:
  * small and near, or the connection closes); anything else is aborted, closing its connection.
@@ -87,7 +87,7 @@ export class DispatchResponse<R extends DispatchedRequest> implements Dispatcher
   readonly #req: R;
   readonly #classify: ClassifyFailure<R>;
   readonly #sentPhase: Phase;
-  /** The whole request was given to undici (no body, or a Buffer): its answer can be drained. */
+  /** The whole request was given to the pool (no body, or a Buffer): its answer can be drained. */
   readonly #drainable: boolean;
   readonly #resolve: (res: ProxyResponse) => void;
   readonly #reject: (err: Error) => void;
@@ -116,7 +116,7 @@ export class DispatchResponse<R extends DispatchedRequest> implements Dispatcher
     this.#controller = controller;
     if (this.#state === 'done') {
       // Abandoned while it waited for a connection. controller.abort() would close the connection
-      // though nothing was written on it yet; a throw here makes undici drop the request from its
+      // though nothing was written on it yet; a throw here makes the pool drop the request from its
       // queue and keep the connection (its writer catches it and fails the request alone).
       throw this.#req.signal.reason as Error;
     }
@@ -130,7 +130,7 @@ export class DispatchResponse<R extends DispatchedRequest> implements Dispatcher
     this.#controller = controller;
     this.#state = 'heading';
     this.#status = statusCode;
-    this.#headers = headers as HeaderMap; // undici's parsed headers never hold undefined values
+    this.#headers = headers as HeaderMap; // parsed headers never hold undefined values
     queueMicrotask(this.#handUp);
   }
 
@@ -198,7 +198,7 @@ export class DispatchResponse<R extends DispatchedRequest> implements Dispatcher
       return;
     }
     if (this.#controller) {
-      this.#controller.abort(reason); // undici answers with onResponseError(reason)
+      this.#controller.abort(reason); // the pool answers with onResponseError(reason)
       return;
     }
     this.#finish();

@@ -1,4 +1,4 @@
-import { STATUS_CODES, validateHeaderName, validateHeaderValue, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { HEADERS } from '@weft/api';
@@ -8,6 +8,13 @@ import { forwardableHeaders } from './headers';
 import { discardBody, type HeaderMap, type ProxyResponse } from '../layers/service';
 import { splice } from '../tcp/splice';
 
+/** What the upgrade path reads of a request: Node's IncomingMessage, or a head Weft's codec parsed. */
+export interface UpgradeRequest {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
 /**
  * An HTTP/1.1 Upgrade request (WebSocket, ...) as a Downstream. It runs through the same stack as
  * any request (route, timeout, retry, authorization), with no body: bytes after the request head
@@ -15,15 +22,15 @@ import { splice } from '../tcp/splice';
  * to the client's socket by hand (Node hands over the raw socket for upgrades), and from then on
  * bytes flow both ways until either side closes. Any other answer ends the connection.
  */
-export function upgradeDownstream(req: IncomingMessage, socket: Duplex, head: Buffer): Downstream {
+export function upgradeDownstream(req: UpgradeRequest, socket: Duplex, head: Buffer): Downstream {
   socket.on('error', () => undefined);
   let answered = false;
-  const token = req.headers.upgrade ?? '';
+  const token = firstOf(req.headers['upgrade']) ?? '';
   return {
     protocol: 'http1',
     method: req.method ?? '',
     url: req.url ?? '',
-    authority: req.headers.host,
+    authority: firstOf(req.headers['host']),
     headers: req.headers,
     tls: socket instanceof TLSSocket ? socket : null,
     upgrade: token,

@@ -10,16 +10,18 @@ export class BodyLengthError extends Error {
 }
 
 const LAST_CHUNK = '0\r\n\r\n';
+const noTrailers = (): string => LAST_CHUNK;
 
 /**
  * Writes a streamed body after its head, framed as the head said: chunk by chunk (each with its
- * size line), or as it comes, counted against the announced length. The connection's
+ * size line), or as it comes, counted against the announced length (`raw`: delimited by the close). The connection's
  * back-pressure pauses the body. `done` runs once, when the last byte was handed to the
  * connection, or with the error that stopped it (the body's own, or a length that does not
  * match); the caller then closes the connection, whose framing can no longer be trusted.
+ * `lastChunk` gives the chunked body's end, trailers and all (read when the body ends).
  * Returns a function that stops the writing without calling `done` (the exchange ended another way).
  */
-export function writeBody(body: Readable, to: Writable, framing: Framing, done: (err: Error | undefined) => void): () => void {
+export function writeBody(body: Readable, to: Writable, framing: Framing | 'raw', done: (err: Error | undefined) => void, lastChunk: () => string = noTrailers): () => void {
   let sent = 0;
   let finished = false;
   const finish = (err: Error | undefined, notify = true): void => {
@@ -44,7 +46,7 @@ export function writeBody(body: Readable, to: Writable, framing: Framing, done: 
       ok = to.write('\r\n', 'latin1');
       to.uncork();
     } else {
-      if (sent > framing) return finish(new BodyLengthError(framing, sent));
+      if (framing !== 'raw' && sent > framing) return finish(new BodyLengthError(framing, sent));
       ok = to.write(chunk);
     }
     if (!ok) {
@@ -53,8 +55,8 @@ export function writeBody(body: Readable, to: Writable, framing: Framing, done: 
     }
   };
   const onEnd = (): void => {
-    if (framing === 'chunked') to.write(LAST_CHUNK, 'latin1');
-    else if (sent !== framing) return finish(new BodyLengthError(framing, sent));
+    if (framing === 'chunked') to.write(lastChunk(), 'latin1');
+    else if (framing !== 'raw' && sent !== framing) return finish(new BodyLengthError(framing, sent));
     finish(undefined);
   };
   const onError = (err: Error): void => finish(err);

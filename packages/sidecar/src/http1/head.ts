@@ -30,6 +30,8 @@ export interface ParsedHead {
   readonly upgrade: string | undefined;
   /** Responses: the `Keep-Alive: timeout=N` hint in ms, or 0. */
   readonly keepAliveMs: number;
+  /** Some field name came more than once (its values are an array in `headers`). */
+  readonly repeated: boolean;
 }
 
 /** Why a head was refused: the status a server answers with, and what was wrong. */
@@ -85,6 +87,7 @@ export function parseHead(text: string, isRequest: boolean, limits: HeadLimits):
   let connection = '';
   let keepAlive = '';
   let upgrade: string | undefined;
+  let repeated = false;
   while (eol < text.length) {
     const start = eol + 2;
     eol = lineEnd(text, start);
@@ -93,10 +96,14 @@ export function parseHead(text: string, isRequest: boolean, limits: HeadLimits):
     if (colon <= start || colon > eol) throw new HeadError(400, 'malformed header field');
     const name = fieldName(text, start, colon);
     const value = text.slice(colon + 1, eol).trim();
+    if (!isFieldValue(value)) throw new HeadError(400, `a control character in the value of ${name}`);
     const prior = headers[name];
     if (prior === undefined) headers[name] = value;
-    else if (typeof prior === 'string') headers[name] = [prior, value];
-    else prior.push(value);
+    else {
+      repeated = true;
+      if (typeof prior === 'string') headers[name] = [prior, value];
+      else prior.push(value);
+    }
     // Only names of these lengths frame the message: every other field is stored and left alone.
     const n = name.length;
     if (n === 14 && name === 'content-length') {
@@ -132,6 +139,7 @@ export function parseHead(text: string, isRequest: boolean, limits: HeadLimits):
     close,
     upgrade: upgrade !== undefined && hasToken(tokens, 'upgrade') ? upgrade : undefined,
     keepAliveMs: keepAlive === '' || isRequest ? 0 : keepAliveTimeout(keepAlive),
+    repeated,
   };
 }
 
@@ -178,6 +186,15 @@ function fieldName(text: string, start: number, colon: number): string {
   const lower = upper ? name.toLowerCase() : name;
   if (lower === '__proto__') throw new HeadError(400, 'malformed header field name');
   return lower;
+}
+
+/** No control characters but horizontal tab (RFC 9110 5.5): a NUL or an escape must not reach an app. */
+export function isFieldValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c < 32 && c !== 9) || c === 127) return false;
+  }
+  return true;
 }
 
 /** Token characters (RFC 9110 5.6.2), by code. */

@@ -64,6 +64,11 @@ export class MessageReader {
     return this.#inMessage || (!this.#reading && this.#pending.length > 0);
   }
 
+  /** Bytes read and not yet parsed (a partial head, or messages held back). */
+  get pendingBytes(): number {
+    return this.#pending.length;
+  }
+
   /** Whether reading stopped for good (an error, or a hand-over). */
   get stopped(): boolean {
     return this.#stopped;
@@ -71,13 +76,9 @@ export class MessageReader {
 
   push(chunk: Buffer): void {
     if (this.#stopped) return;
-    if (this.#pending.length > 0) {
-      this.#pending = Buffer.concat([this.#pending, chunk]);
-      if (!this.#held) this.#read();
-      return;
-    }
-    this.#pending = chunk;
-    if (!this.#held) this.#read();
+    // Held between messages, the bytes wait; a body still being read goes on (the loop stops at its end).
+    this.#pending = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
+    if (!this.#reading) this.#read();
   }
 
   /** Reads no further message after the current one until `release`. */

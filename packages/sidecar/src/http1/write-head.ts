@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { HeaderMap } from '../layers/service';
 import { isToken } from './head';
 
@@ -24,11 +25,11 @@ export function headerLines(headers: HeaderMap): string {
     if (name.length >= 10 && FRAMING.has(name)) continue;
     if (!isToken(name, 0, name.length)) throw new InvalidHeaderError(name);
     if (typeof value === 'string') {
-      if (!isFieldValue(value)) throw new InvalidHeaderError(name);
+      if (!isWritableValue(value)) throw new InvalidHeaderError(name);
       out += `${name}: ${value}\r\n`;
     } else {
       for (const v of value) {
-        if (!isFieldValue(v)) throw new InvalidHeaderError(name);
+        if (!isWritableValue(v)) throw new InvalidHeaderError(name);
         out += `${name}: ${v}\r\n`;
       }
     }
@@ -36,8 +37,8 @@ export function headerLines(headers: HeaderMap): string {
   return out;
 }
 
-/** Visible characters, spaces and tabs, and obs-text (written as latin1 bytes). */
-function isFieldValue(value: string): boolean {
+/** Visible characters, spaces and tabs, and obs-text (written as latin1 bytes: nothing above 255). */
+function isWritableValue(value: string): boolean {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if ((c < 32 && c !== 9) || c === 127 || c > 255) return false;
@@ -52,4 +53,17 @@ export type Framing = number | 'chunked';
 export function framingLine(framing: Framing, writeZero: boolean): string {
   if (framing === 'chunked') return 'transfer-encoding: chunked\r\n';
   return framing > 0 || writeZero ? `content-length: ${framing}\r\n` : '';
+}
+
+/** Reason phrases by status, looked up rather than formatted per response. */
+const STATUS_LINES = new Map<number, string>();
+
+/** `HTTP/1.1 200 OK` and its CRLF. */
+export function statusLine(status: number): string {
+  let line = STATUS_LINES.get(status);
+  if (line === undefined) {
+    line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+    if (status >= 100 && status <= 999) STATUS_LINES.set(status, line);
+  }
+  return line;
 }

@@ -10,6 +10,7 @@ import type { Downstream, DownstreamHandler } from '../http/downstream';
 import { http1Downstream } from '../http/downstream-h1';
 import { h2Downstream } from '../http/downstream-h2';
 import { guardResets, H2_SESSION_LIMITS, startWhenRead } from './h2-reset-guard';
+import { H1Server } from './h1-server';
 import { refuseStream, screenH2, screenHttp1 } from './request-screen';
 import { sendError } from '../http/respond';
 import { upgradeDownstream, rawHead, writeError } from '../http/upgrade';
@@ -86,6 +87,8 @@ export interface MuxListenerOptions {
 export class MuxListener implements ProxyListener {
   readonly #net: NetServer;
   readonly #http1: Http1Server;
+  /** Peer sidecars' HTTP/1.1 connections: Weft's own codec. */
+  readonly #peerHttp1: H1Server;
   readonly #h2: Http2Server;
   readonly #sockets = new Set<Socket>();
   readonly #sessions = new Set<ServerHttp2Session>();
@@ -138,6 +141,15 @@ export class MuxListener implements ProxyListener {
       answerClientError(err, socket);
     });
     this.#http1.on('connect', refuseConnect);
+    this.#peerHttp1 = new H1Server({
+      limits,
+      serve: (d) => {
+        const cancel = new Cancel();
+        this.#exchange(d, cancel, undefined, d.body === null ? undefined : this.#bodies.watch(d.body, d, cancel));
+      },
+      serveUpgrade: (d) => this.#exchange(d, new Cancel(), undefined, undefined),
+      onTimeout: options.onTimeout,
+    });
     const { maxConcurrentStreams } = H2_SESSION_LIMITS;
     this.#h2 = createH2Server({
       maxHeaderListPairs: limits.maxHeaderCount * H2_HEADER_HEADROOM,
@@ -165,6 +177,15 @@ export class MuxListener implements ProxyListener {
   serveHttp1(socket: Duplex): void {
     this.#http1.emit('connection', socket);
     socket.resume(); // a sniffed socket was paused with its first bytes put back
+  }
+
+  /**
+   * Serves a peer sidecar's TLS connection (ALPN `http/1.1`) with Weft's own HTTP/1.1 codec
+   * (listen/h1-server.ts): the hop between sidecars, where both ends are Weft's, without node:http's
+   * per-request objects. Connections from apps and non-mesh clients stay on serveHttp1.
+   */
+  servePeerHttp1(socket: Duplex): void {
+    this.#peerHttp1.accept(socket);
   }
 
   /** Serves a connection (plain h2c, or TLS with ALPN h2) as HTTP/2. */
@@ -237,6 +258,7 @@ export class MuxListener implements ProxyListener {
    */
   #sweep(): void {
     this.#http1.closeIdleConnections();
+    this.#peerHttp1.closeIdle();
     for (const socket of this.#sockets) {
       if (socket.bytesRead === 0) socket.destroy(); // said nothing yet
       else if (this.#active === 0) socket.end(() => socket.destroy());
@@ -245,16 +267,19 @@ export class MuxListener implements ProxyListener {
 
   async #drain(drainMs: number): Promise<void> {
     this.#draining = true;
+    this.#peerHttp1.draining = true;
     for (const res of this.#responses) if (!res.headersSent) res.shouldKeepAlive = false;
     let forced = false;
     const closed = new Promise<void>((resolve) => this.#net.close(() => resolve()));
     this.#http1.closeIdleConnections();
+    this.#peerHttp1.closeIdle();
     for (const session of this.#sessions) session.close(); // GOAWAY: streams in flight finish
     this.#sweep();
     const timer = setTimeout(() => {
       forced = true;
       for (const session of this.#sessions) session.destroy();
       this.#http1.closeAllConnections();
+      this.#peerHttp1.destroyAll();
       // Sockets in a TLS handshake or a tunnel are no HTTP connections; they go too.
       for (const socket of this.#sockets) socket.destroy();
     }, Math.max(0, drainMs));
