@@ -18,6 +18,8 @@ export interface ExchangeConnection {
   readonly draining: boolean;
   /** The client shut its sending side: this answer is the connection's last. */
   readonly clientEnded: boolean;
+  /** `keep-alive: timeout=N` and its CRLF: how long an idle connection is kept, so clients reuse it in time. */
+  readonly keepAliveHint: string;
   /** The answer was handed to the socket whole (or failed): the connection reads on or closes. */
   finished(keepAlive: boolean): void;
   /** The body's reader wants more (back-pressure released). */
@@ -265,7 +267,8 @@ export class CodecDownstream implements Downstream {
 
   #connectionLine(keepAlive: boolean): string {
     if (!keepAlive) return 'connection: close\r\n';
-    return this.#head.minor === 0 ? 'connection: keep-alive\r\n' : '';
+    const hint = this.#connection.keepAliveHint;
+    return this.#head.minor === 0 ? `connection: keep-alive\r\n${hint}` : hint;
   }
 
   #written(keepAlive: boolean): void {

@@ -45,16 +45,6 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
   return tokens.length > 0 ? new Set(tokens) : undefined;
 }
 
-/** A request carries a body when it says so (RFC 9112 6.3): a length above zero, or chunked framing. */
-export function declaredBodyLength(headers: Readonly<Record<string, string | string[] | undefined>>): { hasBody: boolean; length: number | undefined } {
-  const te = headers['transfer-encoding'];
-  if (te !== undefined) return { hasBody: true, length: undefined };
-  const cl = headers['content-length'];
-  if (typeof cl !== 'string') return { hasBody: false, length: 0 };
-  const length = Number(cl);
-  return { hasBody: length > 0, length };
-}
-
 /**
  * Headers as received on HTTP/2, without the pseudo-headers (`:status`, `:path`, ...), which
  * describe the frame and are rebuilt by whoever writes the message out again.

@@ -140,7 +140,7 @@ export async function startInbound(options: InboundOptions): Promise<ProxyListen
       if (alpn === 'weft-tcp') listener.track(terminateTcp(socket, socket, tcp));
       else socket.destroy();
     } else if (alpn === 'h2') listener.serveH2(socket);
-    else listener.servePeerHttp1(socket); // `http/1.1`, or no ALPN at all (older clients, probes)
+    else listener.serveHttp1(socket); // `http/1.1`, or no ALPN at all (older clients, probes)
   });
   try {
     return await listener.listen(options.port, options.host);

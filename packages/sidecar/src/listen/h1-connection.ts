@@ -12,6 +12,8 @@ import type { ListenerLimits } from './mux-listener';
 /** What a connection needs from its server (listen/h1-server.ts). */
 export interface ConnectionServer {
   readonly limits: ListenerLimits;
+  /** `keep-alive: timeout=N` and its CRLF, from the keep-alive timeout. */
+  readonly keepAliveHint: string;
   readonly draining: boolean;
   /** The server's coarse clock (ms). */
   readonly now: number;
@@ -77,6 +79,10 @@ export class H1Connection implements MessageSink, ExchangeConnection {
 
   get clientEnded(): boolean {
     return this.#clientEnded;
+  }
+
+  get keepAliveHint(): string {
+    return this.#server.keepAliveHint;
   }
 
   /** Closes the connection if it carries nothing (draining, or idle too long). */

@@ -23,6 +23,7 @@ export interface H1ServerOptions {
  */
 export class H1Server implements ConnectionServer {
   readonly limits: ListenerLimits;
+  readonly keepAliveHint: string;
   readonly #options: H1ServerOptions;
   readonly #connections = new Set<H1Connection>();
   readonly #sweepMs: number;
@@ -34,6 +35,8 @@ export class H1Server implements ConnectionServer {
   constructor(options: H1ServerOptions) {
     this.#options = options;
     this.limits = options.limits;
+    // What Node's server says too: a client (a peer's pool) closes an idle connection before we do.
+    this.keepAliveHint = `keep-alive: timeout=${Math.floor(options.limits.keepAliveTimeoutMs / 1000)}\r\n`;
     // A quarter of the headers timeout, at most a second: a slow client is cut within timeout + sweep.
     this.#sweepMs = Math.max(50, Math.min(1000, Math.floor(options.limits.headersTimeoutMs / 4)));
   }

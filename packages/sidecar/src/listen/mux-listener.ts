@@ -1,19 +1,14 @@
-import { createServer as createHttp1Server, type IncomingMessage, type Server as Http1Server, type ServerResponse } from 'node:http';
 import { createServer as createH2Server, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { HEADERS } from '@weft/api';
 import type { ProxyListener } from '../listener';
 import { BodyIdleWatch, type WatchedBody } from './body-idle';
 import { Cancel } from '../layers/cancel';
 import type { Downstream, DownstreamHandler } from '../http/downstream';
-import { http1Downstream } from '../http/downstream-h1';
 import { h2Downstream } from '../http/downstream-h2';
 import { guardResets, H2_SESSION_LIMITS, startWhenRead } from './h2-reset-guard';
 import { H1Server } from './h1-server';
-import { refuseStream, screenH2, screenHttp1 } from './request-screen';
-import { sendError } from '../http/respond';
-import { upgradeDownstream, rawHead, writeError } from '../http/upgrade';
+import { refuseStream, screenH2 } from './request-screen';
 
 /** What a listener tolerates from clients; slow, stalled or oversized requests are cut off. */
 export interface ListenerLimits {
@@ -79,20 +74,19 @@ export interface MuxListenerOptions {
 
 /**
  * One port, several protocols: a plain TCP server whose connections are told apart (by their
- * first bytes, or TLS ALPN) and handed to an HTTP/1.1 server, an HTTP/2 server, or a raw tunnel.
+ * first bytes, or TLS ALPN) and handed to an HTTP/1.1 server (Weft's own codec), an HTTP/2 server
+ * (node:http2), or a raw tunnel.
  * Neither HTTP server listens itself. It counts exchanges in flight and drains on close: stop
  * accepting, `Connection: close` on HTTP/1.1 answers still to come, GOAWAY on HTTP/2 sessions,
  * idle connections closed at once, and whatever is left destroyed after `drainMs`.
  */
 export class MuxListener implements ProxyListener {
   readonly #net: NetServer;
-  readonly #http1: Http1Server;
-  /** Peer sidecars' HTTP/1.1 connections: Weft's own codec. */
-  readonly #peerHttp1: H1Server;
+  /** HTTP/1.1: Weft's own codec (listen/h1-server.ts). */
+  readonly #http1: H1Server;
   readonly #h2: Http2Server;
   readonly #sockets = new Set<Socket>();
   readonly #sessions = new Set<ServerHttp2Session>();
-  readonly #responses = new Set<ServerResponse>();
   readonly #handler: DownstreamHandler;
   readonly #bodies: BodyIdleWatch;
   readonly #onClosed: (forced: boolean) => Promise<void>;
@@ -114,40 +108,13 @@ export class MuxListener implements ProxyListener {
       socket.on('error', () => undefined); // whoever takes the socket reports its failures
       options.accept(socket, this);
     });
-    this.#http1 = createHttp1Server({
-      headersTimeout: limits.headersTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      maxHeaderSize: limits.maxHeaderBytes,
-      // How often Node checks the two timeouts above; its default (30 s) would let a slow client linger.
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
-    });
-    // Node tracks connections (for the timeouts above and closeIdleConnections) from 'listening'
-    // on; this server never listens itself, since its connections come from the TCP server.
-    this.#http1.emit('listening');
-    this.#http1.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      const refused = screenHttp1(req.rawHeaders, limits);
-      if (refused) return sendError(req, res, refused, {});
-      const cancel = new Cancel();
-      this.#exchange(http1Downstream(req, res), cancel, res, hasBody(req) ? this.#bodies.watch(req, res, cancel) : undefined);
-    });
-    this.#http1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const refused = screenHttp1(req.rawHeaders, limits);
-      if (refused) return writeError(socket, refused, {});
-      this.#exchange(upgradeDownstream(req, socket, head), new Cancel(), undefined, undefined);
-    });
-    this.#http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') options.onTimeout('headers');
-      answerClientError(err, socket);
-    });
-    this.#http1.on('connect', refuseConnect);
-    this.#peerHttp1 = new H1Server({
+    this.#http1 = new H1Server({
       limits,
       serve: (d) => {
         const cancel = new Cancel();
-        this.#exchange(d, cancel, undefined, d.body === null ? undefined : this.#bodies.watch(d.body, d, cancel));
+        this.#exchange(d, cancel, d.body === null ? undefined : this.#bodies.watch(d.body, d, cancel));
       },
-      serveUpgrade: (d) => this.#exchange(d, new Cancel(), undefined, undefined),
+      serveUpgrade: (d) => this.#exchange(d, new Cancel(), undefined),
       onTimeout: options.onTimeout,
     });
     const { maxConcurrentStreams } = H2_SESSION_LIMITS;
@@ -168,24 +135,19 @@ export class MuxListener implements ProxyListener {
       if (refused) return refuseStream(stream, refused);
       startWhenRead(stream, () => {
         const cancel = new Cancel();
-        this.#exchange(h2Downstream(stream, headers), cancel, undefined, stream.endAfterHeaders ? undefined : this.#bodies.watch(stream, stream, cancel));
+        this.#exchange(h2Downstream(stream, headers), cancel, stream.endAfterHeaders ? undefined : this.#bodies.watch(stream, stream, cancel));
       });
     });
   }
 
-  /** Serves a connection (plain or TLS) as HTTP/1.1. */
-  serveHttp1(socket: Duplex): void {
-    this.#http1.emit('connection', socket);
-    socket.resume(); // a sniffed socket was paused with its first bytes put back
-  }
-
   /**
-   * Serves a peer sidecar's TLS connection (ALPN `http/1.1`) with Weft's own HTTP/1.1 codec
-   * (listen/h1-server.ts): the hop between sidecars, where both ends are Weft's, without node:http's
-   * per-request objects. Connections from apps and non-mesh clients stay on serveHttp1.
+   * Serves a connection (plain or TLS) as HTTP/1.1, with Weft's own codec (listen/h1-server.ts):
+   * apps, peer sidecars and plaintext callers alike. It replaced node:http's server here, whose
+   * IncomingMessage, ServerResponse and their streams and ticks per request were most of the
+   * listener's cost (docs/performance.md, "The peer hop's own codec").
    */
-  servePeerHttp1(socket: Duplex): void {
-    this.#peerHttp1.accept(socket);
+  serveHttp1(socket: Duplex): void {
+    this.#http1.accept(socket);
   }
 
   /** Serves a connection (plain h2c, or TLS with ALPN h2) as HTTP/2. */
@@ -232,16 +194,11 @@ export class MuxListener implements ProxyListener {
     return this.#closing;
   }
 
-  #exchange(d: Downstream, cancel: Cancel, res: ServerResponse | undefined, body: WatchedBody | undefined): void {
+  #exchange(d: Downstream, cancel: Cancel, body: WatchedBody | undefined): void {
     this.#active += 1;
     this.#served += 1;
-    if (res) {
-      this.#responses.add(res);
-      if (this.#draining) res.shouldKeepAlive = false;
-    }
     d.onClose(() => {
       this.#active -= 1;
-      if (res) this.#responses.delete(res);
       this.#bodies.forget(body);
       // The connection becomes idle just after this; close it then rather than at the deadline.
       if (this.#draining) setImmediate(() => this.#sweep());
@@ -257,8 +214,7 @@ export class MuxListener implements ProxyListener {
    * before they are destroyed, so an answer still in the socket's buffer is sent first.
    */
   #sweep(): void {
-    this.#http1.closeIdleConnections();
-    this.#peerHttp1.closeIdle();
+    this.#http1.closeIdle();
     for (const socket of this.#sockets) {
       if (socket.bytesRead === 0) socket.destroy(); // said nothing yet
       else if (this.#active === 0) socket.end(() => socket.destroy());
@@ -267,58 +223,22 @@ export class MuxListener implements ProxyListener {
 
   async #drain(drainMs: number): Promise<void> {
     this.#draining = true;
-    this.#peerHttp1.draining = true;
-    for (const res of this.#responses) if (!res.headersSent) res.shouldKeepAlive = false;
+    this.#http1.draining = true; // answers still to come say `connection: close`
     let forced = false;
     const closed = new Promise<void>((resolve) => this.#net.close(() => resolve()));
-    this.#http1.closeIdleConnections();
-    this.#peerHttp1.closeIdle();
+    this.#http1.closeIdle();
     for (const session of this.#sessions) session.close(); // GOAWAY: streams in flight finish
     this.#sweep();
     const timer = setTimeout(() => {
       forced = true;
       for (const session of this.#sessions) session.destroy();
-      this.#http1.closeAllConnections();
-      this.#peerHttp1.destroyAll();
+      this.#http1.destroyAll();
       // Sockets in a TLS handshake or a tunnel are no HTTP connections; they go too.
       for (const socket of this.#sockets) socket.destroy();
     }, Math.max(0, drainMs));
     await closed;
     clearTimeout(timer);
     this.#bodies.close();
-    this.#http1.close(() => undefined); // stops Node's connection checks; it never listened
     await this.#onClosed(forced);
   }
-}
-
-/**
- * Bytes Node cannot parse as an HTTP/1.1 request get an answer, never a crash: 431 for headers
- * over the limit, 408 for a request that took too long, 400 for anything malformed (including
- * conflicting Content-Length and Transfer-Encoding, a request-smuggling vector).
- */
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  // A response already under way cannot be replaced by an error (Node's own handler checks the same).
-  const inProgress = (socket as { _httpMessage?: ServerResponse })._httpMessage?.headersSent === true;
-  if (!socket.writable || inProgress || err.code === 'ECONNRESET') {
-    socket.destroy();
-    return;
-  }
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  socket.end(rawHead(status, { [HEADERS.error]: 'WEFT_ERR_BAD_REQUEST', 'content-length': '0', connection: 'close' }));
-}
-
-/** A request that declares a body (one that is not empty): its arrival is watched. */
-function hasBody(req: IncomingMessage): boolean {
-  const headers = req.headers;
-  const length = headers['content-length'];
-  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
-/** CONNECT (HTTPS through a proxy) cannot be routed: the sidecar must see requests to route them. */
-function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
-  const body = 'CONNECT is not supported: call http://<service>; the sidecar encrypts the hop with mTLS\n';
-  socket.on('error', () => undefined);
-  socket.end(
-    `${rawHead(405, { [HEADERS.error]: 'WEFT_ERR_BAD_REQUEST', 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(body)), connection: 'close' })}${body}`,
-  );
 }

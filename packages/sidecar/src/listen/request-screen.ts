@@ -11,30 +11,10 @@ export interface HeaderLimits {
 }
 
 /**
- * What makes an HTTP/1.1 request unfit to proxy before any layer sees it: more header lines than
- * the limit (Node would keep its first 2,000 and drop the rest without a word; `rawHeaders`
- * still holds every line), or more than one `Host` (RFC 9112 3.2: answer 400; Node keeps the
- * first and drops the others, so the app and the router could disagree on the authority). A Host
- * that differs from an absolute-form target is allowed: the target wins (RFC 9112 3.2.2).
- * One pass over the names, looking closer only at four-letter ones.
- */
-export function screenHttp1(rawHeaders: readonly string[], limits: HeaderLimits): ProxyError | undefined {
-  const n = rawHeaders.length;
-  if (n > 2 * limits.maxHeaderCount) return tooManyHeaders(n / 2, limits.maxHeaderCount);
-  let hosts = 0;
-  for (let i = 0; i < n; i += 2) {
-    const name = rawHeaders[i] as string;
-    if (name.length === 4 && (name === 'Host' || name.toLowerCase() === 'host') && ++hosts > 1) {
-      return new BadRequestError('the request has more than one Host header (RFC 9112 section 3.2): send exactly one');
-    }
-  }
-  return undefined;
-}
-
-/**
- * The same limits for an HTTP/2 request, whose header list Node accepts up to a larger bound (see
+ * The header limits for an HTTP/2 request, whose header list Node accepts up to a larger bound (see
  * mux-listener): field lines (pseudo-headers aside) and bytes as HTTP/1.1 would count them, so a
- * request over the limit gets 431 whichever protocol carried it.
+ * request over the limit gets 431 whichever protocol carried it (HTTP/1.1's own codec enforces
+ * the same limits as it reads a head, and refuses a second Host: listen/h1-connection.ts).
  */
 export function screenH2(rawHeaders: readonly string[], limits: HeaderLimits): ProxyError | undefined {
   let count = 0;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { backoffDelay } from '../../src/layers/backoff';
-import { declaredBodyLength, forwardableHeaders } from '../../src/http/headers';
+import { forwardableHeaders } from '../../src/http/headers';
 import { perTarget } from '../../src/layers/per-target';
 import { sleep } from '../../src/layers/sleep';
 
@@ -45,13 +45,6 @@ describe('layers/support', () => {
     it('keeps a peer sidecar x-weft-error on responses', () => {
       expect(forwardableHeaders({ 'x-weft-error': 'WEFT_ERR_APP_UNAVAILABLE' }, false)).to.deep.equal({ 'x-weft-error': 'WEFT_ERR_APP_UNAVAILABLE' });
     });
-  });
-
-  it('declaredBodyLength tells bodies from none', () => {
-    expect(declaredBodyLength({})).to.deep.equal({ hasBody: false, length: 0 });
-    expect(declaredBodyLength({ 'content-length': '0' })).to.deep.equal({ hasBody: false, length: 0 });
-    expect(declaredBodyLength({ 'content-length': '12' })).to.deep.equal({ hasBody: true, length: 12 });
-    expect(declaredBodyLength({ 'transfer-encoding': 'chunked' })).to.deep.equal({ hasBody: true, length: undefined });
   });
 
   it('perTarget builds once per target object', () => {

@@ -181,8 +181,8 @@ describe('listen/h1-server (Weft codec, raw bytes)', function () {
       handler = (d) => respond(d, { status: d.url === '/none' ? 204 : 200, headers: { 'content-length': '5' }, body: Buffer.from('hello') });
       const { got } = await talk('HEAD / HTTP/1.1\r\nhost: x\r\n\r\nGET /none HTTP/1.1\r\nhost: x\r\n\r\nGET / HTTP/1.1\r\nhost: x\r\n\r\n', (g) => g.endsWith('hello'));
       const answers = got.split('HTTP/1.1 ').slice(1);
-      expect(answers[0]).to.match(/^200 OK\r\ncontent-length: 5\r\n\r\n$/);
-      expect(answers[1]).to.match(/^204 No Content\r\n\r\n$/);
+      expect(answers[0]).to.match(/^200 OK\r\ncontent-length: 5\r\nkeep-alive: timeout=65\r\n\r\n$/);
+      expect(answers[1]).to.match(/^204 No Content\r\nkeep-alive: timeout=65\r\n\r\n$/);
       expect(answers[2]).to.match(/\r\n\r\nhello$/);
     });
 

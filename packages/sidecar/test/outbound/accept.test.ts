@@ -1,15 +1,16 @@
-import { Agent, createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent } from 'node:http';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { expect } from 'chai';
 import type { CompiledConfig } from '../../src/config/types';
 import { Cancel } from '../../src/layers/cancel';
-import { http1Downstream } from '../../src/http/downstream-h1';
+import { H1Server } from '../../src/listen/h1-server';
+import { LISTENER_LIMITS } from '../../src/listen/mux-listener';
 import { UpstreamTimeoutError } from '../../src/layers/errors';
 import type { ProxyResponse } from '../../src/layers/service';
 import { acceptOutbound } from '../../src/outbound/accept';
 import type { OutboundRequest } from '../../src/outbound/types';
 import { TelemetryEvents, type WeftEvents } from '../../src/telemetry/events';
-import { closeServer, listen, send } from '../scenarios/mesh-fixture';
+import { send } from '../scenarios/mesh-fixture';
 import { response } from '../layers/fakes';
 
 describe('outbound/accept (fake next)', () => {
@@ -29,10 +30,12 @@ describe('outbound/accept (fake next)', () => {
       seen.push(req);
       return next(req);
     });
-    server = await listen(createServer((req, res) => handler(http1Downstream(req, res), new Cancel())));
+    const h1 = new H1Server({ limits: LISTENER_LIMITS, serve: (d) => handler(d, new Cancel()), serveUpgrade: (d) => handler(d, new Cancel()), onTimeout: () => undefined });
+    server = createServer((socket) => h1.accept(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
   });
-  after(() => closeServer(server));
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('hands on a clean request with the config read once', async () => {
     next = async () => response(200, 'ok');
