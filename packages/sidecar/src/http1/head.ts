@@ -94,9 +94,10 @@ export function parseHead(text: string, isRequest: boolean, limits: HeadLimits):
     const name = fieldName(text, start, colon);
     const value = text.slice(colon + 1, eol).trim();
     const prior = headers[name];
-    if (prior === undefined) headers[name] = value;
-    else if (typeof prior === 'string') headers[name] = [prior, value];
-    else prior.push(value);
+    if (typeof prior === 'string') headers[name] = [prior, value];
+    else if (typeof prior === 'object') prior.push(value);
+    // Undefined, or what every object inherits (`constructor`, `toString`): the name's first field.
+    else headers[name] = value;
     // Only names of these lengths frame the message: every other field is stored and left alone.
     const n = name.length;
     if (n === 14 && name === 'content-length') {
