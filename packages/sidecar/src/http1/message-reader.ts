@@ -71,13 +71,9 @@ export class MessageReader {
 
   push(chunk: Buffer): void {
     if (this.#stopped) return;
-    if (this.#pending.length > 0) {
-      this.#pending = Buffer.concat([this.#pending, chunk]);
-      if (!this.#held) this.#read();
-      return;
-    }
-    this.#pending = chunk;
-    if (!this.#held) this.#read();
+    this.#pending = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
+    // Held, the message being read still gets its body: only the next one waits.
+    if (!this.#held || this.#inMessage) this.#read();
   }
 
   /** Reads no further message after the current one until `release`. */
