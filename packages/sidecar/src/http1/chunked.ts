@@ -34,7 +34,8 @@ export class ChunkedDecoder {
 
   constructor(
     readonly onData: (chunk: Buffer) => void,
-    readonly onEnd: (trailers: HeaderMap | undefined) => void,
+    /** `more`: bytes follow the body's end in the read that ended it. */
+    readonly onEnd: (trailers: HeaderMap | undefined, more: boolean) => void,
   ) {}
 
   /** Starts a new body. */
@@ -96,18 +97,18 @@ export class ChunkedDecoder {
         i = stop;
         if (end < 0) continue;
         const text = this.#trailerText;
-        if (text.length - this.#trailerLine === 2 && text.endsWith('\r\n')) return this.#finish(text.slice(0, this.#trailerLine), i);
+        if (text.length - this.#trailerLine === 2 && text.endsWith('\r\n')) return this.#finish(text.slice(0, this.#trailerLine), i, i < n);
         this.#trailerLine = text.length;
       }
     }
     return -1;
   }
 
-  #finish(text: string, at: number): number {
+  #finish(text: string, at: number, more: boolean): number {
     this.reset();
     // The trailer section is parsed as the fields of a head behind a dummy status line.
     const trailers = text === '' ? undefined : parseHead(`HTTP/1.1 200 \r\n${text.slice(0, -2)}`, false, { maxHeaderCount: 100 }).headers;
-    this.onEnd(trailers);
+    this.onEnd(trailers, more);
     return at;
   }
 }

@@ -116,6 +116,16 @@ describe('http1/message-reader and chunked: messages from a connection\'s reads'
     expect(reader.inMessage).to.equal(false);
   });
 
+  it('inMessage, asked from onEnd, says whether more bytes followed the message in the same read', () => {
+    const sink = new RecordingSink();
+    const reader = new MessageReader(sink, false, LIMITS);
+    const seen: boolean[] = [];
+    sink.onEndHook = () => seen.push(reader.inMessage);
+    reader.push(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    reader.push(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nHTTP/1.1 204 No Content\r\n\r\nX'));
+    expect(seen).to.deep.equal([true, false, true, true]);
+  });
+
   const refusals: [string, string, number, string][] = [
     ['a chunk size that is no hex', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400, 'malformed chunk size'],
     ['a chunk size line without digits', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n;ext\r\n', 400, 'malformed chunk size'],

@@ -175,6 +175,22 @@ describe('outbound/endpoint/peer-pool: HTTP/1.1 to a peer over real sockets', fu
       const h = await send(p);
       expect(h.events).to.deep.equal(['request', 'error']);
     });
+
+    it('does not hand bytes beyond a response to the next request on the connection', async () => {
+      const p = pool({ maxConnections: 1 });
+      peer.answer = (r, c) => {
+        // One write: the answer and an extra response nobody asked for.
+        if (pathOf(r) === '/first') c.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirstHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nbogus');
+        else ok(c, 'second');
+      };
+      const first = new RecordingHandler();
+      const second = new RecordingHandler();
+      p.dispatch({ method: 'GET', path: '/first', headers: {} }, first);
+      p.dispatch({ method: 'GET', path: '/second', headers: {} }, second);
+      await Promise.all([first.done, second.done]);
+      expect(first.text).to.equal('first');
+      expect(second.text, 'the answer to the second request, not the peer\'s extra one').to.equal('second');
+    });
   });
 
   describe('request bodies and heads', () => {
