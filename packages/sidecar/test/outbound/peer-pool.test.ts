@@ -191,6 +191,14 @@ describe('outbound/endpoint/peer-pool: HTTP/1.1 to a peer over real sockets', fu
       expect(first.text).to.equal('first');
       expect(second.text, 'the answer to the second request, not the peer\'s extra one').to.equal('second');
     });
+
+    it('times out a request whose answer does not begin within headersTimeoutMs', async () => {
+      const p = pool({ headersTimeoutMs: 100 });
+      peer.answer = () => undefined;
+      const h = await send(p);
+      expect(h.events).to.deep.equal(['request', 'error']);
+      expect(h.error?.code).to.equal('WEFT_PEER_HEADERS_TIMEOUT');
+    });
   });
 
   describe('request bodies and heads', () => {
@@ -316,7 +324,7 @@ describe('outbound/endpoint/peer-pool: HTTP/1.1 to a peer over real sockets', fu
       await p.destroy();
       await Promise.all([a.done, b.done]);
       expect([a.events, b.events]).to.deep.equal([['request', 'error'], ['error']]);
-      expect(b.error?.code).to.equal('WEFT_POOL_CLOSED');
+      expect([a.error?.code, b.error?.code]).to.deep.equal(['WEFT_POOL_CLOSED', 'WEFT_POOL_CLOSED']);
       expect(p.connections).to.equal(0);
     });
   });

@@ -127,7 +127,10 @@ export class PeerConnection implements MessageSink, RequestCarrier {
     if (this.#req === undefined) this.#socket?.end();
   }
 
+  /** Closes the connection now; the request on it fails with `err` itself (a headers timeout says so, not "closed"). */
   destroy(err: Error): void {
+    const req = this.#req;
+    if (req !== undefined) return this.#fail(req, err);
     this.#error ??= err;
     this.#reusable = false;
     this.#socket?.destroy();
