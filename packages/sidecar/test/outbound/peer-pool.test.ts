@@ -90,6 +90,14 @@ describe('outbound/endpoint/peer-pool: HTTP/1.1 to a peer over real sockets', fu
       await waitFor('the idle connection closed', () => peer.connections[0]?.closed, 4000);
       expect(Date.now() - started, 'closed by us before the 2 s the peer allows').to.be.below(2000);
     });
+
+    it('does not reuse a connection whose peer allows it no longer than the margin (Keep-Alive: timeout=1)', async () => {
+      const p = pool();
+      peer.answer = (_r, c) => ok(c, 'ok', 'Keep-Alive: timeout=1\r\n');
+      await send(p);
+      await send(p);
+      expect(peer.connections).to.have.length(2);
+    });
   });
 
   describe('responses', () => {

@@ -25,6 +25,8 @@ export interface ConnectionOwner {
 
 /** A peer's response heads are bounded like a request's (LISTENER_LIMITS): a peer is no more trusted to be small. */
 const RESPONSE_LIMITS: ReaderLimits = { maxHeadBytes: 64 * 1024, maxHeaderCount: 500 };
+/** An idle connection is closed this long before the peer's own keep-alive deadline, so that it is never raced. */
+export const KEEP_ALIVE_MARGIN_MS = 1000;
 const NO_TRAILERS: HeaderMap = Object.freeze({}) as HeaderMap;
 const REQUEST_CONTEXT = Object.freeze({});
 
@@ -173,7 +175,11 @@ export class PeerConnection implements MessageSink, RequestCarrier {
     }
     this.#responding = true;
     if (head.close) this.#reusable = false;
-    if (head.keepAliveMs > 0) this.keepAliveMs = head.keepAliveMs;
+    if (head.keepAliveMs > 0) {
+      this.keepAliveMs = head.keepAliveMs;
+      // The peer may close it before the pool's sweep would: not reused, never raced.
+      if (head.keepAliveMs <= KEEP_ALIVE_MARGIN_MS) this.#reusable = false;
+    }
     let framing: number;
     if (req.isHead || status === 204 || status === 304) framing = 0;
     else if (head.chunked) framing = CHUNKED;

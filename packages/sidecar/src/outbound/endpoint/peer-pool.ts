@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { HttpDispatcher } from '../../http/dispatch-response';
-import { PeerConnection, type ConnectionOwner } from './peer-connection';
+import { KEEP_ALIVE_MARGIN_MS, PeerConnection, type ConnectionOwner } from './peer-connection';
 import { PeerRequest, type PeerHandler } from './peer-request';
 
 /** Opens one connection to the peer: the connected (TLS) socket, or why not. */
@@ -38,8 +38,6 @@ export class PeerHeadersTimeoutError extends Error {
 
 const SWEEP_MS = 1000;
 const HEADERS_TIMEOUT_MS = 300_000;
-/** Closed this long before the peer's own keep-alive deadline, so that it is never raced. */
-const KEEP_ALIVE_MARGIN_MS = 1000;
 
 /**
  * HTTP/1.1 keep-alive connections to one peer sidecar, with Weft's own codec (http1/) in place of
