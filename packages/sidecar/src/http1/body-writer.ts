@@ -33,7 +33,9 @@ export function writeBody(body: Readable, to: Writable, framing: Framing, done: 
     if (notify) done(err);
   };
   const onDrain = (): void => void body.resume();
-  const onData = (chunk: Buffer): void => {
+  const onData = (data: Buffer | string): void => {
+    // A stream of strings (Readable.from(['é'])) is framed by its bytes, not its characters.
+    const chunk = typeof data === 'string' ? Buffer.from(data) : data;
     if (chunk.length === 0) return;
     sent += chunk.length;
     let ok: boolean;

@@ -226,6 +226,15 @@ describe('outbound/endpoint/peer-pool: HTTP/1.1 to a peer over real sockets', fu
       expect(peer.connections[0]?.requests[0]).to.equal('PUT /up HTTP/1.1\r\nhost: 127.0.0.1:' + peer.port + '\r\ncontent-length: 11\r\n\r\nhello world');
     });
 
+    it('frames a body streamed as strings by its bytes, not its characters', async () => {
+      const p = pool();
+      await send(p, { method: 'POST', path: '/s', body: Readable.from(['héllo ', 'wörld €']) });
+      await send(p, { method: 'POST', path: '/l', headers: { 'content-length': String(Buffer.byteLength('héllo wörld €')) }, body: Readable.from(['héllo ', 'wörld €']) });
+      const [chunked, sized] = peer.connections[0]?.requests ?? [];
+      expect(Buffer.from(chunked ?? '', 'latin1').toString()).to.match(/\r\n\r\n7\r\nhéllo \r\na\r\nwörld €\r\n0\r\n\r\n$/);
+      expect(Buffer.from(sized ?? '', 'latin1').toString()).to.match(/\r\n\r\nhéllo wörld €$/);
+    });
+
     it('fails a Buffer body whose content-length disagrees before connecting', async () => {
       const p = pool();
       const h = await send(p, { method: 'POST', headers: { 'content-length': '3' }, body: Buffer.from('hello') });
