@@ -251,6 +251,14 @@ describe('outbound/endpoint/peer-pool: HTTP/1.1 to a peer over real sockets', fu
       expect(p.connects).to.equal(0);
     });
 
+    it('writes framing fields once, whatever their case in the given headers', async () => {
+      const p = pool();
+      await send(p, { method: 'POST', path: '/a', headers: { 'Content-Length': '5', Host: 'orders', Connection: 'close', 'Transfer-Encoding': 'chunked' }, body: Buffer.from('hello') });
+      const [request] = peer.connections[0]?.requests ?? [];
+      const names = (request ?? '').split('\r\n\r\n')[0]?.split('\r\n').slice(1).map((l) => l.slice(0, l.indexOf(':')).toLowerCase());
+      expect(names?.sort()).to.deep.equal(['content-length', 'host']);
+    });
+
     it('closes a connection whose streamed body ended short of its content-length', async () => {
       const p = pool();
       peer.answer = () => undefined;

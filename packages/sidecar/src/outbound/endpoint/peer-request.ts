@@ -49,7 +49,7 @@ export class PeerRequest implements Dispatcher.DispatchController {
     try {
       if (!isRequestTarget(opts.path)) throw new InvalidHeaderError(':path');
       framing = framingOf(body, headers);
-      const host = headers['host'] === undefined ? `host: ${authority}\r\n` : '';
+      const host = headers['host'] === undefined && !hasHost(headers) ? `host: ${authority}\r\n` : '';
       head = `${method} ${opts.path} HTTP/1.1\r\n${host}${headerLines(headers)}${framingLine(framing, ZERO_LENGTH_METHODS.has(method))}\r\n`;
     } catch (err) {
       this.invalid = err as Error;
@@ -115,4 +115,10 @@ function isRequestTarget(path: string): boolean {
     if (c <= 32 || c === 127 || c > 255) return false;
   }
   return true;
+}
+
+/** A `Host` given in another case (looked for only when no `host` is). */
+function hasHost(headers: HeaderMap): boolean {
+  for (const name in headers) if (name.length === 4 && name.toLowerCase() === 'host') return true;
+  return false;
 }
