@@ -251,6 +251,15 @@ describe('outbound/endpoint/peer-pool: HTTP/1.1 to a peer over real sockets', fu
       expect(p.connects).to.equal(0);
     });
 
+    it('fails a method that is no token (a request line it would let one write another) before connecting', async () => {
+      const p = pool();
+      for (const method of ['GET / HTTP/1.1\r\nx-smuggled: 1\r\n\r\nGET', 'GE T', '']) {
+        const h = await send(p, { method: method as 'GET' });
+        expect(h.error?.code, JSON.stringify(method)).to.equal('WEFT_INVALID_HEADER');
+      }
+      expect(p.connects).to.equal(0);
+    });
+
     it('writes framing fields once, whatever their case in the given headers', async () => {
       const p = pool();
       await send(p, { method: 'POST', path: '/a', headers: { 'Content-Length': '5', Host: 'orders', Connection: 'close', 'Transfer-Encoding': 'chunked' }, body: Buffer.from('hello') });

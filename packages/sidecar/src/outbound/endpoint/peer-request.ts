@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { HeaderMap } from '../../layers/service';
 import { BodyLengthError } from '../../http1/body-writer';
-import { decimal } from '../../http1/head';
+import { decimal, isToken } from '../../http1/head';
 import { framingLine, headerLines, InvalidHeaderError, type Framing } from '../../http1/write-head';
 
 /** The handler calls a pool makes: the ones undici's own handlers implement (DispatchResponse). */
@@ -47,6 +47,7 @@ export class PeerRequest implements Dispatcher.DispatchController {
     let head = '';
     let framing: Framing = 0;
     try {
+      if (!isToken(method, 0, method.length)) throw new InvalidHeaderError(':method');
       if (!isRequestTarget(opts.path)) throw new InvalidHeaderError(':path');
       framing = framingOf(body, headers);
       const host = headers['host'] === undefined && !hasHost(headers) ? `host: ${authority}\r\n` : '';
