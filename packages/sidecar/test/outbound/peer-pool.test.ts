@@ -332,6 +332,23 @@ describe('outbound/endpoint/peer-pool: HTTP/1.1 to a peer over real sockets', fu
       expect(peer.connections).to.have.length(1);
     });
 
+    it('a request aborted from its onRequestStart is not written, fails once, and leaves the connection usable', async () => {
+      const p = pool({ maxConnections: 1 });
+      await send(p, { path: '/warm' });
+      const h = new RecordingHandler();
+      const start = h.onRequestStart.bind(h);
+      h.onRequestStart = (controller) => {
+        start(controller);
+        controller.abort(new Error('no longer wanted'));
+      };
+      await send(p, { path: '/aborted' }, h);
+      expect(h.events).to.deep.equal(['request', 'error']);
+      expect(h.error?.message).to.equal('no longer wanted');
+      expect((await send(p, { path: '/after' })).text).to.equal('ok');
+      expect(peer.lines).to.deep.equal(['GET /warm', 'GET /after']);
+      expect(peer.connections).to.have.length(1);
+    });
+
     it('close() waits for the requests in flight and queued, then closes every connection', async () => {
       const p = pool({ maxConnections: 1 });
       peer.answer = (r, c) => void setTimeout(() => ok(c, pathOf(r)), 30);

@@ -105,6 +105,12 @@ export class PeerConnection implements MessageSink, RequestCarrier {
       this.#owner.released(this);
       return;
     }
+    if (req.aborted) {
+      // Aborted from onRequestStart: nothing was written, the connection is as it was.
+      req.handler.onResponseError(req, req.reason as Error);
+      this.#owner.released(this);
+      return;
+    }
     this.#req = req;
     req.carrier = this;
     this.since = this.#owner.now;
