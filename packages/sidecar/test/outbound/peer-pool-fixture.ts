@@ -24,8 +24,9 @@ export class RawPeer {
   readonly #server: Server;
   answer: Answer = (_request, c) => c.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
 
-  constructor() {
-    this.#server = createServer((socket) => {
+  /** `allowHalfOpen`: a peer that keeps its side open when the pool ends its own. */
+  constructor(options: { allowHalfOpen?: boolean } = {}) {
+    this.#server = createServer({ allowHalfOpen: options.allowHalfOpen ?? false }, (socket) => {
       const connection: RawConnection = { socket, requests: [], closed: false };
       this.connections.push(connection);
       let pending = '';

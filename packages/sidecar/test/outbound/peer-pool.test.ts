@@ -82,6 +82,18 @@ describe('outbound/endpoint/peer-pool: HTTP/1.1 to a peer over real sockets', fu
       expect(peer.connections).to.have.length(2);
     });
 
+    it('closes idle connections whose peer keeps its half of the connection open', async () => {
+      await peer.close();
+      peer = new RawPeer({ allowHalfOpen: true });
+      await peer.listen();
+      const p = pool({ keepAliveMs: 200 });
+      await send(p);
+      await waitFor('the idle connection gone from the pool', () => p.connections === 0, 3000);
+      await send(p);
+      await p.close();
+      expect(p.connections).to.equal(0);
+    });
+
     it('closes an idle connection before the peer\'s own Keep-Alive timeout', async () => {
       const p = pool({ keepAliveMs: 60_000 });
       peer.answer = (_r, c) => ok(c, 'ok', 'Keep-Alive: timeout=2\r\n');

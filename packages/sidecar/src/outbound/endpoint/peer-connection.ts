@@ -132,7 +132,9 @@ export class PeerConnection implements MessageSink, RequestCarrier {
   /** Closes an idle connection (or this one once its exchange is over). */
   close(): void {
     this.#reusable = false;
-    if (this.#req === undefined) this.#socket?.end();
+    const socket = this.#socket;
+    // Ended, then destroyed once that is written: a peer that keeps its half open must not keep the connection in the pool.
+    if (this.#req === undefined) socket?.end(() => socket.destroy());
   }
 
   /** Closes the connection now; the request on it fails with `err` itself (a headers timeout says so, not "closed"). */
