@@ -82,6 +82,14 @@ describe('outbound/endpoint/peer-pool: HTTP/1.1 to a peer over real sockets', fu
       expect(peer.connections).to.have.length(2);
     });
 
+    it('counts an idle connection\'s age by the clock, not by sweeps: a stalled event loop does not lengthen it', async () => {
+      const p = pool({ keepAliveMs: 2000 });
+      await send(p);
+      const stalled = Date.now() + 2500;
+      while (Date.now() < stalled); // the event loop stalls: the sweeps due meanwhile are skipped
+      await waitFor('the idle connection closed at the first sweep after the stall', () => peer.connections[0]?.closed, 900);
+    });
+
     it('closes idle connections whose peer keeps its half of the connection open', async () => {
       await peer.close();
       peer = new RawPeer({ allowHalfOpen: true });

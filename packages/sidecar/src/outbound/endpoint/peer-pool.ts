@@ -60,7 +60,7 @@ export class PeerPool implements HttpDispatcher, ConnectionOwner {
   #destroyed = false;
   #closed: (() => void) | undefined;
   #closedPromise: Promise<void> | undefined;
-  /** A coarse clock in ms, advanced by the sweep: connections note the time without reading a clock. */
+  /** A coarse clock in ms, read by the sweep: connections note the time without reading a clock. */
   now = 0;
 
   constructor(options: PeerPoolOptions) {
@@ -135,7 +135,10 @@ export class PeerPool implements HttpDispatcher, ConnectionOwner {
   #open(first: PeerRequest): void {
     const connection = new PeerConnection(this, first);
     this.#all.add(connection);
-    this.#timer ??= setInterval(this.#sweep, SWEEP_MS).unref();
+    if (this.#timer === undefined) {
+      this.now = performance.now();
+      this.#timer = setInterval(this.#sweep, SWEEP_MS).unref();
+    }
     this.#options.connect((err, socket) => {
       if (err || !socket) return connection.failedToConnect(err ?? new Error('no connection'));
       if (this.#destroyed) {
@@ -147,7 +150,9 @@ export class PeerPool implements HttpDispatcher, ConnectionOwner {
   }
 
   readonly #sweep = (): void => {
-    this.now += SWEEP_MS;
+    // The clock itself, once a second: a stalled event loop skips ticks, and a count of them would
+    // fall behind the time the peer counts its keep-alive by.
+    this.now = performance.now();
     const now = this.now;
     for (const connection of [...this.#idle]) {
       const hint = connection.keepAliveMs > 0 ? connection.keepAliveMs - KEEP_ALIVE_MARGIN_MS : Infinity;
