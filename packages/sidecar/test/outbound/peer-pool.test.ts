@@ -220,6 +220,19 @@ describe('outbound/endpoint/peer-pool: HTTP/1.1 to a peer over real sockets', fu
       expect(second.text, 'the answer to the second request, not the peer\'s extra one').to.equal('second');
     });
 
+    it('closes a connection on which bytes arrive while no request is on it, and serves the next request on another', async () => {
+      const p = pool();
+      peer.answer = (_r, c) => {
+        ok(c);
+        setTimeout(() => c.socket.write('\r\n'), 10); // a stray empty line after the answer
+      };
+      await send(p);
+      await waitFor('the connection closed', () => peer.connections[0]?.closed);
+      const h = await send(p);
+      expect(h.events).to.deep.equal(['request', 'start 200', 'end']);
+      expect(peer.connections).to.have.length(2);
+    });
+
     it('times out a request whose answer does not begin within headersTimeoutMs', async () => {
       const p = pool({ headersTimeoutMs: 100 });
       peer.answer = () => undefined;

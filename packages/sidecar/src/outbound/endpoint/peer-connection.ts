@@ -79,7 +79,7 @@ export class PeerConnection implements MessageSink, RequestCarrier {
 
   connected(socket: Duplex): void {
     this.#socket = socket;
-    socket.on('data', (chunk: Buffer) => this.#reader.push(chunk));
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#onEnd());
     socket.on('error', (err: Error) => (this.#error ??= err));
     socket.on('close', () => this.#onClose());
@@ -254,6 +254,13 @@ export class PeerConnection implements MessageSink, RequestCarrier {
     this.#detach();
     this.destroy(err);
     if (!req.aborted) req.handler.onResponseError(req, err);
+  }
+
+  #onData(chunk: Buffer): void {
+    // Nothing is owed while no request is on the connection: bytes now (even a stray CRLF) would
+    // be read as the start of the next request's answer.
+    if (this.#req === undefined) return this.destroy(new PeerSocketError('the peer sent bytes nobody asked for'));
+    this.#reader.push(chunk);
   }
 
   #onEnd(): void {
