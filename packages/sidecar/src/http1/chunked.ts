@@ -14,6 +14,8 @@ const DATA = 3;
 const DATA_CR = 4;
 const DATA_LF = 5;
 const TRAILERS = 6;
+/** Whitespace after a chunk size: only an extension or the line's end may follow. */
+const SIZE_WS = 7;
 
 const CR = 13;
 const LF = 10;
@@ -71,9 +73,15 @@ export class ChunkedDecoder {
           this.#size = this.#size * 16 + digit;
         } else if (this.#digits === 0) throw new HeadError(400, 'malformed chunk size');
         else if (c === CR) this.#state = SIZE_LF;
-        else if (c === 59 /* ; */ || c === 32 || c === 9) this.#state = EXTENSION;
+        else if (c === 59 /* ; */) this.#state = EXTENSION;
+        else if (c === 32 || c === 9) this.#state = SIZE_WS;
         else throw new HeadError(400, 'malformed chunk size');
         this.#lineBytes++;
+      } else if (state === SIZE_WS) {
+        if (c === 59) this.#state = EXTENSION;
+        else if (c === CR) this.#state = SIZE_LF;
+        else if (c !== 32 && c !== 9) throw new HeadError(400, 'malformed chunk size'); // `5 5`: no size another parser would agree on
+        if (++this.#lineBytes > MAX_SIZE_LINE) throw new HeadError(400, 'chunk extensions too long');
       } else if (state === EXTENSION) {
         if (c === CR) this.#state = SIZE_LF;
         else if (c === LF) throw new HeadError(400, 'a line not ended by CRLF');
