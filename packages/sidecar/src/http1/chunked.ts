@@ -105,6 +105,8 @@ export class ChunkedDecoder {
         i = stop;
         if (end < 0) continue;
         const text = this.#trailerText;
+        // Refused at once: a section ended by a bare LF would otherwise take the next message for trailers.
+        if (text.charCodeAt(text.length - 2) !== CR) throw new HeadError(400, 'a line not ended by CRLF');
         if (text.length - this.#trailerLine === 2 && text.endsWith('\r\n')) return this.#finish(text.slice(0, this.#trailerLine), i, i < n);
         this.#trailerLine = text.length;
       }

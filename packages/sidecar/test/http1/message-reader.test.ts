@@ -135,6 +135,8 @@ describe('http1/message-reader and chunked: messages from a connection\'s reads'
     ['chunk data ended by a bare CR', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r0\r\n\r\n', 400, 'a line not ended by CRLF'],
     ['a chunk extension over its limit', `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;${'x'.repeat(2000)}\r\n`, 400, 'chunk extensions too long'],
     ['trailers over their limit', `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n${'x-a: b\r\n'.repeat(3000)}\r\n`, 431, 'trailers too large'],
+    ['the trailer section ended by a bare LF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\n', 400, 'a line not ended by CRLF'],
+    ['a trailer ended by a bare LF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nx-a: b\n', 400, 'a line not ended by CRLF'],
     ['a chunk size followed by something other than an extension', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 5\r\nhello\r\n0\r\n\r\n', 400, 'malformed chunk size'],
     ['a malformed trailer', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nx y: b\r\n\r\n', 400, 'malformed header field name'],
     ['a head over maxHeadBytes, its end not yet read', `HTTP/1.1 200 OK\r\nx-a: ${'a'.repeat(1100)}`, 431, 'a head over 1024 bytes'],
