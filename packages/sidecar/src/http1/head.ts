@@ -52,9 +52,11 @@ export interface HeadLimits {
  * CRLF CRLF; one string per message, the fields are slices of it). Lines must end in CRLF: a bare
  * CR or LF, a field without a name, a name that is no token, whitespace before a colon, obsolete
  * line folding, conflicting lengths, and Content-Length beside Transfer-Encoding (both request
- * smuggling vectors) are all refused. Throws HeadError.
+ * smuggling vectors), and a NUL anywhere are all refused. Throws HeadError.
  */
 export function parseHead(text: string, isRequest: boolean, limits: HeadLimits): ParsedHead {
+  // A NUL is refused wherever it is (RFC 9110 5.5: reject or replace); one native scan of the head.
+  if (text.indexOf('\u0000') >= 0) throw new HeadError(400, 'a NUL in the head');
   let eol = lineEnd(text, 0);
   const line = text.slice(0, eol);
   let method = '';

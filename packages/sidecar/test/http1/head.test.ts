@@ -50,6 +50,8 @@ describe('http1/head: parsing a message head', () => {
     ['a hex Content-Length', response('Content-Length: 0x5'), false, 400],
     ['an empty Content-Length', response('Content-Length: '), false, 400],
     ['a Content-Length too long for a number', response('Content-Length: 99999999999999999999'), false, 400],
+    ['a NUL in a header value', response('A: b\u0000c'), false, 400],
+    ['a NUL in a request target', 'GET /a\u0000b HTTP/1.1', true, 400],
     ['a header name that is no token', response('A(b): c'), false, 400],
     ['a header name with a non-ASCII byte', response('\u00e4: c'), false, 400],
     ['an empty header name', response(': c'), false, 400],
