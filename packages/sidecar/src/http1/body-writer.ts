@@ -35,7 +35,9 @@ export function writeBody(body: Readable, to: Writable, framing: Framing | 'raw'
     if (notify) done(err);
   };
   const onDrain = (): void => void body.resume();
-  const onData = (chunk: Buffer): void => {
+  const onData = (data: Buffer | string): void => {
+    // A stream of strings (Readable.from(['é'])) is framed by its bytes, not its characters.
+    const chunk = typeof data === 'string' ? Buffer.from(data) : data;
     if (chunk.length === 0) return;
     sent += chunk.length;
     let ok: boolean;
@@ -62,6 +64,15 @@ export function writeBody(body: Readable, to: Writable, framing: Framing | 'raw'
   const onError = (err: Error): void => finish(err);
   // Destroyed without an error (its client left): the body is cut short all the same.
   const onClose = (): void => finish(new Error('the body was cut short'));
+  // A body that ended or closed before the writing began will not say so again.
+  if (body.readableEnded) {
+    onEnd();
+    return () => undefined;
+  }
+  if (body.destroyed) {
+    onClose();
+    return () => undefined;
+  }
   body.on('data', onData);
   body.once('end', onEnd);
   body.once('error', onError);

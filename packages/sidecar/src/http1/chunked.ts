@@ -14,6 +14,8 @@ const DATA = 3;
 const DATA_CR = 4;
 const DATA_LF = 5;
 const TRAILERS = 6;
+/** Whitespace after a chunk size: only an extension or the line's end may follow. */
+const SIZE_WS = 7;
 
 const CR = 13;
 const LF = 10;
@@ -34,7 +36,8 @@ export class ChunkedDecoder {
 
   constructor(
     readonly onData: (chunk: Buffer) => void,
-    readonly onEnd: (trailers: HeaderMap | undefined) => void,
+    /** `more`: bytes follow the body's end in the read that ended it. */
+    readonly onEnd: (trailers: HeaderMap | undefined, more: boolean) => void,
   ) {}
 
   /** Starts a new body. */
@@ -70,9 +73,15 @@ export class ChunkedDecoder {
           this.#size = this.#size * 16 + digit;
         } else if (this.#digits === 0) throw new HeadError(400, 'malformed chunk size');
         else if (c === CR) this.#state = SIZE_LF;
-        else if (c === 59 /* ; */ || c === 32 || c === 9) this.#state = EXTENSION;
+        else if (c === 59 /* ; */) this.#state = EXTENSION;
+        else if (c === 32 || c === 9) this.#state = SIZE_WS;
         else throw new HeadError(400, 'malformed chunk size');
         this.#lineBytes++;
+      } else if (state === SIZE_WS) {
+        if (c === 59) this.#state = EXTENSION;
+        else if (c === CR) this.#state = SIZE_LF;
+        else if (c !== 32 && c !== 9) throw new HeadError(400, 'malformed chunk size'); // `5 5`: no size another parser would agree on
+        if (++this.#lineBytes > MAX_SIZE_LINE) throw new HeadError(400, 'chunk extensions too long');
       } else if (state === EXTENSION) {
         if (c === CR) this.#state = SIZE_LF;
         else if (c === LF) throw new HeadError(400, 'a line not ended by CRLF');
@@ -96,18 +105,20 @@ export class ChunkedDecoder {
         i = stop;
         if (end < 0) continue;
         const text = this.#trailerText;
-        if (text.length - this.#trailerLine === 2 && text.endsWith('\r\n')) return this.#finish(text.slice(0, this.#trailerLine), i);
+        // Refused at once: a section ended by a bare LF would otherwise take the next message for trailers.
+        if (text.charCodeAt(text.length - 2) !== CR) throw new HeadError(400, 'a line not ended by CRLF');
+        if (text.length - this.#trailerLine === 2 && text.endsWith('\r\n')) return this.#finish(text.slice(0, this.#trailerLine), i, i < n);
         this.#trailerLine = text.length;
       }
     }
     return -1;
   }
 
-  #finish(text: string, at: number): number {
+  #finish(text: string, at: number, more: boolean): number {
     this.reset();
     // The trailer section is parsed as the fields of a head behind a dummy status line.
     const trailers = text === '' ? undefined : parseHead(`HTTP/1.1 200 \r\n${text.slice(0, -2)}`, false, { maxHeaderCount: 100 }).headers;
-    this.onEnd(trailers);
+    this.onEnd(trailers, more);
     return at;
   }
 }

@@ -54,9 +54,11 @@ export interface HeadLimits {
  * CRLF CRLF; one string per message, the fields are slices of it). Lines must end in CRLF: a bare
  * CR or LF, a field without a name, a name that is no token, whitespace before a colon, obsolete
  * line folding, conflicting lengths, and Content-Length beside Transfer-Encoding (both request
- * smuggling vectors) are all refused. Throws HeadError.
+ * smuggling vectors), and a NUL anywhere are all refused. Throws HeadError.
  */
 export function parseHead(text: string, isRequest: boolean, limits: HeadLimits): ParsedHead {
+  // A NUL is refused wherever it is (RFC 9110 5.5: reject or replace); one native scan of the head.
+  if (text.indexOf('\u0000') >= 0) throw new HeadError(400, 'a NUL in the head');
   let eol = lineEnd(text, 0);
   const line = text.slice(0, eol);
   let method = '';
@@ -98,12 +100,15 @@ export function parseHead(text: string, isRequest: boolean, limits: HeadLimits):
     const value = text.slice(colon + 1, eol).trim();
     if (!isFieldValue(value)) throw new HeadError(400, `a control character in the value of ${name}`);
     const prior = headers[name];
-    if (prior === undefined) headers[name] = value;
-    else {
+    if (typeof prior === 'string') {
       repeated = true;
-      if (typeof prior === 'string') headers[name] = [prior, value];
-      else prior.push(value);
+      headers[name] = [prior, value];
+    } else if (typeof prior === 'object') {
+      repeated = true;
+      prior.push(value);
     }
+    // Undefined, or what every object inherits (`constructor`, `toString`): the name's first field.
+    else headers[name] = value;
     // Only names of these lengths frame the message: every other field is stored and left alone.
     const n = name.length;
     if (n === 14 && name === 'content-length') {

@@ -45,6 +45,8 @@ export class MessageReader {
   #held = false;
   #stopped = false;
   #reading = false;
+  /** While reading: whether bytes followed the message that just ended in the same read. */
+  #more = false;
 
   constructor(sink: MessageSink, isRequest: boolean, limits: ReaderLimits) {
     this.#sink = sink;
@@ -52,7 +54,7 @@ export class MessageReader {
     this.#limits = limits;
     this.#chunked = new ChunkedDecoder(
       (chunk) => sink.onBody(chunk),
-      (trailers) => this.#end(trailers),
+      (trailers, more) => this.#end(trailers, more),
     );
   }
 
@@ -61,7 +63,7 @@ export class MessageReader {
    * a sink's onEnd, it says whether that message's end is all there was.
    */
   get inMessage(): boolean {
-    return this.#inMessage || (!this.#reading && this.#pending.length > 0);
+    return this.#inMessage || (this.#reading ? this.#more : this.#pending.length > 0);
   }
 
   /** Bytes read and not yet parsed (a partial head, or messages held back). */
@@ -76,9 +78,9 @@ export class MessageReader {
 
   push(chunk: Buffer): void {
     if (this.#stopped) return;
-    // Held between messages, the bytes wait; a body still being read goes on (the loop stops at its end).
     this.#pending = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
-    if (!this.#reading) this.#read();
+    // Held, the message being read still gets its body: only the next one waits.
+    if (!this.#reading && (!this.#held || this.#inMessage)) this.#read();
   }
 
   /** Reads no further message after the current one until `release`. */
@@ -99,7 +101,7 @@ export class MessageReader {
   end(): boolean {
     if (this.#stopped) return true;
     if (this.#inMessage && this.#body === UNTIL_CLOSE) {
-      this.#end(undefined);
+      this.#end(undefined, false);
       return true;
     }
     return !this.inMessage;
@@ -143,7 +145,7 @@ export class MessageReader {
           this.#body -= take;
           this.#sink.onBody(at === 0 && take === buf.length ? buf : buf.subarray(at, at + take));
           at += take;
-          if (this.#body === 0) this.#end(undefined);
+          if (this.#body === 0) this.#end(undefined, at < buf.length);
         }
         continue;
       }
@@ -169,13 +171,14 @@ export class MessageReader {
       }
       this.#body = framing;
       if (framing === CHUNKED) this.#chunked.reset();
-      else if (framing === 0) this.#end(undefined);
+      else if (framing === 0) this.#end(undefined, at < buf.length);
     }
     this.#pending = at >= buf.length ? EMPTY : at === 0 ? buf : buf.subarray(at);
   }
 
-  #end(trailers: HeaderMap | undefined): void {
+  #end(trailers: HeaderMap | undefined, more: boolean): void {
     this.#inMessage = false;
+    this.#more = more;
     this.#body = 0;
     this.#sink.onEnd(trailers);
   }

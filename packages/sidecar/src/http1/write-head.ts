@@ -10,7 +10,7 @@ export class InvalidHeaderError extends Error {
   }
 }
 
-/** Fields a head writer frames itself: given ones are dropped, not written twice. */
+/** Fields a head writer frames itself: given ones (names of 10, 14 or 17 characters) are dropped, not written twice. */
 const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
 
 /**
@@ -22,7 +22,9 @@ export function headerLines(headers: HeaderMap): string {
   let out = '';
   for (const name in headers) {
     const value = headers[name] as string | string[];
-    if (name.length >= 10 && FRAMING.has(name)) continue;
+    const n = name.length;
+    // In any case: a caller's `Content-Length` beside the writer's own would frame the body twice.
+    if ((n === 10 || n === 14 || n === 17) && (FRAMING.has(name) || FRAMING.has(name.toLowerCase()))) continue;
     if (!isToken(name, 0, name.length)) throw new InvalidHeaderError(name);
     if (typeof value === 'string') {
       if (!isWritableValue(value)) throw new InvalidHeaderError(name);

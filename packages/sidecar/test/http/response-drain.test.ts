@@ -10,13 +10,23 @@ import { endpointClient } from '../../src/outbound/endpoint/client';
 import { CANCEL_DRAIN } from '../../src/http/response-drain';
 import { closeServer, listen } from '../scenarios/mesh-fixture';
 import { record } from '../layers/fakes';
+import type { HttpDispatcher } from '../../src/http/dispatch-response';
+import { plainPool } from '../outbound/peer-pool-fixture';
+
+type Closable = HttpDispatcher & { destroy(): Promise<void> };
+
+/** One connection each, so that whether it survived is plain to see: Weft's pool to peer sidecars, undici's to the local app. */
+const POOLS: [string, (port: number) => Closable][] = [
+  ['PeerPool', (port) => plainPool(port, { maxConnections: 1 })],
+  ['undici Pool', (port) => new Pool(`http://127.0.0.1:${port}`, { connections: 1 })],
+];
 
 /**
  * What a cancelled request does to its pooled HTTP/1.1 connection (http/dispatch-response.ts,
  * http/response-drain.ts): a request dropped while it waits for a connection, or whose answer is
  * small and near, leaves the connection in the pool; a long, streaming or late answer closes it.
  */
-describe('http/response-drain: a cancelled request and its connection', function () {
+for (const [poolName, makePool] of POOLS) describe(`http/response-drain: a cancelled request and its connection (${poolName})`, function () {
   this.timeout(10_000);
   const dest: Destination = { key: 'orders.default', service: 'orders', namespace: 'default', spiffeId: 'spiffe://x' };
   let server: Server;
@@ -25,7 +35,7 @@ describe('http/response-drain: a cancelled request and its connection', function
   let sockets: Socket[];
   /** Each request's response once the server is done with it: 'finish' (answered whole) or 'close' (cut). */
   let outcomes: Map<string, Promise<'finish' | 'close'>>;
-  let pool: Pool;
+  let pool: Closable;
 
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
     '/soon': (_req, res) => void setTimeout(() => res.end('small and near'), 80),
@@ -60,8 +70,7 @@ describe('http/response-drain: a cancelled request and its connection', function
     );
     server.on('connection', (s: Socket) => sockets.push(s));
     address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-    // One connection, so that whether it survived is plain to see.
-    pool = new Pool(`http://${address}`, { connections: 1 });
+    pool = makePool((server.address() as AddressInfo).port);
   });
   afterEach(async () => {
     await pool.destroy();

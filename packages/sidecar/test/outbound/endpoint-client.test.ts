@@ -3,16 +3,26 @@ import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
 import { expect } from 'chai';
 import { Pool } from 'undici';
+import type { HttpDispatcher } from '../../src/http/dispatch-response';
 import type { Destination } from '../../src/config/types';
-import { ConnectError, UpstreamResetError } from '../../src/layers/errors';
+import { BadRequestError, ConnectError, UpstreamResetError } from '../../src/layers/errors';
 import { endpointClient } from '../../src/outbound/endpoint/client';
 import { closeServer, listen } from '../scenarios/mesh-fixture';
 import { neverAborted, record } from '../layers/fakes';
+import { plainPool } from './peer-pool-fixture';
 
-describe('outbound/endpoint/client (plain HTTP pool standing in for mTLS)', () => {
+type Closable = HttpDispatcher & { destroy(): Promise<void> };
+
+/** The pools the client is driven through: Weft's own to peer sidecars, and undici's (to the local app). */
+const POOLS: [string, (address: string) => Closable][] = [
+  ['PeerPool', (address) => plainPool(Number(address.slice(address.lastIndexOf(':') + 1)))],
+  ['undici Pool', (address) => new Pool(`http://${address}`)],
+];
+
+for (const [poolName, makePool] of POOLS) describe(`outbound/endpoint/client over ${poolName} (plain HTTP standing in for mTLS)`, () => {
   const dest: Destination = { key: 'orders.default', service: 'orders', namespace: 'default', spiffeId: 'spiffe://x' };
   let server: Server;
-  let pool: Pool;
+  let pool: Closable;
   let address: string;
   let later: ServerResponse | undefined;
 
@@ -21,6 +31,15 @@ describe('outbound/endpoint/client (plain HTTP pool standing in for mTLS)', () =
       createServer((req, res) => {
         if (req.url === '/reset') return void req.socket.destroy();
         if (req.url === '/hang') return;
+        if (req.url === '/trailers') {
+          res.writeHead(200, { trailer: 'x-sum' });
+          res.write('with ');
+          setTimeout(() => {
+            res.addTrailers({ 'x-sum': '42' });
+            res.end('trailers');
+          }, 20);
+          return;
+        }
         if (req.url === '/later') {
           // Headers now, the body only when the test says so: the client must stream it.
           res.writeHead(200, { 'content-type': 'text/plain' });
@@ -33,7 +52,7 @@ describe('outbound/endpoint/client (plain HTTP pool standing in for mTLS)', () =
       }),
     );
     address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-    pool = new Pool(`http://${address}`);
+    pool = makePool(address);
   });
   after(async () => {
     await pool.destroy();
@@ -70,13 +89,24 @@ describe('outbound/endpoint/client (plain HTTP pool standing in for mTLS)', () =
     expect(await text(res.body as NodeJS.ReadableStream)).to.equal('first second');
   });
 
+  it('hands a chunked answer\'s trailers up once its body was read', async () => {
+    const res = await client()(req('/trailers'));
+    expect(await text(res.body as NodeJS.ReadableStream)).to.equal('with trailers');
+    expect(res.trailers?.()).to.deep.equal({ 'x-sum': '42' });
+  });
+
+  it('fails a request it cannot write (a CR LF in a header value) as a bad request', async () => {
+    const err = await client()({ ...req('/ok'), headers: { host: 'orders', 'x-a': 'b\r\nx-b: c' } }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(BadRequestError);
+  });
+
   it('classifies a reset after the request was sent', async () => {
     const err = await client()(req('/reset')).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(UpstreamResetError);
   });
 
   it('classifies a refused connection as a connect failure', async () => {
-    const dead = new Pool('http://127.0.0.1:1');
+    const dead = makePool('127.0.0.1:1');
     const err = await endpointClient(dest, { get: () => dead })({ ...req('/x'), endpoint: { address: '127.0.0.1:1', proxyId: 'p', labels: {} } }).catch((e: unknown) => e);
     await dead.destroy();
     expect(err).to.be.instanceOf(ConnectError);

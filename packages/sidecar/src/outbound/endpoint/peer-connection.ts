@@ -25,6 +25,8 @@ export interface ConnectionOwner {
 
 /** A peer's response heads are bounded like a request's (LISTENER_LIMITS): a peer is no more trusted to be small. */
 const RESPONSE_LIMITS: ReaderLimits = { maxHeadBytes: 64 * 1024, maxHeaderCount: 500 };
+/** An idle connection is closed this long before the peer's own keep-alive deadline, so that it is never raced. */
+export const KEEP_ALIVE_MARGIN_MS = 1000;
 const NO_TRAILERS: HeaderMap = Object.freeze({}) as HeaderMap;
 const REQUEST_CONTEXT = Object.freeze({});
 
@@ -60,9 +62,12 @@ export class PeerConnection implements MessageSink, RequestCarrier {
     this.#req = first;
   }
 
-  /** Waiting for a response head: its request is on the wire, no answer has begun. */
+  /**
+   * Waiting for a response head: its request is on the wire whole, no answer has begun. An upload
+   * still streaming is not waiting (it may take longer than the headers timeout, and rightly so).
+   */
   get awaitingHead(): boolean {
-    return this.#req !== undefined && this.#socket !== undefined && !this.#responding;
+    return this.#req !== undefined && this.#written && !this.#responding;
   }
 
   get busy(): boolean {
@@ -77,7 +82,7 @@ export class PeerConnection implements MessageSink, RequestCarrier {
 
   connected(socket: Duplex): void {
     this.#socket = socket;
-    socket.on('data', (chunk: Buffer) => this.#reader.push(chunk));
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#onEnd());
     socket.on('error', (err: Error) => (this.#error ??= err));
     socket.on('close', () => this.#onClose());
@@ -103,6 +108,12 @@ export class PeerConnection implements MessageSink, RequestCarrier {
       this.#owner.released(this);
       return;
     }
+    if (req.aborted) {
+      // Aborted from onRequestStart: nothing was written, the connection is as it was.
+      req.handler.onResponseError(req, req.reason as Error);
+      this.#owner.released(this);
+      return;
+    }
     this.#req = req;
     req.carrier = this;
     this.since = this.#owner.now;
@@ -124,10 +135,15 @@ export class PeerConnection implements MessageSink, RequestCarrier {
   /** Closes an idle connection (or this one once its exchange is over). */
   close(): void {
     this.#reusable = false;
-    if (this.#req === undefined) this.#socket?.end();
+    const socket = this.#socket;
+    // Ended, then destroyed once that is written: a peer that keeps its half open must not keep the connection in the pool.
+    if (this.#req === undefined) socket?.end(() => socket.destroy());
   }
 
+  /** Closes the connection now; the request on it fails with `err` itself (a headers timeout says so, not "closed"). */
   destroy(err: Error): void {
+    const req = this.#req;
+    if (req !== undefined) return this.#fail(req, err);
     this.#error ??= err;
     this.#reusable = false;
     this.#socket?.destroy();
@@ -170,7 +186,11 @@ export class PeerConnection implements MessageSink, RequestCarrier {
     }
     this.#responding = true;
     if (head.close) this.#reusable = false;
-    if (head.keepAliveMs > 0) this.keepAliveMs = head.keepAliveMs;
+    if (head.keepAliveMs > 0) {
+      this.keepAliveMs = head.keepAliveMs;
+      // The peer may close it before the pool's sweep would: not reused, never raced.
+      if (head.keepAliveMs <= KEEP_ALIVE_MARGIN_MS) this.#reusable = false;
+    }
     let framing: number;
     if (req.isHead || status === 204 || status === 304) framing = 0;
     else if (head.chunked) framing = CHUNKED;
@@ -212,6 +232,7 @@ export class PeerConnection implements MessageSink, RequestCarrier {
     if (this.#req !== req) return;
     if (err) return this.#fail(req, err);
     this.#written = true;
+    this.since = this.#owner.now; // the headers timeout counts from the last byte sent
   }
 
   /** The exchange is over and the connection whole: back to the pool, or closed. */
@@ -237,6 +258,13 @@ export class PeerConnection implements MessageSink, RequestCarrier {
     this.#detach();
     this.destroy(err);
     if (!req.aborted) req.handler.onResponseError(req, err);
+  }
+
+  #onData(chunk: Buffer): void {
+    // Nothing is owed while no request is on the connection: bytes now (even a stray CRLF) would
+    // be read as the start of the next request's answer.
+    if (this.#req === undefined) return this.destroy(new PeerSocketError('the peer sent bytes nobody asked for'));
+    this.#reader.push(chunk);
   }
 
   #onEnd(): void {

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { HttpDispatcher } from '../../http/dispatch-response';
-import { PeerConnection, type ConnectionOwner } from './peer-connection';
+import { KEEP_ALIVE_MARGIN_MS, PeerConnection, type ConnectionOwner } from './peer-connection';
 import { PeerRequest, type PeerHandler } from './peer-request';
 
 /** Opens one connection to the peer: the connected (TLS) socket, or why not. */
@@ -38,8 +38,6 @@ export class PeerHeadersTimeoutError extends Error {
 
 const SWEEP_MS = 1000;
 const HEADERS_TIMEOUT_MS = 300_000;
-/** Closed this long before the peer's own keep-alive deadline, so that it is never raced. */
-const KEEP_ALIVE_MARGIN_MS = 1000;
 
 /**
  * HTTP/1.1 keep-alive connections to one peer sidecar, with Weft's own codec (http1/) in place of
@@ -62,7 +60,7 @@ export class PeerPool implements HttpDispatcher, ConnectionOwner {
   #destroyed = false;
   #closed: (() => void) | undefined;
   #closedPromise: Promise<void> | undefined;
-  /** A coarse clock in ms, advanced by the sweep: connections note the time without reading a clock. */
+  /** A coarse clock in ms, read by the sweep: connections note the time without reading a clock. */
   now = 0;
 
   constructor(options: PeerPoolOptions) {
@@ -137,7 +135,10 @@ export class PeerPool implements HttpDispatcher, ConnectionOwner {
   #open(first: PeerRequest): void {
     const connection = new PeerConnection(this, first);
     this.#all.add(connection);
-    this.#timer ??= setInterval(this.#sweep, SWEEP_MS).unref();
+    if (this.#timer === undefined) {
+      this.now = performance.now();
+      this.#timer = setInterval(this.#sweep, SWEEP_MS).unref();
+    }
     this.#options.connect((err, socket) => {
       if (err || !socket) return connection.failedToConnect(err ?? new Error('no connection'));
       if (this.#destroyed) {
@@ -149,11 +150,15 @@ export class PeerPool implements HttpDispatcher, ConnectionOwner {
   }
 
   readonly #sweep = (): void => {
-    this.now += SWEEP_MS;
+    // The clock itself, once a second: a stalled event loop skips ticks, and a count of them would
+    // fall behind the time the peer counts its keep-alive by.
+    this.now = performance.now();
     const now = this.now;
     for (const connection of [...this.#idle]) {
-      const hint = connection.keepAliveMs > 0 ? connection.keepAliveMs - KEEP_ALIVE_MARGIN_MS : Infinity;
-      if (now - connection.since >= Math.min(this.#options.keepAliveMs, hint)) {
+      const age = now - connection.since;
+      // The peer's deadline must not pass before the next sweep: a connection it would close by then goes now.
+      const peerDeadline = connection.keepAliveMs > 0 ? connection.keepAliveMs - KEEP_ALIVE_MARGIN_MS - SWEEP_MS : Infinity;
+      if (age >= this.#options.keepAliveMs || age >= peerDeadline) {
         this.#idle.splice(this.#idle.indexOf(connection), 1);
         connection.close();
       }

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { HeaderMap } from '../../layers/service';
 import { BodyLengthError } from '../../http1/body-writer';
-import { decimal } from '../../http1/head';
+import { decimal, isToken } from '../../http1/head';
 import { framingLine, headerLines, InvalidHeaderError, type Framing } from '../../http1/write-head';
 
 /** The handler calls a pool makes: the ones undici's own handlers implement (DispatchResponse). */
@@ -47,9 +47,10 @@ export class PeerRequest implements Dispatcher.DispatchController {
     let head = '';
     let framing: Framing = 0;
     try {
+      if (!isToken(method, 0, method.length)) throw new InvalidHeaderError(':method');
       if (!isRequestTarget(opts.path)) throw new InvalidHeaderError(':path');
       framing = framingOf(body, headers);
-      const host = headers['host'] === undefined ? `host: ${authority}\r\n` : '';
+      const host = headers['host'] === undefined && !hasHost(headers) ? `host: ${authority}\r\n` : '';
       head = `${method} ${opts.path} HTTP/1.1\r\n${host}${headerLines(headers)}${framingLine(framing, ZERO_LENGTH_METHODS.has(method))}\r\n`;
     } catch (err) {
       this.invalid = err as Error;
@@ -115,4 +116,10 @@ function isRequestTarget(path: string): boolean {
     if (c <= 32 || c === 127 || c > 255) return false;
   }
   return true;
+}
+
+/** A `Host` given in another case (looked for only when no `host` is). */
+function hasHost(headers: HeaderMap): boolean {
+  for (const name in headers) if (name.length === 4 && name.toLowerCase() === 'host') return true;
+  return false;
 }
