@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { HEADERS } from '@weft/api';
 import type { ParsedHead } from '../http1/head';
 import { writeBody } from '../http1/body-writer';
-import { framingLine, headerLines, statusLine, type Framing } from '../http1/write-head';
+import { framingLine, headerLines, statusLine, withBody, type Framing } from '../http1/write-head';
 import { ClientClosedError, type ProxyError } from '../layers/errors';
 import { discardBody, type HeaderMap, type ProxyResponse } from '../layers/service';
 import type { Downstream, Outcome, PeerCertificateSource, RespondOptions } from './downstream';
@@ -296,15 +296,6 @@ function trailerSection(trailers: HeaderMap | undefined): string {
   } catch {
     return '0\r\n\r\n';
   }
-}
-
-/** Head, whole body and what follows it (a chunked body's end) as one buffer: one write. */
-function withBody(head: string, body: Buffer, tail = ''): Buffer {
-  const out = Buffer.allocUnsafe(head.length + body.length + tail.length);
-  out.write(head, 0, 'latin1');
-  body.copy(out, head.length);
-  if (tail !== '') out.write(tail, head.length + body.length, 'latin1');
-  return out;
 }
 
 function nonEmpty(headers: HeaderMap | undefined): HeaderMap | undefined {

@@ -69,3 +69,12 @@ export function statusLine(status: number): string {
   }
   return line;
 }
+
+/** Head, whole body and what follows it (a chunked body's end) as one buffer: one write. */
+export function withBody(head: string, body: Buffer, tail = ''): Buffer {
+  const out = Buffer.allocUnsafe(head.length + body.length + tail.length);
+  out.write(head, 0, 'latin1');
+  body.copy(out, head.length);
+  if (tail !== '') out.write(tail, head.length + body.length, 'latin1');
+  return out;
+}

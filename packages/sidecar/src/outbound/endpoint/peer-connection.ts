@@ -1,6 +1,7 @@
 import type { Duplex, Readable } from 'node:stream';
 import type { HeaderMap } from '../../layers/service';
 import { writeBody } from '../../http1/body-writer';
+import { withBody } from '../../http1/write-head';
 import type { HeadError, ParsedHead } from '../../http1/head';
 import { CHUNKED, MessageReader, UNTIL_CLOSE, type MessageSink, type ReaderLimits } from '../../http1/message-reader';
 import type { PeerRequest, RequestCarrier } from './peer-request';
@@ -281,12 +282,4 @@ export class PeerConnection implements MessageSink, RequestCarrier {
     if (req) this.#fail(req, new PeerSocketError('the connection to the peer closed', this.#error ? { cause: this.#error } : undefined));
     this.#owner.gone(this);
   }
-}
-
-/** The head and a whole body as one buffer: one write, one TLS record for a small request. */
-function withBody(head: string, body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(head.length + body.length);
-  out.write(head, 0, 'latin1');
-  body.copy(out, head.length);
-  return out;
 }
