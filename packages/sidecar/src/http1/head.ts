@@ -243,7 +243,22 @@ function hasToken(list: string, token: string): boolean {
   return false;
 }
 
+/**
+ * The last `Keep-Alive` value read and what it said: a peer sends the same one on every answer
+ * (Weft's listeners say `timeout=65`), so it is parsed once, not per response.
+ */
+let lastKeepAlive = '';
+let lastKeepAliveMs = 0;
+
 function keepAliveTimeout(value: string): number {
+  if (value !== lastKeepAlive) {
+    lastKeepAliveMs = parseKeepAlive(value);
+    lastKeepAlive = value;
+  }
+  return lastKeepAliveMs;
+}
+
+function parseKeepAlive(value: string): number {
   for (const part of value.toLowerCase().split(',')) {
     const [key, seconds] = part.split('=');
     if (key?.trim() === 'timeout' && seconds !== undefined) {
