@@ -62,11 +62,14 @@ if (dir) {
   }) as typeof Net.connect;
   (net as { connect: typeof Net.connect }).connect = counted;
   (net as { createConnection: typeof Net.createConnection }).createConnection = counted;
-  const listen = tls.Server.prototype.listen;
-  tls.Server.prototype.listen = function (this: Tls.Server, ...args: unknown[]) {
-    this.on('secureConnection', () => (counts.tlsAccepted += 1));
-    return (listen as (...a: unknown[]) => Tls.Server).apply(this, args);
-  } as typeof listen;
+  // The sidecar's TLS server never listens itself (its listener hands it connections), so the
+  // count is hooked where the server is made.
+  const createTlsServer = tls.createServer;
+  (tls as { createServer: typeof Tls.createServer }).createServer = ((...args: unknown[]) => {
+    const server = (createTlsServer as (...a: unknown[]) => Tls.Server)(...args);
+    server.on('secureConnection', () => (counts.tlsAccepted += 1));
+    return server;
+  }) as typeof Tls.createServer;
   const proc = (file: string): Record<string, number> => {
     const out: Record<string, number> = {};
     try {
