@@ -1,3 +1,4 @@
+import { connect as netConnect } from 'node:net';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { waitFor } from '@weft/harness';
@@ -51,6 +52,33 @@ describe('outbound/endpoint/peer-pool: HTTP/1.1 to a peer over real sockets', fu
       const handlers = await Promise.all([1, 2, 3, 4].map((i) => send(p, { path: `/${i}` })));
       expect(handlers.map((h) => h.text)).to.deep.equal(['ok', 'ok', 'ok', 'ok']);
       expect(peer.connections).to.have.length(4);
+    });
+
+    it('opens at most two connections at once: a burst waits for those it has instead of a handshake each', async () => {
+      let opening = 0;
+      let most = 0;
+      let opened = 0;
+      // Connections that take 50 ms to open, as a TLS handshake on a busy host may.
+      const p = pool({
+        connect: (callback) => {
+          opening += 1;
+          opened += 1;
+          most = Math.max(most, opening);
+          const socket = netConnect(peer.port, '127.0.0.1');
+          socket.once('connect', () =>
+            setTimeout(() => {
+              opening -= 1;
+              callback(null, socket);
+            }, 50),
+          );
+        },
+      });
+      peer.answer = (r, c) => ok(c, pathOf(r));
+      const paths = Array.from({ length: 12 }, (_, i) => `/${i}`);
+      const handlers = await Promise.all(paths.map((path) => send(p, { path })));
+      expect(handlers.map((h) => h.text)).to.deep.equal(paths);
+      expect(most, 'connections opening at the same time').to.equal(2);
+      expect(opened, 'fewer connections than requests: the queue was served by the open ones').to.be.below(12);
     });
 
     it('queues beyond maxConnections and serves the queue in order', async () => {

@@ -37,6 +37,15 @@ export class PeerHeadersTimeoutError extends Error {
 }
 
 const SWEEP_MS = 1000;
+/**
+ * Connections a pool opens at once. A burst (requests piled up behind an event-loop stall or a
+ * collection) finds every connection busy; opening one per waiting request made it 20-30 TLS
+ * handshakes at once, each costing both sidecars more CPU than the requests themselves, which
+ * deepened the stall that caused the burst (docs/performance.md, "The latency tail"). Beyond
+ * these, requests wait in order for the first connection that frees up or opens; under
+ * sustained demand the pool still grows to what it needs, two connections at a time.
+ */
+const MAX_OPENING = 2;
 const HEADERS_TIMEOUT_MS = 300_000;
 
 /**
@@ -58,6 +67,8 @@ export class PeerPool implements HttpDispatcher, ConnectionOwner {
   #timer: NodeJS.Timeout | undefined;
   #closing = false;
   #destroyed = false;
+  /** Connections being opened (TCP and TLS handshakes under way). */
+  #opening = 0;
   #closed: (() => void) | undefined;
   #closedPromise: Promise<void> | undefined;
   /** A coarse clock in ms, read by the sweep: connections note the time without reading a clock. */
@@ -76,7 +87,7 @@ export class PeerPool implements HttpDispatcher, ConnectionOwner {
     }
     const idle = this.#takeIdle();
     if (idle) idle.send(req);
-    else if (this.#options.maxConnections === undefined || this.#all.size < this.#options.maxConnections) this.#open(req);
+    else if (this.#canOpen()) this.#open(req);
     else this.#queue.push(req);
     return true;
   }
@@ -116,8 +127,7 @@ export class PeerPool implements HttpDispatcher, ConnectionOwner {
     this.#all.delete(connection);
     const i = this.#idle.indexOf(connection);
     if (i >= 0) this.#idle.splice(i, 1);
-    const next = this.#destroyed ? undefined : this.#queue.shift();
-    if (next) this.#open(next);
+    if (!this.#destroyed) this.#openForQueue();
     if (this.#all.size > 0) return;
     clearInterval(this.#timer);
     this.#timer = undefined;
@@ -132,20 +142,33 @@ export class PeerPool implements HttpDispatcher, ConnectionOwner {
     return undefined;
   }
 
+  /** Another connection may open: fewer than MAX_OPENING are opening, and `maxConnections` allows one. */
+  #canOpen(): boolean {
+    const max = this.#options.maxConnections;
+    return this.#opening < MAX_OPENING && (max === undefined || this.#all.size < max);
+  }
+
+  /** Requests still queued once a connection opened or went: more connections, as many as may open. */
+  #openForQueue(): void {
+    while (this.#queue.length > 0 && this.#canOpen()) this.#open(this.#queue.shift() as PeerRequest);
+  }
+
   #open(first: PeerRequest): void {
     const connection = new PeerConnection(this, first);
     this.#all.add(connection);
+    this.#opening += 1;
     if (this.#timer === undefined) {
       this.now = performance.now();
       this.#timer = setInterval(this.#sweep, SWEEP_MS).unref();
     }
     this.#options.connect((err, socket) => {
-      if (err || !socket) return connection.failedToConnect(err ?? new Error('no connection'));
-      if (this.#destroyed) {
+      this.#opening -= 1;
+      if (err || !socket) connection.failedToConnect(err ?? new Error('no connection'));
+      else if (this.#destroyed) {
         socket.destroy();
-        return connection.failedToConnect(new PoolClosedError());
-      }
-      connection.connected(socket);
+        connection.failedToConnect(new PoolClosedError());
+      } else connection.connected(socket);
+      if (!this.#destroyed) this.#openForQueue();
     });
   }
 
