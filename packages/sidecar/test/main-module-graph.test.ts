@@ -96,3 +96,18 @@ describe('sidecar entry module graph', function () {
     }
   });
 });
+
+describe('sidecar lazy bundles', () => {
+  it('undici.js holds the undici this package resolves (the root may hold another major version)', () => {
+    const meta = JSON.parse(readFileSync(path.join(BUNDLE_DIR, 'meta.json'), 'utf8')) as {
+      outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
+    };
+    const undici = Object.entries(meta.outputs).find(([file]) => file.endsWith('/bundle/undici.js'));
+    expect(undici, 'undici.js in meta.json').to.not.equal(undefined);
+    const root = path.join(__dirname, '..', '..', '..', '..');
+    const expected = path.dirname(require.resolve('undici/package.json', { paths: [path.join(__dirname, '..', '..')] }));
+    const files = Object.keys(undici?.[1].inputs ?? {}).map((file) => path.join(root, file)).filter((file) => packageOf(file) === 'undici');
+    expect(files).to.not.deep.equal([]);
+    expect(files.filter((file) => !file.startsWith(`${expected}${path.sep}`)), 'undici files from another copy').to.deep.equal([]);
+  });
+});
