@@ -12,9 +12,10 @@
  * the dependencies (zod, OpenTelemetry) and drop what nothing uses; tsc's `require` calls would
  * pull in their CommonJS builds whole. `tsc -b` has type-checked the same sources just before.
  *
- * Whitespace and comments go and syntax is simplified, but identifiers keep their names: stack
- * traces and CPU profiles must stay readable. The source map is a separate file that Node loads
- * only with --enable-source-maps.
+ * Whitespace and comments go; syntax and identifiers stay as written, so stack traces and CPU
+ * profiles read as the sources do (esbuild renames only where two modules' top-level names
+ * collide: `parse2`). The source map is a separate file that Node loads only with
+ * --enable-source-maps.
  */
 import * as esbuild from 'esbuild';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -101,9 +102,14 @@ export async function bundleSidecar(outdir = BUNDLE_DIR): Promise<esbuild.Metafi
     mainFields: ['module', 'main'],
     external: EXTERNAL.flatMap((name) => [name, `${name}/*`]),
     minifyWhitespace: true,
-    minifySyntax: true,
+    // Syntax left as written: with esbuild's syntax minification the pair used 17% more CPU per
+    // request than the tsc output at 500 req/s; without it 11-16% less (bench:floor --against,
+    // docs/performance.md, "One bundled file").
+    minifySyntax: false,
+    // Names stay as written, so stack traces and profiles read as the sources do. No keepNames:
+    // without renaming it only adds a `__name(fn, ...)` call (Object.defineProperty) wherever a
+    // function is created, per request for closures on the data path (1,541 calls in main.js).
     minifyIdentifiers: false,
-    keepNames: true,
     legalComments: 'none',
     sourcemap: 'external',
     metafile: true,
