@@ -86,6 +86,9 @@ describe('sidecar entry module graph', function () {
       writeFileSync(preload, "process.on('exit', () => process.stderr.write(JSON.stringify(Object.keys(require.cache)) + '\\n'));\n");
       const result = await runNode(programPath('sidecar'), ['--version'], { nodeArgs: ['--require', preload] });
       expect(result.code, result.stderr).to.equal(0);
+      // The version is read from the package.json found above the bundle: 'unknown' if the path broke.
+      const { version } = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+      expect(result.stdout.trim()).to.equal(`weft-sidecar ${version}`);
       const files = JSON.parse(result.stderr.trim().split('\n').pop() ?? '[]') as string[];
       const sidecarFiles = files.filter((file) => packageOf(file) === '@weft/sidecar');
       expect(sidecarFiles.map((file) => path.relative(path.join(BUNDLE_DIR, '..', '..'), file)).sort())
