@@ -36,14 +36,14 @@ const EXTERNAL = ['yaml', '@grpc/grpc-js'];
 
 /**
  * Code the sidecar loads only when first needed, as separate bundles beside main.js that it
- * `require`s at that moment: undici's Pool and connector with the first upstream pool (one bundle,
- * so the two share undici's core), the OTLP exporter once a collector is configured. Bundled,
+ * `require`s at that moment: undici's Pool with the first pool to the local app (peer sidecars are
+ * reached by Weft's own HTTP/1.1 client), the OTLP exporter once a collector is configured. Bundled,
  * the exporter costs 0.7 MB of RSS instead of 7.8 (its transformer's metrics and logs SDKs are
  * tree-shaken away); undici 0.9 MB instead of 1.6 (docs/performance.md, "One bundled file").
  * `from` is the specifier the sources require; `export` what that require returns.
  */
 const LAZY: readonly { readonly bundle: string; readonly modules: readonly { readonly from: string; readonly export: string }[] }[] = [
-  { bundle: 'undici', modules: [{ from: 'undici/lib/dispatcher/pool', export: 'Pool' }, { from: 'undici/lib/core/connect', export: 'buildConnector' }] },
+  { bundle: 'undici', modules: [{ from: 'undici/lib/dispatcher/pool', export: 'Pool' }] },
   { bundle: 'otlp-exporter', modules: [{ from: '@opentelemetry/exporter-trace-otlp-grpc', export: 'exporter' }] },
 ];
 const LAZY_ENTRY = 'weft-lazy-entry';
