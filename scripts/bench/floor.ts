@@ -15,8 +15,10 @@
  * `--against`), the two Weft pairs are loaded at the same time in each slot, each by its own
  * generator, so both see the same host: on a shared machine a slot's CPU per request moves by ±30%
  * with what else runs, and taking turns lets that land on one build and not the other; side by side
- * the per-slot ratio of the two spread ±5-10% (docs/performance.md, "One bundled file"). The floor
- * keeps its own turn. Prints, per slot and as
+ * the per-slot ratio of the two spread ±5-10% (docs/performance.md, "One bundled file"). Between
+ * runs the summary still moves by more than its standard error: one build against itself gave
+ * 0.957× ± 0.008 and 1.007× ± 0.015, so read differences under about 4% as noise. The floor keeps
+ * its own turn. Prints, per slot and as
  * medians, throughput and CPU microseconds per request of each proxy process, and peak RSS.
  * What Weft costs above the floor is what its own layers cost; the floor is what Node.js, TLS and
  * the kernel cost for this hop on this machine.
