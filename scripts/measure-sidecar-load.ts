@@ -2,7 +2,8 @@
  * What the sidecar costs in memory, measured rather than guessed.
  *
  *   node scripts/dist/measure-sidecar-load.js [--runs N] [--module FILE ...] [--node-arg FLAG ...]
- *     Requires each module (default: the sidecar's entry, packages/sidecar/dist/src/main.js) in a
+ *     Requires each module (default: what the bin runs, packages/sidecar/dist/bundle/main.js; the
+ *     tsc output, packages/sidecar/dist/src/main.js, is the library's entry) in a
  *     fresh Node.js process, N times (default 5), and prints the median RSS before and after, the
  *     number of loaded files and the files per package.
  *
@@ -143,7 +144,7 @@ async function main(): Promise<void> {
   // The load tool is installed with apt-get when missing, as the benchmarks do.
   if (load) ensureTools((text) => void process.stderr.write(`${text}\n`), [load.kind]);
   if (values.running) return measureRunning(load, nodeArgs, Number(values.sampling));
-  const modules = values.module ?? [path.join(repoRoot(), 'packages', 'sidecar', 'dist', 'src', 'main.js')];
+  const modules = values.module ?? [path.join(repoRoot(), 'packages', 'sidecar', 'dist', 'bundle', 'main.js')];
   return measureLoad(modules, Number(values.runs), nodeArgs);
 }
 

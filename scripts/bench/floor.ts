@@ -1,5 +1,5 @@
 /**
- * `npm run bench:floor [-- --slots 4 --seconds 6 --rate 500 --sampling 0,100 --raw --nginx]`: the Weft pair next
+ * `npm run bench:floor [-- --slots 4 --seconds 6 --rate 500 --sampling 0,100 --raw --nginx --against DIR --concurrent]`: the Weft pair next
  * to the floor (floor-proxy.ts: the same building blocks with nothing on top), in the same run, slot by slot
  * interleaved, 1 KiB GETs through each against the same nginx upstream: closed loop with wrk -t1
  * -c32, or with `--rate` at that fixed rate from the open-loop generator (the CPU bar of issue 9 is
@@ -11,7 +11,14 @@
  * one run. Both are off by default, so runs without them stay comparable. With `--against DIR`, a
  * second Weft pair whose sidecars run another build (DIR: a built checkout, e.g. a `git worktree`
  * of the commit before a change) next to this one's, so a change on the request path is measured
- * against its baseline in one run, on the same machine state. Prints, per slot and as
+ * against its baseline in one run, on the same machine state. With `--concurrent` (only with
+ * `--against`), the two Weft pairs are loaded at the same time in each slot, each by its own
+ * generator, so both see the same host: on a shared machine a slot's CPU per request moves by ±30%
+ * with what else runs, and taking turns lets that land on one build and not the other; side by side
+ * the per-slot ratio of the two spread ±5-10% (docs/performance.md, "One bundled file"). Between
+ * runs the summary still moves by more than its standard error: one build against itself gave
+ * 0.957× ± 0.008 and 1.007× ± 0.015, so read differences under about 4% as noise. The floor keeps
+ * its own turn. Prints, per slot and as
  * medians, throughput and CPU microseconds per request of each proxy process, and peak RSS.
  * What Weft costs above the floor is what its own layers cost; the floor is what Node.js, TLS and
  * the kernel cost for this hop on this machine.
@@ -25,6 +32,7 @@ import { makePairCerts } from './certs';
 import { startNginxPair } from './pair-nginx';
 import { startWeftPair } from './pair-weft';
 import { clockTicksPerSecond, cpuSecondsPer1000, ProcessSet, RssSampler } from './proc-stats';
+import { pairedRatio, renderPairedRatio } from './paired-ratio';
 import { openLoopAt, wrkMax, type Target } from './runners';
 import { describeMachine, ensureTools } from './tools';
 import { FILES, startUpstreams } from './upstreams';
@@ -32,7 +40,8 @@ import { FILES, startUpstreams } from './upstreams';
 const { values } = parseArgs({
   // prettier-ignore
   options: { slots: { type: 'string', default: '4' }, seconds: { type: 'string', default: '6' }, rate: { type: 'string' }, sampling: { type: 'string' },
-    raw: { type: 'boolean', default: false }, nginx: { type: 'boolean', default: false }, against: { type: 'string' } },
+    raw: { type: 'boolean', default: false }, nginx: { type: 'boolean', default: false }, against: { type: 'string' },
+    concurrent: { type: 'boolean', default: false } },
 });
 const slots = Math.max(1, Math.round(Number(values.slots)));
 const seconds = Math.max(1, Math.round(Number(values.seconds)));
@@ -43,6 +52,7 @@ const log = (text: string): void => void process.stderr.write(`${text}\n`);
 /** The other build's sidecar program, when comparing two builds. */
 const againstScript = values.against === undefined ? undefined : path.resolve(values.against, 'packages', 'sidecar', 'bin', 'weft-sidecar.js');
 if (againstScript !== undefined && !fs.existsSync(againstScript)) throw new Error(`--against: ${againstScript} does not exist (give a checkout's root, built with npm run build)`);
+if (values.concurrent && againstScript === undefined) throw new Error('--concurrent loads this build and the --against build side by side: give --against');
 
 interface Contender {
   readonly label: string;
@@ -126,14 +136,20 @@ async function main(): Promise<void> {
     const sampler = new RssSampler(contenders.flatMap((c) => [c.client, c.server]));
     for (let i = 0; i < slots; i++) {
       for (const c of i % 2 === 0 ? contenders : [...contenders].reverse()) {
-        const slot = await runSlot(c);
-        results.get(c.label)?.push(slot);
-        log(`slot ${i + 1} ${c.label}: ${slot.rate.toFixed(0)} req/s, CPU client ${slot.clientUs.toFixed(0)} / server ${slot.serverUs.toFixed(0)} us per request, ${(slot.kernelShare * 100).toFixed(0)}% in the kernel (load ${os.loadavg()[0]?.toFixed(1)})`);
+        if (values.concurrent && c === baseline) continue; // measured beside the candidate
+        const together = values.concurrent && c === candidate && baseline ? [c, baseline] : [c];
+        const measured = await Promise.all(together.map(runSlot));
+        together.forEach((one, j) => {
+          const slot = measured[j] as Slot;
+          results.get(one.label)?.push(slot);
+          log(`slot ${i + 1} ${one.label}: ${slot.rate.toFixed(0)} req/s, CPU client ${slot.clientUs.toFixed(0)} / server ${slot.serverUs.toFixed(0)} us per request, ${(slot.kernelShare * 100).toFixed(0)}% in the kernel (load ${os.loadavg()[0]?.toFixed(1)})`);
+        });
       }
     }
     const [first, ...others] = contenders as [Contender, ...Contender[]];
+    const together = values.concurrent ? ` (the two Weft pairs side by side in each slot)` : '';
     const lines = [
-      `${rate === undefined ? 'wrk -t1 -c32' : `open loop at ${rate} req/s,`} ${seconds} s, 1 KiB GETs, ${slots} interleaved slots each, medians:`,
+      `${rate === undefined ? 'wrk -t1 -c32' : `open loop at ${rate} req/s,`} ${seconds} s, 1 KiB GETs, ${slots} interleaved slots each${together}, medians:`,
       '',
       ...describeMachine().map((m) => `- ${m}`),
       '',
@@ -159,6 +175,9 @@ async function main(): Promise<void> {
       const med = (c: Contender, pick: (s: Slot) => number): number => median((results.get(c.label) ?? []).map(pick));
       const ratio = (pick: (s: Slot) => number): string => `${(med(candidate, pick) / med(baseline, pick)).toFixed(3)}×`;
       lines.push('', `${candidate.label} / ${baseline.label}: throughput ${ratio((s) => s.rate)}, CPU per request client ${ratio((s) => s.clientUs)}, server ${ratio((s) => s.serverUs)}, both ${ratio((s) => s.clientUs + s.serverUs)}`);
+      // Slot by slot: what a drift of the host did to both builds in one slot cancels out.
+      const paired = (pick: (s: Slot) => number): string => renderPairedRatio(pairedRatio((results.get(candidate.label) ?? []).map(pick), (results.get(baseline.label) ?? []).map(pick)));
+      lines.push(`per-slot ratios: CPU per request, both proxies ${paired((s) => s.clientUs + s.serverUs)}; throughput ${paired((s) => s.rate)}`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

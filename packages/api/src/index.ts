@@ -42,6 +42,7 @@ export { createLogger, type Logger, type LogLevel } from './log';
 export type { OperatorConfig } from './operator-config';
 export { JOIN_TOKEN_PREFIX, JOIN_TOKEN_ID_RE, parseJoinToken, formatJoinToken, type JoinTokenParts } from './join-token';
 export { weftVersion } from './version';
+export { packageRoot } from './package-root';
 export { connectFailure, socketFailure } from './connect-failure';
 export { parseHostPort, formatHostPort, type HostPort, type ParseHostPortOptions } from './host-port';
 export { Registry, Counter, CounterSeries, Gauge, Histogram, HistogramSeries, DEFAULT_BUCKETS, renderLabels, escapeLabelValue, type Labels } from './metrics-registry';

@@ -1,12 +1,15 @@
 import { createLogger, weftVersion, WeftError } from '@weft/api';
 import { parseFlags, USAGE, type ParsedFlags } from './flags';
 import { startSidecar, type RunningSidecar } from './sidecar';
+// Imported statically, not with import(): esbuild turns a dynamic import's module, and every ESM
+// module it reaches (most of @weft/api), into lazily initialized wrappers whose bindings are
+// mutable `var`s; the bundle then measured 1.21x main's CPU per request at full load, 1.11x with
+// the static import (docs/performance.md, "One bundled file"). wait-ready itself is a few KB.
+import { waitReady } from './wait-ready';
 
 /** The weft-sidecar command. Exits the process: 0 after a signal, 1 if it cannot start, 2 on bad flags. */
 export async function main(argv: readonly string[]): Promise<void> {
   if (argv[0] === 'wait-ready') {
-    // Loaded only here: the waiting command needs none of the proxy.
-    const { waitReady } = await import('./wait-ready.js');
     process.exit(await waitReady(argv.slice(1), (text) => void process.stderr.write(text)));
   }
   // Before the flags are checked: --version answers even next to flags that are incomplete.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { duration, name, percent } from './common';
 
 export const LOAD_BALANCERS = ['round-robin', 'least-request', 'random', 'ring-hash'] as const;

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { packageRoot } from '@weft/api';
 import type { Socket } from 'node:net';
 
 /** Where a redirected connection was going: the address and port the app dialled. */
@@ -24,13 +25,14 @@ interface Addon {
   originalDst(fd: number): string | undefined;
 }
 
-const ADDON_PATH = join(__dirname, '..', '..', '..', 'native', 'build', 'Release', 'weft_original_dst.node');
+/** From the package root: this file runs from tsc's output (dist/src/capture/) and from the bundle (dist/bundle/). */
+const ADDON_PATH = join('native', 'build', 'Release', 'weft_original_dst.node');
 
 let loaded: OriginalDstReader | undefined;
 
 /** The process's reader, loaded once. */
 export function originalDstReader(): OriginalDstReader {
-  loaded ??= loadOriginalDstReader(ADDON_PATH);
+  loaded ??= loadOriginalDstReader(join(packageRoot(__dirname), ADDON_PATH));
   return loaded;
 }
 
