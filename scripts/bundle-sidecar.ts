@@ -102,9 +102,9 @@ export async function bundleSidecar(outdir = BUNDLE_DIR): Promise<esbuild.Metafi
     mainFields: ['module', 'main'],
     external: EXTERNAL.flatMap((name) => [name, `${name}/*`]),
     minifyWhitespace: true,
-    // Syntax left as written: with esbuild's syntax minification the pair used 17% more CPU per
-    // request than the tsc output at 500 req/s; without it 11-16% less (bench:floor --against,
-    // docs/performance.md, "One bundled file").
+    // Syntax left as written, as stack traces read it. Session 7 measured syntax minification at
+    // more CPU per request in single turn-taking runs, which session 8 found too noisy to show
+    // differences under 4% (docs/performance.md, "One bundled file"); it would save little memory.
     minifySyntax: false,
     // Names stay as written, so stack traces and profiles read as the sources do. No keepNames:
     // without renaming it only adds a `__name(fn, ...)` call (Object.defineProperty) wherever a
