@@ -1,11 +1,13 @@
 /**
- * `npm run bench:profile [-- --seconds 20] [-- --out FILE] [-- --sampling P] [-- --heap]`: where a Weft pair's CPU goes per
+ * `npm run bench:profile [-- --seconds 20] [-- --out FILE] [-- --sampling P] [-- --heap] [-- --rate R]`: where a Weft pair's CPU goes per
  * request. Starts the benchmark's Weft pair (the same defaults) with V8's CPU profiler ready in
  * both sidecars (profile-preload.ts), warms up, profiles exactly while wrk (-t1 -c32) drives
  * 1 KiB GETs through it, and prints, for each side, the top self-time functions and files and the
  * top files by inclusive time, divided by the requests served. The `.cpuprofile` files are kept
  * (open them in Chrome DevTools or speedscope for flame graphs). With `--heap`, V8's sampling heap
- * profiler runs instead, and the report gives the bytes each function allocates per request.
+ * profiler runs instead, and the report gives the bytes each function allocates per request. With
+ * `--rate`, the open-loop generator sends at that fixed rate instead of wrk's closed loop: at a low
+ * rate every request wakes each sidecar on its own, which is where issue 9's CPU bar is measured.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,11 +17,12 @@ import { renderSummary, summarize, type CpuProfile } from './cpuprofile';
 import { startWeftPair } from './pair-weft';
 import { clockTicksPerSecond, cpuSecondsPer1000, ProcessSet } from './proc-stats';
 import { renderHeapSummary, summarizeHeap, type HeapProfile } from './heapprofile';
-import { wrkMax } from './runners';
+import { openLoopAt, wrkMax } from './runners';
 import { ensureTools } from './tools';
 import { FILES, startUpstreams } from './upstreams';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, out: { type: 'string' }, sampling: { type: 'string' }, heap: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, out: { type: 'string' }, sampling: { type: 'string' }, heap: { type: 'boolean', default: false }, rate: { type: 'string' } } });
+const rate = values.rate === undefined ? undefined : Number(values.rate);
 const seconds = Math.round(Number(values.seconds));
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
 
@@ -46,10 +49,10 @@ async function main(): Promise<void> {
     const sets = new Map([...roles.keys()].map((pid) => [pid, new ProcessSet(String(pid), [pid])]));
     const ticksBefore = new Map([...sets].map(([pid, set]) => [pid, set.cpuTicks()]));
     signalAll(); // start profiling
-    const figures = await wrkMax(target, FILES['1k'].path, seconds);
+    const figures = rate === undefined ? await wrkMax(target, FILES['1k'].path, seconds) : await openLoopAt(target, FILES['1k'].path, rate, seconds);
     signalAll(); // stop and write
     const cpuUs = new Map([...sets].map(([pid, set]) => [pid, (cpuSecondsPer1000(ticksBefore.get(pid) ?? 0, set.cpuTicks(), clockTicksPerSecond(), figures.requests) * 1e6) / 1000]));
-    log(`wrk: ${figures.requests} requests, ${figures.rate.toFixed(0)} req/s, p99 ${figures.p99.toFixed(1)} ms`);
+    log(`${rate === undefined ? 'wrk' : `open loop at ${rate} req/s`}: ${figures.requests} requests, ${figures.rate.toFixed(0)} req/s, p99 ${figures.p99.toFixed(1)} ms`);
     const sections: string[] = [];
     for (const [pid, role] of roles) {
       const file = path.join(profDir, `${pid}.${values.heap ? 'heapprofile' : 'cpuprofile'}`);
@@ -63,7 +66,8 @@ async function main(): Promise<void> {
     }
     const keep = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-cpuprofiles-'));
     for (const f of fs.readdirSync(profDir)) fs.copyFileSync(path.join(profDir, f), path.join(keep, f));
-    const markdown = [`wrk -t1 -c32 -d${seconds}s, 1 KiB GETs: ${figures.rate.toFixed(0)} req/s, p50 ${figures.p50.toFixed(2)} ms, p99 ${figures.p99.toFixed(2)} ms`, '', ...sections].join('\n');
+    const load = rate === undefined ? `wrk -t1 -c32 -d${seconds}s` : `open loop at ${rate} req/s for ${seconds} s`;
+    const markdown = [`${load}, 1 KiB GETs: ${figures.rate.toFixed(0)} req/s, p50 ${figures.p50.toFixed(2)} ms, p99 ${figures.p99.toFixed(2)} ms`, '', ...sections].join('\n');
     process.stdout.write(`${markdown}\nprofiles kept in ${keep}\n`);
     if (values.out) fs.writeFileSync(values.out, markdown);
   } finally {
