@@ -36,14 +36,13 @@ const EXTERNAL = ['yaml', '@grpc/grpc-js'];
 
 /**
  * Code the sidecar loads only when first needed, as separate bundles beside main.js that it
- * `require`s at that moment: undici's Pool with the first pool to the local app (peer sidecars are
- * reached by Weft's own HTTP/1.1 client), the OTLP exporter once a collector is configured. Bundled,
- * the exporter costs 0.7 MB of RSS instead of 7.8 (its transformer's metrics and logs SDKs are
- * tree-shaken away); undici 0.9 MB instead of 1.6 (docs/performance.md, "One bundled file").
+ * `require`s at that moment: the OTLP exporter once a collector is configured. Bundled, the
+ * exporter costs 0.7 MB of RSS instead of 7.8 (its transformer's metrics and logs SDKs are
+ * tree-shaken away; docs/performance.md, "One bundled file"). (undici's Pool was the other one
+ * until both HTTP/1.1 hops moved to Weft's own pool, http1/pool.ts.)
  * `from` is the specifier the sources require; `export` what that require returns.
  */
 const LAZY: readonly { readonly bundle: string; readonly modules: readonly { readonly from: string; readonly export: string }[] }[] = [
-  { bundle: 'undici', modules: [{ from: 'undici/lib/dispatcher/pool', export: 'Pool' }] },
   { bundle: 'otlp-exporter', modules: [{ from: '@opentelemetry/exporter-trace-otlp-grpc', export: 'exporter' }] },
 ];
 const LAZY_ENTRY = 'weft-lazy-entry';
@@ -70,7 +69,7 @@ const lazyBundles: esbuild.Plugin = {
       const lazy = LAZY.find((candidate) => candidate.bundle === args.path);
       const exports = lazy?.modules.map((module) => `${module.export}: require('${module.from}')`).join(', ');
       // Resolved from the sidecar's package, as its sources are: the root's node_modules may hold
-      // another major version (undici 6 for other packages, 7 in packages/sidecar/node_modules).
+      // another major version of a package than packages/sidecar/node_modules.
       return { contents: `module.exports = { ${exports} };`, loader: 'js', resolveDir: sidecar };
     });
   },

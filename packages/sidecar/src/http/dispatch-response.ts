@@ -20,7 +20,7 @@ export type ClassifyFailure<R> = (err: Error, sent: boolean, req: R) => Error;
 
 /**
  * undici's one contract, `dispatch(opts, handler)`: what every pooled hop sends through (Weft's
- * PeerPool to a peer sidecar, undici's Pool to the local app).
+ * H1Pool, to a peer sidecar and to the local app; any undici dispatcher in tests).
  */
 export interface HttpDispatcher {
   dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
@@ -70,8 +70,8 @@ export function dispatchProxied<R extends DispatchedRequest & { readonly method:
 type State = 'waiting' | 'sent' | 'heading' | 'streaming' | 'done';
 
 /**
- * The dispatch handler (undici's contract) of a proxied request, for every pooled hop (PeerPool to
- * a peer sidecar, undici's Pool to the local app). The response is handed up once its headers are
+ * The dispatch handler (undici's contract) of a proxied request, for every pooled hop (H1Pool to
+ * a peer sidecar and to the local app). The response is handed up once its headers are
  * in, but not in the same breath: both pools parse a whole socket read at once, and a small answer's
  * body and end come in that same read, so the handler waits for the end of the read (a microtask).
  * If the body is whole by then, the response carries it as a Buffer and no stream is made at all

@@ -1,41 +1,69 @@
-import type { Dispatcher, Pool } from 'undici';
-import { undiciPool } from '../http/undici-pool';
+import { connect as netConnect } from 'node:net';
+import type { HttpDispatcher } from '../http/dispatch-response';
+import { H1Pool, type Connect } from '../http1/pool';
 
 export interface AppPoolOptions {
   readonly host: string;
   readonly port: number;
-  /** Idle connections are closed after this (undici also honours the app's `Keep-Alive: timeout`). */
+  /** Idle connections are closed after this (sooner when the app's own `Keep-Alive: timeout` says so). */
   readonly keepAliveMs: number;
   readonly connectTimeoutMs: number;
 }
 
+/** No TCP connection to the app within the connect timeout. */
+export class AppConnectTimeoutError extends Error {
+  readonly code = 'WEFT_APP_CONNECT_TIMEOUT';
+  constructor(where: string, ms: number) {
+    super(`no connection to ${where} within ${ms} ms`);
+  }
+}
+
 /**
- * Kept-alive HTTP/1.1 connections to the local app: an undici Pool, opened with the first request
- * (a sidecar whose app only speaks HTTP/2 or TCP never loads it). undici rather than node:http's
- * `request` + `Agent`: no ClientRequest, IncomingMessage or socket listeners per request, about
- * 15 us less CPU per request on this hop (docs/performance.md, "The hop to the app").
+ * Kept-alive HTTP/1.1 connections to the local app, opened with the first request (a sidecar whose
+ * app only speaks HTTP/2 or TCP opens none): the same pool and codec as the hop between sidecars
+ * (http1/pool.ts), over plain TCP. It was undici's Pool until session 9; Weft's own measured 0.78x
+ * the server sidecar's CPU per request at 500 req/s and 6 MB less peak RSS, and unloads undici from
+ * the sidecar (docs/performance.md, "Session 9: the hop to the app").
  */
 export class AppPool {
   readonly #options: AppPoolOptions;
-  #pool: Pool | undefined;
+  #pool: H1Pool | undefined;
   #closed = false;
 
   constructor(options: AppPoolOptions) {
     this.#options = options;
   }
 
-  get(): Pick<Dispatcher, 'dispatch'> {
-    if (this.#pool) return this.#pool;
+  get(): HttpDispatcher {
     if (this.#closed) throw new Error('the connections to the app are closed');
+    if (this.#pool) return this.#pool;
     const { host, port, keepAliveMs, connectTimeoutMs } = this.#options;
-    const Pool = undiciPool();
-    this.#pool = new Pool(`http://${host.includes(':') ? `[${host}]` : host}:${port}`, { keepAliveTimeout: keepAliveMs, connect: { timeout: connectTimeoutMs } });
+    const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    this.#pool = new H1Pool({ connect: appConnector(host, port, authority, connectTimeoutMs), authority, keepAliveMs });
     return this.#pool;
   }
 
   /** Closes every connection (requests in flight fail): the listener has drained or given up. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#pool?.destroy().catch(() => undefined);
+    await this.#pool?.destroy();
   }
+}
+
+function appConnector(host: string, port: number, where: string, timeoutMs: number): Connect {
+  return (callback) => {
+    const socket = netConnect({ host, port });
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => socket.destroy(new AppConnectTimeoutError(where, timeoutMs)), timeoutMs);
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      callback(err, null);
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeListener('error', onError);
+      callback(null, socket);
+    });
+  };
 }

@@ -1,6 +1,5 @@
 import { request, type IncomingMessage } from 'node:http';
-import type { Dispatcher } from 'undici';
-import { dispatchProxied, type ClassifyFailure, type HopPhases } from '../http/dispatch-response';
+import { dispatchProxied, type ClassifyFailure, type HopPhases, type HttpDispatcher } from '../http/dispatch-response';
 import { AppUnavailableError } from '../layers/errors';
 import type { HeaderMap, ProxyResponse, Service } from '../layers/service';
 import { forwardLocalH2 } from './forward-local-h2';
@@ -25,14 +24,14 @@ export function forwardLocal(app: LocalApp): Service<ForwardRequest> {
 }
 
 /**
- * HTTP/1.1 to the app over kept-alive connections (an undici Pool), streaming both ways; an
+ * HTTP/1.1 to the app over kept-alive connections (AppPool: Weft's own H1Pool), streaming both ways; an
  * Upgrade on a connection of its own, which a 101 hands over as the response's tunnel. An app that
  * cannot be reached, or that breaks off before its answer's headers, is a 502 saying so.
  */
 function forwardLocalHttp1(app: LocalApp): Service<ForwardRequest> {
   const where = `${app.host}:${app.port}`;
   const classify: ClassifyFailure<ForwardRequest> = (err) => new AppUnavailableError(where, err);
-  const pick = (): Pick<Dispatcher, 'dispatch'> => {
+  const pick = (): HttpDispatcher => {
     try {
       return app.http1.get();
     } catch (err) {

@@ -11,13 +11,13 @@ import { CANCEL_DRAIN } from '../../src/http/response-drain';
 import { closeServer, listen } from '../scenarios/mesh-fixture';
 import { record } from '../layers/fakes';
 import type { HttpDispatcher } from '../../src/http/dispatch-response';
-import { plainPool } from '../outbound/peer-pool-fixture';
+import { plainPool } from '../http1/pool-fixture';
 
 type Closable = HttpDispatcher & { destroy(): Promise<void> };
 
 /** One connection each, so that whether it survived is plain to see: Weft's pool to peer sidecars, undici's to the local app. */
 const POOLS: [string, (port: number) => Closable][] = [
-  ['PeerPool', (port) => plainPool(port, { maxConnections: 1 })],
+  ['H1Pool', (port) => plainPool(port, { maxConnections: 1 })],
   ['undici Pool', (port) => new Pool(`http://127.0.0.1:${port}`, { connections: 1 })],
 ];
 

@@ -9,13 +9,13 @@ import { BadRequestError, ConnectError, UpstreamResetError } from '../../src/lay
 import { endpointClient } from '../../src/outbound/endpoint/client';
 import { closeServer, listen } from '../scenarios/mesh-fixture';
 import { neverAborted, record } from '../layers/fakes';
-import { plainPool } from './peer-pool-fixture';
+import { plainPool } from '../http1/pool-fixture';
 
 type Closable = HttpDispatcher & { destroy(): Promise<void> };
 
 /** The pools the client is driven through: Weft's own to peer sidecars, and undici's (to the local app). */
 const POOLS: [string, (address: string) => Closable][] = [
-  ['PeerPool', (address) => plainPool(Number(address.slice(address.lastIndexOf(':') + 1)))],
+  ['H1Pool', (address) => plainPool(Number(address.slice(address.lastIndexOf(':') + 1)))],
   ['undici Pool', (address) => new Pool(`http://${address}`)],
 ];
 

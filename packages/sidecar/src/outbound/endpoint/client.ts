@@ -19,7 +19,7 @@ export interface EndpointRequest {
 
 /** Where connections come from: the pooled mTLS dispatchers (EndpointPools in production). */
 export interface EndpointDispatchers {
-  /** Only `dispatch`: Weft's PeerPool, or any undici dispatcher (tests). */
+  /** Only `dispatch`: Weft's H1Pool, or any undici dispatcher (tests). */
   get(endpoint: string, destination: Destination): HttpDispatcher;
 }
 

@@ -3,7 +3,7 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { Destination } from '../../config/types';
 import type { IdentityMaterial } from '../../control/identity-material';
 import { PeerIdentityError } from '../../layers/errors';
-import type { Connect } from './peer-pool';
+import type { Connect } from '../../http1/pool';
 import { checkPeerIdentity, tlsClientOptions } from './tls-originate';
 
 /** A TLS session a peer sidecar issued, and the certificate that peer proved on the connection that carried it. */

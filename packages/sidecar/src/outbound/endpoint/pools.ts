@@ -4,7 +4,7 @@ import type { Watch } from '../../watch';
 import { ConnectionCache, type EndpointConnection } from './connection-cache';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './h2-sessions';
 import { peerConnector } from './peer-connector';
-import { PeerPool } from './peer-pool';
+import { H1Pool } from '../../http1/pool';
 import type { HttpDispatcher } from '../../http/dispatch-response';
 
 /**
@@ -16,7 +16,7 @@ import type { HttpDispatcher } from '../../http/dispatch-response';
 const KEEP_ALIVE_TIMEOUT_MS = 60_000;
 
 class PooledEndpoint implements EndpointConnection {
-  constructor(readonly pool: PeerPool) {}
+  constructor(readonly pool: H1Pool) {}
 
   close(force: boolean): Promise<void> {
     return force ? this.pool.destroy() : this.pool.close();
@@ -25,7 +25,7 @@ class PooledEndpoint implements EndpointConnection {
 
 function openPool(material: IdentityMaterial, endpoint: string, destination: Destination): PooledEndpoint {
   return new PooledEndpoint(
-    new PeerPool({
+    new H1Pool({
       connect: peerConnector(material, destination, endpoint, destination.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
       authority: endpoint,
       keepAliveMs: Math.min(destination.idleTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS),
@@ -35,7 +35,7 @@ function openPool(material: IdentityMaterial, endpoint: string, destination: Des
 }
 
 /**
- * HTTP/1.1 to peer sidecars: one pooled keep-alive mTLS connection set (a PeerPool, Weft's own
+ * HTTP/1.1 to peer sidecars: one pooled keep-alive mTLS connection set (a H1Pool, Weft's own
  * HTTP/1.1 client) per endpoint and expected identity, retired when the certificate renews (see
  * ConnectionCache).
  */

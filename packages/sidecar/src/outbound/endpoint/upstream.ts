@@ -13,7 +13,7 @@ export type Http1Upstream = 'http1' | 'h2';
 
 /** Every way to reach a peer sidecar; one set per outbound listener. */
 export interface Upstreams {
-  /** Pooled HTTP/1.1 keep-alive connections (undici). */
+  /** Pooled HTTP/1.1 keep-alive connections (H1Pool). */
   readonly http1: EndpointDispatchers;
   /** One multiplexed HTTP/2 session per endpoint. */
   readonly h2: H2SessionSource;

@@ -1,15 +1,15 @@
 import type { Dispatcher } from 'undici';
-import type { HeaderMap } from '../../layers/service';
-import { BodyLengthError } from '../../http1/body-writer';
-import { decimal, isToken } from '../../http1/head';
-import { framingLine, headerLines, InvalidHeaderError, type Framing } from '../../http1/write-head';
+import type { HeaderMap } from '../layers/service';
+import { BodyLengthError } from './body-writer';
+import { decimal, isToken } from './head';
+import { framingLine, headerLines, InvalidHeaderError, type Framing } from './write-head';
 
 /** The handler calls a pool makes: the ones undici's own handlers implement (DispatchResponse). */
-export type PeerHandler = Required<Pick<Dispatcher.DispatchHandler, 'onRequestStart' | 'onResponseStart' | 'onResponseData' | 'onResponseEnd' | 'onResponseError'>>;
+export type H1Handler = Required<Pick<Dispatcher.DispatchHandler, 'onRequestStart' | 'onResponseStart' | 'onResponseData' | 'onResponseEnd' | 'onResponseError'>>;
 
 /** One connection's side of a request: how a controller reaches the connection carrying it. */
 export interface RequestCarrier {
-  abortRequest(req: PeerRequest, reason: Error): void;
+  abortRequest(req: H1Request, reason: Error): void;
   pauseReading(): void;
   resumeReading(): void;
 }
@@ -18,12 +18,12 @@ export interface RequestCarrier {
 const ZERO_LENGTH_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 /**
- * One request given to a PeerPool, and the controller its handler drives it with (undici's
+ * One request given to a H1Pool, and the controller its handler drives it with (undici's
  * DispatchController: abort, pause, resume). The head is serialized and checked when the request
  * is made, so a request that cannot be written fails before it takes a connection.
  */
-export class PeerRequest implements Dispatcher.DispatchController {
-  readonly handler: PeerHandler;
+export class H1Request implements Dispatcher.DispatchController {
+  readonly handler: H1Handler;
   /** Request line, headers and framing, up to and including the blank line. */
   readonly head: string;
   readonly body: Buffer | NodeJS.ReadableStream | null;
@@ -37,7 +37,7 @@ export class PeerRequest implements Dispatcher.DispatchController {
   #paused = false;
   #reason: Error | null = null;
 
-  constructor(opts: Dispatcher.DispatchOptions, handler: PeerHandler, authority: string) {
+  constructor(opts: Dispatcher.DispatchOptions, handler: H1Handler, authority: string) {
     this.handler = handler;
     const method = opts.method;
     const headers = (opts.headers ?? {}) as HeaderMap;

@@ -1,8 +1,9 @@
 import { connect as netConnect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { HeaderMap } from '../../src/layers/service';
-import { PeerPool, type PeerPoolOptions } from '../../src/outbound/endpoint/peer-pool';
-import type { PeerHandler } from '../../src/outbound/endpoint/peer-request';
+import type { HttpDispatcher } from '../../src/http/dispatch-response';
+import { H1Pool, type H1PoolOptions } from '../../src/http1/pool';
+import type { H1Handler } from '../../src/http1/pool-request';
 
 /** One connection a RawPeer accepted: its socket, and every request (head and body bytes, as sent) read on it. */
 export interface RawConnection {
@@ -79,9 +80,9 @@ function requestEnd(text: string): number {
 }
 
 /** A pool to a local peer over plain TCP, with test-sized defaults; counts its connects. */
-export function plainPool(port: number, options: Partial<PeerPoolOptions> = {}): PeerPool & { connects: number } {
+export function plainPool(port: number, options: Partial<H1PoolOptions> = {}): H1Pool & { connects: number } {
   let connects = 0;
-  const pool = new PeerPool({
+  const pool = new H1Pool({
     connect: (callback) => {
       connects++;
       const socket = netConnect(port, '127.0.0.1');
@@ -96,11 +97,11 @@ export function plainPool(port: number, options: Partial<PeerPoolOptions> = {}):
     keepAliveMs: 30_000,
     ...options,
   });
-  return Object.defineProperty(pool, 'connects', { get: () => connects }) as PeerPool & { connects: number };
+  return Object.defineProperty(pool, 'connects', { get: () => connects }) as H1Pool & { connects: number };
 }
 
 /** What a dispatch handler was told, in order, and the response it makes of it. */
-export class RecordingHandler implements PeerHandler {
+export class RecordingHandler implements H1Handler {
   readonly events: string[] = [];
   controller: Dispatcher.DispatchController | undefined;
   status = 0;
@@ -154,7 +155,7 @@ export class RecordingHandler implements PeerHandler {
 }
 
 /** Dispatches one request and waits for its end or failure. */
-export async function send(pool: PeerPool, options: Partial<Dispatcher.DispatchOptions> = {}, handler = new RecordingHandler()): Promise<RecordingHandler> {
+export async function send(pool: HttpDispatcher, options: Partial<Dispatcher.DispatchOptions> = {}, handler = new RecordingHandler()): Promise<RecordingHandler> {
   pool.dispatch({ method: 'GET', path: '/', headers: {}, ...options } as Dispatcher.DispatchOptions, handler);
   await handler.done;
   return handler;

@@ -2,21 +2,21 @@ import { connect as netConnect } from 'node:net';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { waitFor } from '@weft/harness';
-import { PeerPool } from '../../src/outbound/endpoint/peer-pool';
-import { plainPool, RawPeer, RecordingHandler, send, type RawConnection } from './peer-pool-fixture';
+import { H1Pool } from '../../src/http1/pool';
+import { plainPool, RawPeer, RecordingHandler, send, type RawConnection } from './pool-fixture';
 
 const ok = (c: RawConnection, body = 'ok', extra = ''): void => void c.socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`);
 const pathOf = (request: string): string => request.slice(request.indexOf(' ') + 1, request.indexOf(' HTTP/1.1'));
 
 /**
- * PeerPool (outbound/endpoint/peer-pool.ts, peer-connection.ts, peer-request.ts) over real
+ * H1Pool (outbound/endpoint/peer-pool.ts, peer-connection.ts, peer-request.ts) over real
  * sockets, against a peer that writes exact bytes: keep-alive and its limits, request framing on
  * the wire, and every way an exchange can end.
  */
 describe('outbound/endpoint/peer-pool: HTTP/1.1 to a peer over real sockets', function () {
   this.timeout(10_000);
   let peer: RawPeer;
-  let pools: PeerPool[];
+  let pools: H1Pool[];
   const pool = (options: Parameters<typeof plainPool>[1] = {}): ReturnType<typeof plainPool> => {
     const p = plainPool(peer.port, options);
     pools.push(p);
@@ -210,7 +210,7 @@ describe('outbound/endpoint/peer-pool: HTTP/1.1 to a peer over real sockets', fu
       peer.answer = (_r, c) => c.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok');
       const h = await send(p);
       expect(h.events).to.deep.equal(['request', 'error']);
-      expect(h.error?.code).to.equal('WEFT_PEER_SOCKET');
+      expect(h.error?.code).to.equal('WEFT_UPSTREAM_SOCKET');
       await waitFor('the connection closed', () => peer.connections[0]?.closed);
     });
 
@@ -266,7 +266,7 @@ describe('outbound/endpoint/peer-pool: HTTP/1.1 to a peer over real sockets', fu
       peer.answer = () => undefined;
       const h = await send(p);
       expect(h.events).to.deep.equal(['request', 'error']);
-      expect(h.error?.code).to.equal('WEFT_PEER_HEADERS_TIMEOUT');
+      expect(h.error?.code).to.equal('WEFT_UPSTREAM_HEADERS_TIMEOUT');
     });
   });
 

@@ -1,17 +1,17 @@
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { HttpDispatcher } from '../../http/dispatch-response';
-import { KEEP_ALIVE_MARGIN_MS, PeerConnection, type ConnectionOwner } from './peer-connection';
-import { PeerRequest, type PeerHandler } from './peer-request';
+import type { HttpDispatcher } from '../http/dispatch-response';
+import { KEEP_ALIVE_MARGIN_MS, H1Connection, type ConnectionOwner } from './pool-connection';
+import { H1Request, type H1Handler } from './pool-request';
 
-/** Opens one connection to the peer: the connected (TLS) socket, or why not. */
+/** Opens one connection to the server: the connected socket (TLS to a peer sidecar, TCP to the app), or why not. */
 export type Connect = (callback: (err: Error | null, socket: Duplex | null) => void) => void;
 
-export interface PeerPoolOptions {
+export interface H1PoolOptions {
   readonly connect: Connect;
   /** `host` for a request that has none (`address:port` of the endpoint). */
   readonly authority: string;
-  /** An idle connection is closed after this long (shortened by the peer's own `Keep-Alive: timeout` hint). */
+  /** An idle connection is closed after this long (shortened by the server's own `Keep-Alive: timeout` hint). */
   readonly keepAliveMs: number;
   /** At most this many connections; requests beyond wait in order. Undefined: as many as requests in flight. */
   readonly maxConnections?: number | undefined;
@@ -25,14 +25,14 @@ export interface PeerPoolOptions {
 export class PoolClosedError extends Error {
   readonly code = 'WEFT_POOL_CLOSED';
   constructor() {
-    super('the connection pool to this peer is closed');
+    super('the connection pool to this server is closed');
   }
 }
 
-export class PeerHeadersTimeoutError extends Error {
-  readonly code = 'WEFT_PEER_HEADERS_TIMEOUT';
+export class H1HeadersTimeoutError extends Error {
+  readonly code = 'WEFT_UPSTREAM_HEADERS_TIMEOUT';
   constructor(ms: number) {
-    super(`the peer sent no response head within ${ms / 1000} s`);
+    super(`the server sent no response head within ${ms / 1000} s`);
   }
 }
 
@@ -49,21 +49,23 @@ const MAX_OPENING = 2;
 const HEADERS_TIMEOUT_MS = 300_000;
 
 /**
- * HTTP/1.1 keep-alive connections to one peer sidecar, with Weft's own codec (http1/) in place of
- * undici's Pool, which cost the client sidecar more per request than any policy layer (undici's
- * request object, its llhttp in WebAssembly, a Buffer per header name and value:
- * docs/performance.md, "The peer hop's own codec"). The contract is undici's `dispatch(opts,
- * handler)`, so the dispatch handler (DispatchResponse) is the same for every hop. An idle
- * connection is taken last-in first-out (the warm ones stay warm, the rest age out); none idle,
- * a new one opens unless `maxConnections` are open, and then the request waits its turn.
- * Idle and stalled connections are found by one sweep a second, not a timer per request.
+ * HTTP/1.1 keep-alive connections to one server, with Weft's own codec (http1/): to a peer
+ * sidecar over mTLS (outbound/endpoint/pools.ts) and to the local app over TCP
+ * (inbound/app-pool.ts). It replaced undici's Pool on both hops, which cost each sidecar more per
+ * request than any policy layer (undici's request object, its llhttp in WebAssembly, a Buffer per
+ * header name and value: docs/performance.md, "The peer hop's own codec" and "Session 9: the hop
+ * to the app"). The contract is undici's `dispatch(opts, handler)`, so the dispatch handler
+ * (DispatchResponse) is the same for every hop. An idle connection is taken last-in first-out
+ * (the warm ones stay warm, the rest age out); none idle, a new one opens unless
+ * `maxConnections` are open, and then the request waits its turn. Idle and stalled connections
+ * are found by one sweep a second, not a timer per request.
  */
-export class PeerPool implements HttpDispatcher, ConnectionOwner {
-  readonly #options: PeerPoolOptions;
+export class H1Pool implements HttpDispatcher, ConnectionOwner {
+  readonly #options: H1PoolOptions;
   readonly #headersTimeoutMs: number;
-  readonly #all = new Set<PeerConnection>();
-  readonly #idle: PeerConnection[] = [];
-  #queue: PeerRequest[] = [];
+  readonly #all = new Set<H1Connection>();
+  readonly #idle: H1Connection[] = [];
+  #queue: H1Request[] = [];
   #timer: NodeJS.Timeout | undefined;
   #closing = false;
   #destroyed = false;
@@ -74,13 +76,13 @@ export class PeerPool implements HttpDispatcher, ConnectionOwner {
   /** A coarse clock in ms, read by the sweep: connections note the time without reading a clock. */
   now = 0;
 
-  constructor(options: PeerPoolOptions) {
+  constructor(options: H1PoolOptions) {
     this.#options = options;
     this.#headersTimeoutMs = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
   }
 
   dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const req = new PeerRequest(options, handler as PeerHandler, this.#options.authority);
+    const req = new H1Request(options, handler as H1Handler, this.#options.authority);
     if (req.invalid !== undefined || this.#closing) {
       req.handler.onResponseError(req, req.invalid ?? new PoolClosedError());
       return false;
@@ -115,7 +117,7 @@ export class PeerPool implements HttpDispatcher, ConnectionOwner {
     return this.#whenEmpty();
   }
 
-  released(connection: PeerConnection): void {
+  released(connection: H1Connection): void {
     const next = this.#queue.shift();
     if (next) return connection.send(next);
     if (this.#closing) return connection.close();
@@ -123,7 +125,7 @@ export class PeerPool implements HttpDispatcher, ConnectionOwner {
     this.#idle.push(connection);
   }
 
-  gone(connection: PeerConnection): void {
+  gone(connection: H1Connection): void {
     this.#all.delete(connection);
     const i = this.#idle.indexOf(connection);
     if (i >= 0) this.#idle.splice(i, 1);
@@ -134,10 +136,10 @@ export class PeerPool implements HttpDispatcher, ConnectionOwner {
     this.#closed?.();
   }
 
-  #takeIdle(): PeerConnection | undefined {
+  #takeIdle(): H1Connection | undefined {
     for (let connection = this.#idle.pop(); connection; connection = this.#idle.pop()) {
       if (connection.usable) return connection;
-      connection.close(); // closed by the peer meanwhile: 'close' takes it out of the pool
+      connection.close(); // closed by the server meanwhile: 'close' takes it out of the pool
     }
     return undefined;
   }
@@ -150,11 +152,11 @@ export class PeerPool implements HttpDispatcher, ConnectionOwner {
 
   /** Requests still queued once a connection opened or went: more connections, as many as may open. */
   #openForQueue(): void {
-    while (this.#queue.length > 0 && this.#canOpen()) this.#open(this.#queue.shift() as PeerRequest);
+    while (this.#queue.length > 0 && this.#canOpen()) this.#open(this.#queue.shift() as H1Request);
   }
 
-  #open(first: PeerRequest): void {
-    const connection = new PeerConnection(this, first);
+  #open(first: H1Request): void {
+    const connection = new H1Connection(this, first);
     this.#all.add(connection);
     this.#opening += 1;
     if (this.#timer === undefined) {
@@ -174,20 +176,20 @@ export class PeerPool implements HttpDispatcher, ConnectionOwner {
 
   readonly #sweep = (): void => {
     // The clock itself, once a second: a stalled event loop skips ticks, and a count of them would
-    // fall behind the time the peer counts its keep-alive by.
+    // fall behind the time the server counts its keep-alive by.
     this.now = performance.now();
     const now = this.now;
     for (const connection of [...this.#idle]) {
       const age = now - connection.since;
-      // The peer's deadline must not pass before the next sweep: a connection it would close by then goes now.
-      const peerDeadline = connection.keepAliveMs > 0 ? connection.keepAliveMs - KEEP_ALIVE_MARGIN_MS - SWEEP_MS : Infinity;
-      if (age >= this.#options.keepAliveMs || age >= peerDeadline) {
+      // The server's deadline must not pass before the next sweep: a connection it would close by then goes now.
+      const serverDeadline = connection.keepAliveMs > 0 ? connection.keepAliveMs - KEEP_ALIVE_MARGIN_MS - SWEEP_MS : Infinity;
+      if (age >= this.#options.keepAliveMs || age >= serverDeadline) {
         this.#idle.splice(this.#idle.indexOf(connection), 1);
         connection.close();
       }
     }
     for (const connection of this.#all) {
-      if (connection.awaitingHead && now - connection.since >= this.#headersTimeoutMs) connection.destroy(new PeerHeadersTimeoutError(this.#headersTimeoutMs));
+      if (connection.awaitingHead && now - connection.since >= this.#headersTimeoutMs) connection.destroy(new H1HeadersTimeoutError(this.#headersTimeoutMs));
     }
   };
 

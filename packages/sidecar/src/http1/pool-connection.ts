@@ -1,14 +1,14 @@
 import type { Duplex, Readable } from 'node:stream';
-import type { HeaderMap } from '../../layers/service';
-import { writeBody } from '../../http1/body-writer';
-import { withBody } from '../../http1/write-head';
-import type { HeadError, ParsedHead } from '../../http1/head';
-import { CHUNKED, MessageReader, UNTIL_CLOSE, type MessageSink, type ReaderLimits } from '../../http1/message-reader';
-import type { PeerRequest, RequestCarrier } from './peer-request';
+import type { HeaderMap } from '../layers/service';
+import { writeBody } from './body-writer';
+import { withBody } from './write-head';
+import type { HeadError, ParsedHead } from './head';
+import { CHUNKED, MessageReader, UNTIL_CLOSE, type MessageSink, type ReaderLimits } from './message-reader';
+import type { H1Request, RequestCarrier } from './pool-request';
 
-/** A connection to a peer closed or failed while a request was on it. */
-export class PeerSocketError extends Error {
-  readonly code = 'WEFT_PEER_SOCKET';
+/** A connection to the server closed or failed while a request was on it. */
+export class H1SocketError extends Error {
+  readonly code = 'WEFT_UPSTREAM_SOCKET';
   constructor(message: string, options?: { cause: unknown }) {
     super(message, options);
   }
@@ -19,31 +19,31 @@ export interface ConnectionOwner {
   /** The pool's coarse clock (ms). */
   readonly now: number;
   /** The connection finished an exchange and can carry another. */
-  released(connection: PeerConnection): void;
+  released(connection: H1Connection): void;
   /** The connection closed (or never opened); it carries nothing any more. */
-  gone(connection: PeerConnection): void;
+  gone(connection: H1Connection): void;
 }
 
-/** A peer's response heads are bounded like a request's (LISTENER_LIMITS): a peer is no more trusted to be small. */
+/** Response heads are bounded like a request's (LISTENER_LIMITS): neither a peer sidecar nor the app is trusted to be small. */
 const RESPONSE_LIMITS: ReaderLimits = { maxHeadBytes: 64 * 1024, maxHeaderCount: 500 };
-/** An idle connection is closed this long before the peer's own keep-alive deadline, so that it is never raced. */
+/** An idle connection is closed this long before the server's own keep-alive deadline, so that it is never raced. */
 export const KEEP_ALIVE_MARGIN_MS = 1000;
 const NO_TRAILERS: HeaderMap = Object.freeze({}) as HeaderMap;
 const REQUEST_CONTEXT = Object.freeze({});
 
 /**
- * One HTTP/1.1 keep-alive connection to a peer sidecar, carrying one request at a time: writes
+ * One HTTP/1.1 keep-alive connection to a server (a peer sidecar, or the local app), carrying one request at a time: writes
  * the request (head and a whole body in one write), reads the answer with Weft's own codec
  * (http1/), and hands it to the request's handler as undici would (onResponseStart, Data, End,
  * Error). After a complete exchange it goes back to its pool; anything that leaves its framing
  * in doubt (an abort, a body not fully sent, a response read to the close, `Connection: close`,
  * a malformed response) closes it instead.
  */
-export class PeerConnection implements MessageSink, RequestCarrier {
+export class H1Connection implements MessageSink, RequestCarrier {
   readonly #owner: ConnectionOwner;
   readonly #reader: MessageReader;
   #socket: Duplex | undefined;
-  #req: PeerRequest | undefined;
+  #req: H1Request | undefined;
   #reusable = true;
   /** The current request's bytes were all handed to the socket. */
   #written = false;
@@ -54,10 +54,10 @@ export class PeerConnection implements MessageSink, RequestCarrier {
   #error: Error | undefined;
   /** When the connection went idle, or its request was sent (the pool's coarse clock, ms). */
   since = 0;
-  /** The peer's own keep-alive hint (ms), or 0. */
+  /** The server's own keep-alive hint (ms), or 0. */
   keepAliveMs = 0;
 
-  constructor(owner: ConnectionOwner, first: PeerRequest) {
+  constructor(owner: ConnectionOwner, first: H1Request) {
     this.#owner = owner;
     this.#reader = new MessageReader(this, false, RESPONSE_LIMITS);
     this.#req = first;
@@ -75,7 +75,7 @@ export class PeerConnection implements MessageSink, RequestCarrier {
     return this.#req !== undefined;
   }
 
-  /** An idle connection that can still carry a request (the peer may have closed it meanwhile). */
+  /** An idle connection that can still carry a request (the server may have closed it meanwhile). */
   get usable(): boolean {
     const socket = this.#socket;
     return this.#reusable && socket !== undefined && socket.writable && !socket.destroyed;
@@ -87,7 +87,7 @@ export class PeerConnection implements MessageSink, RequestCarrier {
     socket.on('end', () => this.#onEnd());
     socket.on('error', (err: Error) => (this.#error ??= err));
     socket.on('close', () => this.#onClose());
-    const first = this.#req as PeerRequest;
+    const first = this.#req as H1Request;
     this.#req = undefined;
     this.send(first);
   }
@@ -101,7 +101,7 @@ export class PeerConnection implements MessageSink, RequestCarrier {
   }
 
   /** Writes a request. One its handler abandoned while it waited is dropped, and the next is taken. */
-  send(req: PeerRequest): void {
+  send(req: H1Request): void {
     const socket = this.#socket as Duplex;
     try {
       req.handler.onRequestStart(req, REQUEST_CONTEXT);
@@ -137,7 +137,7 @@ export class PeerConnection implements MessageSink, RequestCarrier {
   close(): void {
     this.#reusable = false;
     const socket = this.#socket;
-    // Ended, then destroyed once that is written: a peer that keeps its half open must not keep the connection in the pool.
+    // Ended, then destroyed once that is written: a server that keeps its half open must not keep the connection in the pool.
     if (this.#req === undefined) socket?.end(() => socket.destroy());
   }
 
@@ -152,7 +152,7 @@ export class PeerConnection implements MessageSink, RequestCarrier {
 
   // RequestCarrier: what the current request's controller does.
 
-  abortRequest(req: PeerRequest, reason: Error): void {
+  abortRequest(req: H1Request, reason: Error): void {
     if (this.#req !== req) return;
     this.#detach();
     this.#reusable = false;
@@ -173,13 +173,13 @@ export class PeerConnection implements MessageSink, RequestCarrier {
   onHead(head: ParsedHead): number {
     const req = this.#req;
     if (req === undefined) {
-      this.destroy(new PeerSocketError('the peer sent a response nobody asked for'));
+      this.destroy(new H1SocketError('the server sent a response nobody asked for'));
       return 0;
     }
     const status = head.status;
     if (status < 200) {
       if (status === 101) {
-        this.#fail(req, new PeerSocketError('the peer switched protocols unasked'));
+        this.#fail(req, new H1SocketError('the server switched protocols unasked'));
         return 0;
       }
       this.#informational = true; // 100 Continue, 103 Early Hints: the answer follows
@@ -189,7 +189,7 @@ export class PeerConnection implements MessageSink, RequestCarrier {
     if (head.close) this.#reusable = false;
     if (head.keepAliveMs > 0) {
       this.keepAliveMs = head.keepAliveMs;
-      // The peer may close it before the pool's sweep would: not reused, never raced.
+      // The server may close it before the pool's sweep would: not reused, never raced.
       if (head.keepAliveMs <= KEEP_ALIVE_MARGIN_MS) this.#reusable = false;
     }
     let framing: number;
@@ -223,12 +223,12 @@ export class PeerConnection implements MessageSink, RequestCarrier {
 
   onError(err: HeadError): void {
     const req = this.#req;
-    const error = new PeerSocketError(`the peer's response is malformed: ${err.message}`, { cause: err });
+    const error = new H1SocketError(`the server's response is malformed: ${err.message}`, { cause: err });
     if (req) this.#fail(req, error);
     else this.destroy(error);
   }
 
-  #bodyWritten(req: PeerRequest, err: Error | undefined): void {
+  #bodyWritten(req: H1Request, err: Error | undefined): void {
     this.#stopBody = undefined;
     if (this.#req !== req) return;
     if (err) return this.#fail(req, err);
@@ -255,7 +255,7 @@ export class PeerConnection implements MessageSink, RequestCarrier {
     this.#stopBody = undefined;
   }
 
-  #fail(req: PeerRequest, err: Error): void {
+  #fail(req: H1Request, err: Error): void {
     this.#detach();
     this.destroy(err);
     if (!req.aborted) req.handler.onResponseError(req, err);
@@ -264,7 +264,7 @@ export class PeerConnection implements MessageSink, RequestCarrier {
   #onData(chunk: Buffer): void {
     // Nothing is owed while no request is on the connection: bytes now (even a stray CRLF) would
     // be read as the start of the next request's answer.
-    if (this.#req === undefined) return this.destroy(new PeerSocketError('the peer sent bytes nobody asked for'));
+    if (this.#req === undefined) return this.destroy(new H1SocketError('the server sent bytes nobody asked for'));
     this.#reader.push(chunk);
   }
 
@@ -273,13 +273,13 @@ export class PeerConnection implements MessageSink, RequestCarrier {
     const whole = this.#reader.end();
     const req = this.#req;
     this.#reusable = false;
-    if (req) this.#fail(req, new PeerSocketError(whole ? 'the peer closed the connection before it answered' : 'the peer closed the connection mid-response'));
+    if (req) this.#fail(req, new H1SocketError(whole ? 'the server closed the connection before it answered' : 'the server closed the connection mid-response'));
     else this.#socket?.destroy();
   }
 
   #onClose(): void {
     const req = this.#req;
-    if (req) this.#fail(req, new PeerSocketError('the connection to the peer closed', this.#error ? { cause: this.#error } : undefined));
+    if (req) this.#fail(req, new H1SocketError('the connection to the server closed', this.#error ? { cause: this.#error } : undefined));
     this.#owner.gone(this);
   }
 }
