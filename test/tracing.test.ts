@@ -61,12 +61,14 @@ describe('tracing: spans from every hop reach an OTLP/gRPC receiver', function (
     const seen = inventoryApp.received.find((r) => r.url === '/stock');
     expect(seen?.headers['traceparent']).to.match(new RegExp(`^00-${traceId}-${serverSpan!.spanId}-01$`));
 
-    // Both sidecars stamp spans from the same wall clock. The server span cannot start before the
-    // client span that caused it. Its end is recorded just after its last byte is written, so the
-    // client may finish a hair earlier; more than a few milliseconds would mean the clocks disagree.
+    // Both sidecars stamp spans from the same wall clock, so the SERVER span starts within its
+    // CLIENT span: after it started (the request left the client sidecar after that) and before it
+    // ended (the client waited for the answer the server span came before). Both bounds are causal,
+    // whatever the scheduler did; clocks that disagreed by more than the request took would break
+    // one. (The SERVER span's end is stamped after its last byte is written, so on a loaded machine
+    // it may come after the client's end by however long the server sidecar waited for a core.)
     expect(serverSpan!.startTimeUnixNano >= clientSpan!.startTimeUnixNano, 'server span starts before its client span').to.equal(true);
-    const overrunNs = serverSpan!.endTimeUnixNano - clientSpan!.endTimeUnixNano;
-    expect(Number(overrunNs) / 1e6, 'ms the server span outlasts its client span').to.be.below(5);
+    expect(serverSpan!.startTimeUnixNano <= clientSpan!.endTimeUnixNano, 'server span starts after its client span ended').to.equal(true);
   });
 
   it('shows every retry: one attempt span per try, the failed one marked, each with its own SERVER span', async () => {

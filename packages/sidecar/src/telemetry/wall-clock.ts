@@ -8,19 +8,44 @@ let anchorWallMs = 0;
 let anchorMonoMs = 0;
 let timer: NodeJS.Timeout | undefined;
 
+/** An anchor is trusted when the tick was pinned down to within this many ms. */
+const BRACKET_MS = 0.02;
+/** Tries per anchoring (each waits for one millisecond tick). */
+const ATTEMPTS = 5;
+
 /**
  * Waits for Date.now() to tick over and records the monotonic clock at that instant, so the anchor
- * is exact to within microseconds instead of a millisecond. Costs at most 1 ms, once a minute,
- * off the request path. Between anchors the wall clock may be stepped (NTP, a resumed VM: steps
- * of seconds were seen on the development VM); span times follow the monotonic clock until the
- * next anchor, which is why the access log reads Date.now() itself.
+ * is exact to within microseconds instead of a millisecond. The tick is pinned between a
+ * monotonic reading taken before the last call that still saw the old millisecond and one taken
+ * after the call that saw the new one; if the process was descheduled in between (a loaded
+ * machine), that bracket is wide and the anchor would be off by as long, so it tries again, up to
+ * ATTEMPTS ticks, and keeps the narrowest. Costs about 1 ms, once a minute, off the request path.
+ * Between anchors the wall clock may be stepped (NTP, a resumed VM: steps of seconds were seen on
+ * the development VM); span times follow the monotonic clock until the next anchor, which is why
+ * the access log reads Date.now() itself.
  */
 export function anchorWallClock(): void {
-  const start = Date.now();
-  let now = Date.now();
-  while (now === start) now = Date.now();
-  anchorMonoMs = performance.now();
-  anchorWallMs = now;
+  let widest = Infinity;
+  for (let attempt = 0; attempt < ATTEMPTS && widest > BRACKET_MS; attempt++) {
+    const start = Date.now();
+    let lower = -Infinity;
+    let now = start;
+    let upper = 0;
+    for (;;) {
+      const before = performance.now();
+      now = Date.now();
+      if (now !== start) {
+        upper = performance.now();
+        break;
+      }
+      lower = before;
+    }
+    if (upper - lower < widest) {
+      widest = upper - lower;
+      anchorMonoMs = (lower + upper) / 2;
+      anchorWallMs = now;
+    }
+  }
 }
 
 /**
