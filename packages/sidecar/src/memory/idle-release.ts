@@ -94,7 +94,7 @@ export class IdleMemoryRelease {
     const mb = (b: number): number => Math.round(b / 104857.6) / 10;
     this.#options.logger.debug('idle: memory given back', {
       collection: r.collection, trimmed: r.trimmed, collectMs: Math.round(r.collectMs * 10) / 10, trimMs: Math.round(r.trimMs * 10) / 10,
-      rssMb: [mb(r.rssBefore), mb(r.rssAfter)], anonMb: [mb(r.anonBefore), mb(r.anonAfter)], heapTotalMb: [mb(r.heapBefore), mb(r.heapAfter)],
+      rssMb: [mb(r.rssBefore), mb(r.rssCollected), mb(r.rssAfter)], anonMb: [mb(r.anonBefore), mb(r.anonAfter)], heapTotalMb: [mb(r.heapBefore), mb(r.heapAfter)],
     });
   }
 }

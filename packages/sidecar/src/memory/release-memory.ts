@@ -15,6 +15,8 @@ export interface MemoryReleased {
   readonly trimMs: number;
   /** Resident memory in bytes (VmRSS, and its anonymous part RssAnon); 0 where /proc is missing. */
   readonly rssBefore: number;
+  /** VmRSS between the collection and the trim: what each of the two gave back. */
+  readonly rssCollected: number;
   readonly rssAfter: number;
   readonly anonBefore: number;
   readonly anonAfter: number;
@@ -41,15 +43,18 @@ export function releaseMemory(native: NativeMemory): MemoryReleased {
   if (native.available) native.collectAll();
   else fullCollection()();
   const t1 = performance.now();
-  const trimmed = native.trim() !== undefined;
+  const collected = residentMemory();
   const t2 = performance.now();
+  const trimmed = native.trim() !== undefined;
+  const t3 = performance.now();
   const after = residentMemory();
   return {
     collection: native.available ? 'last-resort' : 'full',
     trimmed,
     collectMs: t1 - t0,
-    trimMs: t2 - t1,
+    trimMs: t3 - t2,
     rssBefore: before.rss,
+    rssCollected: collected.rss,
     rssAfter: after.rss,
     anonBefore: before.anon,
     anonAfter: after.anon,
