@@ -9,7 +9,8 @@
  * the sidecars' idle memory release, 5 s by default). Prints one JSON report to stdout.
  * `--env K=V` adds to the sidecars' environment (MALLOC_ARENA_MAX=2, NODE_OPTIONS flags);
  * `--policy FILE` is applied with weftctl before any load (a ServicePolicy for `web`, say);
- * `--sidecar-arg=--memory-release-idle=0s` adds a flag to every sidecar.
+ * `--sidecar-arg=--memory-release-idle=0s` adds a flag to every sidecar; `--ready-idle-seconds N`
+ * adds a mark N s after the ready one, before any load.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -23,7 +24,7 @@ import { ensureTools } from './tools';
 import { FILES, startUpstreams } from './upstreams';
 
 const { values } = parseArgs({
-  options: { rate: { type: 'string', default: '500' }, seconds: { type: 'string', default: '10' }, heap: { type: 'boolean', default: false }, env: { type: 'string', multiple: true, default: [] }, 'slow-ms': { type: 'string', default: '20' }, policy: { type: 'string' }, 'sidecar-arg': { type: 'string', multiple: true, default: [] }, 'idle-seconds': { type: 'string', default: '10' }, keep: { type: 'boolean', default: false } },
+  options: { rate: { type: 'string', default: '500' }, seconds: { type: 'string', default: '10' }, heap: { type: 'boolean', default: false }, env: { type: 'string', multiple: true, default: [] }, 'slow-ms': { type: 'string', default: '20' }, policy: { type: 'string' }, 'sidecar-arg': { type: 'string', multiple: true, default: [] }, 'idle-seconds': { type: 'string', default: '10' }, 'ready-idle-seconds': { type: 'string', default: '0' }, keep: { type: 'boolean', default: false } },
 });
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -57,6 +58,12 @@ async function main(): Promise<void> {
     };
     await sleep(2000);
     await mark('ready');
+    // Start-up is a burst too: with --ready-idle-seconds, a mark once the sidecars have been idle that long.
+    const readyIdle = Number(values['ready-idle-seconds']);
+    if (readyIdle > 0) {
+      await sleep(readyIdle * 1000);
+      await mark(`ready, idle ${readyIdle} s`);
+    }
     const wrk = wrkMax(target, FILES['1k'].path, 4);
     await sleep(3000);
     await mark('during wrk -c32');
