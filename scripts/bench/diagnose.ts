@@ -5,9 +5,12 @@
  * GC pauses, event-loop stalls and socket counts at four points: ready (before any load), idle
  * during and after a warm-up (wrk 4 s), after an open-loop run at --rate, and after 2 s of idle again. The
  * open-loop run is in this process so each slow request's due time can be set against the
- * sidecars' GC pauses and stalls (all on the wall clock). Prints one JSON report to stdout.
+ * sidecars' GC pauses and stalls (all on the wall clock), and after --idle-seconds of idle (past
+ * the sidecars' idle memory release, 5 s by default). Prints one JSON report to stdout.
  * `--env K=V` adds to the sidecars' environment (MALLOC_ARENA_MAX=2, NODE_OPTIONS flags);
- * `--policy FILE` is applied with weftctl before any load (a ServicePolicy for `web`, say).
+ * `--policy FILE` is applied with weftctl before any load (a ServicePolicy for `web`, say);
+ * `--sidecar-arg=--memory-release-idle=0s` adds a flag to every sidecar; `--ready-idle-seconds N`
+ * adds a mark N s after the ready one, before any load.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -21,7 +24,7 @@ import { ensureTools } from './tools';
 import { FILES, startUpstreams } from './upstreams';
 
 const { values } = parseArgs({
-  options: { rate: { type: 'string', default: '500' }, seconds: { type: 'string', default: '10' }, heap: { type: 'boolean', default: false }, env: { type: 'string', multiple: true, default: [] }, 'slow-ms': { type: 'string', default: '20' }, policy: { type: 'string' }, keep: { type: 'boolean', default: false } },
+  options: { rate: { type: 'string', default: '500' }, seconds: { type: 'string', default: '10' }, heap: { type: 'boolean', default: false }, env: { type: 'string', multiple: true, default: [] }, 'slow-ms': { type: 'string', default: '20' }, policy: { type: 'string' }, 'sidecar-arg': { type: 'string', multiple: true, default: [] }, 'idle-seconds': { type: 'string', default: '10' }, 'ready-idle-seconds': { type: 'string', default: '0' }, keep: { type: 'boolean', default: false } },
 });
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -38,7 +41,7 @@ async function main(): Promise<void> {
     for (const kv of values.env ?? []) extra[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
     const preload = `--require ${path.join(__dirname, 'diagnose-preload.js')}`;
     const env = { ...extra, NODE_OPTIONS: [preload, extra['NODE_OPTIONS'] ?? ''].join(' ').trim(), WEFT_BENCH_DIAG_DIR: diagDir, ...(values.heap ? { WEFT_BENCH_DIAG_HEAP: '1' } : {}) };
-    weft = await startWeftPair(upstreams, { sidecarEnv: env });
+    weft = await startWeftPair(upstreams, { sidecarEnv: env, sidecarArgs: values['sidecar-arg'] ?? [] });
     if (values.policy) {
       const applied = await weft.mesh.weftctl(['apply', '-f', values.policy]);
       if (applied.code !== 0) throw new Error(`weftctl apply -f ${values.policy} failed: ${applied.stderr.trim()}`);
@@ -55,6 +58,12 @@ async function main(): Promise<void> {
     };
     await sleep(2000);
     await mark('ready');
+    // Start-up is a burst too: with --ready-idle-seconds, a mark once the sidecars have been idle that long.
+    const readyIdle = Number(values['ready-idle-seconds']);
+    if (readyIdle > 0) {
+      await sleep(readyIdle * 1000);
+      await mark(`ready, idle ${readyIdle} s`);
+    }
     const wrk = wrkMax(target, FILES['1k'].path, 4);
     await sleep(3000);
     await mark('during wrk -c32');
@@ -75,9 +84,17 @@ async function main(): Promise<void> {
     await mark(`after ${rate} req/s`);
     await sleep(2000);
     await mark('idle again');
+    const idleSeconds = Number(values['idle-seconds']);
+    if (idleSeconds > 2) {
+      await sleep((idleSeconds - 2) * 1000);
+      await mark(`idle ${idleSeconds} s later`);
+    }
     const reports: Record<string, unknown[]> = {};
     for (const [role, pid] of Object.entries(pids)) reports[role] = marks.map((m, i) => ({ mark: m, ...JSON.parse(fs.readFileSync(path.join(diagDir, `${pid}-${i + 1}.json`), 'utf8')) }));
-    process.stdout.write(`${JSON.stringify({ figures, slow, reports }, null, 1)}\n`);
+    // The sidecars' own account of each idle release (logged at debug: `--env WEFT_LOG_LEVEL=debug`).
+    const released = (proc: { lines(): readonly { json?: Record<string, unknown> }[] }): unknown[] => proc.lines().map((l) => l.json).filter((j) => j?.['msg'] === 'idle: memory given back');
+    const releases = { client: released(weft.sidecars.client.proc), server: released(weft.sidecars.http.proc) };
+    process.stdout.write(`${JSON.stringify({ figures, slow, reports, releases }, null, 1)}\n`);
     if (values.keep || values.heap) {
       const keep = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-diag-kept-'));
       for (const f of fs.readdirSync(diagDir)) fs.copyFileSync(path.join(diagDir, f), path.join(keep, f));

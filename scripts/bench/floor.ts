@@ -8,7 +8,8 @@
  * price tracing in the same run. With `--raw`, also the raw floor (floor-raw-proxy.ts: node:net and
  * node:tls with a minimal codec of its own instead of node:http and undici), to price those two;
  * with `--nginx`, also the nginx pair (pair-nginx.ts), so that every figure of issue 9's bar is in
- * one run. Both are off by default, so runs without them stay comparable. With `--against DIR`, a
+ * one run. `--against-env K=V` (repeatable) runs the --against pair's sidecars with K=V in their
+ * environment (`--against . --against-env MALLOC_ARENA_MAX=2` prices a process setting on this build). Both are off by default, so runs without them stay comparable. With `--against DIR`, a
  * second Weft pair whose sidecars run another build (DIR: a built checkout, e.g. a `git worktree`
  * of the commit before a change) next to this one's, so a change on the request path is measured
  * against its baseline in one run, on the same machine state. With `--concurrent` (only with
@@ -41,7 +42,7 @@ const { values } = parseArgs({
   // prettier-ignore
   options: { slots: { type: 'string', default: '4' }, seconds: { type: 'string', default: '6' }, rate: { type: 'string' }, sampling: { type: 'string' },
     raw: { type: 'boolean', default: false }, nginx: { type: 'boolean', default: false }, against: { type: 'string' },
-    concurrent: { type: 'boolean', default: false } },
+    'against-env': { type: 'string', multiple: true, default: [] }, concurrent: { type: 'boolean', default: false } },
 });
 const slots = Math.max(1, Math.round(Number(values.slots)));
 const seconds = Math.max(1, Math.round(Number(values.seconds)));
@@ -52,6 +53,8 @@ const log = (text: string): void => void process.stderr.write(`${text}\n`);
 /** The other build's sidecar program, when comparing two builds. */
 const againstScript = values.against === undefined ? undefined : path.resolve(values.against, 'packages', 'sidecar', 'bin', 'weft-sidecar.js');
 if (againstScript !== undefined && !fs.existsSync(againstScript)) throw new Error(`--against: ${againstScript} does not exist (give a checkout's root, built with npm run build)`);
+const againstEnv: Record<string, string> = {};
+for (const kv of values['against-env'] ?? []) againstEnv[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
 if (values.concurrent && againstScript === undefined) throw new Error('--concurrent loads this build and the --against build side by side: give --against');
 
 interface Contender {
@@ -124,11 +127,12 @@ async function main(): Promise<void> {
     const candidate = contenders.find((c) => c.label.startsWith('Weft pair'));
     let baseline: Contender | undefined;
     if (againstScript !== undefined) {
-      const weft = await startWeftPair(upstreams, { sidecarScript: againstScript });
+      const weft = await startWeftPair(upstreams, { sidecarScript: againstScript, ...(Object.keys(againstEnv).length > 0 ? { sidecarEnv: againstEnv } : {}) });
       pairs.push(weft);
       const proxies = weft.proxies('http');
       if (!proxies.client || !proxies.server) throw new Error('the Weft pair has no client or server sidecar');
-      baseline = { label: `Weft pair (${values.against})`, target: weft.target('http'), client: proxies.client, server: proxies.server };
+      const env = Object.entries(againstEnv).map(([k, v]) => ` ${k}=${v}`).join('');
+      baseline = { label: `Weft pair (${values.against}${env})`, target: weft.target('http'), client: proxies.client, server: proxies.server };
       contenders.push(baseline);
     }
     for (const c of contenders) await wrkMax(c.target, FILES['1k'].path, 2); // warm-up

@@ -19,6 +19,8 @@ export interface WeftPairOptions {
   readonly samplingPercent?: number;
   /** Another build's `packages/sidecar/bin/weft-sidecar.js` for the sidecars (the control plane stays this checkout's). */
   readonly sidecarScript?: string;
+  /** Extra flags for every sidecar (`bench:diagnose --sidecar-arg`). */
+  readonly sidecarArgs?: readonly string[];
 }
 
 async function meshConfig(mesh: Mesh, receiver: OtlpReceiver, samplingPercent: number | undefined): Promise<void> {
@@ -35,7 +37,7 @@ export async function startWeftPair(upstreams: Upstreams, options: WeftPairOptio
     const cp = await mesh.startControlPlane();
     await meshConfig(mesh, receiver, options.samplingPercent);
     const start = async (service: string, appPort: number, extraArgs: string[] = []): Promise<Sidecar> =>
-      mesh.startSidecar({ service, appPort, token: await mesh.createToken(service), controlPlane: cp.endpoint, extraArgs, ...(options.sidecarEnv ? { env: options.sidecarEnv } : {}), ...(options.sidecarScript ? { script: options.sidecarScript } : {}) });
+      mesh.startSidecar({ service, appPort, token: await mesh.createToken(service), controlPlane: cp.endpoint, extraArgs: [...extraArgs, ...(options.sidecarArgs ?? [])], ...(options.sidecarEnv ? { env: options.sidecarEnv } : {}), ...(options.sidecarScript ? { script: options.sidecarScript } : {}) });
     const [caller, web, echo] = await Promise.all([
       start('bench-client', upstreams.httpPort),
       start(WEFT_HTTP_SERVICE, upstreams.httpPort),

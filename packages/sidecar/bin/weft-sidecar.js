@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --max-old-space-size=256 --liftoff-only
+#!/usr/bin/env -S node --max-semi-space-size=2 --max-old-space-size=256 --liftoff-only --v8-pool-size=1
 'use strict';
 // --max-semi-space-size=2 (MB): V8 grows the young generation to 2 x 16 MB by default. 2 MB keeps
 // 10-12 MB out of RSS under load, for 8-20% more CPU per request than 8 MB (more scavenges):
@@ -12,6 +12,10 @@
 // wasm the sidecar runs is undici's llhttp (HTTP/1.1 responses from the local app); its tier-up compile
 // took 25-30 MB of RSS for a moment, which was the client sidecar's peak, for 1-2 us less CPU
 // per response (same section). JavaScript is still optimized as usual.
+// --v8-pool-size=1: one V8 worker thread (for concurrent marking, parallel scavenges, background
+// compiles) instead of Node's four, so fewer malloc arenas and thread stacks: peak RSS 3-5 MB lower
+// on both sidecars at 500 req/s, CPU per request within noise at 500 req/s and at full load
+// (docs/performance.md, "Session 9: giving memory back when idle").
 // Launchers that run `node weft-sidecar.js` pass the shebang's flags themselves (the systemd
 // unit, @weft/harness).
 // The sidecar runs from one bundled file (scripts/bundle-sidecar.ts, built by `npm run build`): a

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 'use strict';
-// Builds the SO_ORIGINAL_DST addon at install time (`npm ci` runs a workspace package's own
-// install script). Against the headers of the node that runs this (--nodedir), so nothing is
-// downloaded. A failure is not fatal: the sidecar then runs in explicit-proxy mode only and says
-// so in its log; weft-init and the capture tests say so too.
+// Builds the native addons at install time (`npm ci` runs a workspace package's own install
+// script): SO_ORIGINAL_DST for transparent capture, and the memory calls an idle sidecar makes
+// (malloc_trim, V8's last-resort collection). Against the headers of the node that runs this
+// (--nodedir), so nothing is downloaded. A failure is not fatal: the sidecar then runs in
+// explicit-proxy mode only, gives memory back without trimming malloc, and says both in its log;
+// weft-init and the capture tests say so too.
 const { spawnSync } = require('node:child_process');
 const { existsSync } = require('node:fs');
 const path = require('node:path');
@@ -24,7 +26,7 @@ if (!existsSync(path.join(nodedir, 'include', 'node', 'node_api.h'))) {
 }
 const result = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, '--directory', __dirname], { stdio: 'inherit' });
 if (result.status !== 0) {
-  console.warn('weft: the SO_ORIGINAL_DST addon did not build; transparent capture will be unavailable (explicit-proxy mode still works)');
+  console.warn('weft: the native addons did not build; transparent capture will be unavailable (explicit-proxy mode still works) and idle sidecars will not trim malloc');
 }
 process.exit(0);
 

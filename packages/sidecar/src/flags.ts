@@ -70,6 +70,10 @@ Flags:
   --drain-quiet D             on SIGTERM, the app's outbound ports stay open while the app
                               still calls out, and close once it made no call for D (default
                               ${seconds(SIDECAR_DEFAULTS.drainQuietMs)}); the sidecar exits then, or at the drain timeout
+  --memory-release-idle D     once the sidecar has served no request for D (and has none in
+                              flight), it gives back the memory the traffic made it take: a
+                              last-resort garbage collection and malloc_trim, once per idle
+                              period, a few tens of ms of CPU (default ${seconds(SIDECAR_DEFAULTS.memoryReleaseIdleMs)}; 0 for never)
   -h, --help                  show this help
   --version                   print the version and exit
 
@@ -91,7 +95,7 @@ const FLAGS = {
   'control-plane': { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, labels: { type: 'string' },
   'inbound-port': { type: 'string' }, 'outbound-port': { type: 'string' }, 'admin-port': { type: 'string' },
   'advertise-address': { type: 'string' }, 'bind-inbound': { type: 'string' }, 'bind-admin': { type: 'string' },
-  'drain-timeout': { type: 'string' }, 'body-idle-timeout': { type: 'string' }, 'drain-quiet': { type: 'string' }, help: { type: 'boolean', short: 'h' }, 'admin-remote-config': { type: 'boolean' },
+  'drain-timeout': { type: 'string' }, 'body-idle-timeout': { type: 'string' }, 'drain-quiet': { type: 'string' }, 'memory-release-idle': { type: 'string' }, help: { type: 'boolean', short: 'h' }, 'admin-remote-config': { type: 'boolean' },
   'app-protocol': { type: 'string' }, 'tcp-forward': { type: 'string', multiple: true }, 'http1-upstream': { type: 'string' },
   'dns-port': { type: 'string' },
   'consul-register': { type: 'string' }, 'consul-token-file': { type: 'string' }, 'consul-check-interval': { type: 'string' },
@@ -143,6 +147,9 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
   const quiet = str('drain-quiet');
   const drainQuietMs = quiet === undefined ? undefined : parseDuration(quiet);
   if (quiet !== undefined && drainQuietMs === undefined) throw new UsageError(`--drain-quiet must be a duration such as 1s or 500ms, got ${JSON.stringify(quiet)}`);
+  const releaseIdle = str('memory-release-idle');
+  const memoryReleaseIdleMs = releaseIdle === undefined ? undefined : parseDuration(releaseIdle);
+  if (releaseIdle !== undefined && memoryReleaseIdleMs === undefined) throw new UsageError(`--memory-release-idle must be a duration such as 5s or 0s, got ${JSON.stringify(releaseIdle)}`);
   const labels = parseLabels(str('labels'));
   const appProtocol = oneOf<AppProtocol>(str('app-protocol'), ['auto', 'http1', 'h2c', 'tcp'], 'app-protocol');
   const http1Upstream = oneOf<Http1Upstream>(str('http1-upstream'), ['http1', 'h2'], 'http1-upstream');
@@ -168,6 +175,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Par
     drainTimeoutMs,
     ...(bodyIdleTimeoutMs !== undefined ? { bodyIdleTimeoutMs } : {}),
     ...(drainQuietMs !== undefined ? { drainQuietMs } : {}),
+    ...(memoryReleaseIdleMs !== undefined ? { memoryReleaseIdleMs } : {}),
     ...(values['admin-remote-config'] === true ? { adminRemoteConfig: true } : {}),
     ...(advertise ? { advertiseAddress: advertise } : {}),
     ...(appProtocol ? { appProtocol } : {}),
@@ -247,7 +255,7 @@ function parseLabels(text: string | undefined): Record<string, string> {
 
 /** What startSidecar runs with: the options checked, every default filled in, addresses parsed. */
 export type ResolvedOptions = SidecarOptions & Required<Pick<SidecarOptions,
-  'namespace' | 'appHost' | 'outboundPort' | 'inboundPort' | 'adminPort' | 'bindInbound' | 'bindAdmin' | 'drainTimeoutMs' | 'drainQuietMs' | 'bodyIdleTimeoutMs'>> & {
+  'namespace' | 'appHost' | 'outboundPort' | 'inboundPort' | 'adminPort' | 'bindInbound' | 'bindAdmin' | 'drainTimeoutMs' | 'drainQuietMs' | 'bodyIdleTimeoutMs' | 'memoryReleaseIdleMs'>> & {
   readonly addresses: ControlPlaneAddresses;
   /** The announced inbound address; port undefined: the inbound listener's. */
   readonly advertise: { readonly host: string; readonly port: number | undefined };
@@ -276,6 +284,7 @@ export function resolveOptions(options: SidecarOptions): ResolvedOptions {
     drainTimeoutMs: options.drainTimeoutMs ?? d.drainTimeoutMs,
     drainQuietMs: options.drainQuietMs ?? d.drainQuietMs,
     bodyIdleTimeoutMs: options.bodyIdleTimeoutMs ?? d.bodyIdleTimeoutMs,
+    memoryReleaseIdleMs: options.memoryReleaseIdleMs ?? d.memoryReleaseIdleMs,
     addresses: controlPlaneAddresses(options.controlPlane),
     advertise: { host: advertise?.host ?? d.advertiseHost, port: advertise?.port },
     consulAgent: options.consulRegister ? consulAgent(options.consulRegister.address) : undefined,

@@ -12,6 +12,8 @@ export type { AppProtocol } from './inbound/local-app';
 export type { Http1Upstream } from './outbound/endpoint/upstream';
 export type { TcpForward } from './outbound/tcp-forward';
 export type { OtlpClientSettings } from './telemetry/otlp-client';
+// What SidecarOverrides.nativeMemory takes: the memory addon loaded from another path.
+export { loadNativeMemory, type NativeMemory } from './memory/native-memory';
 // What startSidecar can throw besides UsageError: a port it cannot listen on, a token or control plane it cannot use.
 export { ListenError, type ListenerKind } from './listen-error';
 export { ControlError, type ControlErrorCode } from './control/errors';

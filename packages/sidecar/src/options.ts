@@ -5,6 +5,7 @@ import type { AppProtocol } from './inbound/local-app';
 import type { InboundOptions } from './inbound/server';
 import { LISTENER_LIMITS } from './listen/mux-listener';
 import type { ProxyListener } from './listener';
+import type { NativeMemory } from './memory/native-memory';
 import type { Http1Upstream } from './outbound/endpoint/upstream';
 import type { OutboundOptions } from './outbound/server';
 import type { TcpForward } from './outbound/tcp-forward';
@@ -30,6 +31,13 @@ export const SIDECAR_DEFAULTS = Object.freeze({
   drainQuietMs: 1_000,
   bodyIdleTimeoutMs: LISTENER_LIMITS.bodyIdleTimeoutMs,
   consulCheckIntervalMs: 10_000,
+  /**
+   * After this long with no request served and none in flight, the sidecar gives back the memory
+   * load made it take, once per idle period (memory/idle-release.ts). Long enough that steady
+   * traffic never sees it, short enough that an idle sidecar sheds its peak well before V8's own
+   * memory reducer would (15-45 s, when it does).
+   */
+  memoryReleaseIdleMs: 5_000,
   /** How long a draining sidecar waits for callers to learn it is gone; an override only. */
   announceMs: 1_000,
 });
@@ -68,6 +76,8 @@ export interface SidecarOptions {
   readonly bodyIdleTimeoutMs?: number;
   /** On SIGTERM the app's ports stay open until the app made no call for this long (default SIDECAR_DEFAULTS.drainQuietMs). */
   readonly drainQuietMs?: number;
+  /** Idle time after which memory is given back (`--memory-release-idle`); 0 never. Default SIDECAR_DEFAULTS.memoryReleaseIdleMs. */
+  readonly memoryReleaseIdleMs?: number;
   readonly logger?: Logger;
   /** Aborting cancels start-up (SIGTERM while still waiting for the control plane). */
   readonly signal?: AbortSignal;
@@ -99,4 +109,6 @@ export interface SidecarOverrides {
   readonly renewBackoff?: BackoffOptions;
   /** How long a draining sidecar waits for callers to learn it is gone (default 1 s). */
   readonly announceMs?: number;
+  /** The native memory calls (a test gives one loaded from a path where no addon is). */
+  readonly nativeMemory?: NativeMemory;
 }

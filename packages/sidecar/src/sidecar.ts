@@ -18,6 +18,9 @@ import { JoinToken } from './control/join-token';
 import { proxyVersion } from './control/proxy-version';
 import { resolveOptions } from './flags';
 import { startInbound } from './inbound/server';
+import { IdleMemoryRelease } from './memory/idle-release';
+import { nativeMemory } from './memory/native-memory';
+import { releaseMemory, type MemoryReleased } from './memory/release-memory';
 import { LISTENER_LIMITS, type ListenerLimits } from './listen/mux-listener';
 import { ListenError, type ListenerKind } from './listen-error';
 import { untilQuiet } from './app-quiet';
@@ -100,6 +103,12 @@ export async function startSidecar(given: SidecarOptions): Promise<RunningSideca
     }
     const capture = originalDstReader();
     if (!capture.available) logger.info('transparent capture is unavailable; serving as an explicit proxy only', { reason: capture.reason });
+    if (options.memoryReleaseIdleMs > 0) {
+      const native = o.nativeMemory ?? nativeMemory();
+      // Said once here, not at each release.
+      if (!native.available) logger.info('the memory addon is unavailable: an idle sidecar collects its heap with an ordinary full collection and does not trim malloc', { reason: native.reason });
+      sidecar.releaseMemoryWhenIdle(options.memoryReleaseIdleMs, () => releaseMemory(native), logger.child({ component: 'memory' }));
+    }
     const announced = { host: advertise.host, port: advertise.port ?? inbound.port };
     sidecar.connect(new ControlClient({
       addresses, trustDomain: self.trustDomain, self, identity: sidecar.identity, config: sidecar.config, advertiseAddress: formatHostPort(announced), appPort: options.appPort,
@@ -151,6 +160,7 @@ class Sidecar {
   #metrics: LifecycleMetrics | undefined;
   #control: ControlClient | undefined;
   #consul: ConsulRegistration | undefined;
+  #memory: IdleMemoryRelease | undefined;
   #listenersUp = false;
   #draining = false;
   #stopping: Promise<void> | undefined;
@@ -221,6 +231,13 @@ class Sidecar {
     return this.#admin?.port ?? 0;
   }
 
+  /** Gives memory back once the listeners have gone idle (memory/idle-release.ts); stopped by drain. */
+  releaseMemoryWhenIdle(idleMs: number, release: () => MemoryReleased, logger: Logger): void {
+    const listeners = [...(this.#inbound ? [this.#inbound.listener] : []), ...this.#appFacing.map((l) => l.listener)];
+    this.#memory = new IdleMemoryRelease({ listeners: () => listeners, idleMs, release, logger });
+    this.#memory.start();
+  }
+
   /** Registers once the sidecar is ready (Consul's first check then passes); drain deregisters. */
   registerInConsul(registration: ConsulRegistration): void {
     this.#consul = registration;
@@ -249,6 +266,7 @@ class Sidecar {
     this.#stopping ??= (async () => {
       const startedAt = Date.now();
       this.#draining = true;
+      this.#memory?.stop();
       // Out of Consul first, so that nothing keeps sending here because the catalog still lists it.
       const deregistered = this.#consul?.stop();
       if (budgetMs > 0 && this.#control) {
@@ -302,6 +320,7 @@ class Sidecar {
       config: this.config.current,
       identityState: this.#boot?.identityClient.state,
       control: this.#control?.state,
+      memory: this.#memory?.state(),
     };
   }
 }

@@ -29,6 +29,13 @@ describe('weft-sidecar flags', () => {
     expect(options([...BASE, '--admin-remote-config']).adminRemoteConfig).to.equal(true);
   });
 
+  it('gives memory back after 5 s idle unless --memory-release-idle says otherwise (0s: never)', () => {
+    expect(options(BASE).memoryReleaseIdleMs).to.equal(undefined);
+    expect(resolveOptions(options(BASE)).memoryReleaseIdleMs).to.equal(5_000);
+    expect(options([...BASE, '--memory-release-idle', '30s']).memoryReleaseIdleMs).to.equal(30_000);
+    expect(options([...BASE, '--memory-release-idle', '0s']).memoryReleaseIdleMs).to.equal(0);
+  });
+
   it('registers in Consul only with --consul-register, reading the token from --consul-token-file', () => {
     expect(options(BASE).consulRegister).to.equal(undefined);
     expect(options([...BASE, '--consul-register', '127.0.0.1:8500', '--consul-check-interval', '2s']).consulRegister).to.deep.equal({ address: '127.0.0.1:8500', checkIntervalMs: 2_000 });
@@ -74,6 +81,7 @@ describe('weft-sidecar flags', () => {
     ['an admin port above 65535', [...BASE, '--admin-port', '99999'], /--admin-port must be a port number/],
     ['a bad body idle timeout', [...BASE, '--body-idle-timeout', 'long'], /--body-idle-timeout must be a duration/],
     ['a bad drain quiet time', [...BASE, '--drain-quiet', 'later'], /--drain-quiet must be a duration/],
+    ['a bad memory release idle time', [...BASE, '--memory-release-idle', 'often'], /--memory-release-idle must be a duration/],
     ['a second control plane address without a port', [...BASE.slice(0, 4), '--control-plane', '127.0.0.1:15012,cp2', ...BASE.slice(6)], /--control-plane must be HOST:PORT/],
     ['an unreadable token file', [...BASE.slice(0, 6), '--token-file', '/nonexistent'], /--token-file \/nonexistent: ENOENT/],
     ['an unknown flag', [...BASE, '--colour', 'blue'], /colour/],
@@ -93,6 +101,7 @@ describe('sidecar options for embedders (resolveOptions, startSidecar)', () => {
     expect(o).to.deep.include({
       namespace: 'default', appHost: '127.0.0.1', outboundPort: 15001, inboundPort: 15006, adminPort: 15000,
       bindInbound: '0.0.0.0', bindAdmin: '0.0.0.0', drainTimeoutMs: 10_000, drainQuietMs: 1_000, bodyIdleTimeoutMs: 30_000,
+      memoryReleaseIdleMs: 5_000,
     });
     expect(o.advertise).to.deep.equal({ host: SIDECAR_DEFAULTS.advertiseHost, port: undefined });
     expect(o.addresses.toString()).to.equal('127.0.0.1:15012');

@@ -2,6 +2,7 @@ import type { CompiledConfig } from '../config/compiled-config';
 import type { ControlState } from '../control/control-client';
 import type { IdentityState } from '../control/identity-client';
 import type { IdentityMaterial } from '../control/identity-material';
+import type { IdleReleaseState } from '../memory/idle-release';
 import type { Telemetry } from '../telemetry/telemetry';
 
 export interface LifecycleFacts {
@@ -11,6 +12,7 @@ export interface LifecycleFacts {
   readonly identityState?: IdentityState;
   readonly control?: ControlState;
   readonly config?: CompiledConfig;
+  readonly memory?: IdleReleaseState;
 }
 
 /**
@@ -43,6 +45,12 @@ export class LifecycleMetrics {
       if (facts.control.lastNack) {
         t.setGauge('weft_config_last_nack_timestamp_seconds', 'When the last pushed config was rejected (Unix seconds).', facts.control.lastNack.atMs / 1000);
       }
+    }
+    if (facts.memory) {
+      const m = facts.memory;
+      t.setTotal('weft_sidecar_memory_released_total', 'Times the sidecar gave memory back after going idle (a full collection and malloc_trim, once per idle period).', m.releases);
+      t.setTotal('weft_sidecar_memory_released_bytes_total', 'How much resident memory (VmRSS) those releases gave back, summed, in bytes.', m.rssReleasedBytes);
+      t.setTotal('weft_sidecar_memory_release_seconds_total', 'Main-thread time those releases took, summed (they run only with no request in flight).', m.releaseSeconds);
     }
     const version = facts.config?.version;
     if (version !== undefined && version !== this.#version) {

@@ -2,6 +2,7 @@ import type { CompiledConfig } from '../config/compiled-config';
 import type { ControlState } from '../control/control-client';
 import type { IdentityState } from '../control/identity-client';
 import type { IdentityMaterial } from '../control/identity-material';
+import type { IdleReleaseState } from '../memory/idle-release';
 import type { LifecycleFacts } from './lifecycle-metrics';
 import type { Readiness } from './server';
 
@@ -13,6 +14,7 @@ export interface StatusParts {
   readonly config: CompiledConfig | undefined;
   readonly identityState: IdentityState | undefined;
   readonly control: ControlState | undefined;
+  readonly memory?: IdleReleaseState | undefined;
 }
 
 /**
@@ -31,7 +33,7 @@ export function readinessOf(parts: StatusParts, now = Date.now()): Readiness {
 /** What /config and the lifecycle gauges are built from. */
 export function factsOf(parts: StatusParts): LifecycleFacts & { readonly readiness: Readiness } {
   const readiness = readinessOf(parts);
-  const { identity, config, identityState, control } = parts;
+  const { identity, config, identityState, control, memory } = parts;
   return {
     readiness,
     ready: readiness.ready,
@@ -40,5 +42,6 @@ export function factsOf(parts: StatusParts): LifecycleFacts & { readonly readine
     ...(identityState ? { identityState } : {}),
     ...(control ? { control } : {}),
     ...(config ? { config } : {}),
+    ...(memory ? { memory } : {}),
   };
 }

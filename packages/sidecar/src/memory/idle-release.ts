@@ -1,0 +1,100 @@
+import type { Logger } from '@weft/api';
+import type { ProxyListener } from '../listener';
+import type { MemoryReleased } from './release-memory';
+
+/** What an idle release needs from the sidecar's listeners: the counters the request path keeps anyway. */
+export type ActivitySource = Pick<ProxyListener, 'inFlight' | 'served'>;
+
+export interface IdleReleaseOptions {
+  /** The listeners whose traffic counts (inbound and the app's ports). */
+  readonly listeners: () => readonly ActivitySource[];
+  /** How long nothing may have been served, and nothing be in flight, before memory is given back. */
+  readonly idleMs: number;
+  readonly release: () => MemoryReleased;
+  readonly logger: Logger;
+}
+
+/** Counts for /metrics. */
+export interface IdleReleaseState {
+  readonly releases: number;
+  /** Sum over releases of how much VmRSS fell (bytes; a release that found nothing adds 0). */
+  readonly rssReleasedBytes: number;
+  /** Sum of the main-thread time the releases took (collection and trim), seconds. */
+  readonly releaseSeconds: number;
+  readonly last: MemoryReleased | undefined;
+}
+
+/**
+ * Gives memory back once a sidecar has gone idle: it served requests (or started up, which is a
+ * burst of its own), then served none and had none in flight for `idleMs`. Once per idle period:
+ * the next release waits for traffic to come and go again. Envoy's overload manager does the
+ * same under pressure (`shrink_heap`, tcmalloc's release); a sidecar's bursts are what grow its
+ * heap and arenas, and V8 and glibc keep most of that after the burst.
+ *
+ * One timer per sidecar, a tick a second at most (unref'd); the request path gives nothing more
+ * than the served and in-flight counts its listeners keep already (app-quiet.ts reads the same).
+ * The release itself is synchronous and runs from the tick only when nothing is in flight, so it
+ * never pauses a request.
+ */
+export class IdleMemoryRelease {
+  readonly #options: IdleReleaseOptions;
+  readonly #tickMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #seen = -1;
+  #quietSince = 0;
+  /** Traffic (or the start-up) happened since the last release. */
+  #armed = true;
+  #releases = 0;
+  #rssReleasedBytes = 0;
+  #releaseSeconds = 0;
+  #last: MemoryReleased | undefined;
+
+  constructor(options: IdleReleaseOptions) {
+    this.#options = options;
+    this.#tickMs = Math.max(50, Math.min(1_000, Math.floor(options.idleMs / 4)));
+  }
+
+  start(): void {
+    if (this.#timer || !(this.#options.idleMs > 0)) return;
+    this.#quietSince = Date.now();
+    this.#timer = setInterval(() => this.#tick(), this.#tickMs).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  state(): IdleReleaseState {
+    return { releases: this.#releases, rssReleasedBytes: this.#rssReleasedBytes, releaseSeconds: this.#releaseSeconds, last: this.#last };
+  }
+
+  #tick(): void {
+    const listeners = this.#options.listeners();
+    let served = 0;
+    let busy = false;
+    for (const l of listeners) {
+      served += l.served();
+      if (l.inFlight() > 0) busy = true;
+    }
+    const now = Date.now();
+    if (served !== this.#seen || busy) {
+      if (served !== this.#seen && this.#seen >= 0) this.#armed = true;
+      this.#seen = served;
+      this.#quietSince = now;
+      return;
+    }
+    if (!this.#armed || now - this.#quietSince < this.#options.idleMs) return;
+    this.#armed = false;
+    const r = this.#options.release();
+    this.#releases += 1;
+    this.#rssReleasedBytes += Math.max(0, r.rssBefore - r.rssAfter);
+    this.#releaseSeconds += (r.collectMs + r.trimMs) / 1000;
+    this.#last = r;
+    const mb = (b: number): number => Math.round(b / 104857.6) / 10;
+    this.#options.logger.debug('idle: memory given back', {
+      collection: r.collection, trimmed: r.trimmed, collectMs: Math.round(r.collectMs * 10) / 10, trimMs: Math.round(r.trimMs * 10) / 10,
+      rssMb: [mb(r.rssBefore), mb(r.rssCollected), mb(r.rssAfter)], anonMb: [mb(r.anonBefore), mb(r.anonAfter)], heapTotalMb: [mb(r.heapBefore), mb(r.heapAfter)],
+    });
+  }
+}
