@@ -29,10 +29,10 @@ describe('weft-sidecar flags', () => {
     expect(options([...BASE, '--admin-remote-config']).adminRemoteConfig).to.equal(true);
   });
 
-  it('gives memory back after 5 s idle unless --memory-release-idle says otherwise (0s: never)', () => {
+  it('gives memory back after 30 s idle unless --memory-release-idle says otherwise (0s: never)', () => {
     expect(options(BASE).memoryReleaseIdleMs).to.equal(undefined);
-    expect(resolveOptions(options(BASE)).memoryReleaseIdleMs).to.equal(5_000);
-    expect(options([...BASE, '--memory-release-idle', '30s']).memoryReleaseIdleMs).to.equal(30_000);
+    expect(resolveOptions(options(BASE)).memoryReleaseIdleMs).to.equal(30_000);
+    expect(options([...BASE, '--memory-release-idle', '5s']).memoryReleaseIdleMs).to.equal(5_000);
     expect(options([...BASE, '--memory-release-idle', '0s']).memoryReleaseIdleMs).to.equal(0);
   });
 
@@ -101,7 +101,7 @@ describe('sidecar options for embedders (resolveOptions, startSidecar)', () => {
     expect(o).to.deep.include({
       namespace: 'default', appHost: '127.0.0.1', outboundPort: 15001, inboundPort: 15006, adminPort: 15000,
       bindInbound: '0.0.0.0', bindAdmin: '0.0.0.0', drainTimeoutMs: 10_000, drainQuietMs: 1_000, bodyIdleTimeoutMs: 30_000,
-      memoryReleaseIdleMs: 5_000,
+      memoryReleaseIdleMs: 30_000,
     });
     expect(o.advertise).to.deep.equal({ host: SIDECAR_DEFAULTS.advertiseHost, port: undefined });
     expect(o.addresses.toString()).to.equal('127.0.0.1:15012');
