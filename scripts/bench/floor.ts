@@ -124,7 +124,9 @@ async function main(): Promise<void> {
     const candidate = contenders.find((c) => c.label.startsWith('Weft pair'));
     let baseline: Contender | undefined;
     if (againstScript !== undefined) {
-      const weft = await startWeftPair(upstreams, { sidecarScript: againstScript });
+      // At the first sampling given, so that `--sampling 100,0 --against DIR` compares tracing's cost too.
+      const sampling = samplings[0];
+      const weft = await startWeftPair(upstreams, sampling === undefined ? { sidecarScript: againstScript } : { sidecarScript: againstScript, samplingPercent: sampling });
       pairs.push(weft);
       const proxies = weft.proxies('http');
       if (!proxies.client || !proxies.server) throw new Error('the Weft pair has no client or server sidecar');
