@@ -201,11 +201,17 @@ class BoundedQueue {
 }
 
 /**
- * Hands a span to the batch processor only when the bounded queue has room for it: encoded at
- * once (see EncodedSpan) when the exporter serializes with Weft's encoder, so only its bytes wait
- * for the batch.
+ * Hands a span to the batch processor only when the bounded queue has room for it: encoded first
+ * (see EncodedSpan) when the exporter serializes with Weft's encoder, so only its bytes wait for
+ * the batch. Spans are encoded once per turn of the event loop, all those that ended in it
+ * together: encoding each one alone as it ended ran the encoder with cold caches between
+ * requests, and on a loaded host cost more than it saved; at the end of the turn the spans are
+ * still young (no scavenge has copied them) and are dropped before the next.
  */
 class BoundedSpanProcessor implements tracing.SpanProcessor {
+  readonly #ended: tracing.ReadableSpan[] = [];
+  #scheduled = false;
+
   constructor(
     readonly inner: tracing.SpanProcessor,
     readonly bound: BoundedQueue,
@@ -218,14 +224,32 @@ class BoundedSpanProcessor implements tracing.SpanProcessor {
 
   onEnd(span: tracing.ReadableSpan): void {
     if (!this.bound.take()) return;
-    this.inner.onEnd(this.encoder ? asQueued(this.encoder.encode(span)) : span);
+    if (!this.encoder) {
+      this.inner.onEnd(span);
+      return;
+    }
+    this.#ended.push(span);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#encodeEnded);
   }
 
+  readonly #encodeEnded = (): void => {
+    this.#scheduled = false;
+    const encoder = this.encoder;
+    const ended = this.#ended;
+    if (!encoder) return;
+    for (let i = 0; i < ended.length; i++) this.inner.onEnd(asQueued(encoder.encode(ended[i] as tracing.ReadableSpan)));
+    ended.length = 0;
+  };
+
   forceFlush(): Promise<void> {
+    this.#encodeEnded();
     return this.inner.forceFlush();
   }
 
   shutdown(): Promise<void> {
+    this.#encodeEnded();
     return this.inner.shutdown();
   }
 }
