@@ -64,9 +64,11 @@ async function main(): Promise<void> {
         row: `| ${name} | ${seconds} | ${figures.rate.toFixed(0)} | ${figures.p50.toFixed(2)} / ${figures.p99.toFixed(2)} / ${figures.max.toFixed(2)} | ${figures.errors} | ${peak.toFixed(1)} / ${(client.rssKb() / 1024).toFixed(1)} | ${spans} | ${lost} |`,
       });
     };
-    const port = pair.receiver.port;
-    await runPhase('collector up', phaseSeconds, () => pair.receiver);
-    await pair.receiver.close();
+    const first = pair.receiver;
+    if (!first) throw new Error('the Weft pair has no collecting receiver');
+    const port = first.port;
+    await runPhase('collector up', phaseSeconds, () => first);
+    await first.close();
     await runPhase('collector stopped', downSeconds, () => undefined);
     revived = await startOtlpReceiver({ port });
     await runPhase('collector back', phaseSeconds, () => revived);

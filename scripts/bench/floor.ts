@@ -1,11 +1,13 @@
 /**
- * `npm run bench:floor [-- --slots 4 --seconds 6 --rate 500 --sampling 0,100 --raw --nginx --against DIR --concurrent]`: the Weft pair next
+ * `npm run bench:floor [-- --slots 4 --seconds 6 --rate 500 --sampling 0,100 --collector counting --raw --nginx --against DIR --concurrent]`: the Weft pair next
  * to the floor (floor-proxy.ts: the same building blocks with nothing on top), in the same run, slot by slot
  * interleaved, 1 KiB GETs through each against the same nginx upstream: closed loop with wrk -t1
  * -c32, or with `--rate` at that fixed rate from the open-loop generator (the CPU bar of issue 9 is
  * set at 500 req/s, where per-request costs that batching hides at full load show). With
  * `--sampling`, one Weft pair per tracing sampling percent instead of one at the default (1%), to
- * price tracing in the same run. With `--raw`, also the raw floor (floor-raw-proxy.ts: node:net and
+ * price tracing in the same run; `--collector counting` has them export to a collector that reads
+ * and counts spans (`startOtlpSink`) instead of the harness's receiver, which decodes and keeps
+ * every span in this process, on the same two cores (a fifth of a core at 100% sampling). With `--raw`, also the raw floor (floor-raw-proxy.ts: node:net and
  * node:tls with a minimal codec of its own instead of node:http and undici), to price those two;
  * with `--nginx`, also the nginx pair (pair-nginx.ts), so that every figure of issue 9's bar is in
  * one run. `--against-env K=V` (repeatable) runs the --against pair's sidecars with K=V in their
@@ -41,12 +43,14 @@ import { FILES, startUpstreams } from './upstreams';
 const { values } = parseArgs({
   // prettier-ignore
   options: { slots: { type: 'string', default: '4' }, seconds: { type: 'string', default: '6' }, rate: { type: 'string' }, sampling: { type: 'string' },
-    raw: { type: 'boolean', default: false }, nginx: { type: 'boolean', default: false }, against: { type: 'string' },
+    raw: { type: 'boolean', default: false }, collector: { type: 'string', default: 'collecting' }, nginx: { type: 'boolean', default: false }, against: { type: 'string' },
     'against-env': { type: 'string', multiple: true, default: [] }, concurrent: { type: 'boolean', default: false } },
 });
 const slots = Math.max(1, Math.round(Number(values.slots)));
 const seconds = Math.max(1, Math.round(Number(values.seconds)));
 const rate = values.rate === undefined ? undefined : Math.max(1, Math.round(Number(values.rate)));
+if (values.collector !== 'collecting' && values.collector !== 'counting') throw new Error('--collector: collecting (the harness receiver, decodes and keeps every span) or counting (reads and counts only)');
+const countingCollector = values.collector === 'counting';
 /** Tracing sampling percent of each Weft pair; undefined: the default users get. */
 const samplings: readonly (number | undefined)[] = values.sampling === undefined ? [undefined] : values.sampling.split(',').map((v) => Math.min(100, Math.max(0, Number(v))));
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
@@ -116,7 +120,7 @@ async function main(): Promise<void> {
       contenders.push({ label: 'nginx pair', target: nginx.target('http'), client: proxies.client, server: proxies.server });
     }
     for (const sampling of samplings) {
-      const weft = await startWeftPair(upstreams, sampling === undefined ? {} : { samplingPercent: sampling });
+      const weft = await startWeftPair(upstreams, sampling === undefined ? { countingCollector } : { countingCollector, samplingPercent: sampling });
       pairs.push(weft);
       const proxies = weft.proxies('http');
       if (!proxies.client || !proxies.server) throw new Error('the Weft pair has no client or server sidecar');
@@ -127,7 +131,10 @@ async function main(): Promise<void> {
     const candidate = contenders.find((c) => c.label.startsWith('Weft pair'));
     let baseline: Contender | undefined;
     if (againstScript !== undefined) {
-      const weft = await startWeftPair(upstreams, { sidecarScript: againstScript, ...(Object.keys(againstEnv).length > 0 ? { sidecarEnv: againstEnv } : {}) });
+      // At the first sampling given, so that `--sampling 100,0 --against DIR` compares tracing's cost too.
+      const sampling = samplings[0];
+      const env = Object.keys(againstEnv).length > 0 ? { sidecarEnv: againstEnv } : {};
+      const weft = await startWeftPair(upstreams, { countingCollector, sidecarScript: againstScript, ...env, ...(sampling === undefined ? {} : { samplingPercent: sampling }) });
       pairs.push(weft);
       const proxies = weft.proxies('http');
       if (!proxies.client || !proxies.server) throw new Error('the Weft pair has no client or server sidecar');

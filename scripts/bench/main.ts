@@ -107,7 +107,7 @@ async function run(): Promise<string> {
     await new Promise((r) => setTimeout(r, settleIdleSeconds * 1000));
     idle.push({ when: `${settleIdleSeconds} s after the last slot`, rss: idleRss(configs) });
   }
-  const spans = weft.receiver.spans().length;
+  const spans = weft.receiver?.spans().length ?? 0;
   return [
     `## Results (${new Date().toISOString().slice(0, 16)}Z, ${slotSeconds}s per slot${values.quick ? ', --quick' : ''})`,
     '',

@@ -4,7 +4,7 @@
  * sidecar; behind it one sidecar in front of the HTTP upstream and one (--app-protocol h2c) in
  * front of the gRPC upstream, since a sidecar serves one app protocol.
  */
-import { httpRequest, Mesh, startOtlpReceiver, type OtlpReceiver, type Sidecar } from '@weft/harness';
+import { httpRequest, Mesh, startOtlpReceiver, startOtlpSink, type OtlpReceiver, type OtlpSink, type Sidecar } from '@weft/harness';
 import { grpcEchoCall } from './grpc-echo';
 import type { Configuration, Upstreams } from './configuration';
 import { ProcessSet } from './proc-stats';
@@ -21,21 +21,29 @@ export interface WeftPairOptions {
   readonly sidecarScript?: string;
   /** Extra flags for every sidecar (`bench:diagnose --sidecar-arg`). */
   readonly sidecarArgs?: readonly string[];
+  /**
+   * Export to a collector that only counts what it gets (`startOtlpSink`) instead of the harness's
+   * collecting receiver, which decodes and keeps every span in this process, on the cores the
+   * sidecars are measured on: what a tracing figure at 100% sampling should use.
+   */
+  readonly countingCollector?: boolean;
 }
 
-async function meshConfig(mesh: Mesh, receiver: OtlpReceiver, samplingPercent: number | undefined): Promise<void> {
+async function meshConfig(mesh: Mesh, receiver: { readonly endpoint: string }, samplingPercent: number | undefined): Promise<void> {
   const sampling = samplingPercent === undefined ? '' : `, samplingPercent: ${samplingPercent}`;
   const yaml = `apiVersion: weft.dev/v1alpha1\nkind: MeshConfig\nmetadata: {name: default}\nspec: {tracing: {otlpEndpoint: "${receiver.endpoint}"${sampling}}}\n`;
   const result = await mesh.weftctl(['apply', '-f', '-'], { input: yaml });
   if (result.code !== 0) throw new Error(`weftctl apply (MeshConfig) failed (exit ${result.code}): ${result.stderr.trim()}`);
 }
 
-export async function startWeftPair(upstreams: Upstreams, options: WeftPairOptions = {}): Promise<Configuration & { readonly receiver: OtlpReceiver; readonly mesh: Mesh; readonly sidecars: { readonly client: Sidecar; readonly http: Sidecar } }> {
+export async function startWeftPair(upstreams: Upstreams, options: WeftPairOptions = {}): Promise<Configuration & { readonly receiver: OtlpReceiver | undefined; readonly sink: OtlpSink | undefined; readonly mesh: Mesh; readonly sidecars: { readonly client: Sidecar; readonly http: Sidecar } }> {
   const mesh = new Mesh();
-  const receiver = await startOtlpReceiver();
+  const sink = options.countingCollector ? await startOtlpSink() : undefined;
+  const receiver = sink ? undefined : await startOtlpReceiver();
+  const collector = (sink ?? receiver) as OtlpSink | OtlpReceiver;
   try {
     const cp = await mesh.startControlPlane();
-    await meshConfig(mesh, receiver, options.samplingPercent);
+    await meshConfig(mesh, collector, options.samplingPercent);
     const start = async (service: string, appPort: number, extraArgs: string[] = []): Promise<Sidecar> =>
       mesh.startSidecar({ service, appPort, token: await mesh.createToken(service), controlPlane: cp.endpoint, extraArgs: [...extraArgs, ...(options.sidecarArgs ?? [])], ...(options.sidecarEnv ? { env: options.sidecarEnv } : {}), ...(options.sidecarScript ? { script: options.sidecarScript } : {}) });
     const [caller, web, echo] = await Promise.all([
@@ -53,17 +61,18 @@ export async function startWeftPair(upstreams: Upstreams, options: WeftPairOptio
       label: 'Weft pair',
       mesh,
       receiver,
+      sink,
       sidecars: { client: caller, http: web },
       target: (protocol) => ({ port: caller.outboundPort, host: protocol === 'http' ? WEFT_HTTP_SERVICE : WEFT_GRPC_SERVICE }),
       proxies: (protocol) => ({ client, server: servers[protocol], others: [controlPlane] }),
       stop: async () => {
         await mesh.close();
-        await receiver.close();
+        await collector.close();
       },
     };
   } catch (err) {
     await mesh.close();
-    await receiver.close();
+    await collector.close();
     throw err;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:profile [-- --seconds 20] [-- --out FILE] [-- --sampling P] [-- --heap] [-- --rate R]`: where a Weft pair's CPU goes per
+ * `npm run bench:profile [-- --seconds 20] [-- --out FILE] [-- --sampling P] [-- --collector counting] [-- --heap] [-- --rate R]`: where a Weft pair's CPU goes per
  * request. Starts the benchmark's Weft pair (the same defaults) with V8's CPU profiler ready in
  * both sidecars (profile-preload.ts), warms up, profiles exactly while wrk (-t1 -c32) drives
  * 1 KiB GETs through it, and prints, for each side, the top self-time functions and files and the
@@ -21,7 +21,9 @@ import { openLoopAt, wrkMax } from './runners';
 import { ensureTools } from './tools';
 import { FILES, startUpstreams } from './upstreams';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, out: { type: 'string' }, sampling: { type: 'string' }, heap: { type: 'boolean', default: false }, rate: { type: 'string' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, out: { type: 'string' }, sampling: { type: 'string' }, heap: { type: 'boolean', default: false }, rate: { type: 'string' }, collector: { type: 'string', default: 'collecting' } } });
+if (values.collector !== 'collecting' && values.collector !== 'counting') throw new Error('--collector: collecting (the harness receiver) or counting (reads and counts only; see bench:floor)');
+const countingCollector = values.collector === 'counting';
 const rate = values.rate === undefined ? undefined : Number(values.rate);
 const seconds = Math.round(Number(values.seconds));
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
@@ -36,7 +38,7 @@ async function main(): Promise<void> {
     fs.mkdirSync(profDir);
     const preload = path.join(__dirname, 'profile-preload.js');
     const sidecarEnv = { NODE_OPTIONS: `--require ${preload}`, WEFT_BENCH_PROFILE_DIR: profDir, WEFT_BENCH_PROFILE_KIND: values.heap ? 'heap' : 'cpu' };
-    weft = await startWeftPair(upstreams, values.sampling === undefined ? { sidecarEnv } : { sidecarEnv, samplingPercent: Number(values.sampling) });
+    weft = await startWeftPair(upstreams, values.sampling === undefined ? { sidecarEnv, countingCollector } : { sidecarEnv, countingCollector, samplingPercent: Number(values.sampling) });
     const target = weft.target('http');
     await wrkMax(target, FILES['1k'].path, 2); // warm-up, outside the profile
     await new Promise((r) => setTimeout(r, 500));

@@ -15,6 +15,7 @@ export {
   type AppOptions,
 } from './mesh';
 export { startOtlpReceiver, type OtlpReceiver, type OtlpReceiverTls } from './otlp-receiver';
+export { countSpans, startOtlpSink, type OtlpSink } from './otlp-sink';
 export { collectSpans, SPAN_KIND, STATUS_CODE, type CollectedSpan, type SpanKind, type AttributeValue } from './otlp-spans';
 export { renderTraceTree, type TreeSpan, type TraceTreeOptions } from './trace-tree';
 export { parsePrometheusText, sumSamples, type Sample } from './prometheus';

@@ -51,5 +51,17 @@ export function useWeftEncoder(exporter: tracing.SpanExporter): boolean {
   if (!delegate || typeof serializer?.serializeRequest !== 'function' || typeof serializer.deserializeResponse !== 'function') return false;
   const deserializeResponse = serializer.deserializeResponse;
   delegate._serializer = { serializeRequest: encodeTraceExport, deserializeResponse };
+  WEFT_ENCODED.add(exporter);
   return true;
+}
+
+const WEFT_ENCODED = new WeakSet<tracing.SpanExporter>();
+
+/**
+ * Whether `exporter` serializes with `encodeTraceExport`, so that spans may be queued already
+ * encoded (`EncodedSpan`) instead of as span objects. Any other exporter (a test's in-memory one)
+ * is handed the spans themselves.
+ */
+export function takesEncodedSpans(exporter: tracing.SpanExporter): boolean {
+  return WEFT_ENCODED.has(exporter);
 }

@@ -19,6 +19,33 @@ export class ProtoWriter {
     this.pos = 0;
   }
 
+  /** The buffer written into now (it changes when it grows or restarts). */
+  get buffer(): Buffer {
+    return this.#buf;
+  }
+
+  /** Bytes left before the buffer must grow. */
+  free(): number {
+    return this.#buf.length - this.pos;
+  }
+
+  /**
+   * Continues in a new buffer of `bytes`, leaving the old one as it is: whoever holds the old
+   * buffer still reads what was written into it.
+   */
+  restart(bytes: number): void {
+    this.#buf = Buffer.allocUnsafe(bytes);
+    this.pos = 0;
+  }
+
+  /** Copies bytes written elsewhere (a span encoded when it ended). */
+  raw(source: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.#room(n);
+    this.#buf.set(source.subarray(start, end), this.pos);
+    this.pos += n;
+  }
+
   /** A copy of what was written: the scratch buffer is reused by the next request. */
   finish(): Uint8Array {
     return Uint8Array.prototype.slice.call(this.#buf, 0, this.pos);

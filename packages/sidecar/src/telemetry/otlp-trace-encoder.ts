@@ -2,6 +2,7 @@ import type { Attributes, AttributeValue, HrTime, Link, SpanContext, SpanStatus 
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import { EncodedSpan } from './encoded-span';
 import { ProtoWriter } from './otlp-proto-writer';
 
 /**
@@ -24,8 +25,9 @@ export function encodeTraceExport(spans: readonly ReadableSpan[]): Uint8Array {
       const scope = (group[0] as ReadableSpan).instrumentationScope;
       writeScope(w, scope);
       for (const span of group) {
-        w.tag(2, 2); // spans
-        writeSpan(w, span);
+        // A span encoded when it ended carries its own tag and length.
+        if (span instanceof EncodedSpan) w.raw(span.slab, span.start, span.end);
+        else writeSpan(w, span);
       }
       if (scope.schemaUrl) {
         w.tag(3, 2);
@@ -87,7 +89,9 @@ function writeScope(w: ProtoWriter, scope: InstrumentationScope & { readonly att
   w.endMessage(at);
 }
 
-function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
+/** One `spans` entry of a ScopeSpans (field 2): its tag, length and Span message. */
+export function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
+  w.tag(2, 2);
   const at = w.beginMessage();
   const ctx = span.spanContext();
   writeIds(w, ctx);

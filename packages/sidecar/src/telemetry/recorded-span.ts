@@ -18,11 +18,11 @@ const NO_LINKS: Link[] = [];
 const NO_EVENTS: TimedEvent[] = [];
 
 /**
- * A recorded span, written for the one thing a sidecar does with it: hand it, ended, to the SDK's
- * batch processor and the OTLP exporter (as the `ReadableSpan` they read). The SDK's own Span
- * checks and copies every attribute, keeps its own clock and limits, and is several times larger;
- * a span lives until its batch is exported (up to a second), long enough to be copied by every
- * scavenge in between and promoted, so its size is paid again in garbage collection. Here the
+ * A recorded span, written for the one thing a sidecar does with it: hand it, ended, to the
+ * export pipeline (as the `ReadableSpan` the SDK's batch processor and the OTLP encoder read).
+ * The SDK's own Span checks and copies every attribute, keeps its own clock and limits, and is
+ * several times larger. With the OTLP exporter the span is encoded when it ends and only its
+ * bytes wait for the batch (`EncodedSpan`), so it dies young, in the request's own garbage. Here the
  * attributes come from Weft's own code (strings, numbers and booleans by type), ids from the
  * sidecar's id pool, and times from the wall-anchored clock.
  */

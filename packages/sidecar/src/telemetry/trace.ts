@@ -3,7 +3,9 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import * as tracing from '@opentelemetry/sdk-trace-base';
 import type { Logger } from '@weft/api';
-import { EXPORT_TIMEOUT_MS, otlpExporterFor, type ExporterFactory } from './otlp-exporter';
+import { EXPORT_TIMEOUT_MS, otlpExporterFor, takesEncodedSpans, type ExporterFactory } from './otlp-exporter';
+import { asQueued } from './encoded-span';
+import { SpanEncoder } from './span-encoder';
 import { newSpanId, newTraceId } from './trace-ids';
 import { SAMPLING_DEFERRED, type TraceParent } from './traceparent';
 import { RecordedSpan, remoteParent, type SpanSink } from './recorded-span';
@@ -125,13 +127,15 @@ export class Tracing {
 
   #build(otlpEndpoint: string, maxQueueSize: number, compression: 'gzip' | 'none'): Pipeline {
     const bound = new BoundedQueue(maxQueueSize, this.#onDropped);
-    const exporter = new QuietExporter(this.#exporterFor(otlpEndpoint, { compression }), this.#log, bound, this.#onDropped);
+    const real = this.#exporterFor(otlpEndpoint, { compression });
+    const exporter = new QuietExporter(real, this.#log, bound, this.#onDropped);
     // A batch at most a quarter of the queue (512 of the default 2048, as the SDK's own defaults):
     // spans in an unanswered export count against the queue, so a batch as large as the queue
     // dropped every span that ended while it was in flight, with the collector up and healthy.
     const maxExportBatchSize = Math.max(1, Math.min(BATCH.maxExportBatchSize, Math.floor(maxQueueSize / 4)));
     const batch = new tracing.BatchSpanProcessor(exporter, { ...BATCH, maxQueueSize, maxExportBatchSize });
-    return { processor: new BoundedSpanProcessor(batch, bound), resource: this.#resource, scope: SCOPE };
+    const encoder = takesEncodedSpans(real) ? new SpanEncoder() : undefined;
+    return { processor: new BoundedSpanProcessor(batch, bound, encoder), resource: this.#resource, scope: SCOPE };
   }
 }
 
@@ -196,11 +200,22 @@ class BoundedQueue {
   }
 }
 
-/** Hands a span to the batch processor only when the bounded queue has room for it. */
+/**
+ * Hands a span to the batch processor only when the bounded queue has room for it: encoded first
+ * (see EncodedSpan) when the exporter serializes with Weft's encoder, so only its bytes wait for
+ * the batch. Spans are encoded once per turn of the event loop, all those that ended in it
+ * together: encoding each one alone as it ended ran the encoder with cold caches between
+ * requests, and on a loaded host cost more than it saved; at the end of the turn the spans are
+ * still young (no scavenge has copied them) and are dropped before the next.
+ */
 class BoundedSpanProcessor implements tracing.SpanProcessor {
+  readonly #ended: tracing.ReadableSpan[] = [];
+  #scheduled = false;
+
   constructor(
     readonly inner: tracing.SpanProcessor,
     readonly bound: BoundedQueue,
+    readonly encoder: SpanEncoder | undefined,
   ) {}
 
   onStart(span: tracing.Span, parentContext: api.Context): void {
@@ -208,14 +223,33 @@ class BoundedSpanProcessor implements tracing.SpanProcessor {
   }
 
   onEnd(span: tracing.ReadableSpan): void {
-    if (this.bound.take()) this.inner.onEnd(span);
+    if (!this.bound.take()) return;
+    if (!this.encoder) {
+      this.inner.onEnd(span);
+      return;
+    }
+    this.#ended.push(span);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#encodeEnded);
   }
 
+  readonly #encodeEnded = (): void => {
+    this.#scheduled = false;
+    const encoder = this.encoder;
+    const ended = this.#ended;
+    if (!encoder) return;
+    for (let i = 0; i < ended.length; i++) this.inner.onEnd(asQueued(encoder.encode(ended[i] as tracing.ReadableSpan)));
+    ended.length = 0;
+  };
+
   forceFlush(): Promise<void> {
+    this.#encodeEnded();
     return this.inner.forceFlush();
   }
 
   shutdown(): Promise<void> {
+    this.#encodeEnded();
     return this.inner.shutdown();
   }
 }

@@ -5,7 +5,9 @@ import { startOtlpReceiver, type OtlpReceiver } from '@weft/harness';
 import { createLogger } from '@weft/api';
 import { expect } from 'chai';
 import { otlpExporterFor, useWeftEncoder } from '../../src/telemetry/otlp-exporter';
+import { EncodedSpan } from '../../src/telemetry/encoded-span';
 import { encodeTraceExport } from '../../src/telemetry/otlp-trace-encoder';
+import { SpanEncoder } from '../../src/telemetry/span-encoder';
 import { Tracing, type SpanAttributes } from '../../src/telemetry/trace';
 
 type Serialize = (spans: ReadableSpan[]) => Uint8Array | undefined;
@@ -68,6 +70,9 @@ describe('telemetry/otlp-trace-encoder: OTLP export requests in one pass', () =>
     });
     expect(spans).to.have.length(3);
     expect(Buffer.from(encodeTraceExport(spans)).equals(Buffer.from(sdk(spans) ?? []))).to.equal(true);
+    const encoder = new SpanEncoder();
+    const encoded = spans.map((sp) => encoder.encode(sp)) as unknown as ReadableSpan[];
+    expect(Buffer.from(encodeTraceExport(encoded)).equals(Buffer.from(sdk(spans) ?? []))).to.equal(true);
   });
 
   it('writes the same bytes for every attribute type, non-ASCII and long strings, links, trace state, several resources and scopes, and batches beyond its buffer', async () => {
@@ -113,6 +118,12 @@ describe('telemetry/otlp-trace-encoder: OTLP export requests in one pass', () =>
     const ours = Buffer.from(encodeTraceExport(spans));
     expect(ours.length).to.be.greaterThan(128 * 1024);
     expect(ours.equals(Buffer.from(sdk(spans) ?? []))).to.equal(true);
+    // Spans encoded one by one as they end (across several slabs, the long ones growing theirs),
+    // then exported together: the same request again.
+    const encoder = new SpanEncoder();
+    const encoded = spans.map((sp) => encoder.encode(sp));
+    expect(new Set(encoded.map((e) => e.slab)).size).to.be.greaterThan(2);
+    expect(Buffer.from(encodeTraceExport(encoded as unknown as ReadableSpan[])).equals(ours)).to.equal(true);
     // The scratch buffer is reused: an earlier result is a copy, untouched by the next request.
     const small = Buffer.from(encodeTraceExport(spans.slice(0, 2)));
     expect(ours.equals(Buffer.from(sdk(spans) ?? []))).to.equal(true);
@@ -142,6 +153,42 @@ describe('telemetry/otlp-trace-encoder: OTLP export requests in one pass', () =>
       expect(got?.scopeName).to.equal('weft-sidecar');
       expect(got?.attributes).to.deep.equal({ ...REQUEST, 'weft.attempts': 1, 'weft.retried': false, 'http.response.status_code': 200 });
       await live.shutdown();
+    });
+
+    it("queues spans already encoded when the exporter uses Weft's encoder, and they arrive whole, in batches, and on shutdown", async () => {
+      receiver.clear();
+      let queued: unknown[] = [];
+      const real = otlpExporterFor(undefined);
+      const t = new Tracing({ 'service.name': 'frontend' }, createLogger('test'), (endpoint, options) => {
+        const exporter = real(endpoint, options);
+        // What the batch processor hands the exporter: EncodedSpan, not the spans themselves.
+        const exportBatch = exporter.export.bind(exporter);
+        exporter.export = (batch, done): void => {
+          queued = queued.concat(batch);
+          exportBatch(batch, done);
+        };
+        return exporter;
+      });
+      t.configure({ otlpEndpoint: receiver.endpoint, samplingPercent: 100 });
+      for (let i = 0; i < 600; i++) {
+        const client = t.startSpan('outbound orders', 'client', CALLER, (a: SpanAttributes) => ({ ...a, 'url.path': `/orders/${i}` }), REQUEST);
+        if (i === 7) client.addEvent('retry', { 'weft.attempt': 2 });
+        client.setAttributes({ 'weft.attempts': 1 });
+        client.end(i === 9 ? 503 : 200);
+        client.setAttributes({ 'after.end': true }); // ignored: the span was encoded when it ended
+      }
+      // 512 go at once (a full batch), the rest on shutdown.
+      const first = await receiver.waitForSpans((s) => s.length >= 512);
+      expect(first).to.have.length(512);
+      await t.shutdown();
+      const got = await receiver.waitForSpans((s) => s.length === 600);
+      expect(queued).to.have.length(600);
+      expect(queued.every((q) => q instanceof EncodedSpan)).to.equal(true);
+      expect(got.map((s) => s.attributes['url.path'])).to.deep.equal(Array.from({ length: 600 }, (_, i) => `/orders/${i}`));
+      expect(got[9]?.attributes).to.deep.equal({ ...REQUEST, 'url.path': '/orders/9', 'weft.attempts': 1, 'http.response.status_code': 503 });
+      expect(got[9]?.status).to.deep.equal({ code: 2, message: 'HTTP 503' });
+      expect(got[7]?.events).to.deep.equal([{ name: 'retry', attributes: { 'weft.attempt': 2 } }]);
+      expect(new Set(got.map((s) => s.spanId)).size).to.equal(600);
     });
   });
 });
