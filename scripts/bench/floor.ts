@@ -133,8 +133,8 @@ async function main(): Promise<void> {
     if (againstScript !== undefined) {
       // At the first sampling given, so that `--sampling 100,0 --against DIR` compares tracing's cost too.
       const sampling = samplings[0];
-      const env = Object.keys(againstEnv).length > 0 ? { sidecarEnv: againstEnv } : {};
-      const weft = await startWeftPair(upstreams, { countingCollector, sidecarScript: againstScript, ...env, ...(sampling === undefined ? {} : { samplingPercent: sampling }) });
+      const withEnv = Object.keys(againstEnv).length > 0 ? { sidecarEnv: againstEnv } : {};
+      const weft = await startWeftPair(upstreams, { countingCollector, sidecarScript: againstScript, ...withEnv, ...(sampling === undefined ? {} : { samplingPercent: sampling }) });
       pairs.push(weft);
       const proxies = weft.proxies('http');
       if (!proxies.client || !proxies.server) throw new Error('the Weft pair has no client or server sidecar');
