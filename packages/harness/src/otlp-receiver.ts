@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoRoot } from '@weft/api';
+import { closeGrpcServer } from './grpc-server-close';
 import { collectSpans, type CollectedSpan, type WireResourceSpans } from './otlp-spans';
 
 const TRACE_SERVICE_PROTO = path.join('opentelemetry', 'proto', 'collector', 'trace', 'v1', 'trace_service.proto');
@@ -105,14 +106,6 @@ export async function startOtlpReceiver(options: { host?: string; port?: number;
         if (!check()) waiters.add(wake);
       });
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        // Give exporters a moment to finish a call in flight, then cut whatever remains.
-        const force = setTimeout(() => server.forceShutdown(), 1_000);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      }),
+    close: () => closeGrpcServer(server),
   };
 }

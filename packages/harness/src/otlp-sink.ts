@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { closeGrpcServer } from './grpc-server-close';
 
 /**
  * A real OTLP/gRPC trace receiver that keeps nothing: it reads each Export request as bytes,
@@ -50,14 +51,7 @@ export async function startOtlpSink(host = '127.0.0.1'): Promise<OtlpSink> {
     endpoint: `${host}:${port}`,
     spans: () => spans,
     exports: () => exportCount,
-    close: () =>
-      new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.forceShutdown(), 1_000);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      }),
+    close: () => closeGrpcServer(server),
   };
 }
 

@@ -1,5 +1,6 @@
 import { connect as netConnect } from 'node:net';
 import type { HttpDispatcher } from '../http/dispatch-response';
+import { connectWithin } from '../http1/connect-within';
 import { H1Pool, type Connect } from '../http1/pool';
 
 export interface AppPoolOptions {
@@ -54,16 +55,6 @@ function appConnector(host: string, port: number, where: string, timeoutMs: numb
   return (callback) => {
     const socket = netConnect({ host, port });
     socket.setNoDelay(true);
-    const timer = setTimeout(() => socket.destroy(new AppConnectTimeoutError(where, timeoutMs)), timeoutMs);
-    const onError = (err: Error): void => {
-      clearTimeout(timer);
-      callback(err, null);
-    };
-    socket.once('error', onError);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeListener('error', onError);
-      callback(null, socket);
-    });
+    connectWithin(socket, 'connect', timeoutMs, () => new AppConnectTimeoutError(where, timeoutMs), () => callback(null, socket), (err) => callback(err, null));
   };
 }

@@ -1,27 +1,12 @@
 import { expect } from 'chai';
-import * as net from 'node:net';
 import { recordingLogger, waitFor } from '@weft/harness';
-import type { ProxyListener } from '../../src/listener';
 import { startSidecar, type RunningSidecar } from '../../src/sidecar';
 import { FakeControlPlane } from '../control/fake-control-plane';
 import { stubCompile } from '../control/helpers';
+import { fakeListener } from './fake-listener';
 import { request } from './http';
 import type { ConfigView } from '../../src/admin/config-view';
 
-/** Stand-in for the data path's listeners: a real socket on port 0 that records how it was closed. */
-async function fakeListener(closes: number[], activity: { served: number } = { served: 0 }): Promise<ProxyListener> {
-  const server = net.createServer((s) => s.end());
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    inFlight: () => 0,
-    served: () => activity.served,
-    close: async (drainMs) => {
-      closes.push(drainMs);
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
 
 describe('sidecar lifecycle: /ready, /config, drain', function () {
   this.timeout(30_000);

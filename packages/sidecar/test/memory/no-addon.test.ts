@@ -1,25 +1,13 @@
 import { expect } from 'chai';
-import * as net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parsePrometheusText, recordingLogger, sumSamples, waitFor } from '@weft/harness';
-import type { ProxyListener } from '../../src/listener';
 import { loadNativeMemory } from '../../src/memory/native-memory';
 import { startSidecar, type RunningSidecar } from '../../src/sidecar';
 import { FakeControlPlane } from '../control/fake-control-plane';
 import { stubCompile } from '../control/helpers';
+import { fakeListener } from '../admin/fake-listener';
 import { request } from '../admin/http';
 
-/** A listener on a real socket whose served count the test moves, playing traffic. */
-async function listener(activity: { served: number }): Promise<ProxyListener> {
-  const server = net.createServer((s) => s.end());
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    inFlight: () => 0,
-    served: () => activity.served,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
 
 describe('a sidecar without the memory addon', function () {
   this.timeout(30_000);
@@ -42,8 +30,8 @@ describe('a sidecar without the memory addon', function () {
       inboundPort: 0, outboundPort: 0, adminPort: 0, bindAdmin: '127.0.0.1', logger, memoryReleaseIdleMs: 200,
       overrides: {
         compile: stubCompile,
-        startOutbound: () => listener(outbound),
-        startInbound: () => listener({ served: 0 }),
+        startOutbound: () => fakeListener([], outbound),
+        startInbound: () => fakeListener(),
         nativeMemory: loadNativeMemory('/nonexistent/weft_memory.node'),
       },
     });

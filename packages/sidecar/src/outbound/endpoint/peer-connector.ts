@@ -3,6 +3,7 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { Destination } from '../../config/types';
 import type { IdentityMaterial } from '../../control/identity-material';
 import { PeerIdentityError } from '../../layers/errors';
+import { connectWithin } from '../../http1/connect-within';
 import type { Connect } from '../../http1/pool';
 import { checkPeerIdentity, tlsClientOptions } from './tls-originate';
 
@@ -55,15 +56,8 @@ export function peerConnector(material: IdentityMaterial, destination: Destinati
     const socket = tlsConnect(offered ? { ...base, session: offered.session } : base);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, TCP_KEEP_ALIVE_MS);
-    const timer = setTimeout(() => socket.destroy(new PeerConnectTimeoutError(endpoint, timeoutMs)), timeoutMs);
-    const onError = (err: Error): void => {
-      clearTimeout(timer);
-      callback(err, null);
-    };
-    socket.once('error', onError);
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      socket.off('error', onError);
+    const timedOut = (): Error => new PeerConnectTimeoutError(endpoint, timeoutMs);
+    connectWithin(socket, 'secureConnect', timeoutMs, timedOut, () => {
       socket.on('error', () => undefined); // until its connection listens: a failure shows as its close
       const resumed = socket.isSessionReused();
       const peer = resumed ? offered?.peer : socket.getPeerX509Certificate();
@@ -80,7 +74,7 @@ export function peerConnector(material: IdentityMaterial, destination: Destinati
       // A resumed session that no longer proves the peer: drop it, and let a full handshake decide.
       if (sessions.latest === offered) sessions.latest = undefined;
       connect(callback, undefined);
-    });
+    }, (err) => callback(err, null));
     socket.on('session', (session: Buffer) => {
       if (proven) sessions.latest = { session, peer: proven };
       else early.push(session);
