@@ -177,10 +177,29 @@ function threeDigits(text: string, at: number): number {
 }
 
 /**
+ * Names already read, as sent -> lower-cased. A peer sends the same few names on every message
+ * (nginx `Content-Type`, a client's `User-Agent`): a hit skips the character check, the
+ * `toLowerCase` copy, and, since the cached name is the one used as a key before, V8's lookup of
+ * a fresh string in its string table when it becomes a property key. Bounded, so that a client
+ * sending made-up names cannot grow it; only valid names are entered.
+ */
+const KNOWN_NAMES = new Map<string, string>();
+const KNOWN_NAMES_MAX = 512;
+
+/**
  * The field name, lower-cased: checked to be a token (which also refuses whitespace before the
  * colon and obsolete line folding), and never a name that would reach an object's prototype.
  */
 function fieldName(text: string, start: number, colon: number): string {
+  const raw = text.slice(start, colon);
+  const known = KNOWN_NAMES.get(raw);
+  if (known !== undefined) return known;
+  const lower = checkedFieldName(text, start, colon);
+  if (KNOWN_NAMES.size < KNOWN_NAMES_MAX) KNOWN_NAMES.set(raw, lower);
+  return lower;
+}
+
+function checkedFieldName(text: string, start: number, colon: number): string {
   let upper = false;
   for (let i = start; i < colon; i++) {
     const c = text.charCodeAt(i);
@@ -238,7 +257,8 @@ function lastCoding(value: string): string {
 /** Whether a lower-cased, comma-separated list holds `token`. */
 function hasToken(list: string, token: string): boolean {
   if (list === token) return true; // what nearly every message carries: no split
-  if (list === '') return false;
+  // `keep-alive` asked whether it says `close`: no split, no array.
+  if (list === '' || !list.includes(token)) return false;
   for (const part of list.split(',')) if (part.trim() === token) return true;
   return false;
 }

@@ -86,6 +86,27 @@ describe('http1/head: parsing a message head', () => {
     });
   }
 
+  it('reads names seen before in any case, and refuses a bad name after many good ones', () => {
+    // Names are remembered as sent (KNOWN_NAMES): the second and later heads take that path.
+    for (let i = 0; i < 3; i++) {
+      const head = parseHead(response('Content-Type: a', 'content-type: b', 'CONTENT-TYPE: c', 'X-Seen: d'), false, LIMITS);
+      expect(head.headers['content-type']).to.deep.equal(['a', 'b', 'c']);
+      expect(head.headers['x-seen']).to.equal('d');
+    }
+    // More distinct names than are remembered: each still read, lower-cased.
+    for (let i = 0; i < 600; i++) expect(parseHead(response(`X-Name-${i}: v`), false, LIMITS).headers[`x-name-${i}`]).to.equal('v');
+    expect(() => parseHead(response('X-Seen: d', 'X(Seen): d'), false, LIMITS)).to.throw(HeadError);
+    expect(() => parseHead(response('__Proto__: x'), false, LIMITS)).to.throw(HeadError);
+  });
+
+  it('reads close and keep-alive only as whole tokens of Connection', () => {
+    expect(parseHead(response('Connection: closed'), false, LIMITS).close).to.equal(false);
+    expect(parseHead(response('Connection: keep-alive'), false, LIMITS).close).to.equal(false);
+    expect(parseHead(response('Connection: te, close'), false, LIMITS).close).to.equal(true);
+    expect(parseHead('HTTP/1.0 200 OK\r\nConnection: keep-alive-ish', false, LIMITS).close).to.equal(true);
+    expect(parseHead('HTTP/1.0 200 OK\r\nConnection: te, Keep-Alive', false, LIMITS).close).to.equal(false);
+  });
+
   it('accepts the same Content-Length twice', () => {
     expect(parseHead(response('Content-Length: 5', 'content-length: 5'), false, LIMITS).contentLength).to.equal(5);
   });
