@@ -182,10 +182,12 @@ function threeDigits(text: string, at: number): number {
  * `User-Agent`): a name found here is neither sliced nor lower-cased again (its characters are
  * compared with the known name, which also proves them a token), and, being the string used as
  * a key before, it spares V8 looking a fresh string up in its string table when it becomes a
- * property key. A slot holds one name (a collision replaces it), so the table stays this size
- * whatever names a client makes up; entries are flat copies, so none keeps a head's text alive.
+ * property key. A slot holds one name (a collision replaces it) of at most NAME_CACHED_LENGTH
+ * characters, so the table stays under 32 KB whatever names a client makes up; entries are flat
+ * copies, so none keeps a head's text alive.
  */
 const NAME_SLOTS = 512;
+const NAME_CACHED_LENGTH = 64;
 const knownNames: (string | undefined)[] = new Array<string | undefined>(NAME_SLOTS).fill(undefined);
 
 /**
@@ -194,6 +196,7 @@ const knownNames: (string | undefined)[] = new Array<string | undefined>(NAME_SL
  */
 function fieldName(text: string, start: number, colon: number): string {
   const length = colon - start;
+  if (length > NAME_CACHED_LENGTH) return checkedFieldName(text, start, colon);
   let hash = length;
   for (let i = start; i < colon; i++) hash = (Math.imul(hash, 31) + (text.charCodeAt(i) | 0x20)) | 0;
   const slot = hash & (NAME_SLOTS - 1);

@@ -15,11 +15,12 @@ const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'k
 
 /**
  * Names already checked to be tokens: the same few are written on every message, and a property
- * key's lookup here costs less than walking its characters again. Bounded, so that made-up names
- * cannot grow it.
+ * key's lookup here costs less than walking its characters again. Bounded in count and in each
+ * name's length (at most 512 x 64 characters), so that made-up names cannot grow it.
  */
 const VALID_NAMES = new Set<string>();
 const VALID_NAMES_MAX = 512;
+const VALID_NAME_LENGTH = 64;
 
 /**
  * `name: value` lines for every header (a repeated field as several lines), each followed by CRLF,
@@ -35,7 +36,7 @@ export function headerLines(headers: HeaderMap): string {
     if ((n === 10 || n === 14 || n === 17) && (FRAMING.has(name) || FRAMING.has(name.toLowerCase()))) continue;
     if (!VALID_NAMES.has(name)) {
       if (!isToken(name, 0, name.length)) throw new InvalidHeaderError(name);
-      if (VALID_NAMES.size < VALID_NAMES_MAX) VALID_NAMES.add(name);
+      if (VALID_NAMES.size < VALID_NAMES_MAX && n <= VALID_NAME_LENGTH) VALID_NAMES.add(name);
     }
     if (typeof value === 'string') {
       if (!isWritableValue(value)) throw new InvalidHeaderError(name);

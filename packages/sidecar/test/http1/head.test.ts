@@ -97,6 +97,10 @@ describe('http1/head: parsing a message head', () => {
     for (let i = 0; i < 2000; i++) expect(parseHead(response(`X-Name-${i}: v`, `x-name-${i}: w`), false, LIMITS).headers[`x-name-${i}`]).to.deep.equal(['v', 'w']);
     // A name one character off a known one (same length) is its own field, and a character no token has is refused.
     expect(parseHead(response('X-Seen: d', 'X-Seem: e'), false, LIMITS).headers).to.deep.equal({ 'x-seen': 'd', 'x-seem': 'e' });
+    // Names longer than the table keeps are read the long way, every time.
+    const long = `X-${'Long'.repeat(40)}`;
+    for (let i = 0; i < 2; i++) expect(parseHead(response(`${long}: a`, `${long.toLowerCase()}: b`), false, LIMITS).headers[long.toLowerCase()]).to.deep.equal(['a', 'b']);
+    expect(() => parseHead(response(`${long}(: a`), false, LIMITS)).to.throw(HeadError);
     expect(() => parseHead(response('X-Seen: d', 'X-Se n: d'), false, LIMITS)).to.throw(HeadError);
     expect(() => parseHead(response('X-Seen: d', 'X(Seen): d'), false, LIMITS)).to.throw(HeadError);
     expect(() => parseHead(response('__Proto__: x'), false, LIMITS)).to.throw(HeadError);

@@ -9,5 +9,9 @@ describe('http1/write-head: header lines', () => {
     for (let i = 0; i < 600; i++) expect(headerLines({ [`x-name-${i}`]: 'v' })).to.equal(`x-name-${i}: v\r\n`);
     for (const name of ['x a', 'x(a)', 'x-a\r\nx-smuggled', '']) expect(() => headerLines({ 'x-a': 'b', [name]: 'v' }), JSON.stringify(name)).to.throw(InvalidHeaderError);
     expect(() => headerLines({ 'x-a': 'b\r\nx-smuggled: 1' })).to.throw(InvalidHeaderError);
+    // A long name (not remembered) is checked every time.
+    const long = `x-${'long'.repeat(40)}`;
+    for (let i = 0; i < 2; i++) expect(headerLines({ [long]: 'v' })).to.equal(`${long}: v\r\n`);
+    expect(() => headerLines({ [`${long} `]: 'v' })).to.throw(InvalidHeaderError);
   });
 });
