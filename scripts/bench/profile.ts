@@ -17,6 +17,7 @@ import { renderSummary, summarize, type CpuProfile } from './cpuprofile';
 import { startWeftPair } from './pair-weft';
 import { clockTicksPerSecond, cpuSecondsPer1000, ProcessSet } from './proc-stats';
 import { renderHeapSummary, summarizeHeap, type HeapProfile } from './heapprofile';
+import { SourceFrames, withSourceFrames, withSourceTree } from './source-frames';
 import { openLoopAt, wrkMax } from './runners';
 import { ensureTools } from './tools';
 import { FILES, startUpstreams } from './upstreams';
@@ -56,14 +57,16 @@ async function main(): Promise<void> {
     const cpuUs = new Map([...sets].map(([pid, set]) => [pid, (cpuSecondsPer1000(ticksBefore.get(pid) ?? 0, set.cpuTicks(), clockTicksPerSecond(), figures.requests) * 1e6) / 1000]));
     log(`${rate === undefined ? 'wrk' : `open loop at ${rate} req/s`}: ${figures.requests} requests, ${figures.rate.toFixed(0)} req/s, p99 ${figures.p99.toFixed(1)} ms`);
     const sections: string[] = [];
+    const frames = new SourceFrames(); // the bundle's frames, read on its TypeScript sources (source-frames.ts)
     for (const [pid, role] of roles) {
       const file = path.join(profDir, `${pid}.${values.heap ? 'heapprofile' : 'cpuprofile'}`);
       for (let i = 0; i < 100 && !fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 100));
       if (values.heap) {
-        sections.push(renderHeapSummary(role, summarizeHeap(JSON.parse(fs.readFileSync(file, 'utf8')) as HeapProfile), figures.requests));
+        const heap = JSON.parse(fs.readFileSync(file, 'utf8')) as HeapProfile;
+        sections.push(renderHeapSummary(role, summarizeHeap({ head: withSourceTree(heap.head, frames) }), figures.requests));
         continue;
       }
-      const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
+      const profile = withSourceFrames(JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile, frames);
       sections.push(renderSummary(role, summarize(profile), figures.requests, cpuUs.get(pid) ?? NaN));
     }
     const keep = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-cpuprofiles-'));

@@ -97,7 +97,7 @@ export function parseHead(text: string, isRequest: boolean, limits: HeadLimits):
     const colon = text.indexOf(':', start);
     if (colon <= start || colon > eol) throw new HeadError(400, 'malformed header field');
     const name = fieldName(text, start, colon);
-    const value = text.slice(colon + 1, eol).trim();
+    const value = fieldValue(text, colon + 1, eol);
     if (!isFieldValue(value)) throw new HeadError(400, `a control character in the value of ${name}`);
     const prior = headers[name];
     if (typeof prior === 'string') {
@@ -177,10 +177,47 @@ function threeDigits(text: string, at: number): number {
 }
 
 /**
+ * Names already read, lower-cased, in a small table by a case-blind hash of the name's characters.
+ * A peer sends the same few names on every message (nginx `Content-Type`, a client's
+ * `User-Agent`): a name found here is neither sliced nor lower-cased again (its characters are
+ * compared with the known name, which also proves them a token), and, being the string used as
+ * a key before, it spares V8 looking a fresh string up in its string table when it becomes a
+ * property key. A slot holds one name (a collision replaces it) of at most NAME_CACHED_LENGTH
+ * characters, so the table stays under 32 KB whatever names a client makes up; entries are flat
+ * copies, so none keeps a head's text alive.
+ */
+const NAME_SLOTS = 512;
+const NAME_CACHED_LENGTH = 64;
+const knownNames: (string | undefined)[] = new Array<string | undefined>(NAME_SLOTS).fill(undefined);
+
+/**
  * The field name, lower-cased: checked to be a token (which also refuses whitespace before the
  * colon and obsolete line folding), and never a name that would reach an object's prototype.
  */
 function fieldName(text: string, start: number, colon: number): string {
+  const length = colon - start;
+  if (length > NAME_CACHED_LENGTH) return checkedFieldName(text, start, colon);
+  let hash = length;
+  for (let i = start; i < colon; i++) hash = (Math.imul(hash, 31) + (text.charCodeAt(i) | 0x20)) | 0;
+  const slot = hash & (NAME_SLOTS - 1);
+  const known = knownNames[slot];
+  if (known !== undefined && known.length === length && sameName(text, start, known)) return known;
+  const lower = Buffer.from(checkedFieldName(text, start, colon), 'latin1').toString('latin1'); // flat: no slice of the head
+  knownNames[slot] = lower;
+  return lower;
+}
+
+/** Whether `text` at `start` holds `known` (a lower-case token) in any letter case. */
+function sameName(text: string, start: number, known: string): boolean {
+  for (let i = 0; i < known.length; i++) {
+    const c = text.charCodeAt(start + i);
+    const k = known.charCodeAt(i);
+    if (c !== k && !(c >= 65 && c <= 90 && c + 32 === k)) return false;
+  }
+  return true;
+}
+
+function checkedFieldName(text: string, start: number, colon: number): string {
   let upper = false;
   for (let i = start; i < colon; i++) {
     const c = text.charCodeAt(i);
@@ -191,6 +228,29 @@ function fieldName(text: string, start: number, colon: number): string {
   const lower = upper ? name.toLowerCase() : name;
   if (lower === '__proto__') throw new HeadError(400, 'malformed header field name');
   return lower;
+}
+
+/**
+ * The value between `from` and `to` without its surrounding whitespace, as `trim()` gives it, in
+ * one slice: spaces and tabs (the OWS every value has) are skipped here, and only a value that
+ * begins or ends with another whitespace character takes `trim()`'s second copy.
+ */
+function fieldValue(text: string, from: number, to: number): string {
+  let start = from;
+  let end = to;
+  while (start < end && isOws(text.charCodeAt(start))) start++;
+  while (end > start && isOws(text.charCodeAt(end - 1))) end--;
+  const value = text.slice(start, end);
+  return start < end && (isOtherSpace(text.charCodeAt(start)) || isOtherSpace(text.charCodeAt(end - 1))) ? value.trim() : value;
+}
+
+function isOws(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** Whitespace that `trim()` removes besides space and tab, within latin1 (CR and LF end lines, so never here). */
+function isOtherSpace(c: number): boolean {
+  return c === 11 || c === 12 || c === 160;
 }
 
 /** No control characters but horizontal tab (RFC 9110 5.5): a NUL or an escape must not reach an app. */
@@ -238,7 +298,8 @@ function lastCoding(value: string): string {
 /** Whether a lower-cased, comma-separated list holds `token`. */
 function hasToken(list: string, token: string): boolean {
   if (list === token) return true; // what nearly every message carries: no split
-  if (list === '') return false;
+  // `keep-alive` asked whether it says `close`: no split, no array.
+  if (list === '' || !list.includes(token)) return false;
   for (const part of list.split(',')) if (part.trim() === token) return true;
   return false;
 }

@@ -14,6 +14,15 @@ export class InvalidHeaderError extends Error {
 const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
 
 /**
+ * Names already checked to be tokens: the same few are written on every message, and a property
+ * key's lookup here costs less than walking its characters again. Bounded in count and in each
+ * name's length (at most 512 x 64 characters), so that made-up names cannot grow it.
+ */
+const VALID_NAMES = new Set<string>();
+const VALID_NAMES_MAX = 512;
+const VALID_NAME_LENGTH = 64;
+
+/**
  * `name: value` lines for every header (a repeated field as several lines), each followed by CRLF,
  * as one string: framing fields excepted, which the writer of the head sets itself. Every name
  * and value is checked on the way (a CR or LF in a value would let one header write another).
@@ -25,7 +34,10 @@ export function headerLines(headers: HeaderMap): string {
     const n = name.length;
     // In any case: a caller's `Content-Length` beside the writer's own would frame the body twice.
     if ((n === 10 || n === 14 || n === 17) && (FRAMING.has(name) || FRAMING.has(name.toLowerCase()))) continue;
-    if (!isToken(name, 0, name.length)) throw new InvalidHeaderError(name);
+    if (!VALID_NAMES.has(name)) {
+      if (!isToken(name, 0, name.length)) throw new InvalidHeaderError(name);
+      if (VALID_NAMES.size < VALID_NAMES_MAX && n <= VALID_NAME_LENGTH) VALID_NAMES.add(name);
+    }
     if (typeof value === 'string') {
       if (!isWritableValue(value)) throw new InvalidHeaderError(name);
       out += `${name}: ${value}\r\n`;

@@ -86,6 +86,42 @@ describe('http1/head: parsing a message head', () => {
     });
   }
 
+  it('reads names seen before in any case, and refuses a bad name after many good ones', () => {
+    // Names are remembered (knownNames): the second and later heads take that path.
+    for (let i = 0; i < 3; i++) {
+      const head = parseHead(response('Content-Type: a', 'content-type: b', 'CONTENT-TYPE: c', 'X-Seen: d'), false, LIMITS);
+      expect(head.headers['content-type']).to.deep.equal(['a', 'b', 'c']);
+      expect(head.headers['x-seen']).to.equal('d');
+    }
+    // More distinct names than the table holds (collisions replace entries): each still read, lower-cased.
+    for (let i = 0; i < 2000; i++) expect(parseHead(response(`X-Name-${i}: v`, `x-name-${i}: w`), false, LIMITS).headers[`x-name-${i}`]).to.deep.equal(['v', 'w']);
+    // A name one character off a known one (same length) is its own field, and a character no token has is refused.
+    expect(parseHead(response('X-Seen: d', 'X-Seem: e'), false, LIMITS).headers).to.deep.equal({ 'x-seen': 'd', 'x-seem': 'e' });
+    // Names longer than the table keeps are read the long way, every time.
+    const long = `X-${'Long'.repeat(40)}`;
+    for (let i = 0; i < 2; i++) expect(parseHead(response(`${long}: a`, `${long.toLowerCase()}: b`), false, LIMITS).headers[long.toLowerCase()]).to.deep.equal(['a', 'b']);
+    expect(() => parseHead(response(`${long}(: a`), false, LIMITS)).to.throw(HeadError);
+    expect(() => parseHead(response('X-Seen: d', 'X-Se n: d'), false, LIMITS)).to.throw(HeadError);
+    expect(() => parseHead(response('X-Seen: d', 'X(Seen): d'), false, LIMITS)).to.throw(HeadError);
+    expect(() => parseHead(response('__Proto__: x'), false, LIMITS)).to.throw(HeadError);
+  });
+
+  it('reads a value without the whitespace around it, as trim() does', () => {
+    const head = parseHead(response('A: \t b c \t', 'B:x', 'C:   ', 'D: \u00a0e\u00a0 ', 'E: \tf'), false, LIMITS);
+    expect(head.headers).to.deep.equal({ a: 'b c', b: 'x', c: '', d: 'e', e: 'f' });
+    // Vertical tab and form feed around a value were trimmed away, as before; inside it they are refused.
+    expect(parseHead(response('F: \u000bg\u000c'), false, LIMITS).headers['f']).to.equal('g');
+    expect(() => parseHead(response('F: g\u000bh'), false, LIMITS)).to.throw(HeadError);
+  });
+
+  it('reads close and keep-alive only as whole tokens of Connection', () => {
+    expect(parseHead(response('Connection: closed'), false, LIMITS).close).to.equal(false);
+    expect(parseHead(response('Connection: keep-alive'), false, LIMITS).close).to.equal(false);
+    expect(parseHead(response('Connection: te, close'), false, LIMITS).close).to.equal(true);
+    expect(parseHead('HTTP/1.0 200 OK\r\nConnection: keep-alive-ish', false, LIMITS).close).to.equal(true);
+    expect(parseHead('HTTP/1.0 200 OK\r\nConnection: te, Keep-Alive', false, LIMITS).close).to.equal(false);
+  });
+
   it('accepts the same Content-Length twice', () => {
     expect(parseHead(response('Content-Length: 5', 'content-length: 5'), false, LIMITS).contentLength).to.equal(5);
   });
