@@ -46,6 +46,14 @@ export class ProtoWriter {
     this.pos += n;
   }
 
+  /** Copies all of `source` (a block encoded once): no view of it made first, as `raw` makes. */
+  all(source: Uint8Array): void {
+    const n = source.length;
+    this.#room(n);
+    this.#buf.set(source, this.pos);
+    this.pos += n;
+  }
+
   /** A copy of what was written: the scratch buffer is reused by the next request. */
   finish(): Uint8Array {
     return Uint8Array.prototype.slice.call(this.#buf, 0, this.pos);
