@@ -6,6 +6,7 @@ import { EncodedSpan } from './encoded-span';
 import { writeAttributes } from './otlp-attributes';
 import { ProtoWriter } from './otlp-proto-writer';
 import { RecordedSpan } from './recorded-span';
+import { takeRequestWriter } from './request-writers';
 
 /**
  * An OTLP `ExportTraceServiceRequest` as protobuf, byte for byte what the exporter's own
@@ -15,7 +16,10 @@ import { RecordedSpan } from './recorded-span';
  * attribute string, an id buffer per id. The test `otlp-trace-encoder.test.ts` compares the two.
  */
 export function encodeTraceExport(spans: readonly ReadableSpan[]): Uint8Array {
-  const w = (writer ??= new ProtoWriter());
+  // An export started by the sidecar's pipeline lends its own writer (see request-writers): the
+  // request is a view of its buffer, not a copy.
+  const lent = takeRequestWriter();
+  const w = lent ?? (writer ??= new ProtoWriter());
   w.reset();
   for (const [resource, scopes] of groupByResource(spans)) {
     w.tag(1, 2); // resource_spans
@@ -28,7 +32,7 @@ export function encodeTraceExport(spans: readonly ReadableSpan[]): Uint8Array {
       writeScope(w, scope);
       for (const span of group) {
         // A span encoded when it ended carries its own tag and length.
-        if (span instanceof EncodedSpan) w.raw(span.slab, span.start, span.end);
+        if (span instanceof EncodedSpan) span.copyInto(w);
         else writeSpan(w, span);
       }
       if (scope.schemaUrl) {
@@ -43,12 +47,12 @@ export function encodeTraceExport(spans: readonly ReadableSpan[]): Uint8Array {
     }
     w.endMessage(resourceSpans);
   }
-  return w.finish();
+  return lent ? w.view() : w.finish();
 }
 
 /**
- * One per process, made with the first export (a sidecar without a collector never needs it):
- * encoding is synchronous, so two exports never share it at once.
+ * For requests encoded outside the sidecar's pipeline (tests, other callers): one per process,
+ * made with the first such export; encoding is synchronous, so two exports never share it at once.
  */
 let writer: ProtoWriter | undefined;
 

@@ -6,6 +6,7 @@ import type { Logger } from '@weft/api';
 import { EXPORT_TIMEOUT_MS, otlpExporterFor, takesEncodedSpans, type ExporterFactory } from './otlp-exporter';
 import type { AttributeBlock } from './attribute-block';
 import { asQueued } from './encoded-span';
+import { withRequestWriter } from './request-writers';
 import { SpanEncoder } from './span-encoder';
 import { newSpanId, newTraceId } from './trace-ids';
 import { SAMPLING_DEFERRED, type TraceParent } from './traceparent';
@@ -283,17 +284,22 @@ class QuietExporter implements tracing.SpanExporter {
       this.#log.debug('span export failed; spans dropped', { spans: spans.length, error });
       this.#onDropped(spans.length, 'export_failed');
     };
-    try {
-      this.#inner.export(spans, (result) => {
+    // The request's buffer is the export's until it is answered (see request-writers).
+    withRequestWriter((answered) => {
+      try {
+        this.#inner.export(spans, (result) => {
+          answered();
+          this.#bound.release(spans.length);
+          if (result.code !== ExportResultCode.SUCCESS) failed(result.error);
+          done({ code: ExportResultCode.SUCCESS });
+        });
+      } catch (err) {
+        answered();
         this.#bound.release(spans.length);
-        if (result.code !== ExportResultCode.SUCCESS) failed(result.error);
+        failed(err);
         done({ code: ExportResultCode.SUCCESS });
-      });
-    } catch (err) {
-      this.#bound.release(spans.length);
-      failed(err);
-      done({ code: ExportResultCode.SUCCESS });
-    }
+      }
+    });
   }
 
   shutdown(): Promise<void> {

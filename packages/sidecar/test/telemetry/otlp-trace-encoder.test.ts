@@ -9,6 +9,7 @@ import { AttributeBlock } from '../../src/telemetry/attribute-block';
 import { EncodedSpan } from '../../src/telemetry/encoded-span';
 import { encodeTraceExport } from '../../src/telemetry/otlp-trace-encoder';
 import { SpanEncoder } from '../../src/telemetry/span-encoder';
+import { withRequestWriter } from '../../src/telemetry/request-writers';
 import { Tracing, type SpanAttributes } from '../../src/telemetry/trace';
 
 type Serialize = (spans: ReadableSpan[]) => Uint8Array | undefined;
@@ -162,6 +163,61 @@ describe('telemetry/otlp-trace-encoder: OTLP export requests in one pass', () =>
     const overridden = spans.find((sp) => sp.name === 'inbound orders' && sp.attributes['url.path'] === '/orders/2');
     expect(overridden?.attributes).to.deep.include({ 'server.port': 15007, 'network.peer.port': 40123, 'weft.rate_limited': true, 'error.type': 'WEFT_ERR_OVERFLOW' });
     expect(shared.attributes['server.port']).to.equal(15006); // the block itself is never changed
+  });
+
+  it('reuses a slab once every span in it was copied into an export request, and refuses a span whose slab was reused', async () => {
+    const spans = await recordSpans((t) => {
+      for (let i = 0; i < 400; i++) t.startSpan('outbound orders', 'client', CALLER, (a: SpanAttributes) => ({ ...a, 'url.path': `/orders/${i}` }), REQUEST).end(200);
+    });
+    const encoder = new SpanEncoder();
+    const first = spans.map((sp) => encoder.encode(sp));
+    const slabs = [...new Set(first.map((e) => e.slab))];
+    expect(slabs.length).to.be.greaterThan(2);
+    const want = Buffer.from(encodeTraceExport(spans));
+    // Exported twice before any reuse: the same bytes (a span is released once).
+    const twice = first.slice(0, 2) as unknown as ReadableSpan[];
+    expect(Buffer.from(encodeTraceExport(twice)).equals(Buffer.from(encodeTraceExport(twice)))).to.equal(true);
+    expect(Buffer.from(encodeTraceExport(first as unknown as ReadableSpan[])).equals(want)).to.equal(true);
+    // Every finished slab went back; the next spans are written into them, and the
+    // export of those is still the exporter's own bytes.
+    const second = spans.map((sp) => encoder.encode(sp));
+    expect(second.filter((e) => e.slab === slabs[0])).to.not.have.length(0); // the first, sealed and exported, is written again
+    expect(Buffer.from(encodeTraceExport(second as unknown as ReadableSpan[])).equals(want)).to.equal(true);
+    expect(() => encodeTraceExport(first as unknown as ReadableSpan[])).to.throw(/exported twice/);
+  });
+
+  it("writes a pipeline's export request into a buffer of its own, untouched by later exports until it is answered, then reused", async () => {
+    const spans = await recordSpans((t) => {
+      for (let i = 0; i < 3; i++) t.startSpan('outbound orders', 'client', CALLER, (a: SpanAttributes) => ({ ...a, 'url.path': `/orders/${i}` }), REQUEST).end(200);
+    });
+    const [a, b, c] = spans.map((sp) => [sp]) as [ReadableSpan[], ReadableSpan[], ReadableSpan[]];
+    let first: Uint8Array | undefined;
+    let answerFirst = (): void => undefined;
+    withRequestWriter((answered) => {
+      first = encodeTraceExport(a);
+      answerFirst = answered;
+    });
+    const firstBytes = Buffer.from(first ?? []);
+    expect(firstBytes.equals(Buffer.from(encodeTraceExport(a)))).to.equal(true); // outside a pipeline: a copy
+    let second: Uint8Array | undefined;
+    withRequestWriter((answered) => {
+      second = encodeTraceExport(b);
+      answered();
+    });
+    expect(second?.buffer).to.not.equal(first?.buffer); // the first is not answered yet: another buffer
+    expect(Buffer.from(first ?? []).equals(firstBytes)).to.equal(true);
+    answerFirst();
+    answerFirst(); // given back once
+    const buffers = new Set<ArrayBufferLike>();
+    for (const batch of [c, a]) {
+      withRequestWriter((answered) => {
+        const request = encodeTraceExport(batch);
+        buffers.add(request.buffer);
+        expect(Buffer.from(request).equals(Buffer.from(encodeTraceExport(batch)))).to.equal(true);
+        answered();
+      });
+    }
+    expect(buffers.has(first?.buffer as ArrayBufferLike) || buffers.has(second?.buffer as ArrayBufferLike)).to.equal(true);
   });
 
   describe('through a real OTLP/gRPC receiver', () => {
