@@ -30,20 +30,17 @@ const NO_EVENTS: TimedEvent[] = [];
 export class RecordedSpan implements TraceSpan, ReadableSpan {
   readonly traceId: string;
   readonly traceparent: string;
-  readonly recording = true;
   readonly name: string;
   readonly kind: SpanKind;
   readonly parentSpanContext: SpanContext | undefined;
   readonly startTime: HrTime;
   endTime: HrTime;
   status: SpanStatus = UNSET;
-  links: Link[] = NO_LINKS;
   events: TimedEvent[] = NO_EVENTS;
   ended = false;
-  readonly droppedAttributesCount = 0;
-  readonly droppedEventsCount = 0;
-  readonly droppedLinksCount = 0;
-  readonly #context: SpanContext;
+  readonly #spanId: string;
+  /** Made when first asked for (by the encoder, or a child span): most spans are encoded once, warm. */
+  #context: SpanContext | undefined;
   readonly #sink: SpanSink;
   /** Attributes shared with other spans, already encoded. */
   readonly #block: AttributeBlock | undefined;
@@ -59,7 +56,7 @@ export class RecordedSpan implements TraceSpan, ReadableSpan {
     this.#own = attributes;
     this.#block = block;
     const spanId = newSpanId();
-    this.#context = { traceId, spanId, traceFlags: TraceFlags.SAMPLED };
+    this.#spanId = spanId;
     this.traceparent = `00-${traceId}-${spanId}-01`;
     this.startTime = wallClockNow();
     this.endTime = this.startTime;
@@ -97,7 +94,28 @@ export class RecordedSpan implements TraceSpan, ReadableSpan {
   }
 
   spanContext(): SpanContext {
-    return this.#context;
+    return (this.#context ??= { traceId: this.traceId, spanId: this.#spanId, traceFlags: TraceFlags.SAMPLED });
+  }
+
+  // What every recorded span has alike, on the prototype rather than in each span.
+  get recording(): true {
+    return true;
+  }
+
+  get links(): Link[] {
+    return NO_LINKS;
+  }
+
+  get droppedAttributesCount(): number {
+    return 0;
+  }
+
+  get droppedEventsCount(): number {
+    return 0;
+  }
+
+  get droppedLinksCount(): number {
+    return 0;
   }
 
   setAttributes(attributes: SpanAttributes): void {
@@ -111,7 +129,7 @@ export class RecordedSpan implements TraceSpan, ReadableSpan {
   }
 
   child<S>(name: string, attributesOf: SpanAttributesOf<S>, subject: S): TraceSpan {
-    return new RecordedSpan(this.#sink, name, SpanKind.CLIENT, this.traceId, this.#context, attributesOf(subject));
+    return new RecordedSpan(this.#sink, name, SpanKind.CLIENT, this.traceId, this.spanContext(), attributesOf(subject));
   }
 
   end(status: number | undefined, error?: string): void {
