@@ -38,12 +38,31 @@ export class ProtoWriter {
     this.pos = 0;
   }
 
+  /** Continues at the start of `buffer` (a reused slab), leaving the old buffer as it is. */
+  restartIn(buffer: Buffer): void {
+    this.#buf = buffer;
+    this.pos = 0;
+  }
+
   /** Copies bytes written elsewhere (a span encoded when it ended). */
   raw(source: Uint8Array, start: number, end: number): void {
     const n = end - start;
     this.#room(n);
     this.#buf.set(source.subarray(start, end), this.pos);
     this.pos += n;
+  }
+
+  /** Copies all of `source` (a block encoded once): no view of it made first, as `raw` makes. */
+  all(source: Uint8Array): void {
+    const n = source.length;
+    this.#room(n);
+    this.#buf.set(source, this.pos);
+    this.pos += n;
+  }
+
+  /** What was written, in place: valid until the writer is reset. */
+  view(): Uint8Array {
+    return this.#buf.subarray(0, this.pos);
   }
 
   /** A copy of what was written: the scratch buffer is reused by the next request. */
@@ -53,7 +72,7 @@ export class ProtoWriter {
 
   #room(bytes: number): void {
     if (this.pos + bytes <= this.#buf.length) return;
-    let size = this.#buf.length * 2;
+    let size = Math.max(this.#buf.length * 2, 1024);
     while (size < this.pos + bytes) size *= 2;
     const grown = Buffer.allocUnsafe(size);
     this.#buf.copy(grown, 0, 0, this.pos);

@@ -2,6 +2,7 @@ import { SpanKind, SpanStatusCode, TraceFlags, type HrTime, type Link, type Span
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import type { AttributeBlock } from './attribute-block';
 import type { SpanAttributes, SpanAttributesOf, TraceSpan } from './trace';
 import { newSpanId } from './trace-ids';
 import { wallClockNow } from './wall-clock';
@@ -29,37 +30,59 @@ const NO_EVENTS: TimedEvent[] = [];
 export class RecordedSpan implements TraceSpan, ReadableSpan {
   readonly traceId: string;
   readonly traceparent: string;
-  readonly recording = true;
   readonly name: string;
   readonly kind: SpanKind;
   readonly parentSpanContext: SpanContext | undefined;
   readonly startTime: HrTime;
   endTime: HrTime;
-  duration: HrTime;
   status: SpanStatus = UNSET;
-  readonly attributes: SpanAttributes;
-  links: Link[] = NO_LINKS;
   events: TimedEvent[] = NO_EVENTS;
   ended = false;
-  readonly droppedAttributesCount = 0;
-  readonly droppedEventsCount = 0;
-  readonly droppedLinksCount = 0;
-  readonly #context: SpanContext;
+  readonly #spanId: string;
+  /** Made when first asked for (by the encoder, or a child span): most spans are encoded once, warm. */
+  #context: SpanContext | undefined;
   readonly #sink: SpanSink;
+  /** Attributes shared with other spans, already encoded. */
+  readonly #block: AttributeBlock | undefined;
+  /** This span's own attributes (the block's are not copied in); one of the block's keys set here wins. */
+  readonly #own: SpanAttributes;
 
-  constructor(sink: SpanSink, name: string, kind: SpanKind, traceId: string, parent: SpanContext | undefined, attributes: SpanAttributes) {
+  constructor(sink: SpanSink, name: string, kind: SpanKind, traceId: string, parent: SpanContext | undefined, attributes: SpanAttributes, block?: AttributeBlock) {
     this.#sink = sink;
     this.name = name;
     this.kind = kind;
     this.traceId = traceId;
     this.parentSpanContext = parent;
-    this.attributes = attributes;
+    this.#own = attributes;
+    this.#block = block;
     const spanId = newSpanId();
-    this.#context = { traceId, spanId, traceFlags: TraceFlags.SAMPLED };
+    this.#spanId = spanId;
     this.traceparent = `00-${traceId}-${spanId}-01`;
     this.startTime = wallClockNow();
     this.endTime = this.startTime;
-    this.duration = [0, 0];
+  }
+
+  /**
+   * All attributes, the shared block's first: built on each read, for exporters handed the span
+   * itself. Weft's encoder reads `attributeBlock` and `ownAttributes` instead, and writes the same
+   * entries in the same order.
+   */
+  get attributes(): SpanAttributes {
+    const block = this.#block;
+    return block ? { ...block.attributes, ...this.#own } : this.#own;
+  }
+
+  get attributeBlock(): AttributeBlock | undefined {
+    return this.#block;
+  }
+
+  get ownAttributes(): Readonly<SpanAttributes> {
+    return this.#own;
+  }
+
+  /** Only exporters handed the span itself read it; Weft's encoder writes the two times. */
+  get duration(): HrTime {
+    return hrDiff(this.startTime, this.endTime);
   }
 
   get resource(): Resource {
@@ -71,11 +94,32 @@ export class RecordedSpan implements TraceSpan, ReadableSpan {
   }
 
   spanContext(): SpanContext {
-    return this.#context;
+    return (this.#context ??= { traceId: this.traceId, spanId: this.#spanId, traceFlags: TraceFlags.SAMPLED });
+  }
+
+  // What every recorded span has alike, on the prototype rather than in each span.
+  get recording(): true {
+    return true;
+  }
+
+  get links(): Link[] {
+    return NO_LINKS;
+  }
+
+  get droppedAttributesCount(): number {
+    return 0;
+  }
+
+  get droppedEventsCount(): number {
+    return 0;
+  }
+
+  get droppedLinksCount(): number {
+    return 0;
   }
 
   setAttributes(attributes: SpanAttributes): void {
-    if (!this.ended) Object.assign(this.attributes, attributes);
+    if (!this.ended) Object.assign(this.#own, attributes);
   }
 
   addEvent(name: string, attributes: SpanAttributes): void {
@@ -85,19 +129,18 @@ export class RecordedSpan implements TraceSpan, ReadableSpan {
   }
 
   child<S>(name: string, attributesOf: SpanAttributesOf<S>, subject: S): TraceSpan {
-    return new RecordedSpan(this.#sink, name, SpanKind.CLIENT, this.traceId, this.#context, attributesOf(subject));
+    return new RecordedSpan(this.#sink, name, SpanKind.CLIENT, this.traceId, this.spanContext(), attributesOf(subject));
   }
 
   end(status: number | undefined, error?: string): void {
     if (this.ended) return;
-    this.ended = true;
-    if (status !== undefined) this.attributes['http.response.status_code'] = status;
+    if (status !== undefined) this.#own['http.response.status_code'] = status;
     if (error !== undefined || (status !== undefined && status >= 500)) {
       this.status = { code: SpanStatusCode.ERROR, message: error ?? `HTTP ${status}` };
-      if (error !== undefined) this.attributes['error.type'] = error;
+      if (error !== undefined) this.#own['error.type'] = error;
     }
+    this.ended = true;
     this.endTime = wallClockNow();
-    this.duration = hrDiff(this.startTime, this.endTime);
     this.#sink.processor.onEnd(this);
   }
 }

@@ -4,7 +4,9 @@ import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import * as tracing from '@opentelemetry/sdk-trace-base';
 import type { Logger } from '@weft/api';
 import { EXPORT_TIMEOUT_MS, otlpExporterFor, takesEncodedSpans, type ExporterFactory } from './otlp-exporter';
+import type { AttributeBlock } from './attribute-block';
 import { asQueued } from './encoded-span';
+import { withRequestWriter } from './request-writers';
 import { SpanEncoder } from './span-encoder';
 import { newSpanId, newTraceId } from './trace-ids';
 import { SAMPLING_DEFERRED, type TraceParent } from './traceparent';
@@ -14,6 +16,9 @@ export type SpanAttributes = Record<string, string | number | boolean>;
 
 /** Attributes of a span, computed from `subject` only when the span is recorded: a new object each time (the span adds to it). */
 export type SpanAttributesOf<S> = (subject: S) => SpanAttributes;
+
+/** Attributes a span shares with others (see AttributeBlock), looked up from `subject` only when the span is recorded. */
+export type SharedAttributesOf<S> = (subject: S) => AttributeBlock | undefined;
 
 /** A span as the data path sees it: ids to propagate, attributes, children, one end. */
 export interface TraceSpan {
@@ -102,14 +107,16 @@ export class Tracing {
 
   /**
    * Starts a span continuing `parent` (a remote span), or a new trace when there is none. The
-   * attributes are computed (`attributesOf(subject)`) only for a span that is recorded.
+   * attributes are computed (`attributesOf(subject)`) only for a span that is recorded, and so are
+   * those it has in common with other spans (its rule's, its connection's: `sharedOf(subject)`),
+   * which are encoded once for all of them and come first.
    */
-  startSpan<S>(name: string, kind: 'client' | 'server', parent: TraceParent | undefined, attributesOf: SpanAttributesOf<S>, subject: S): TraceSpan {
+  startSpan<S>(name: string, kind: 'client' | 'server', parent: TraceParent | undefined, attributesOf: SpanAttributesOf<S>, subject: S, sharedOf?: SharedAttributesOf<S>): TraceSpan {
     const sampled = parent === undefined || (parent.flags & SAMPLING_DEFERRED) !== 0 ? Math.random() < this.#ratio : (parent.flags & SAMPLED) !== 0;
     const sink = this.#sink;
     if (!sampled || sink === undefined) return new PropagatedSpan(parent ? parent.traceId : newTraceId(), sampled);
     const spanKind = kind === 'client' ? api.SpanKind.CLIENT : api.SpanKind.SERVER;
-    return new RecordedSpan(sink, name, spanKind, parent ? parent.traceId : newTraceId(), parent ? remoteParent(parent.traceId, parent.spanId) : undefined, attributesOf(subject));
+    return new RecordedSpan(sink, name, spanKind, parent ? parent.traceId : newTraceId(), parent ? remoteParent(parent.traceId, parent.spanId) : undefined, attributesOf(subject), sharedOf?.(subject));
   }
 
   /** Flushes what is buffered, bounded in time; never throws. */
@@ -277,17 +284,22 @@ class QuietExporter implements tracing.SpanExporter {
       this.#log.debug('span export failed; spans dropped', { spans: spans.length, error });
       this.#onDropped(spans.length, 'export_failed');
     };
-    try {
-      this.#inner.export(spans, (result) => {
+    // The request's buffer is the export's until it is answered (see request-writers).
+    withRequestWriter((answered) => {
+      try {
+        this.#inner.export(spans, (result) => {
+          answered();
+          this.#bound.release(spans.length);
+          if (result.code !== ExportResultCode.SUCCESS) failed(result.error);
+          done({ code: ExportResultCode.SUCCESS });
+        });
+      } catch (err) {
+        answered();
         this.#bound.release(spans.length);
-        if (result.code !== ExportResultCode.SUCCESS) failed(result.error);
+        failed(err);
         done({ code: ExportResultCode.SUCCESS });
-      });
-    } catch (err) {
-      this.#bound.release(spans.length);
-      failed(err);
-      done({ code: ExportResultCode.SUCCESS });
-    }
+      }
+    });
   }
 
   shutdown(): Promise<void> {
