@@ -24,7 +24,10 @@
  * its own turn. Prints, per slot and as
  * medians, throughput and CPU microseconds per request of each proxy process, and peak RSS.
  * What Weft costs above the floor is what its own layers cost; the floor is what Node.js, TLS and
- * the kernel cost for this hop on this machine.
+ * the kernel cost for this hop on this machine. With `--protocol grpc`, gRPC unary calls (64-byte
+ * messages, h2load over h2c, closed loop or at `--rate`, as the full bench sends them) through the
+ * Weft pairs' gRPC route (and the nginx pair's with `--nginx`) instead; the floor pairs speak
+ * HTTP/1.1 only, so they sit out and ratios are to the first pair listed.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -36,7 +39,7 @@ import { startNginxPair } from './pair-nginx';
 import { startWeftPair } from './pair-weft';
 import { clockTicksPerSecond, cpuSecondsPer1000, ProcessSet, RssSampler } from './proc-stats';
 import { pairedRatio, renderPairedRatio } from './paired-ratio';
-import { openLoopAt, wrkMax, type Target } from './runners';
+import { h2loadGrpc, openLoopAt, writeGrpcBody, wrkMax, type Target } from './runners';
 import { describeMachine, ensureTools } from './tools';
 import { FILES, startUpstreams } from './upstreams';
 
@@ -44,8 +47,10 @@ const { values } = parseArgs({
   // prettier-ignore
   options: { slots: { type: 'string', default: '4' }, seconds: { type: 'string', default: '6' }, rate: { type: 'string' }, sampling: { type: 'string' },
     raw: { type: 'boolean', default: false }, collector: { type: 'string', default: 'collecting' }, nginx: { type: 'boolean', default: false }, against: { type: 'string' },
-    'against-env': { type: 'string', multiple: true, default: [] }, concurrent: { type: 'boolean', default: false } },
+    'against-env': { type: 'string', multiple: true, default: [] }, concurrent: { type: 'boolean', default: false }, protocol: { type: 'string', default: 'http' } },
 });
+if (values.protocol !== 'http' && values.protocol !== 'grpc') throw new Error('--protocol: http (1 KiB GETs, the default) or grpc (unary calls over h2c)');
+const protocol = values.protocol;
 const slots = Math.max(1, Math.round(Number(values.slots)));
 const seconds = Math.max(1, Math.round(Number(values.seconds)));
 const rate = values.rate === undefined ? undefined : Math.max(1, Math.round(Number(values.rate)));
@@ -81,11 +86,17 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
-async function runSlot(c: Contender): Promise<Slot> {
+/** One slot's load on a target: 1 KiB GETs, or gRPC unary calls (`grpcBody`: h2load's request file). */
+function generate(target: Target, grpcBody: string, log: string): ReturnType<typeof wrkMax> {
+  if (protocol === 'grpc') return h2loadGrpc(target, grpcBody, seconds, log, rate);
+  return rate === undefined ? wrkMax(target, FILES['1k'].path, seconds) : openLoopAt(target, FILES['1k'].path, rate, seconds);
+}
+
+async function runSlot(c: Contender, grpcBody: string, log: string): Promise<Slot> {
   const hz = clockTicksPerSecond();
   const before = [c.client.cpuTicks(), c.server.cpuTicks()];
   const systemBefore = c.client.systemTicks() + c.server.systemTicks();
-  const figures = rate === undefined ? await wrkMax(c.target, FILES['1k'].path, seconds) : await openLoopAt(c.target, FILES['1k'].path, rate, seconds);
+  const figures = await generate(c.target, grpcBody, log);
   const us = (i: number, set: ProcessSet): number => cpuSecondsPer1000(before[i] ?? 0, set.cpuTicks(), hz, figures.requests) * 1000;
   const total = c.client.cpuTicks() + c.server.cpuTicks() - (before[0] ?? 0) - (before[1] ?? 0);
   const kernelShare = (c.client.systemTicks() + c.server.systemTicks() - systemBefore) / Math.max(1, total);
@@ -110,22 +121,23 @@ async function main(): Promise<void> {
       for (const proc of [server, client]) await group.waitForLog(proc, (e) => e['msg'] === 'listening', 10_000);
       return { label, target: { port: clientPort, host: 'web' }, client: new ProcessSet(`${name} client`, [client.pid]), server: new ProcessSet(`${name} server`, [server.pid]) };
     };
-    const contenders: Contender[] = [await startScriptPair('floor-proxy', 'Node floor pair')];
-    if (values.raw) contenders.push(await startScriptPair('floor-raw-proxy', 'raw floor pair'));
+    const grpcBody = writeGrpcBody(dir);
+    const contenders: Contender[] = protocol === 'grpc' ? [] : [await startScriptPair('floor-proxy', 'Node floor pair')];
+    if (values.raw && protocol === 'http') contenders.push(await startScriptPair('floor-raw-proxy', 'raw floor pair'));
     if (values.nginx) {
       const nginx = await startNginxPair(path.join(dir, 'nginx'), upstreams);
       pairs.push(nginx);
-      const proxies = nginx.proxies('http');
+      const proxies = nginx.proxies(protocol);
       if (!proxies.client || !proxies.server) throw new Error('the nginx pair has no client or server proxy');
-      contenders.push({ label: 'nginx pair', target: nginx.target('http'), client: proxies.client, server: proxies.server });
+      contenders.push({ label: 'nginx pair', target: nginx.target(protocol), client: proxies.client, server: proxies.server });
     }
     for (const sampling of samplings) {
       const weft = await startWeftPair(upstreams, sampling === undefined ? { countingCollector } : { countingCollector, samplingPercent: sampling });
       pairs.push(weft);
-      const proxies = weft.proxies('http');
+      const proxies = weft.proxies(protocol);
       if (!proxies.client || !proxies.server) throw new Error('the Weft pair has no client or server sidecar');
       const label = sampling === undefined ? 'Weft pair' : `Weft pair, sampling ${sampling}%`;
-      contenders.push({ label, target: weft.target('http'), client: proxies.client, server: proxies.server });
+      contenders.push({ label, target: weft.target(protocol), client: proxies.client, server: proxies.server });
     }
     // This build's first Weft pair against the other build's, when comparing two builds.
     const candidate = contenders.find((c) => c.label.startsWith('Weft pair'));
@@ -136,20 +148,25 @@ async function main(): Promise<void> {
       const withEnv = Object.keys(againstEnv).length > 0 ? { sidecarEnv: againstEnv } : {};
       const weft = await startWeftPair(upstreams, { countingCollector, sidecarScript: againstScript, ...withEnv, ...(sampling === undefined ? {} : { samplingPercent: sampling }) });
       pairs.push(weft);
-      const proxies = weft.proxies('http');
+      const proxies = weft.proxies(protocol);
       if (!proxies.client || !proxies.server) throw new Error('the Weft pair has no client or server sidecar');
       const env = Object.entries(againstEnv).map(([k, v]) => ` ${k}=${v}`).join('');
-      baseline = { label: `Weft pair (${values.against}${env})`, target: weft.target('http'), client: proxies.client, server: proxies.server };
+      baseline = { label: `Weft pair (${values.against}${env})`, target: weft.target(protocol), client: proxies.client, server: proxies.server };
       contenders.push(baseline);
     }
-    for (const c of contenders) await wrkMax(c.target, FILES['1k'].path, 2); // warm-up
+    const h2loadLog = path.join(dir, 'h2load.log');
+    const logOf = (c: Contender): string => `${h2loadLog}.${contenders.indexOf(c)}`;
+    for (const c of contenders) {
+      if (protocol === 'grpc') await h2loadGrpc(c.target, grpcBody, 2, logOf(c)); // warm-up
+      else await wrkMax(c.target, FILES['1k'].path, 2);
+    }
     const results = new Map<string, Slot[]>(contenders.map((c) => [c.label, []]));
     const sampler = new RssSampler(contenders.flatMap((c) => [c.client, c.server]));
     for (let i = 0; i < slots; i++) {
       for (const c of i % 2 === 0 ? contenders : [...contenders].reverse()) {
         if (values.concurrent && c === baseline) continue; // measured beside the candidate
         const together = values.concurrent && c === candidate && baseline ? [c, baseline] : [c];
-        const measured = await Promise.all(together.map(runSlot));
+        const measured = await Promise.all(together.map((one) => runSlot(one, grpcBody, logOf(one))));
         together.forEach((one, j) => {
           const slot = measured[j] as Slot;
           results.get(one.label)?.push(slot);
@@ -160,11 +177,11 @@ async function main(): Promise<void> {
     const [first, ...others] = contenders as [Contender, ...Contender[]];
     const together = values.concurrent ? ` (the two Weft pairs side by side in each slot)` : '';
     const lines = [
-      `${rate === undefined ? 'wrk -t1 -c32' : `open loop at ${rate} req/s,`} ${seconds} s, 1 KiB GETs, ${slots} interleaved slots each${together}, medians:`,
+      `${protocol === 'grpc' ? `h2load ${rate === undefined ? '-c4 -m16' : `-c4 -m256 at ${rate} req/s,`} ${seconds} s, gRPC unary calls (64-byte messages)` : `${rate === undefined ? 'wrk -t1 -c32' : `open loop at ${rate} req/s,`} ${seconds} s, 1 KiB GETs`}, ${slots} interleaved slots each${together}, medians:`,
       '',
       ...describeMachine().map((m) => `- ${m}`),
       '',
-      `| figure | ${contenders.map((c) => c.label).join(' | ')} | ${others.map((c) => `${c.label} / floor`).join(' | ')} |`,
+      `| figure | ${contenders.map((c) => c.label).join(' | ')} | ${others.map((c) => `${c.label} / ${first.label}`).join(' | ')} |`,
       `| --- |${' ---: |'.repeat(contenders.length + others.length)}`,
     ];
     const row = (name: string, pick: (s: Slot) => number, digits: number): string => {
