@@ -71,7 +71,7 @@ export async function startGrpcEcho(): Promise<GrpcEchoServer> {
     unary: (call: grpc.ServerUnaryCall<EchoMsg, EchoMsg>, cb: grpc.sendUnaryData<EchoMsg>) => {
       identity(call);
       const trailer = new grpc.Metadata();
-      trailer.set('x-echo-trailer', `done:${call.request.text}`);
+      trailer.set('x-echo-trailer', `done:${call.request.text.slice(0, 64)}`); // bounded: a trailer is a header, and headers have a size limit
       cb(null, { text: `echo:${call.request.text}` }, trailer);
     },
     fail: (call: grpc.ServerUnaryCall<EchoMsg, EchoMsg>, cb: grpc.sendUnaryData<EchoMsg>) => {

@@ -1,4 +1,4 @@
-import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { PassThrough, type Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { HEADERS } from '@weft/api';
@@ -8,6 +8,7 @@ import { grpcErrorHeaders } from './grpc';
 import { forwardableHeaders, withoutPseudoHeaders } from './headers';
 import { discardBody, type HeaderMap, type ProxyResponse } from '../layers/service';
 import { pipeBody, PrematureCloseError } from './pipe-body';
+import { endedWithin, takeWholeBody } from './h2-whole-body';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR } = constants;
 
@@ -31,7 +32,7 @@ export function h2Downstream(stream: ServerHttp2Stream, headers: IncomingHttpHea
     // The session's socket is a proxy of the TLS socket; it answers getPeerX509Certificate.
     tls: session?.encrypted ? (session.socket as TLSSocket) : null,
     upgrade: undefined,
-    takeBody: () => ({ body: stream.endAfterHeaders ? null : guardStream(stream), length: contentLength(headers['content-length']) }),
+    takeBody: () => ({ body: bodyOf(stream), length: contentLength(headers['content-length']) }),
     respond: (outcome, options, done) =>
       respondH2(stream, outcome, options, (err) => {
         written = err === undefined;
@@ -62,7 +63,11 @@ function respondH2(stream: ServerHttp2Stream, outcome: Outcome, options: Respond
 }
 
 function sendResponse(stream: ServerHttp2Stream, response: ProxyResponse, options: RespondOptions, done: (err: Error | undefined) => void): void {
-  const out = { ...forwardableHeaders(response.headers, options.dropMeshHeaders), ...options.extra, ':status': response.status };
+  // One copy: forwardableHeaders makes a new map, which takes the rest in place.
+  const out: OutgoingHttpHeaders = forwardableHeaders(response.headers, options.dropMeshHeaders);
+  const extra = options.extra;
+  for (const name in extra) out[name] = extra[name];
+  out[':status'] = response.status;
   const body = response.body;
   if (!body) {
     stream.respond(out, { endStream: true });
@@ -85,7 +90,14 @@ function sendResponse(stream: ServerHttp2Stream, response: ProxyResponse, option
     });
   }
   if (Buffer.isBuffer(body)) {
-    stream.once('close', () => done(stream.writableFinished ? undefined : new PrematureCloseError('the client stream')));
+    // Settled on 'finish', as pipeBody does: before 'close', whose listeners (onClose) read
+    // whether the answer was written; a 'close' first means the client reset the stream.
+    const onClose = (): void => done(new PrematureCloseError('the client stream'));
+    stream.once('finish', () => {
+      stream.off('close', onClose);
+      done(undefined);
+    });
+    stream.once('close', onClose);
     stream.end(body);
     return;
   }
@@ -137,6 +149,16 @@ export function writeH2Error(stream: ServerHttp2Stream, err: ProxyError, extra: 
     stream.close(NGHTTP2_INTERNAL_ERROR);
     return false;
   }
+}
+
+/**
+ * The request body: none; one Buffer when the client ended the stream in the bytes that carried
+ * its HEADERS (a unary call: the listener starts an exchange only once that read is done) and it
+ * is small (see h2-whole-body); otherwise a stream of its own.
+ */
+function bodyOf(stream: ServerHttp2Stream): Readable | Buffer | null {
+  if (stream.endAfterHeaders) return null;
+  return endedWithin(stream) ? takeWholeBody(stream) : guardStream(stream);
 }
 
 /** The request body as a stream of its own, so that layers may destroy it without resetting the client. */

@@ -56,9 +56,10 @@ export interface Downstream {
   readonly upgrade: string | undefined;
   /**
    * The request body as a stream of its own (a layer may destroy it without harming the client's
-   * connection) and its declared length; null when there is none. Call at most once.
+   * connection), or a Buffer when it arrived whole with the head (HTTP/2: see h2-whole-body), and
+   * its declared length; null when there is none. Call at most once.
    */
-  takeBody(): { readonly body: Readable | null; readonly length: number | undefined };
+  takeBody(): { readonly body: Readable | Buffer | null; readonly length: number | undefined };
   /**
    * Writes the answer; never throws. `done` runs once it is written or failed, with the error that
    * broke off the body, if any.

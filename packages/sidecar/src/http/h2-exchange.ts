@@ -6,7 +6,15 @@ import { withoutPseudoHeaders } from './headers';
 import { type HeaderMap, type ProxyResponse } from '../layers/service';
 import type { CancelSignal } from '../layers/cancel';
 
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = constants;
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM, NGHTTP2_DEFAULT_WEIGHT } = constants;
+
+/**
+ * Stream options with every field Node fills in itself (its defaults): Node copies the object and
+ * adds whichever is missing, a new object shape per request (about 9 µs of the client sidecar's
+ * CPU per gRPC call at 500 req/s, `perf`/`--cpu-prof`) where a full one is only validated.
+ */
+const WITH_BODY = Object.freeze({ endStream: false, weight: NGHTTP2_DEFAULT_WEIGHT, parent: 0, exclusive: false, silent: false });
+const WITHOUT_BODY = Object.freeze({ ...WITH_BODY, endStream: true });
 
 /** A request as an HTTP/2 exchange sends it; `host` becomes `:authority`. */
 export interface H2Request {
@@ -36,7 +44,7 @@ export function h2Exchange(session: H2StreamOpener, req: H2Request, fail: H2Fail
     const noBody = req.body === null || (Buffer.isBuffer(req.body) && req.body.length === 0);
     let stream: ClientHttp2Stream;
     try {
-      stream = session.request(h2Headers(req), { endStream: noBody });
+      stream = session.request(h2Headers(req), noBody ? WITHOUT_BODY : WITH_BODY);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       reject(e.code?.startsWith('ERR_HTTP2_INVALID_') ? new BadRequestError(`the request cannot be forwarded: ${e.message}`) : fail(e, false));
@@ -81,11 +89,15 @@ export function h2Exchange(session: H2StreamOpener, req: H2Request, fail: H2Fail
   });
 }
 
+/** The request's headers with its pseudo-headers, in one copy (Node copies them once more). */
 function h2Headers(req: H2Request): OutgoingHttpHeaders {
-  const { host, ...rest } = req.headers;
-  const headers: OutgoingHttpHeaders = { ...rest, ':method': req.method, ':path': req.target, ':scheme': 'http' };
-  const authority = Array.isArray(host) ? host[0] : host;
-  if (authority !== undefined) headers[':authority'] = authority;
+  const headers: OutgoingHttpHeaders = { ':method': req.method, ':path': req.target, ':scheme': 'http' };
+  const fields = req.headers;
+  for (const name in fields) {
+    const value = fields[name];
+    if (name !== 'host') headers[name] = value;
+    else if (value !== undefined) headers[':authority'] = Array.isArray(value) ? value[0] : value;
+  }
   return headers;
 }
 

@@ -84,8 +84,8 @@ function upgradeLocal(app: LocalApp, where: string): Service<ForwardRequest> {
         if (answered) return; // the response body carries its own error to whoever reads it
         reject(signal.aborted ? (signal.reason as Error) : new AppUnavailableError(where, err));
       });
-      if (!req.body) {
-        out.end();
+      if (!req.body || Buffer.isBuffer(req.body)) {
+        out.end(req.body ?? undefined);
         return;
       }
       // pipe, not pipeline: a failed app request must not destroy the caller's body stream.

@@ -29,7 +29,7 @@ export interface ForwardRequest {
   readonly method: string;
   readonly target: string;
   readonly headers: HeaderMap;
-  readonly body: Readable | null;
+  readonly body: Readable | Buffer | null;
   readonly signal: CancelSignal;
   readonly peer: HttpPeer;
   readonly record: { phase: Phase };

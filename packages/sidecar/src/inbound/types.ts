@@ -21,7 +21,7 @@ export interface InboundRequest {
   readonly path: string;
   /** Forwardable headers: hop-by-hop and any `x-weft-*` the caller sent removed. */
   readonly headers: HeaderMap;
-  readonly body: Readable | null;
+  readonly body: Readable | Buffer | null;
   /** The config this request runs on, read once (authorization will read it). */
   readonly config: CompiledConfig | undefined;
   readonly signal: CancelSignal;

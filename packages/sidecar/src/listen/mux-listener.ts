@@ -6,6 +6,7 @@ import { BodyIdleWatch, type WatchedBody } from './body-idle';
 import { Cancel } from '../layers/cancel';
 import type { Downstream, DownstreamHandler } from '../http/downstream';
 import { h2Downstream } from '../http/downstream-h2';
+import { endedWithin } from '../http/h2-whole-body';
 import { guardResets, H2_SESSION_LIMITS, startWhenRead } from './h2-reset-guard';
 import { H1Server } from './h1-server';
 import { refuseStream, screenH2 } from './request-screen';
@@ -135,7 +136,9 @@ export class MuxListener implements ProxyListener {
       if (refused) return refuseStream(stream, refused);
       startWhenRead(stream, () => {
         const cancel = new Cancel();
-        this.#exchange(h2Downstream(stream, headers), cancel, stream.endAfterHeaders ? undefined : this.#bodies.watch(stream, stream, cancel));
+        // A body that arrived whole with the headers (h2-whole-body) has nothing left to stall.
+        const whole = stream.endAfterHeaders || endedWithin(stream);
+        this.#exchange(h2Downstream(stream, headers), cancel, whole ? undefined : this.#bodies.watch(stream, stream, cancel));
       });
     });
   }

@@ -44,8 +44,10 @@ export function h2Client(destination: Destination, sessions: H2SessionSource): S
   };
 }
 
+/** Set in the request's own header map (accept built it; every attempt sets the same names again) rather than a copy. */
 function grpcHeaders(req: H2EndpointRequest): HeaderMap {
-  const headers: HeaderMap = { ...req.headers, te: 'trailers' };
+  const headers = req.headers;
+  headers['te'] = 'trailers';
   if (req.deadlineAt !== undefined) headers['grpc-timeout'] = formatGrpcTimeout(req.deadlineAt - performance.now());
   return headers;
 }
