@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
 
 /**
- * The most a request or response body may be to travel as one Buffer (bigger ones stream).
- * A unary gRPC call's message is almost always far smaller; 64 KiB is the default HTTP/2 stream
- * window, so a body this small arrives without waiting for a WINDOW_UPDATE.
+ * The most an HTTP/2 request body may be to travel through the layers as one Buffer (bigger ones
+ * stream). A unary gRPC call's message is almost always far smaller; 64 KiB is the default HTTP/2
+ * stream window, so a body this small arrives without waiting for a WINDOW_UPDATE.
  */
 export const WHOLE_BODY_MAX_BYTES = 64 * 1024;
 
