@@ -16,7 +16,8 @@ const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR } = constants;
  * An HTTP/2 stream as a Downstream. Responses go out with the stream API rather than Node's
  * HTTP/1-style compatibility layer so that framing is exact: a response without a body is one
  * HEADERS frame that ends the stream (what gRPC calls trailers-only), and trailers follow the
- * body as a HEADERS frame of their own.
+ * body as a HEADERS frame of their own. Listeners for events a stream emits once ('close',
+ * 'finish', 'wantTrailers') are added with `on`: once's wrapper costs an allocation per event.
  */
 export function h2Downstream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Downstream {
   // A stream reset by the client fails with an error that whoever reads it sees; never a crash.
@@ -38,7 +39,7 @@ export function h2Downstream(stream: ServerHttp2Stream, headers: IncomingHttpHea
         written = err === undefined;
         done(err);
       }),
-    onClose: (listener) => stream.once('close', () => listener(written && stream.rstCode === NGHTTP2_NO_ERROR)),
+    onClose: (listener) => stream.on('close', () => listener(written && stream.rstCode === NGHTTP2_NO_ERROR)),
   };
 }
 
@@ -79,7 +80,7 @@ function sendResponse(stream: ServerHttp2Stream, response: ProxyResponse, option
   const trailers = response.trailers;
   stream.respond(out, { waitForTrailers: trailers !== undefined });
   if (trailers) {
-    stream.once('wantTrailers', () => {
+    stream.on('wantTrailers', () => {
       const sent = trailers();
       try {
         // Empty trailers make Node end the stream with an empty DATA frame instead.
@@ -93,11 +94,11 @@ function sendResponse(stream: ServerHttp2Stream, response: ProxyResponse, option
     // Settled on 'finish', as pipeBody does: before 'close', whose listeners (onClose) read
     // whether the answer was written; a 'close' first means the client reset the stream.
     const onClose = (): void => done(new PrematureCloseError('the client stream'));
-    stream.once('finish', () => {
+    stream.on('finish', () => {
       stream.off('close', onClose);
       done(undefined);
     });
-    stream.once('close', onClose);
+    stream.on('close', onClose);
     stream.end(body);
     return;
   }

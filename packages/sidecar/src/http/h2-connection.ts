@@ -48,7 +48,7 @@ export class H2Connection implements H2StreamOpener {
     const entry = this.#all.get(session);
     if (entry) {
       entry.streams += 1;
-      stream.once('close', () => (entry.streams -= 1));
+      stream.on('close', () => (entry.streams -= 1)); // `on`: a stream closes once, and once's wrapper costs per request
     }
     return stream;
   }

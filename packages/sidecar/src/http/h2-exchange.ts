@@ -57,17 +57,19 @@ export function h2Exchange(session: H2StreamOpener, req: H2Request, fail: H2Fail
       if (state !== 'answered') reject(req.signal.reason as Error);
     };
     req.signal.addEventListener('abort', onAbort, { once: true });
-    stream.once('ready', () => {
+    // `on`, not `once`, for events a stream emits at most once: once's wrapper is an object, a
+    // bound function and a call per event, on every request.
+    stream.on('ready', () => {
       state = 'sent';
       onSent();
     });
-    stream.once('response', (headers, flags) => {
+    stream.on('response', (headers, flags) => {
       state = 'answered';
       const ended = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
       if (ended) stream.resume(); // nothing to read; let the stream close
       resolve({ status: Number(headers[':status']), headers: withoutPseudoHeaders(headers), body: ended ? null : stream, trailers: () => trailers });
     });
-    stream.once('trailers', (t) => (trailers = withoutPseudoHeaders(t)));
+    stream.on('trailers', (t) => (trailers = withoutPseudoHeaders(t)));
     // After the headers the body carries a failure to whoever reads it; before, the promise does.
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (state === 'answered' || req.signal.aborted) return;
@@ -75,7 +77,7 @@ export function h2Exchange(session: H2StreamOpener, req: H2Request, fail: H2Fail
       const refused = stream.rstCode === NGHTTP2_REFUSED_STREAM || err.code === 'ERR_HTTP2_GOAWAY_SESSION' || cause instanceof H2ConnectTimeoutError;
       reject(fail(cause, state === 'sent' && !refused));
     });
-    stream.once('close', () => {
+    stream.on('close', () => {
       req.signal.removeEventListener('abort', onAbort);
       if (state !== 'answered') reject(fail(new Error(`the stream closed (code ${stream.rstCode}) before a response`), state === 'sent' && stream.rstCode !== NGHTTP2_REFUSED_STREAM));
     });

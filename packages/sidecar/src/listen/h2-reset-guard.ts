@@ -38,7 +38,8 @@ export function guardResets(session: ServerHttp2Session, onClosed: () => void): 
   let resets = 0;
   session.on('stream', (stream: ServerHttp2Stream) => {
     opened += 1;
-    stream.once('close', () => {
+    // `on`: a stream closes once, and once's wrapper is an allocation per stream.
+    stream.on('close', () => {
       if (stream.headersSent || session.closed || session.destroyed) return;
       const now = Date.now(); // only for resets: an answered stream costs no clock read
       if (now - windowStart > windowMs) {
