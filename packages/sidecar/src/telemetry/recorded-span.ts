@@ -30,17 +30,20 @@ const NO_EVENTS: TimedEvent[] = [];
 export class RecordedSpan implements TraceSpan, ReadableSpan {
   readonly traceId: string;
   readonly traceparent: string;
+  readonly recording = true;
   readonly name: string;
   readonly kind: SpanKind;
   readonly parentSpanContext: SpanContext | undefined;
   readonly startTime: HrTime;
   endTime: HrTime;
   status: SpanStatus = UNSET;
+  links: Link[] = NO_LINKS;
   events: TimedEvent[] = NO_EVENTS;
   ended = false;
-  readonly #spanId: string;
-  /** Made when first asked for (by the encoder, or a child span): most spans are encoded once, warm. */
-  #context: SpanContext | undefined;
+  readonly droppedAttributesCount = 0;
+  readonly droppedEventsCount = 0;
+  readonly droppedLinksCount = 0;
+  readonly #context: SpanContext;
   readonly #sink: SpanSink;
   /** Attributes shared with other spans, already encoded. */
   readonly #block: AttributeBlock | undefined;
@@ -56,7 +59,7 @@ export class RecordedSpan implements TraceSpan, ReadableSpan {
     this.#own = attributes;
     this.#block = block;
     const spanId = newSpanId();
-    this.#spanId = spanId;
+    this.#context = { traceId, spanId, traceFlags: TraceFlags.SAMPLED };
     this.traceparent = `00-${traceId}-${spanId}-01`;
     this.startTime = wallClockNow();
     this.endTime = this.startTime;
@@ -94,28 +97,7 @@ export class RecordedSpan implements TraceSpan, ReadableSpan {
   }
 
   spanContext(): SpanContext {
-    return (this.#context ??= { traceId: this.traceId, spanId: this.#spanId, traceFlags: TraceFlags.SAMPLED });
-  }
-
-  // What every recorded span has alike, on the prototype rather than in each span.
-  get recording(): true {
-    return true;
-  }
-
-  get links(): Link[] {
-    return NO_LINKS;
-  }
-
-  get droppedAttributesCount(): number {
-    return 0;
-  }
-
-  get droppedEventsCount(): number {
-    return 0;
-  }
-
-  get droppedLinksCount(): number {
-    return 0;
+    return this.#context;
   }
 
   setAttributes(attributes: SpanAttributes): void {
@@ -129,7 +111,7 @@ export class RecordedSpan implements TraceSpan, ReadableSpan {
   }
 
   child<S>(name: string, attributesOf: SpanAttributesOf<S>, subject: S): TraceSpan {
-    return new RecordedSpan(this.#sink, name, SpanKind.CLIENT, this.traceId, this.spanContext(), attributesOf(subject));
+    return new RecordedSpan(this.#sink, name, SpanKind.CLIENT, this.traceId, this.#context, attributesOf(subject));
   }
 
   end(status: number | undefined, error?: string): void {
