@@ -52,14 +52,6 @@ export class ProtoWriter {
     this.pos += n;
   }
 
-  /** Copies all of `source` (a block encoded once): no view of it made first, as `raw` makes. */
-  all(source: Uint8Array): void {
-    const n = source.length;
-    this.#room(n);
-    this.#buf.set(source, this.pos);
-    this.pos += n;
-  }
-
   /** What was written, in place: valid until the writer is reset. */
   view(): Uint8Array {
     return this.#buf.subarray(0, this.pos);

@@ -1,11 +1,9 @@
-import type { Attributes, HrTime, Link, SpanContext, SpanStatus } from '@opentelemetry/api';
+import type { Attributes, AttributeValue, HrTime, Link, SpanContext, SpanStatus } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import { EncodedSpan } from './encoded-span';
-import { writeAttributes } from './otlp-attributes';
 import { ProtoWriter } from './otlp-proto-writer';
-import { RecordedSpan } from './recorded-span';
 import { takeRequestWriter } from './request-writers';
 
 /**
@@ -118,14 +116,7 @@ export function writeSpan(w: ProtoWriter, span: ReadableSpan): void {
   writeTime(w, span.startTime);
   w.tag(8, 1);
   writeTime(w, span.endTime);
-  const block = span instanceof RecordedSpan ? span.attributeBlock : undefined;
-  const own = span instanceof RecordedSpan ? span.ownAttributes : undefined;
-  if (block && own && !block.overlaps(own)) {
-    // The attributes it shares with other spans are already KeyValue entries; the span object
-    // shows them first, then its own.
-    w.all(block.bytes);
-    writeAttributes(w, own, 9);
-  } else if (span.attributes) writeAttributes(w, span.attributes, 9);
+  if (span.attributes) writeAttributes(w, span.attributes, 9);
   w.tag(10, 0);
   w.varint(span.droppedAttributesCount);
   for (const event of span.events) {
@@ -208,4 +199,68 @@ function writeTime(w: ProtoWriter, time: HrTime): void {
   const low = (lowNanos >>> 0) + (((highNanos & 0xffff) * 0x10000) >>> 0) + nanos;
   const high = Math.floor(lowNanos / 0x100000000) + ((highNanos / 0x10000) >>> 0) + Math.floor(low / 0x100000000);
   w.fixed64(low >>> 0, high >>> 0);
+}
+
+function writeAttributes(w: ProtoWriter, attributes: Attributes, field: number): void {
+  for (const key in attributes) {
+    if (!Object.prototype.hasOwnProperty.call(attributes, key)) continue;
+    w.tag(field, 2);
+    writeKeyValue(w, key, attributes[key]);
+  }
+}
+
+function writeKeyValue(w: ProtoWriter, key: string, value: unknown): void {
+  const at = w.beginMessage();
+  w.tag(1, 2);
+  w.string(key);
+  w.tag(2, 2);
+  const valueAt = w.beginMessage();
+  writeAnyValue(w, value);
+  w.endMessage(valueAt);
+  w.endMessage(at);
+}
+
+const MIN_INT64 = -(2 ** 63);
+const MAX_INT64 = 2 ** 63;
+
+/** AnyValue: what the exporter writes for each JavaScript type, and nothing for the others. */
+function writeAnyValue(w: ProtoWriter, value: AttributeValue | unknown): void {
+  if (typeof value === 'string') {
+    w.tag(1, 2);
+    w.string(value);
+  } else if (typeof value === 'boolean') {
+    w.tag(2, 0);
+    w.varint(value ? 1 : 0);
+  } else if (typeof value === 'number') {
+    if (Number.isInteger(value) && value >= MIN_INT64 && value < MAX_INT64) {
+      w.tag(3, 0);
+      w.varint(value);
+    } else {
+      w.tag(4, 1);
+      w.double(value);
+    }
+  } else if (value instanceof Uint8Array) {
+    w.tag(7, 2);
+    w.bytes(value);
+  } else if (Array.isArray(value)) {
+    w.tag(5, 2);
+    const at = w.beginMessage();
+    for (const item of value as unknown[]) {
+      w.tag(1, 2);
+      const itemAt = w.beginMessage();
+      writeAnyValue(w, item);
+      w.endMessage(itemAt);
+    }
+    w.endMessage(at);
+  } else if (typeof value === 'object' && value !== null) {
+    w.tag(6, 2);
+    const at = w.beginMessage();
+    const entries = value as Record<string, unknown>;
+    for (const key in entries) {
+      if (!Object.prototype.hasOwnProperty.call(entries, key)) continue;
+      w.tag(1, 2);
+      writeKeyValue(w, key, entries[key]);
+    }
+    w.endMessage(at);
+  }
 }

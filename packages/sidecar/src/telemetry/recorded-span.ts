@@ -2,7 +2,6 @@ import { SpanKind, SpanStatusCode, TraceFlags, type HrTime, type Link, type Span
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace-base';
-import type { AttributeBlock } from './attribute-block';
 import type { SpanAttributes, SpanAttributesOf, TraceSpan } from './trace';
 import { newSpanId } from './trace-ids';
 import { wallClockNow } from './wall-clock';
@@ -36,7 +35,9 @@ export class RecordedSpan implements TraceSpan, ReadableSpan {
   readonly parentSpanContext: SpanContext | undefined;
   readonly startTime: HrTime;
   endTime: HrTime;
+  duration: HrTime;
   status: SpanStatus = UNSET;
+  readonly attributes: SpanAttributes;
   links: Link[] = NO_LINKS;
   events: TimedEvent[] = NO_EVENTS;
   ended = false;
@@ -45,47 +46,20 @@ export class RecordedSpan implements TraceSpan, ReadableSpan {
   readonly droppedLinksCount = 0;
   readonly #context: SpanContext;
   readonly #sink: SpanSink;
-  /** Attributes shared with other spans, already encoded. */
-  readonly #block: AttributeBlock | undefined;
-  /** This span's own attributes (the block's are not copied in); one of the block's keys set here wins. */
-  readonly #own: SpanAttributes;
 
-  constructor(sink: SpanSink, name: string, kind: SpanKind, traceId: string, parent: SpanContext | undefined, attributes: SpanAttributes, block?: AttributeBlock) {
+  constructor(sink: SpanSink, name: string, kind: SpanKind, traceId: string, parent: SpanContext | undefined, attributes: SpanAttributes) {
     this.#sink = sink;
     this.name = name;
     this.kind = kind;
     this.traceId = traceId;
     this.parentSpanContext = parent;
-    this.#own = attributes;
-    this.#block = block;
+    this.attributes = attributes;
     const spanId = newSpanId();
     this.#context = { traceId, spanId, traceFlags: TraceFlags.SAMPLED };
     this.traceparent = `00-${traceId}-${spanId}-01`;
     this.startTime = wallClockNow();
     this.endTime = this.startTime;
-  }
-
-  /**
-   * All attributes, the shared block's first: built on each read, for exporters handed the span
-   * itself. Weft's encoder reads `attributeBlock` and `ownAttributes` instead, and writes the same
-   * entries in the same order.
-   */
-  get attributes(): SpanAttributes {
-    const block = this.#block;
-    return block ? { ...block.attributes, ...this.#own } : this.#own;
-  }
-
-  get attributeBlock(): AttributeBlock | undefined {
-    return this.#block;
-  }
-
-  get ownAttributes(): Readonly<SpanAttributes> {
-    return this.#own;
-  }
-
-  /** Only exporters handed the span itself read it; Weft's encoder writes the two times. */
-  get duration(): HrTime {
-    return hrDiff(this.startTime, this.endTime);
+    this.duration = [0, 0];
   }
 
   get resource(): Resource {
@@ -101,7 +75,7 @@ export class RecordedSpan implements TraceSpan, ReadableSpan {
   }
 
   setAttributes(attributes: SpanAttributes): void {
-    if (!this.ended) Object.assign(this.#own, attributes);
+    if (!this.ended) Object.assign(this.attributes, attributes);
   }
 
   addEvent(name: string, attributes: SpanAttributes): void {
@@ -116,13 +90,14 @@ export class RecordedSpan implements TraceSpan, ReadableSpan {
 
   end(status: number | undefined, error?: string): void {
     if (this.ended) return;
-    if (status !== undefined) this.#own['http.response.status_code'] = status;
+    this.ended = true;
+    if (status !== undefined) this.attributes['http.response.status_code'] = status;
     if (error !== undefined || (status !== undefined && status >= 500)) {
       this.status = { code: SpanStatusCode.ERROR, message: error ?? `HTTP ${status}` };
-      if (error !== undefined) this.#own['error.type'] = error;
+      if (error !== undefined) this.attributes['error.type'] = error;
     }
-    this.ended = true;
     this.endTime = wallClockNow();
+    this.duration = hrDiff(this.startTime, this.endTime);
     this.#sink.processor.onEnd(this);
   }
 }

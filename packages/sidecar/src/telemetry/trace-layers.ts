@@ -4,8 +4,7 @@ import { grpcStatusIn } from '../http/grpc';
 import type { HeaderMap, ProxyResponse, Service } from '../layers/service';
 import type { AttemptState } from '../layers/retry';
 import type { ConnectionAddresses } from '../http/downstream';
-import { AttributeBlock } from './attribute-block';
-import type { SharedAttributesOf, SpanAttributes, TraceSpan, Tracing } from './trace';
+import type { SpanAttributes, TraceSpan, Tracing } from './trace';
 import { incomingContext } from './trace-context';
 
 export interface TracedRequest {
@@ -48,34 +47,28 @@ export function httpRouteOf(matches: ClientSpanParams['matches']): string {
  */
 export function traceClient<R extends TracedRequest>(params: ClientSpanParams, tracing: Pick<Tracing, 'startSpan'>, next: Service<WithSpan<R>>): Service<R> {
   const name = `outbound ${params.destination.service}`;
-  // OpenTelemetry HTTP (and RPC) client conventions, plus who called whom through which rule:
-  // what the rule fixes is encoded once, here.
-  const ruleAttributes = new AttributeBlock({
-    'http.route': httpRouteOf(params.matches),
-    'weft.destination': params.destination.key,
-    'weft.destination.service': params.destination.service,
-    'weft.route': params.name,
-    'weft.peer.identity': params.destination.spiffeId,
-  });
-  const sharedOf = (): AttributeBlock => ruleAttributes;
+  const httpRoute = httpRouteOf(params.matches);
+  // OpenTelemetry HTTP (and RPC) client conventions, plus who called whom through which rule.
+  const attributesOf = (req: R): SpanAttributes =>
+    withRpc(req, {
+      'http.request.method': req.method,
+      'http.route': httpRoute,
+      'url.path': req.path,
+      'server.address': req.record.authority,
+      'weft.source': req.record.source,
+      'weft.destination': params.destination.key,
+      'weft.destination.service': params.destination.service,
+      'weft.route': params.name,
+      'weft.peer.identity': params.destination.spiffeId,
+    });
   return (req) => {
-    const span = tracing.startSpan(name, 'client', incomingContext(req.headers), clientAttributes, req, sharedOf);
+    const span = tracing.startSpan(name, 'client', incomingContext(req.headers), attributesOf, req);
     req.record.traceId = span.traceId;
     req.record.traceparent = span.traceparent;
     req.headers['traceparent'] = span.traceparent;
     const sent = next({ ...req, span }); // over the request's own `span: undefined`: see ONE_SHAPE in outbound/types
     return span.recording ? observe(span, sent, req) : sent;
   };
-}
-
-/** What a CLIENT span learns from its request (its rule's attributes are shared). */
-function clientAttributes(req: TracedRequest): SpanAttributes {
-  return withRpc(req, {
-    'http.request.method': req.method,
-    'url.path': req.path,
-    'server.address': req.record.authority,
-    'weft.source': req.record.source,
-  });
 }
 
 /** One child span per attempt under the CLIENT span; the attempt's context goes upstream. */
@@ -105,9 +98,8 @@ export function traceServer<R extends ServerTraced>(
   next: Service<WithSpan<R>>,
 ): Service<R> {
   const name = `inbound ${service}`;
-  const sharedOf = connectionAttributesOf();
   return (req) => {
-    const span = tracing.startSpan(name, 'server', incomingContext(req.headers), serverAttributes, req, sharedOf);
+    const span = tracing.startSpan(name, 'server', incomingContext(req.headers), serverAttributes, req);
     req.record.traceId = span.traceId;
     req.record.traceparent = span.traceparent;
     req.headers['traceparent'] = span.traceparent;
@@ -116,51 +108,15 @@ export function traceServer<R extends ServerTraced>(
   };
 }
 
-/** A connection's attributes, encoded once, and the caller they were made for. */
-interface ConnectionAttributes {
-  readonly peerIdentity: string;
-  readonly source: string;
-  readonly destination: string;
-  readonly block: AttributeBlock;
-}
-
-/**
- * The SERVER span's attributes that every request on one TLS connection has alike (who called,
- * from where, on which port), encoded once per connection; made again should the caller a
- * request names differ from the one they were made for. A plaintext request (PERMISSIVE mode)
- * has no connection to share them: its span carries them itself.
- */
-function connectionAttributesOf(): SharedAttributesOf<ServerTraced> {
-  const connections = new WeakMap<ConnectionAddresses, ConnectionAttributes>();
-  return (req) => {
-    const socket = req.socket;
-    if (socket === null) return undefined;
-    const { peerIdentity, source, destination } = req.record;
-    let known = connections.get(socket);
-    if (known === undefined || known.peerIdentity !== peerIdentity || known.source !== source || known.destination !== destination) {
-      known = { peerIdentity, source, destination, block: new AttributeBlock(connectionAttributes(req)) };
-      connections.set(socket, known);
-    }
-    return known.block;
-  };
-}
-
-/** What a SERVER span learns from its request; a plaintext request's span also carries what a connection's would share. */
 function serverAttributes(req: ServerTraced): SpanAttributes {
   const attributes = withRpc(req, {
     'http.request.method': req.method,
     'url.path': req.path,
     'server.address': req.record.authority,
-  });
-  return req.socket === null ? { ...connectionAttributes(req), ...attributes } : attributes;
-}
-
-function connectionAttributes(req: ServerTraced): SpanAttributes {
-  const attributes: SpanAttributes = {
     'weft.source': req.record.source,
     'weft.destination': req.record.destination,
     'weft.peer.identity': req.record.peerIdentity,
-  };
+  });
   // The caller is the peer sidecar itself (nothing between them), so client.address and
   // network.peer.address are one address.
   const socket = req.socket;

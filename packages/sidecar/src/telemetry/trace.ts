@@ -4,7 +4,6 @@ import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import * as tracing from '@opentelemetry/sdk-trace-base';
 import type { Logger } from '@weft/api';
 import { EXPORT_TIMEOUT_MS, otlpExporterFor, takesEncodedSpans, type ExporterFactory } from './otlp-exporter';
-import type { AttributeBlock } from './attribute-block';
 import { asQueued } from './encoded-span';
 import { withRequestWriter } from './request-writers';
 import { SpanEncoder } from './span-encoder';
@@ -16,9 +15,6 @@ export type SpanAttributes = Record<string, string | number | boolean>;
 
 /** Attributes of a span, computed from `subject` only when the span is recorded: a new object each time (the span adds to it). */
 export type SpanAttributesOf<S> = (subject: S) => SpanAttributes;
-
-/** Attributes a span shares with others (see AttributeBlock), looked up from `subject` only when the span is recorded. */
-export type SharedAttributesOf<S> = (subject: S) => AttributeBlock | undefined;
 
 /** A span as the data path sees it: ids to propagate, attributes, children, one end. */
 export interface TraceSpan {
@@ -107,16 +103,14 @@ export class Tracing {
 
   /**
    * Starts a span continuing `parent` (a remote span), or a new trace when there is none. The
-   * attributes are computed (`attributesOf(subject)`) only for a span that is recorded, and so are
-   * those it has in common with other spans (its rule's, its connection's: `sharedOf(subject)`),
-   * which are encoded once for all of them and come first.
+   * attributes are computed (`attributesOf(subject)`) only for a span that is recorded.
    */
-  startSpan<S>(name: string, kind: 'client' | 'server', parent: TraceParent | undefined, attributesOf: SpanAttributesOf<S>, subject: S, sharedOf?: SharedAttributesOf<S>): TraceSpan {
+  startSpan<S>(name: string, kind: 'client' | 'server', parent: TraceParent | undefined, attributesOf: SpanAttributesOf<S>, subject: S): TraceSpan {
     const sampled = parent === undefined || (parent.flags & SAMPLING_DEFERRED) !== 0 ? Math.random() < this.#ratio : (parent.flags & SAMPLED) !== 0;
     const sink = this.#sink;
     if (!sampled || sink === undefined) return new PropagatedSpan(parent ? parent.traceId : newTraceId(), sampled);
     const spanKind = kind === 'client' ? api.SpanKind.CLIENT : api.SpanKind.SERVER;
-    return new RecordedSpan(sink, name, spanKind, parent ? parent.traceId : newTraceId(), parent ? remoteParent(parent.traceId, parent.spanId) : undefined, attributesOf(subject), sharedOf?.(subject));
+    return new RecordedSpan(sink, name, spanKind, parent ? parent.traceId : newTraceId(), parent ? remoteParent(parent.traceId, parent.spanId) : undefined, attributesOf(subject));
   }
 
   /** Flushes what is buffered, bounded in time; never throws. */

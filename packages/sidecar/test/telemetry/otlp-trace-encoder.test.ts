@@ -5,7 +5,6 @@ import { startOtlpReceiver, type OtlpReceiver } from '@weft/harness';
 import { createLogger } from '@weft/api';
 import { expect } from 'chai';
 import { otlpExporterFor, useWeftEncoder } from '../../src/telemetry/otlp-exporter';
-import { AttributeBlock } from '../../src/telemetry/attribute-block';
 import { EncodedSpan } from '../../src/telemetry/encoded-span';
 import { encodeTraceExport } from '../../src/telemetry/otlp-trace-encoder';
 import { SpanEncoder } from '../../src/telemetry/span-encoder';
@@ -132,39 +131,6 @@ describe('telemetry/otlp-trace-encoder: OTLP export requests in one pass', () =>
     expect(small.equals(Buffer.from(sdk(spans.slice(0, 2)) ?? []))).to.equal(true);
   });
 
-  it('writes the same bytes for spans whose shared attributes were encoded once (AttributeBlock), every attribute type, and when a span sets a shared key again', async () => {
-    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-grpc');
-    const sdk = sdkSerializerOf(new OTLPTraceExporter({ url: 'http://127.0.0.1:4317' }));
-    const shared = new AttributeBlock({ ...REQUEST, 'server.port': 15006, 'network.peer.port': 40123, big: 2 ** 60, negative: -7, double: 0.25, nan: Number.NaN, yes: true, no: false, empty: '', 'ünïcode': 'bäckend 🙂', long: 'y'.repeat(300) });
-    const sharedOf = (): AttributeBlock => shared;
-    const spans = await recordSpans((t) => {
-      const client = t.startSpan('outbound orders', 'client', CALLER, (path: string) => ({ 'url.path': path, 'weft.attempts': 1 }), '/orders/1', sharedOf);
-      const attempt = client.child('outbound orders attempt', () => ({ 'weft.attempt': 1 }), undefined);
-      attempt.end(200);
-      client.addEvent('weft.retry', { 'weft.attempt': 2 });
-      client.setAttributes({ 'weft.retried': false, 'rpc.grpc.status_code': 0 });
-      client.end(200);
-      // A layer setting a shared key again: the span's own value wins, where the key was.
-      const overridden = t.startSpan('inbound orders', 'server', CALLER, () => ({ 'url.path': '/orders/2' }), undefined, sharedOf);
-      overridden.setAttributes({ 'server.port': 15007, 'weft.rate_limited': true });
-      overridden.end(503, 'WEFT_ERR_OVERFLOW');
-      // No shared attributes for this one (a plaintext caller).
-      t.startSpan('inbound orders', 'server', undefined, () => ({ ...REQUEST }), undefined, () => undefined).end(404);
-    });
-    expect(spans).to.have.length(4);
-    const want = Buffer.from(sdk(spans) ?? []);
-    expect(Buffer.from(encodeTraceExport(spans)).equals(want)).to.equal(true);
-    const encoder = new SpanEncoder();
-    expect(Buffer.from(encodeTraceExport(spans.map((sp) => encoder.encode(sp)) as unknown as ReadableSpan[])).equals(want)).to.equal(true);
-    // What a span object shows: the shared attributes first, then its own.
-    const client = spans.find((sp) => sp.name === 'outbound orders');
-    expect(Object.keys(client?.attributes ?? {})).to.deep.equal([...Object.keys(shared.attributes), 'weft.attempts', 'weft.retried', 'rpc.grpc.status_code', 'http.response.status_code']);
-    expect(client?.attributes['url.path']).to.equal('/orders/1'); // set again by the span: shown once, its own value
-    const overridden = spans.find((sp) => sp.name === 'inbound orders' && sp.attributes['url.path'] === '/orders/2');
-    expect(overridden?.attributes).to.deep.include({ 'server.port': 15007, 'network.peer.port': 40123, 'weft.rate_limited': true, 'error.type': 'WEFT_ERR_OVERFLOW' });
-    expect(shared.attributes['server.port']).to.equal(15006); // the block itself is never changed
-  });
-
   it('reuses a slab once every span in it was copied into an export request, and refuses a span whose slab was reused', async () => {
     const spans = await recordSpans((t) => {
       for (let i = 0; i < 400; i++) t.startSpan('outbound orders', 'client', CALLER, (a: SpanAttributes) => ({ ...a, 'url.path': `/orders/${i}` }), REQUEST).end(200);
@@ -243,23 +209,6 @@ describe('telemetry/otlp-trace-encoder: OTLP export requests in one pass', () =>
       expect(got?.scopeName).to.equal('weft-sidecar');
       expect(got?.attributes).to.deep.equal({ ...REQUEST, 'weft.attempts': 1, 'weft.retried': false, 'http.response.status_code': 200 });
       await live.shutdown();
-    });
-
-    it('delivers the shared attributes (encoded once) with every span that has them, and each span its own', async () => {
-      receiver.clear();
-      const shared = new AttributeBlock({ 'weft.peer.identity': 'spiffe://weft.local/ns/default/sa/frontend', 'server.port': 15006, 'client.address': '127.0.0.7', 'weft.mtls': true, ratio: 0.5 });
-      const t = new Tracing({ 'service.name': 'orders' }, createLogger('test'), otlpExporterFor(undefined));
-      t.configure({ otlpEndpoint: receiver.endpoint, samplingPercent: 100 });
-      for (let i = 0; i < 3; i++) {
-        const span = t.startSpan('inbound orders', 'server', CALLER, (n: number) => ({ 'url.path': `/orders/${n}` }), i, () => shared);
-        span.setAttributes({ 'weft.authz.decision': 'allow' });
-        span.end(200);
-      }
-      await t.shutdown();
-      const got = await receiver.waitForSpans((s) => s.length === 3);
-      expect(got.map((s) => s.attributes)).to.deep.equal(
-        [0, 1, 2].map((n) => ({ ...shared.attributes, 'url.path': `/orders/${n}`, 'weft.authz.decision': 'allow', 'http.response.status_code': 200 })),
-      );
     });
 
     it("queues spans already encoded when the exporter uses Weft's encoder, and they arrive whole, in batches, and on shutdown", async () => {

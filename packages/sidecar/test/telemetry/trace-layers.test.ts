@@ -3,8 +3,7 @@ import { createLogger } from '@weft/api';
 import { expect } from 'chai';
 import { NoEndpointsError } from '../../src/layers/errors';
 import type { HeaderMap } from '../../src/layers/service';
-import { Tracing, type SharedAttributesOf, type SpanAttributes, type SpanAttributesOf, type TraceSpan } from '../../src/telemetry/trace';
-import { AttributeBlock } from '../../src/telemetry/attribute-block';
+import { Tracing, type SpanAttributes, type SpanAttributesOf, type TraceSpan } from '../../src/telemetry/trace';
 import { httpRouteOf, traceAttempt, traceClient, traceServer } from '../../src/telemetry/trace-layers';
 import type { TraceParent } from '../../src/telemetry/traceparent';
 import { record, response } from '../layers/fakes';
@@ -18,8 +17,8 @@ class FakeTracing {
   readonly set = new Map<string, SpanAttributes>();
   #n = 0;
 
-  startSpan<S>(name: string, kind: 'client' | 'server', parent: TraceParent | undefined, attributesOf: SpanAttributesOf<S>, subject: S, sharedOf?: SharedAttributesOf<S>): TraceSpan {
-    this.started.push({ name, kind, parent, attrs: { ...sharedOf?.(subject)?.attributes, ...attributesOf(subject) } });
+  startSpan<S>(name: string, kind: 'client' | 'server', parent: TraceParent | undefined, attributesOf: SpanAttributesOf<S>, subject: S): TraceSpan {
+    this.started.push({ name, kind, parent, attrs: attributesOf(subject) });
     return this.#span(name, parent?.traceId ?? 'f'.repeat(32));
   }
 
@@ -132,48 +131,6 @@ describe('telemetry/trace-layers (fake next)', () => {
     });
     expect(toApp).to.equal(`00-${T}-0000000000000001-01`);
     expect(tracing.ended).to.deep.equal([{ name: 'inbound orders', status: 204, error: undefined }]);
-  });
-});
-
-describe('telemetry/trace-layers: shared attributes', () => {
-  /** Records what each recorded span was given to share. */
-  class SharingTracing {
-    readonly shared: (AttributeBlock | undefined)[] = [];
-    startSpan<S>(_name: string, _kind: 'client' | 'server', _parent: TraceParent | undefined, _attributesOf: SpanAttributesOf<S>, subject: S, sharedOf?: SharedAttributesOf<S>): TraceSpan {
-      this.shared.push(sharedOf?.(subject));
-      return { traceId: 'f'.repeat(32), traceparent: `00-${'f'.repeat(32)}-${'1'.repeat(16)}-01`, recording: false, setAttributes: () => undefined, addEvent: () => undefined, child: () => this.startSpan('', 'client', undefined, () => ({}), undefined), end: () => undefined };
-    }
-  }
-  const request = (socket: object | null, peerIdentity = 'spiffe://weft.local/ns/default/sa/frontend') => {
-    const r = { method: 'GET', path: '/x', grpc: false, headers: {}, record: record(), socket };
-    r.record.peerIdentity = peerIdentity;
-    return r;
-  };
-
-  it("a SERVER span's connection attributes are encoded once per connection, again for another caller, and not for plaintext", async () => {
-    const tracing = new SharingTracing();
-    const svc = traceServer('orders', tracing, async () => ({ status: 204, headers: {}, body: null }));
-    const one = { remoteAddress: '127.0.0.7', remotePort: 40123, localPort: 15006 };
-    const two = { remoteAddress: '127.0.0.8', remotePort: 40124, localPort: 15006 };
-    for (const r of [request(one), request(one), request(two), request(two, 'spiffe://weft.local/ns/default/sa/admin'), request(null)]) await svc(r);
-    const [a, b, c, d, plaintext] = tracing.shared;
-    expect(a).to.be.instanceOf(AttributeBlock);
-    expect(b).to.equal(a);
-    expect(c).to.not.equal(a);
-    expect(c?.attributes).to.deep.include({ 'client.address': '127.0.0.8', 'network.peer.port': 40124, 'server.port': 15006 });
-    expect(d).to.not.equal(c);
-    expect(d?.attributes['weft.peer.identity']).to.equal('spiffe://weft.local/ns/default/sa/admin');
-    expect(plaintext).to.equal(undefined);
-  });
-
-  it("a CLIENT span's rule attributes are encoded once per rule", async () => {
-    const tracing = new SharingTracing();
-    const rule = { name: 'orders/0', destination: { key: 'orders.default', service: 'orders', spiffeId: 'spiffe://weft.local/ns/default/sa/orders' }, matches: [] };
-    const svc = traceClient(rule, tracing, async () => ({ status: 204, headers: {}, body: null }));
-    await svc(request(null));
-    await svc(request(null));
-    expect(tracing.shared[0]).to.be.instanceOf(AttributeBlock).and.to.equal(tracing.shared[1]);
-    expect(tracing.shared[0]?.attributes).to.deep.equal({ 'http.route': '/*', 'weft.destination': 'orders.default', 'weft.destination.service': 'orders', 'weft.route': 'orders/0', 'weft.peer.identity': rule.destination.spiffeId });
   });
 });
 
