@@ -4,6 +4,7 @@ import { writeBody } from './body-writer';
 import { withBody } from './write-head';
 import type { HeadError, ParsedHead } from './head';
 import { CHUNKED, MessageReader, UNTIL_CLOSE, type MessageSink, type ReaderLimits } from './message-reader';
+import type { ConnectionReads } from './connection-reads';
 import type { H1Request, RequestCarrier } from './pool-request';
 
 /** A connection to the server closed or failed while a request was on it. */
@@ -81,9 +82,10 @@ export class H1Connection implements MessageSink, RequestCarrier {
     return this.#reusable && socket !== undefined && socket.writable && !socket.destroyed;
   }
 
-  connected(socket: Duplex): void {
+  connected(socket: Duplex, reads?: ConnectionReads): void {
     this.#socket = socket;
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    if (reads) reads.attach((chunk) => this.#onData(chunk));
+    else socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#onEnd());
     socket.on('error', (err: Error) => (this.#error ??= err));
     socket.on('close', () => this.#onClose());

@@ -1,11 +1,15 @@
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { HttpDispatcher } from '../http/dispatch-response';
+import type { ConnectionReads } from './connection-reads';
 import { KEEP_ALIVE_MARGIN_MS, H1Connection, type ConnectionOwner } from './pool-connection';
 import { H1Request, type H1Handler } from './pool-request';
 
-/** Opens one connection to the server: the connected socket (TLS to a peer sidecar, TCP to the app), or why not. */
-export type Connect = (callback: (err: Error | null, socket: Duplex | null) => void) => void;
+/**
+ * Opens one connection to the server: the connected socket (TLS to a peer sidecar, TCP to the app),
+ * or why not. A socket opened with `ConnectionReads`' `onread` emits no 'data': its reads come with it.
+ */
+export type Connect = (callback: (err: Error | null, socket: Duplex | null, reads?: ConnectionReads) => void) => void;
 
 export interface H1PoolOptions {
   readonly connect: Connect;
@@ -163,13 +167,13 @@ export class H1Pool implements HttpDispatcher, ConnectionOwner {
       this.now = performance.now();
       this.#timer = setInterval(this.#sweep, SWEEP_MS).unref();
     }
-    this.#options.connect((err, socket) => {
+    this.#options.connect((err, socket, reads) => {
       this.#opening -= 1;
       if (err || !socket) connection.failedToConnect(err ?? new Error('no connection'));
       else if (this.#destroyed) {
         socket.destroy();
         connection.failedToConnect(new PoolClosedError());
-      } else connection.connected(socket);
+      } else connection.connected(socket, reads);
       if (!this.#destroyed) this.#openForQueue();
     });
   }

@@ -1,6 +1,7 @@
 import { connect as netConnect } from 'node:net';
 import type { HttpDispatcher } from '../http/dispatch-response';
 import { connectWithin } from '../http1/connect-within';
+import { ConnectionReads } from '../http1/connection-reads';
 import { H1Pool, type Connect } from '../http1/pool';
 
 export interface AppPoolOptions {
@@ -53,8 +54,9 @@ export class AppPool {
 
 function appConnector(host: string, port: number, where: string, timeoutMs: number): Connect {
   return (callback) => {
-    const socket = netConnect({ host, port });
+    const reads = new ConnectionReads();
+    const socket = netConnect({ host, port, onread: reads.onread });
     socket.setNoDelay(true);
-    connectWithin(socket, 'connect', timeoutMs, () => new AppConnectTimeoutError(where, timeoutMs), () => callback(null, socket), (err) => callback(err, null));
+    connectWithin(socket, 'connect', timeoutMs, () => new AppConnectTimeoutError(where, timeoutMs), () => callback(null, socket, reads), (err) => callback(err, null));
   };
 }

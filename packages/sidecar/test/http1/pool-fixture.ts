@@ -2,6 +2,7 @@ import { connect as netConnect, createServer, type AddressInfo, type Server, typ
 import type { Dispatcher } from 'undici';
 import type { HeaderMap } from '../../src/layers/service';
 import type { HttpDispatcher } from '../../src/http/dispatch-response';
+import { ConnectionReads } from '../../src/http1/connection-reads';
 import { H1Pool, type H1PoolOptions } from '../../src/http1/pool';
 import type { H1Handler } from '../../src/http1/pool-request';
 
@@ -79,18 +80,26 @@ function requestEnd(text: string): number {
   return head + 4;
 }
 
+/**
+ * How a pool's connections are read: 'data' events, or Node reading into the sidecar's shared
+ * buffer (`onread`, http1/connection-reads.ts) as the sidecar's own connectors do.
+ */
+export type ReadMode = 'data events' | 'shared read buffer';
+export const READ_MODES: readonly ReadMode[] = ['data events', 'shared read buffer'];
+
 /** A pool to a local peer over plain TCP, with test-sized defaults; counts its connects. */
-export function plainPool(port: number, options: Partial<H1PoolOptions> = {}): H1Pool & { connects: number } {
+export function plainPool(port: number, options: Partial<H1PoolOptions> = {}, mode: ReadMode = 'data events'): H1Pool & { connects: number } {
   let connects = 0;
   const pool = new H1Pool({
     connect: (callback) => {
       connects++;
-      const socket = netConnect(port, '127.0.0.1');
+      const reads = mode === 'shared read buffer' ? new ConnectionReads() : undefined;
+      const socket = netConnect({ port, host: '127.0.0.1', ...(reads ? { onread: reads.onread } : {}) });
       const onError = (err: Error): void => callback(err, null);
       socket.once('error', onError);
       socket.once('connect', () => {
         socket.off('error', onError);
-        callback(null, socket);
+        callback(null, socket, reads);
       });
     },
     authority: `127.0.0.1:${port}`,

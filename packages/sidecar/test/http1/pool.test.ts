@@ -3,22 +3,22 @@ import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { waitFor } from '@weft/harness';
 import { H1Pool } from '../../src/http1/pool';
-import { plainPool, RawPeer, RecordingHandler, send, type RawConnection } from './pool-fixture';
+import { plainPool, RawPeer, READ_MODES, RecordingHandler, send, type RawConnection } from './pool-fixture';
 
 const ok = (c: RawConnection, body = 'ok', extra = ''): void => void c.socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`);
 const pathOf = (request: string): string => request.slice(request.indexOf(' ') + 1, request.indexOf(' HTTP/1.1'));
 
 /**
- * H1Pool (outbound/endpoint/peer-pool.ts, peer-connection.ts, peer-request.ts) over real
- * sockets, against a peer that writes exact bytes: keep-alive and its limits, request framing on
- * the wire, and every way an exchange can end.
+ * H1Pool (http1/pool.ts, pool-connection.ts, pool-request.ts) over real sockets, against a peer
+ * that writes exact bytes: keep-alive and its limits, request framing on the wire, and every way an
+ * exchange can end; each read as 'data' events and through the sidecar's shared read buffer.
  */
-describe('outbound/endpoint/peer-pool: HTTP/1.1 to a peer over real sockets', function () {
+for (const mode of READ_MODES) describe(`http1/pool: HTTP/1.1 to a peer over real sockets (${mode})`, function () {
   this.timeout(10_000);
   let peer: RawPeer;
   let pools: H1Pool[];
   const pool = (options: Parameters<typeof plainPool>[1] = {}): ReturnType<typeof plainPool> => {
-    const p = plainPool(peer.port, options);
+    const p = plainPool(peer.port, options, mode);
     pools.push(p);
     return p;
   };

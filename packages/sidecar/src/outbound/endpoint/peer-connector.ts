@@ -1,9 +1,11 @@
 import type { X509Certificate } from 'node:crypto';
+import type { NetConnectOpts } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { Destination } from '../../config/types';
 import type { IdentityMaterial } from '../../control/identity-material';
 import { PeerIdentityError } from '../../layers/errors';
 import { connectWithin } from '../../http1/connect-within';
+import { ConnectionReads } from '../../http1/connection-reads';
 import type { Connect } from '../../http1/pool';
 import { checkPeerIdentity, tlsClientOptions } from './tls-originate';
 
@@ -53,7 +55,10 @@ export function peerConnector(material: IdentityMaterial, destination: Destinati
     // Tickets may arrive before the handshake is reported complete: held until the peer is proven.
     let proven: X509Certificate | undefined;
     const early: Buffer[] = [];
-    const socket = tlsConnect(offered ? { ...base, session: offered.session } : base);
+    const reads = new ConnectionReads();
+    // `onread` is honoured by tls.connect (Node's docs), missing from its types.
+    const options: ConnectionOptions & Pick<NetConnectOpts, 'onread'> = { ...base, onread: reads.onread };
+    const socket = tlsConnect(offered ? { ...options, session: offered.session } : options);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, TCP_KEEP_ALIVE_MS);
     const timedOut = (): Error => new PeerConnectTimeoutError(endpoint, timeoutMs);
@@ -66,7 +71,7 @@ export function peerConnector(material: IdentityMaterial, destination: Destinati
         proven = peer;
         const last = early.at(-1);
         if (last) sessions.latest = { session: last, peer };
-        callback(null, socket);
+        callback(null, socket, reads);
         return;
       }
       socket.destroy();
