@@ -58,10 +58,10 @@ async function main(): Promise<void> {
       const peak = (sampler.stop().get(client) ?? NaN) / 1024;
       const spans = (receiver()?.spans().length ?? 0) - spansBefore;
       const lost = (await dropped(sidecars)) - droppedBefore;
-      log(`${name}: ${figures.rate.toFixed(0)} req/s, p99 ${figures.p99.toFixed(2)} ms, ${figures.errors} errors, spans received ${spans}, dropped ${lost}`);
+      log(`${name}: ${figures.rate.toFixed(0)} req/s, p99 ${figures.p99.toFixed(2)} ms, ${figures.errors} errors, ${figures.unanswered} unanswered, spans received ${spans}, dropped ${lost}`);
       phases.push({
         name,
-        row: `| ${name} | ${seconds} | ${figures.rate.toFixed(0)} | ${figures.p50.toFixed(2)} / ${figures.p99.toFixed(2)} / ${figures.max.toFixed(2)} | ${figures.errors} | ${peak.toFixed(1)} / ${(client.rssKb() / 1024).toFixed(1)} | ${spans} | ${lost} |`,
+        row: `| ${name} | ${seconds} | ${figures.rate.toFixed(0)} | ${figures.p50.toFixed(2)} / ${figures.p99.toFixed(2)} / ${figures.max.toFixed(2)} | ${figures.errors} / ${figures.unanswered} | ${peak.toFixed(1)} / ${(client.rssKb() / 1024).toFixed(1)} | ${spans} | ${lost} |`,
       });
     };
     const first = pair.receiver;
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
       '',
       ...describeMachine().map((m) => `- ${m}`),
       '',
-      '| phase | s | achieved req/s | p50 / p99 / max, ms | errors | client RSS peak / end, MB | spans received | spans dropped |',
+      '| phase | s | achieved req/s | p50 / p99 / max, ms | errors / unanswered at the end | client RSS peak / end, MB | spans received | spans dropped |',
       '| --- | ---: | ---: | --- | ---: | --- | ---: | ---: |',
       ...phases.map((p) => p.row),
     ];

@@ -97,7 +97,7 @@ async function run(): Promise<string> {
         const r = await runSlot(config, workload, measure, slotSeconds, grpcBody);
         results.push(r);
         const cpu = r.client && r.server ? `, proxies ${(r.client.cpuPer1000 + r.server.cpuPer1000).toFixed(3)} CPU s/1000 req` : '';
-        log(`${workload} ${protocolOf(workload)} ${measure === 'max' ? 'max' : `@${measure}/s`} ${config.name}: ${r.figures.rate.toFixed(0)} req/s, p99 ${r.figures.p99.toFixed(2)} ms, ${r.figures.errors} errors${cpu}`);
+        log(`${workload} ${protocolOf(workload)} ${measure === 'max' ? 'max' : `@${measure}/s`} ${config.name}: ${r.figures.rate.toFixed(0)} req/s, p99 ${r.figures.p99.toFixed(2)} ms, ${r.figures.errors} errors, ${r.figures.unanswered} unanswered at the end${cpu}`);
       }
       cell += 1;
     }

@@ -37,6 +37,7 @@ export function openLoop(o: OpenLoopOptions): Promise<LoadFigures> {
   const latencies: number[] = [];
   const pending = new Map<number, () => void>(); // due time of each request in flight -> abort
   let errors = 0;
+  let unanswered = 0;
   let sent = 0;
   let settled = false;
   const t0 = performance.now();
@@ -49,13 +50,13 @@ export function openLoop(o: OpenLoopOptions): Promise<LoadFigures> {
       const answered = latencies.length;
       for (const [dueAt, abort] of pending) {
         latencies.push(now - dueAt);
-        errors += 1;
+        unanswered += 1;
         abort();
       }
       agent.destroy();
       latencies.sort((a, b) => a - b);
       const seconds = (now - t0) / 1000;
-      resolve({ requests: answered, errors, seconds, rate: answered / Math.max(seconds, o.seconds), ...latencyFigures(latencies) });
+      resolve({ requests: answered, errors, unanswered, seconds, rate: answered / Math.max(seconds, o.seconds), ...latencyFigures(latencies) });
     };
     const cutoff = setTimeout(finish, o.seconds * 1000 + (o.graceMs ?? 2_000));
     const send = (dueAt: number): void => {

@@ -7,8 +7,13 @@ import { percentile } from './closed-loop';
 /** What one measured slot delivered, whatever generator produced it. */
 export interface LoadFigures {
   readonly requests: number;
-  /** Non-2xx answers, socket errors, timeouts. */
+  /** Non-2xx answers, socket errors, timeouts, failed streams. */
   readonly errors: number;
+  /**
+   * At a fixed rate: requests still unanswered when the slot ended (they were sent; a proxy that
+   * falls behind shows here). Not errors: nothing failed, the slot was over. 0 in a closed loop.
+   */
+  readonly unanswered: number;
   readonly seconds: number;
   /** Completed requests per second over the slot. */
   readonly rate: number;
@@ -47,6 +52,7 @@ export function parseWrk(text: string): LoadFigures {
   return {
     requests,
     errors: non2xx + socketErrors,
+    unanswered: 0,
     seconds,
     rate: Number(required(text, /Requests\/sec:\s+([\d.]+)/, 'Requests/sec')[1]),
     p50: pct(50),
@@ -77,9 +83,10 @@ export function parseH2loadLog(text: string): H2loadLogEntry[] {
 
 /**
  * h2load's summary gives counts and the rate but no percentiles, so those come from its per-request
- * log, which holds answered requests only. Errors: failed streams, 4xx/5xx, and requests still
- * unanswered when the duration ended, at a fixed rate (`openLoop`: an overloaded proxy shows
- * there, not in the percentiles; in a closed loop the calls in flight at the end are expected).
+ * log, which holds answered requests only. Errors: failed streams and 4xx/5xx. At a fixed rate
+ * (`openLoop`) the requests still unanswered when the duration ended are counted apart: an
+ * overloaded proxy shows there, not in the percentiles. In a closed loop the calls in flight at
+ * the end are expected.
  */
 export function parseH2load(summary: string, log: readonly H2loadLogEntry[], openLoop: boolean): LoadFigures {
   const finished = required(summary, /finished in ([\d.]+)(\w+), ([\d.]+) req\/s/, '"finished in" line');
@@ -94,7 +101,8 @@ export function parseH2load(summary: string, log: readonly H2loadLogEntry[], ope
   latencies.sort((a, b) => a - b);
   return {
     requests: succeeded,
-    errors: failed + refused + (openLoop ? started - done : 0),
+    errors: failed + refused,
+    unanswered: openLoop ? started - done : 0,
     seconds,
     rate: Number(finished[3]),
     ...latencyFigures(latencies),

@@ -92,6 +92,7 @@ export function renderTables(results: readonly SlotResult[], idle: readonly Idle
       { figure: 'peak RSS under load (any slot), client / server proxy, MB', digits: 1, cells: byConfig((c) => peak(MEASURES.map((m) => at(c, pair(sides, (u) => u.peakRssKb / 1024), m)))) },
       ...idle.map((i): Row => ({ figure: `idle RSS ${i.when}, client / server proxy, MB`, digits: 1, cells: byConfig(idleCell(i.rss)) })),
       { figure: 'errors (all three slots)', digits: 0, cells: byConfig((c) => [results.filter((r) => r.config === c && r.workload === workload).reduce((n, r) => n + r.figures.errors, 0)]), ratios: false },
+      { figure: 'unanswered when a fixed-rate slot ended (sent, not failed)', digits: 0, cells: byConfig((c) => [results.filter((r) => r.config === c && r.workload === workload).reduce((n, r) => n + r.figures.unanswered, 0)]), ratios: false },
     ];
     out.push(`### ${TITLES[workload]}`, '', '| figure | direct | nginx pair | Weft pair | Weft/direct | Weft/nginx |', '| --- | ---: | ---: | ---: | ---: | ---: |', ...rows.map(rowLine), '');
   }

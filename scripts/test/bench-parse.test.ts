@@ -57,9 +57,11 @@ describe('bench output parsing', () => {
     expect(f.rate).to.equal(1998);
     expect(f.seconds).to.equal(2);
     expect(f.requests).to.equal(3990);
-    expect(f.errors).to.equal(6 + 1 + 2 + 4); // failed streams + 4xx + 5xx + started but never done
+    expect(f.errors).to.equal(6 + 1 + 2); // failed streams + 4xx + 5xx
+    expect(f.unanswered).to.equal(4); // started, never done when the duration ended
     expect([f.p50, f.p90, f.p99, f.max]).to.deep.equal([2, 3, 3, 3]);
     // In a closed loop the 4 calls in flight when the duration ended are not errors.
     expect(parseH2load(H2LOAD, log, false).errors).to.equal(6 + 1 + 2);
+    expect(parseH2load(H2LOAD, log, false).unanswered).to.equal(0);
   });
 });
