@@ -1,5 +1,5 @@
 /**
- * `npm run bench:floor [-- --slots 4 --seconds 6 --rate 500 --sampling 0,100 --collector counting --raw --nginx --against DIR --concurrent]`: the Weft pair next
+ * `npm run bench:floor [-- --slots 4 --seconds 6 --rate 500 --sampling 0,100 --collector counting --raw --nginx --against DIR --concurrent --route-timeout 15s]`: the Weft pair next
  * to the floor (floor-proxy.ts: the same building blocks with nothing on top), in the same run, slot by slot
  * interleaved, 1 KiB GETs through each against the same nginx upstream: closed loop with wrk -t1
  * -c32, or with `--rate` at that fixed rate from the open-loop generator (the CPU bar of issue 9 is
@@ -21,7 +21,9 @@
  * the per-slot ratio of the two spread ±5-10% (docs/performance.md, "One bundled file"). Between
  * runs the summary still moves by more than its standard error: one build against itself gave
  * 0.957× ± 0.008 and 1.007× ± 0.015, so read differences under about 4% as noise. The floor keeps
- * its own turn. Prints, per slot and as
+ * its own turn. With `--route-timeout 15s`, every Weft pair gets a Route for the HTTP service whose
+ * rule has that timeout, so that every request takes the timeout layer's deadline path (the
+ * defaults have no timeout; off by default, like the options above). Prints, per slot and as
  * medians, throughput and CPU microseconds per request of each proxy process, and peak RSS.
  * What Weft costs above the floor is what its own layers cost; the floor is what Node.js, TLS and
  * the kernel cost for this hop on this machine. With `--protocol grpc`, gRPC unary calls (64-byte
@@ -47,7 +49,7 @@ const { values } = parseArgs({
   // prettier-ignore
   options: { slots: { type: 'string', default: '4' }, seconds: { type: 'string', default: '6' }, rate: { type: 'string' }, sampling: { type: 'string' },
     raw: { type: 'boolean', default: false }, collector: { type: 'string', default: 'collecting' }, nginx: { type: 'boolean', default: false }, against: { type: 'string' },
-    'against-env': { type: 'string', multiple: true, default: [] }, concurrent: { type: 'boolean', default: false }, protocol: { type: 'string', default: 'http' } },
+    'against-env': { type: 'string', multiple: true, default: [] }, 'route-timeout': { type: 'string' }, concurrent: { type: 'boolean', default: false }, protocol: { type: 'string', default: 'http' } },
 });
 if (values.protocol !== 'http' && values.protocol !== 'grpc') throw new Error('--protocol: http (1 KiB GETs, the default) or grpc (unary calls over h2c)');
 const protocol = values.protocol;
@@ -58,6 +60,8 @@ if (values.collector !== 'collecting' && values.collector !== 'counting') throw 
 const countingCollector = values.collector === 'counting';
 /** Tracing sampling percent of each Weft pair; undefined: the default users get. */
 const samplings: readonly (number | undefined)[] = values.sampling === undefined ? [undefined] : values.sampling.split(',').map((v) => Math.min(100, Math.max(0, Number(v))));
+/** Every Weft pair with a Route whose rule has this timeout; the defaults have none. */
+const routeTimeout = values['route-timeout'] === undefined ? {} : { routeTimeout: values['route-timeout'] };
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
 /** The other build's sidecar program, when comparing two builds. */
 const againstScript = values.against === undefined ? undefined : path.resolve(values.against, 'packages', 'sidecar', 'bin', 'weft-sidecar.js');
@@ -132,7 +136,7 @@ async function main(): Promise<void> {
       contenders.push({ label: 'nginx pair', target: nginx.target(protocol), client: proxies.client, server: proxies.server });
     }
     for (const sampling of samplings) {
-      const weft = await startWeftPair(upstreams, sampling === undefined ? { countingCollector } : { countingCollector, samplingPercent: sampling });
+      const weft = await startWeftPair(upstreams, sampling === undefined ? { countingCollector, ...routeTimeout } : { countingCollector, ...routeTimeout, samplingPercent: sampling });
       pairs.push(weft);
       const proxies = weft.proxies(protocol);
       if (!proxies.client || !proxies.server) throw new Error('the Weft pair has no client or server sidecar');
@@ -146,7 +150,7 @@ async function main(): Promise<void> {
       // At the first sampling given, so that `--sampling 100,0 --against DIR` compares tracing's cost too.
       const sampling = samplings[0];
       const withEnv = Object.keys(againstEnv).length > 0 ? { sidecarEnv: againstEnv } : {};
-      const weft = await startWeftPair(upstreams, { countingCollector, sidecarScript: againstScript, ...withEnv, ...(sampling === undefined ? {} : { samplingPercent: sampling }) });
+      const weft = await startWeftPair(upstreams, { countingCollector, ...routeTimeout, sidecarScript: againstScript, ...withEnv, ...(sampling === undefined ? {} : { samplingPercent: sampling }) });
       pairs.push(weft);
       const proxies = weft.proxies(protocol);
       if (!proxies.client || !proxies.server) throw new Error('the Weft pair has no client or server sidecar');

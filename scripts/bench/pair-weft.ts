@@ -27,6 +27,11 @@ export interface WeftPairOptions {
    * sidecars are measured on: what a tracing figure at 100% sampling should use.
    */
   readonly countingCollector?: boolean;
+  /**
+   * A Route for the HTTP service with this `timeout` (e.g. `15s`), so that every request takes
+   * the timeout layer's deadline path; without it the pair runs the defaults, which have none.
+   */
+  readonly routeTimeout?: string;
 }
 
 async function meshConfig(mesh: Mesh, receiver: { readonly endpoint: string }, samplingPercent: number | undefined): Promise<void> {
@@ -34,6 +39,12 @@ async function meshConfig(mesh: Mesh, receiver: { readonly endpoint: string }, s
   const yaml = `apiVersion: weft.dev/v1alpha1\nkind: MeshConfig\nmetadata: {name: default}\nspec: {tracing: {otlpEndpoint: "${receiver.endpoint}"${sampling}}}\n`;
   const result = await mesh.weftctl(['apply', '-f', '-'], { input: yaml });
   if (result.code !== 0) throw new Error(`weftctl apply (MeshConfig) failed (exit ${result.code}): ${result.stderr.trim()}`);
+}
+
+async function routeWithTimeout(mesh: Mesh, timeout: string): Promise<void> {
+  const yaml = `apiVersion: weft.dev/v1alpha1\nkind: Route\nmetadata: {name: ${WEFT_HTTP_SERVICE}}\nspec: {service: ${WEFT_HTTP_SERVICE}, rules: [{timeout: "${timeout}"}]}\n`;
+  const result = await mesh.weftctl(['apply', '-f', '-'], { input: yaml });
+  if (result.code !== 0) throw new Error(`weftctl apply (Route with timeout ${timeout}) failed (exit ${result.code}): ${result.stderr.trim()}`);
 }
 
 export async function startWeftPair(upstreams: Upstreams, options: WeftPairOptions = {}): Promise<Configuration & { readonly receiver: OtlpReceiver | undefined; readonly sink: OtlpSink | undefined; readonly mesh: Mesh; readonly sidecars: { readonly client: Sidecar; readonly http: Sidecar } }> {
@@ -44,6 +55,7 @@ export async function startWeftPair(upstreams: Upstreams, options: WeftPairOptio
   try {
     const cp = await mesh.startControlPlane();
     await meshConfig(mesh, collector, options.samplingPercent);
+    if (options.routeTimeout !== undefined) await routeWithTimeout(mesh, options.routeTimeout);
     const start = async (service: string, appPort: number, extraArgs: string[] = []): Promise<Sidecar> =>
       mesh.startSidecar({ service, appPort, token: await mesh.createToken(service), controlPlane: cp.endpoint, extraArgs: [...extraArgs, ...(options.sidecarArgs ?? [])], ...(options.sidecarEnv ? { env: options.sidecarEnv } : {}), ...(options.sidecarScript ? { script: options.sidecarScript } : {}) });
     const [caller, web, echo] = await Promise.all([

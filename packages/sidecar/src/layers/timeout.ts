@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Phase } from '../telemetry/record';
+import { deadlines, type DeadlineEntry, type DeadlineList } from './deadlines';
 import { DeadlineExceededError, UpstreamTimeoutError } from './errors';
 import { discardBody, type ProxyResponse, type Service } from './service';
 import { Cancel, type CancelSignal } from './cancel';
@@ -32,16 +33,18 @@ export interface TimeoutRequest {
  */
 export function timeout<R extends TimeoutRequest>(params: TimeoutParams, next: Service<R>): Service<R> {
   const routeMs = params.timeoutMs;
+  const key = params.destination.key;
+  // Per target, not per request: the error is made only when a deadline fires.
+  const routeExpired = (req: R, ms: number): Error => new UpstreamTimeoutError(key, params.name, ms, req.record.phase);
+  const callerExpired = (req: R, ms: number): Error => new DeadlineExceededError(key, ms, req.record.phase);
   return (req) => {
     const callerMs = req.deadlineAt === undefined ? undefined : req.deadlineAt - performance.now();
     if (callerMs === undefined && routeMs === undefined) return next(req);
     const callerFirst = callerMs !== undefined && (routeMs === undefined || callerMs < routeMs);
     const ms = Math.max(0, callerFirst ? (callerMs as number) : (routeMs as number));
-    const deadlineAt = performance.now() + ms;
-    const expired = callerFirst
-      ? () => new DeadlineExceededError(params.destination.key, ms, req.record.phase)
-      : () => new UpstreamTimeoutError(params.destination.key, params.name, ms, req.record.phase);
-    return withDeadline(ms, req.signal, (signal) => next({ ...req, signal, deadlineAt }), expired);
+    if (req.signal.aborted) return Promise.reject(req.signal.reason as Error);
+    const deadline = new HeadersDeadline(req.signal, ms, callerFirst ? callerExpired : routeExpired, req);
+    return deadline.start(next, { ...req, signal: deadline, deadlineAt: deadline.at });
   };
 }
 
@@ -57,32 +60,81 @@ export function withDeadline(
   expired: () => Error,
 ): Promise<ProxyResponse> {
   if (parent.aborted) return Promise.reject(parent.reason as Error);
-  const controller = new Cancel();
-  parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
-  return new Promise<ProxyResponse>((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(() => {
-      if (settled) return;
-      settled = true;
-      const err = expired();
-      controller.abort(err);
-      reject(err);
-    }, ms);
-    work(controller.signal).then(
-      (res) => {
-        clearTimeout(timer);
-        if (settled) discardBody(res.body);
-        else {
-          settled = true;
-          resolve(res);
-        }
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        if (settled) return;
-        settled = true;
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
-  });
+  const deadline = new HeadersDeadline(parent, ms, callExpired, expired);
+  return deadline.start(work, deadline);
+}
+
+const callExpired = (expired: () => Error): Error => expired();
+
+/**
+ * One deadline up to the response headers. It is at once the signal the layers below get, the
+ * entry in the process's deadline lists (one timer for all, see deadlines.ts) and what settles
+ * the caller's promise: a request pays for this object, its promise and four small callbacks,
+ * where a timer of its own cost a Node `Timeout`, its callback, and the timer list's bookkeeping
+ * when a duration's list empties and fills again (at a low rate, on every request).
+ */
+class HeadersDeadline<C> extends Cancel implements DeadlineEntry {
+  readonly at: number;
+  readonly promise: Promise<ProxyResponse>;
+  deadlinePrev: DeadlineEntry | undefined = undefined;
+  deadlineNext: DeadlineEntry | undefined = undefined;
+  deadlineList: DeadlineList | undefined = undefined;
+  readonly #parent: CancelSignal;
+  readonly #ms: number;
+  readonly #expired: (context: C, ms: number) => Error;
+  readonly #context: C;
+  #settled = false;
+  #resolve!: (res: ProxyResponse) => void;
+  #reject!: (err: Error) => void;
+
+  constructor(parent: CancelSignal, ms: number, expired: (context: C, ms: number) => Error, context: C) {
+    super();
+    this.#parent = parent;
+    this.#ms = ms;
+    this.#expired = expired;
+    this.#context = context;
+    this.at = performance.now() + ms;
+    this.promise = new Promise<ProxyResponse>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    parent.addEventListener('abort', this.#followParent, { once: true });
+    deadlines.add(this, ms);
+  }
+
+  /** Runs the layers below with `req` (which carries this signal); settles with their answer or the deadline. */
+  start<Q>(next: (req: Q) => Promise<ProxyResponse>, req: Q): Promise<ProxyResponse> {
+    try {
+      next(req).then(this.#onResponse, this.#onError);
+    } catch (err) {
+      this.#onError(err);
+    }
+    return this.promise;
+  }
+
+  expire(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    const err = this.#expired(this.#context, this.#ms);
+    this.abort(err);
+    this.#reject(err);
+  }
+
+  readonly #followParent = (): void => this.abort(this.#parent.reason);
+
+  readonly #onResponse = (res: ProxyResponse): void => {
+    deadlines.remove(this);
+    if (this.#settled) discardBody(res.body);
+    else {
+      this.#settled = true;
+      this.#resolve(res);
+    }
+  };
+
+  readonly #onError = (err: unknown): void => {
+    deadlines.remove(this);
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#reject(err instanceof Error ? err : new Error(String(err)));
+  };
 }

@@ -50,6 +50,12 @@ describe('layers/timeout', () => {
     expect((await svc({ signal: neverAborted(), record: record() })).status).to.equal(200);
   });
 
+  it('holds a route timeout longer than Node can time (30 days) instead of firing at once', async () => {
+    // setTimeout takes at most 2^31 - 1 ms (24.8 days); past that Node fires after 1 ms.
+    const svc = timeout({ ...params, timeoutMs: 30 * 86_400_000 }, () => new Promise<ProxyResponse>((resolve) => setTimeout(() => resolve(response(200)), 50)));
+    expect((await svc({ signal: neverAborted(), record: record() })).status).to.equal(200);
+  });
+
   it('rejects with UpstreamTimeoutError naming the phase, and aborts the layers below', async () => {
     let seen: CancelSignal | undefined;
     const rec = record();
