@@ -119,7 +119,7 @@ export async function startInbound(options: InboundOptions): Promise<ProxyListen
       const mode = options.config.current?.mesh.mtls ?? 'STRICT';
       const dst = redirectedDst(reader, socket);
       if (dst && dst.port !== options.appPort) {
-        if (mode === 'PERMISSIVE') mux.track(terminateTcp(socket, null, { ...tcp, app: { host, port: dst.port } }));
+        if (mode === 'PERMISSIVE') mux.track(terminateTcp(socket, null, { ...tcp, app: { host, port: dst.port } }), socket);
         else socket.destroy();
         return;
       }
@@ -127,7 +127,7 @@ export async function startInbound(options: InboundOptions): Promise<ProxyListen
         if (kind === 'tls') tls.emit('connection', socket);
         else if (kind === 'h2') mux.serveH2(socket);
         else if (kind === 'http1') mux.serveHttp1(socket);
-        else if (kind === 'tcp') mux.track(terminateTcp(socket, null, tcp));
+        else if (kind === 'tcp') mux.track(terminateTcp(socket, null, tcp), socket);
         else if (kind === 'refused') socket.destroy(); // plaintext in STRICT mode
       });
     },
@@ -137,7 +137,7 @@ export async function startInbound(options: InboundOptions): Promise<ProxyListen
     if (resumedPastExpiry(socket)) return void socket.destroy();
     const alpn = socket.alpnProtocol;
     if (appProtocol === 'tcp') {
-      if (alpn === 'weft-tcp') listener.track(terminateTcp(socket, socket, tcp));
+      if (alpn === 'weft-tcp') listener.track(terminateTcp(socket, socket, tcp), socket);
       else socket.destroy();
     } else if (alpn === 'h2') listener.serveH2(socket);
     else listener.serveHttp1(socket); // `http/1.1`, or no ALPN at all (older clients, probes)

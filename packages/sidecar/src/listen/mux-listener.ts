@@ -1,7 +1,7 @@
 import { createServer as createH2Server, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ProxyListener } from '../listener';
+import { tunnelActivity, type CountsBytes, type ProxyListener, type TunnelActivity } from '../listener';
 import { BodyIdleWatch, type WatchedBody } from './body-idle';
 import { Cancel } from '../layers/cancel';
 import type { Downstream, DownstreamHandler } from '../http/downstream';
@@ -93,6 +93,8 @@ export class MuxListener implements ProxyListener {
   readonly #onClosed: (forced: boolean) => Promise<void>;
   #active = 0;
   #served = 0;
+  /** The client sockets of the tunnels in flight (counted in #active too). */
+  readonly #tunnels = new Set<CountsBytes>();
   #draining = false;
   #closing: Promise<void> | undefined;
   port = 0;
@@ -158,12 +160,17 @@ export class MuxListener implements ProxyListener {
     this.#h2.emit('connection', socket);
   }
 
-  /** Counts a raw tunnel (TCP) as in flight until it settles; draining waits for it. */
-  track(tunnel: Promise<unknown>): void {
+  /**
+   * Counts a raw tunnel (TCP) as in flight until it settles; draining waits for it. `socket` is
+   * the client's side of it, whose byte counts say whether it carries anything (see `tunnels`).
+   */
+  track(tunnel: Promise<unknown>, socket: CountsBytes): void {
     this.#active += 1;
     this.#served += 1;
+    this.#tunnels.add(socket);
     void tunnel.finally(() => {
       this.#active -= 1;
+      this.#tunnels.delete(socket);
       if (this.#draining) setImmediate(() => this.#sweep());
     });
   }
@@ -190,6 +197,10 @@ export class MuxListener implements ProxyListener {
 
   served(): number {
     return this.#served;
+  }
+
+  tunnels(): TunnelActivity {
+    return tunnelActivity(this.#tunnels);
   }
 
   close(drainMs: number): Promise<void> {

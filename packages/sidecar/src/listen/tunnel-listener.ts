@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { ProxyListener } from '../listener';
+import { tunnelActivity, type ProxyListener, type TunnelActivity } from '../listener';
 
 /**
  * A listener for raw TCP (a `--tcp-forward` port): every connection is a tunnel that `relay`
@@ -41,6 +41,10 @@ export class TunnelListener implements ProxyListener {
 
   served(): number {
     return this.#served;
+  }
+
+  tunnels(): TunnelActivity {
+    return tunnelActivity(this.#sockets);
   }
 
   close(drainMs: number): Promise<void> {

@@ -3,12 +3,15 @@ import type { ProxyListener } from '../listener';
 import type { MemoryReleased } from './release-memory';
 
 /** What an idle release needs from the sidecar's listeners: the counters the request path keeps anyway. */
-export type ActivitySource = Pick<ProxyListener, 'inFlight' | 'served'>;
+export type ActivitySource = Pick<ProxyListener, 'inFlight' | 'served' | 'tunnels'>;
 
 export interface IdleReleaseOptions {
   /** The listeners whose traffic counts (inbound and the app's ports). */
   readonly listeners: () => readonly ActivitySource[];
-  /** How long nothing may have been served, and nothing be in flight, before memory is given back. */
+  /**
+   * How long nothing may have been served, no request be in flight and no open tunnel have moved
+   * a byte, before memory is given back.
+   */
   readonly idleMs: number;
   readonly release: () => MemoryReleased;
   readonly logger: Logger;
@@ -26,15 +29,17 @@ export interface IdleReleaseState {
 
 /**
  * Gives memory back once a sidecar has gone idle: it served requests (or started up, which is a
- * burst of its own), then served none and had none in flight for `idleMs`. Once per idle period:
+ * burst of its own), then served none, had none in flight and carried no byte through an open
+ * tunnel for `idleMs` (a TCP connection kept open does not hold it off while it carries nothing;
+ * an upgraded connection, such as a WebSocket, still counts as a request). Once per idle period:
  * the next release waits for traffic to come and go again. Envoy's overload manager does the
  * same under pressure (`shrink_heap`, tcmalloc's release); a sidecar's bursts are what grow its
  * heap and arenas, and V8 and glibc keep most of that after the burst.
  *
  * One timer per sidecar, a tick a second at most (unref'd); the request path gives nothing more
  * than the served and in-flight counts its listeners keep already (app-quiet.ts reads the same).
- * The release itself is synchronous and runs from the tick only when nothing is in flight, so it
- * never pauses a request.
+ * The release itself is synchronous and runs from the tick only when no request is in flight, so
+ * it never pauses one; bytes arriving on a quiet tunnel during it wait for it (tens of ms, once).
  */
 export class IdleMemoryRelease {
   readonly #options: IdleReleaseOptions;
@@ -71,16 +76,21 @@ export class IdleMemoryRelease {
 
   #tick(): void {
     const listeners = this.#options.listeners();
-    let served = 0;
+    // What moves while anything is carried: requests accepted, and bytes through open tunnels. A
+    // tunnel that carries nothing (a pooled database connection at night) does not hold the
+    // release off; were its bytes to arrive during one, they would wait for it, as a request does.
+    let moved = 0;
     let busy = false;
     for (const l of listeners) {
-      served += l.served();
-      if (l.inFlight() > 0) busy = true;
+      moved += l.served();
+      const tunnels = l.tunnels?.();
+      if (tunnels) moved += tunnels.bytes;
+      if (l.inFlight() - (tunnels?.open ?? 0) > 0) busy = true;
     }
     const now = Date.now();
-    if (served !== this.#seen || busy) {
-      if (served !== this.#seen && this.#seen >= 0) this.#armed = true;
-      this.#seen = served;
+    if (moved !== this.#seen || busy) {
+      if (moved !== this.#seen && this.#seen >= 0) this.#armed = true;
+      this.#seen = moved;
       this.#quietSince = now;
       return;
     }

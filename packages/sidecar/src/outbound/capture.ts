@@ -61,7 +61,7 @@ export function serveCaptured(socket: Socket, dst: OriginalDst, mux: MuxListener
         return Promise.reject(err);
       }
       return dialTcp(dst.host, dst.port, deps.connectTimeoutMs);
-    }, labels, deps.events));
+    }, labels, deps.events), socket);
     return;
   }
   void sniff(socket, capturedProtocolOf, deps.sniffMs, 'tcp' as const).then((protocol) => {
@@ -79,7 +79,7 @@ export function serveCaptured(socket: Socket, dst: OriginalDst, mux: MuxListener
           );
           throw err;
         }
-      }, labels, deps.events));
+      }, labels, deps.events), socket);
     }
   });
 }

@@ -47,10 +47,19 @@ describe('MuxListener drain', function () {
   it('counts what it served, for a draining sidecar to watch', async () => {
     const { listener } = await stuckListener();
     expect(listener.served()).to.equal(0);
-    listener.track(Promise.resolve());
-    listener.track(new Promise((r) => setTimeout(r, 10)));
+    const quiet = { bytesRead: 10, bytesWritten: 20 };
+    const moving = { bytesRead: 1, bytesWritten: 2 };
+    listener.track(Promise.resolve(), quiet);
+    const later = new Promise((r) => setTimeout(r, 10));
+    listener.track(later, moving);
     expect(listener.served()).to.equal(2);
     expect(listener.inFlight()).to.equal(2);
+    expect(listener.tunnels()).to.deep.equal({ open: 2, bytes: 33 });
+    moving.bytesRead = 101;
+    expect(listener.tunnels(), 'read when asked').to.deep.equal({ open: 2, bytes: 133 });
+    await later;
+    await new Promise((r) => setImmediate(r));
+    expect(listener.tunnels(), 'settled tunnels are gone').to.deep.equal({ open: 0, bytes: 0 });
     await listener.close(1_000);
   });
 });

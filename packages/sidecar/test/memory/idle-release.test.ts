@@ -55,6 +55,24 @@ describe('idle memory release', function () {
     expect(inFlightAtRelease).to.deep.equal([0]);
   });
 
+  it('releases while an open tunnel carries nothing, and not while it moves bytes', async () => {
+    const tunnels = { open: 1, bytes: 100 };
+    const inbound = { ...listener(), inFlight_: 1, tunnels: () => tunnels };
+    const w = watch([inbound]);
+    await sleep(IDLE_MS * 3);
+    expect(w.state().releases, 'a quiet TCP connection (a pooled database connection) does not hold it off').to.equal(1);
+    const moving = setInterval(() => (tunnels.bytes += 50), 20);
+    await sleep(IDLE_MS * 3);
+    expect(w.state().releases, 'bytes through the tunnel are traffic').to.equal(1);
+    clearInterval(moving);
+    await sleep(IDLE_MS * 3);
+    expect(w.state().releases, 'once the tunnel is quiet again').to.equal(2);
+    inbound.inFlight_ = 2; // a request besides the tunnel
+    inbound.served_ += 1;
+    await sleep(IDLE_MS * 3);
+    expect(w.state().releases, 'a request in flight still holds it off').to.equal(2);
+  });
+
   it('is off with an idle time of 0', async () => {
     watcher = new IdleMemoryRelease({ listeners: () => [], idleMs: 0, logger: recordingLogger(), release: () => RELEASED });
     watcher.start();

@@ -90,6 +90,31 @@ describe('protocols: plain TCP through two sidecars (--tcp-forward, --app-protoc
     expect(await waitForMetric(caller, new RegExp(`^weft_tcp_connections_closed_total\\{${labels},error=""\\}`))).to.match(/ 1$/);
   });
 
+  it('reports a connection held open as a tunnel on both sidecars, whose byte counts move only while it carries data', async () => {
+    // What the idle memory release reads: a quiet database connection must not look like traffic.
+    const port = await forward('db');
+    const listener = forwards.at(-1) as ProxyListener;
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.on('error', () => undefined);
+    const echoed: Buffer[] = [];
+    socket.on('data', (c: Buffer) => echoed.push(c));
+    try {
+      socket.write('ping');
+      await waitFor('the echo', () => Buffer.concat(echoed).toString() === 'ping');
+      const sides = (): Array<{ open: number; bytes: number } | undefined> => [listener.tunnels?.(), dbSidecar.inbound.tunnels?.()];
+      await waitFor('both sides count the tunnel', () => sides().every((t) => t !== undefined && t.open >= 1 && t.bytes >= 8));
+      const quiet = sides();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(sides(), 'nothing carried: nothing moved').to.deep.equal(quiet);
+      socket.write('pong');
+      await waitFor('the second echo', () => Buffer.concat(echoed).toString() === 'pingpong');
+      const after = sides();
+      for (const [i, t] of after.entries()) expect(t?.bytes, `side ${i}`).to.be.above(quiet[i]?.bytes ?? Infinity);
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it('refuses a peer whose certificate is not the service\'s SPIFFE ID: not a byte reaches it', async () => {
     const port = await forward('vault');
     const { received } = await exchange(port, Buffer.from('secret'));
