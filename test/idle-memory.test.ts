@@ -6,13 +6,14 @@ import { callVia, Load, sleep, startMeshedEchoApp, type EchoApp } from './fixtur
 const IDLE_MS = 1_000;
 
 /** The sidecar's idle-release counters, from its /metrics. */
-async function released(sidecar: Sidecar): Promise<{ releases: number; bytes: number; seconds: number }> {
+async function released(sidecar: Sidecar): Promise<{ releases: number; bytes: number; seconds: number; trims: number }> {
   const res = await httpRequest({ port: sidecar.adminPort, path: '/metrics' });
   const samples = parsePrometheusText(res.body);
   return {
     releases: sumSamples(samples, 'weft_sidecar_memory_released_total'),
     bytes: sumSamples(samples, 'weft_sidecar_memory_released_bytes_total'),
     seconds: sumSamples(samples, 'weft_sidecar_memory_release_seconds_total'),
+    trims: sumSamples(samples, 'weft_sidecar_malloc_trims_total'),
   };
 }
 
@@ -82,6 +83,22 @@ describe('idle sidecars give memory back', function () {
     for (const [s, was] of [[client, before.client], [server, before.server]] as const) {
       await waitFor(`${s.service}'s release after the traffic came back`, async () => ((await released(s)).releases === was.releases + 2 ? true : undefined), IDLE_MS * 5);
     }
+  });
+
+  it("trims malloc's free pages a few seconds after a burst, long before the full release", async () => {
+    // A sidecar whose full release is far off (20 s): the trim (2 s of quiet) comes alone.
+    const ledger = (await startMeshedEchoApp(mesh, apps, { service: 'ledger', extraArgs: ['--memory-release-idle', '20s'] })).sidecar;
+    await waitFor('checkout to reach ledger', async () => ((await callVia(client, 'ledger')).status === 200 ? true : undefined), 15_000);
+    await waitFor("ledger's trim after start-up", async () => ((await released(ledger)).trims >= 1 ? true : undefined), 10_000);
+    const was = await released(ledger);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+    for (let i = 0; i < 40; i++) expect((await callVia(client, 'ledger', { agent })).status).to.equal(200);
+    agent.destroy();
+    await waitFor("ledger's trim after the burst", async () => ((await released(ledger)).trims === was.trims + 1 ? true : undefined), 8_000);
+    const now = await released(ledger);
+    expect(now.releases, 'no full release yet').to.equal(0);
+    await sleep(3_000);
+    expect((await released(ledger)).trims, 'once per quiet spell').to.equal(was.trims + 1);
   });
 
   it('not while a request is in flight, however long it takes', async () => {

@@ -20,7 +20,7 @@ import { resolveOptions } from './flags';
 import { startInbound } from './inbound/server';
 import { IdleMemoryRelease } from './memory/idle-release';
 import { nativeMemory } from './memory/native-memory';
-import { releaseMemory, type MemoryReleased } from './memory/release-memory';
+import { releaseMemory, trimMemory, type MemoryReleased, type MemoryTrimmed } from './memory/release-memory';
 import { LISTENER_LIMITS, type ListenerLimits } from './listen/mux-listener';
 import { ListenError, type ListenerKind } from './listen-error';
 import { untilQuiet } from './app-quiet';
@@ -55,6 +55,14 @@ export interface RunningSidecar {
   /** Stops at once (in-flight requests are cut). */
   close(): Promise<void>;
 }
+
+/**
+ * How long a quiet spell lasts before malloc's free pages go back (memory/idle-release.ts): long
+ * enough that steady traffic with gaps under it never pays the trim, short enough that what a
+ * burst of large bodies left in the arena (6-7 MB after 16 KiB answers at full load) is not held
+ * until the full release.
+ */
+const TRIM_AFTER_MS = 2_000;
 
 /**
  * Wires a sidecar: admin port first (so probes get answers while we wait for the control plane),
@@ -107,7 +115,7 @@ export async function startSidecar(given: SidecarOptions): Promise<RunningSideca
       const native = o.nativeMemory ?? nativeMemory();
       // Said once here, not at each release.
       if (!native.available) logger.info('the memory addon is unavailable: an idle sidecar collects its heap with an ordinary full collection and does not trim malloc', { reason: native.reason });
-      sidecar.releaseMemoryWhenIdle(options.memoryReleaseIdleMs, () => releaseMemory(native), logger.child({ component: 'memory' }));
+      sidecar.releaseMemoryWhenIdle(options.memoryReleaseIdleMs, () => releaseMemory(native), () => trimMemory(native), logger.child({ component: 'memory' }));
     }
     const announced = { host: advertise.host, port: advertise.port ?? inbound.port };
     sidecar.connect(new ControlClient({
@@ -232,9 +240,9 @@ class Sidecar {
   }
 
   /** Gives memory back once the listeners have gone idle (memory/idle-release.ts); stopped by drain. */
-  releaseMemoryWhenIdle(idleMs: number, release: () => MemoryReleased, logger: Logger): void {
+  releaseMemoryWhenIdle(idleMs: number, release: () => MemoryReleased, trim: () => MemoryTrimmed | undefined, logger: Logger): void {
     const listeners = [...(this.#inbound ? [this.#inbound.listener] : []), ...this.#appFacing.map((l) => l.listener)];
-    this.#memory = new IdleMemoryRelease({ listeners: () => listeners, idleMs, release, logger });
+    this.#memory = new IdleMemoryRelease({ listeners: () => listeners, idleMs, release, trim, trimAfterMs: TRIM_AFTER_MS, logger });
     this.#memory.start();
   }
 

@@ -51,6 +51,9 @@ export class LifecycleMetrics {
       t.setTotal('weft_sidecar_memory_released_total', 'Times the sidecar gave memory back after going idle (a full collection and malloc_trim, once per idle period).', m.releases);
       t.setTotal('weft_sidecar_memory_released_bytes_total', 'How much resident memory (VmRSS) those releases gave back, summed, in bytes.', m.rssReleasedBytes);
       t.setTotal('weft_sidecar_memory_release_seconds_total', 'Main-thread time those releases took, summed (they run only with no request in flight).', m.releaseSeconds);
+      t.setTotal('weft_sidecar_malloc_trims_total', "Times malloc's free pages were given back a few seconds after a burst (malloc_trim alone, once per quiet spell).", m.trims);
+      t.setTotal('weft_sidecar_malloc_trimmed_bytes_total', 'How much resident memory (VmRSS) those trims gave back, summed, in bytes.', m.rssTrimmedBytes);
+      t.setTotal('weft_sidecar_malloc_trim_seconds_total', 'Main-thread time those trims took, summed (they run only with no request in flight).', m.trimSeconds);
     }
     const version = facts.config?.version;
     if (version !== undefined && version !== this.#version) {

@@ -78,6 +78,30 @@ function fullCollection(): () => void {
   return gc;
 }
 
+/** What one trim of malloc's arenas did. */
+export interface MemoryTrimmed {
+  readonly trimMs: number;
+  /** VmRSS before and after, bytes. */
+  readonly rssBefore: number;
+  readonly rssAfter: number;
+}
+
+/**
+ * glibc's `malloc_trim(0)` alone: the free pages inside malloc's arenas go back to the system. A
+ * burst of large bodies leaves the main arena several MB bigger, its free chunks pinned between
+ * live ones where free() cannot give them back (docs/performance.md, "Session 11: malloc's arenas
+ * after a burst"). It takes 0.1-8 ms and collects nothing, so it can follow every burst; the V8
+ * heap waits for the full release. Undefined without the addon (or glibc).
+ */
+export function trimMemory(native: NativeMemory): MemoryTrimmed | undefined {
+  if (!native.available) return undefined;
+  const before = residentMemory().rss;
+  const t0 = performance.now();
+  if (native.trim() === undefined) return undefined;
+  const trimMs = performance.now() - t0;
+  return { trimMs, rssBefore: before, rssAfter: residentMemory().rss };
+}
+
 /** VmRSS and RssAnon of this process in bytes (Linux); zeros elsewhere. */
 export function residentMemory(): { readonly rss: number; readonly anon: number } {
   let status: string;

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { recordingLogger } from '@weft/harness';
 import { IdleMemoryRelease, type ActivitySource } from '../../src/memory/idle-release';
 import { loadNativeMemory, nativeMemory } from '../../src/memory/native-memory';
-import { releaseMemory, type MemoryReleased } from '../../src/memory/release-memory';
+import { releaseMemory, trimMemory, type MemoryReleased, type MemoryTrimmed } from '../../src/memory/release-memory';
 
 /** A listener as the watcher sees it: counts a test moves by hand. */
 function listener(): ActivitySource & { served_: number; inFlight_: number } {
@@ -73,6 +73,37 @@ describe('idle memory release', function () {
     expect(w.state().releases, 'a request in flight still holds it off').to.equal(2);
   });
 
+  it('trims malloc alone a short quiet after a burst, once, then does the full release', async () => {
+    const inbound = listener();
+    const events: string[] = [];
+    const trimmed: MemoryTrimmed = { trimMs: 0.5, rssBefore: 80e6, rssAfter: 74e6 };
+    watcher = new IdleMemoryRelease({
+      listeners: () => [inbound], idleMs: IDLE_MS * 4, trimAfterMs: IDLE_MS, logger: recordingLogger(),
+      release: () => (events.push('release'), RELEASED), trim: () => (events.push('trim'), trimmed),
+    });
+    watcher.start();
+    await sleep(IDLE_MS * 2.5);
+    expect(events, 'the trim comes first, alone').to.deep.equal(['trim']);
+    await sleep(IDLE_MS * 4);
+    expect(events, 'then the full release, and nothing more while quiet').to.deep.equal(['trim', 'release']);
+    inbound.inFlight_ = 1; // a burst: one request in flight for a while
+    inbound.served_ += 3;
+    await sleep(IDLE_MS * 2.5);
+    expect(events, 'never while a request is in flight').to.deep.equal(['trim', 'release']);
+    inbound.inFlight_ = 0;
+    await sleep(IDLE_MS * 2.5);
+    expect(events, 'after the burst: a trim again').to.deep.equal(['trim', 'release', 'trim']);
+    expect(watcher.state()).to.deep.include({ trims: 2, rssTrimmedBytes: 12e6, releases: 1 });
+    expect(watcher.state().trimSeconds).to.be.closeTo(0.001, 1e-9);
+  });
+
+  it('counts no trim where malloc cannot be trimmed (no addon)', async () => {
+    watcher = new IdleMemoryRelease({ listeners: () => [listener()], idleMs: IDLE_MS * 4, trimAfterMs: IDLE_MS, logger: recordingLogger(), release: () => RELEASED, trim: () => undefined });
+    watcher.start();
+    await sleep(IDLE_MS * 2.5);
+    expect(watcher.state()).to.deep.include({ trims: 0, rssTrimmedBytes: 0, releases: 0 });
+  });
+
   it('is off with an idle time of 0', async () => {
     watcher = new IdleMemoryRelease({ listeners: () => [], idleMs: 0, logger: recordingLogger(), release: () => RELEASED });
     watcher.start();
@@ -93,6 +124,23 @@ describe('giving memory back (release-memory.ts with the addon built at npm ci)'
     expect(r.rssBefore).to.be.greaterThan(0);
     expect(r.rssAfter).to.be.greaterThan(0);
     expect(r.heapAfter).to.be.greaterThan(0);
+  });
+
+  it('trims malloc alone, and says what it gave back', () => {
+    const native = nativeMemory();
+    if (!native.available) throw new Error(`the addon should be built by npm ci: ${native.reason}`);
+    // Free chunks pinned between live ones: what a burst of bodies leaves in the arena.
+    const kept: Buffer[] = [];
+    const dropped: Buffer[] = [];
+    for (let i = 0; i < 2000; i++) (i % 2 === 0 ? kept : dropped).push(Buffer.allocUnsafeSlow(16 * 1024).fill(i));
+    dropped.length = 0;
+    const t = trimMemory(native);
+    expect(t).to.not.equal(undefined);
+    expect(t?.trimMs).to.be.at.least(0);
+    expect(t?.rssBefore).to.be.greaterThan(0);
+    expect(t?.rssAfter).to.be.greaterThan(0);
+    expect(kept.every((b, i) => b[0] === ((i * 2) & 0xff)), 'what is live stays intact').to.equal(true);
+    expect(trimMemory(loadNativeMemory('/nonexistent/weft_memory.node')), 'no addon: no trim').to.equal(undefined);
   });
 
   it('without the addon: an ordinary full collection, no trim, and a reason that says how to build it', () => {
