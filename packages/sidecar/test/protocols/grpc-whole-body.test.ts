@@ -1,9 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { type EchoMsg, grpcEchoClient, type GrpcEchoClient, type GrpcEchoLog, grpcEchoUnary, startGrpcEcho, type GrpcEchoServer, waitFor } from '@weft/harness';
+import { type EchoMsg, type GrpcEchoClient, type GrpcEchoLog, grpcEchoUnary, waitFor } from '@weft/harness';
 import { WHOLE_BODY_MAX_BYTES } from '../../src/http/h2-whole-body';
 import type { Telemetry } from '../../src/telemetry/telemetry';
-import { resource, TestMesh, type Caller } from '../scenarios/mesh-fixture';
+import type { Caller } from '../scenarios/mesh-fixture';
+import { startGrpcMesh, type GrpcMesh } from './grpc-mesh';
 
 /**
  * A unary gRPC request travels through both sidecars as one Buffer (it ended in the read that
@@ -13,27 +14,19 @@ import { resource, TestMesh, type Caller } from '../scenarios/mesh-fixture';
  */
 describe('protocols: gRPC unary requests as whole buffers through two sidecars', function () {
   this.timeout(20_000);
-  let mesh: TestMesh;
+  let grpcMesh: GrpcMesh;
   let caller: Caller;
   let serverTelemetry: Telemetry;
   let client: GrpcEchoClient;
-  let server: GrpcEchoServer;
   let log: GrpcEchoLog;
 
   before(async () => {
-    mesh = new TestMesh();
-    server = await startGrpcEcho();
-    log = server.log;
-    serverTelemetry = (await mesh.addSidecar('greeter', server.port, { appProtocol: 'h2c' })).telemetry;
-    mesh.setResources([resource('Route', 'greeter', { service: 'greeter', rules: [{ timeout: '5s' }] })]);
-    caller = await mesh.addCaller('frontend');
-    mesh.push();
-    client = grpcEchoClient(caller.outbound.port, 'greeter');
+    grpcMesh = await startGrpcMesh('5s');
+    ({ caller, serverTelemetry, client } = grpcMesh);
+    log = grpcMesh.server.log;
   });
   after(async () => {
-    client?.close();
-    await mesh?.close();
-    await server?.close();
+    await grpcMesh?.close();
   });
 
   it('carries body and trailers intact, and both sidecars record the call as complete with grpc_status 0', async () => {

@@ -9,10 +9,9 @@ import {
   type GrpcEchoLog,
   grpcEchoSlow,
   grpcEchoUnary,
-  startGrpcEcho,
-  type GrpcEchoServer,
 } from '@weft/harness';
-import { resource, TestMesh, type Caller } from '../scenarios/mesh-fixture';
+import { resource, type TestMesh, type Caller } from '../scenarios/mesh-fixture';
+import { startGrpcMesh, type GrpcMesh } from './grpc-mesh';
 
 /**
  * A bidi ping-pong of five messages: each is sent only after the previous answer came back, so a
@@ -35,27 +34,20 @@ function pingPong(client: GrpcEchoClient): Promise<string[]> {
 
 describe('protocols: gRPC through two sidecars', function () {
   this.timeout(20_000);
+  let grpcMesh: GrpcMesh;
   let mesh: TestMesh;
   let caller: Caller;
   let client: GrpcEchoClient;
-  let server: GrpcEchoServer;
   let log: GrpcEchoLog;
 
   before(async () => {
-    mesh = new TestMesh();
-    server = await startGrpcEcho();
-    log = server.log;
-    await mesh.addSidecar('greeter', server.port, { appProtocol: 'h2c' });
     // The route's timeout (300ms) sits between the short (100ms) and long (5s) deadlines below.
-    mesh.setResources([resource('Route', 'greeter', { service: 'greeter', rules: [{ timeout: '300ms' }] })]);
-    caller = await mesh.addCaller('frontend');
-    mesh.push();
-    client = grpcEchoClient(caller.outbound.port, 'greeter');
+    grpcMesh = await startGrpcMesh('300ms');
+    ({ mesh, caller, client } = grpcMesh);
+    log = grpcMesh.server.log;
   });
   after(async () => {
-    client?.close();
-    await mesh?.close();
-    await server?.close();
+    await grpcMesh?.close();
   });
 
   it('carries a unary call with its trailers, and tells the app who called', async () => {
