@@ -43,21 +43,17 @@ export function releaseMemory(native: NativeMemory): MemoryReleased {
   if (native.available) native.collectAll();
   else fullCollection()();
   const t1 = performance.now();
-  const collected = residentMemory();
-  const t2 = performance.now();
-  const trimmed = native.trim() !== undefined;
-  const t3 = performance.now();
-  const after = residentMemory();
+  const trim = timedTrim(native);
   return {
     collection: native.available ? 'last-resort' : 'full',
-    trimmed,
+    trimmed: trim.trimmed,
     collectMs: t1 - t0,
-    trimMs: t3 - t2,
+    trimMs: trim.trimMs,
     rssBefore: before.rss,
-    rssCollected: collected.rss,
-    rssAfter: after.rss,
+    rssCollected: trim.before.rss,
+    rssAfter: trim.after.rss,
     anonBefore: before.anon,
-    anonAfter: after.anon,
+    anonAfter: trim.after.anon,
     heapBefore,
     heapAfter: process.memoryUsage().heapTotal,
   };
@@ -95,11 +91,19 @@ export interface MemoryTrimmed {
  */
 export function trimMemory(native: NativeMemory): MemoryTrimmed | undefined {
   if (!native.available) return undefined;
-  const before = residentMemory().rss;
+  const t = timedTrim(native);
+  return t.trimmed ? { trimMs: t.trimMs, rssBefore: t.before.rss, rssAfter: t.after.rss } : undefined;
+}
+
+type Resident = ReturnType<typeof residentMemory>;
+
+/** malloc_trim(0) with the resident memory either side of it and its main-thread time (the release's last step, or the trim alone). */
+function timedTrim(native: NativeMemory): { readonly trimmed: boolean; readonly trimMs: number; readonly before: Resident; readonly after: Resident } {
+  const before = residentMemory();
   const t0 = performance.now();
-  if (native.trim() === undefined) return undefined;
+  const trimmed = native.trim() !== undefined;
   const trimMs = performance.now() - t0;
-  return { trimMs, rssBefore: before, rssAfter: residentMemory().rss };
+  return { trimmed, trimMs, before, after: residentMemory() };
 }
 
 /** VmRSS and RssAnon of this process in bytes (Linux); zeros elsewhere. */
